@@ -1,0 +1,194 @@
+"""The ``geoverify`` command line: a thin Typer layer over the library.
+
+Each command converts its arguments, calls one public function and renders the result. This is
+the only module that imports typer or rich, prints, or exits. One error boundary maps
+``GeoverifyError`` to a one-line message with a hint on stderr (or a JSON error record on stdout
+with ``--json``) and the exit code of the reliability contract; ``GEOVERIFY_DEBUG=1`` shows the
+traceback. Ctrl-C exits 130.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer  # noqa: TID251 - cli.py is the one module allowed to use typer
+
+from geoverify._version import __version__
+from geoverify.errors import GeoverifyError
+from geoverify.models import to_jsonable
+from geoverify.probe import MediaInfo, probe
+
+__all__ = ["app", "main"]
+
+EXIT_INTERNAL = 1
+EXIT_INTERRUPTED = 130
+
+app = typer.Typer(
+    name="geoverify",
+    help="Check where and when a video was filmed: probe, frames, landmarks, claims, sun.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+R = TypeVar("R")
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"geoverify {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Show the version."
+        ),
+    ] = False,
+) -> None:
+    """Check where and when a video was filmed."""
+
+
+def _dump_json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, indent=2)
+
+
+def _run(as_json: bool, func: Callable[[], R]) -> R:
+    """Call ``func`` inside the one error boundary."""
+    try:
+        return func()
+    except GeoverifyError as exc:
+        if os.environ.get("GEOVERIFY_DEBUG") == "1":
+            traceback.print_exc()
+        if as_json:
+            typer.echo(_dump_json({"error": exc.to_dict()}))
+        else:
+            line = exc.message.replace("\n", " ")
+            typer.echo(f"error: {line} [{exc.code}]", err=True)
+            if exc.hint:
+                typer.echo(f"hint: {exc.hint}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def _render_probe(info: MediaInfo) -> str:
+    rows: list[tuple[str, str]] = [
+        ("file", info.path),
+        ("size", f"{info.size_bytes} bytes"),
+        ("sha256", info.sha256),
+        (
+            "container",
+            f"{info.container.format_sniffed} (demuxer {info.container.demuxer}, "
+            f"brand {_fmt(info.container.major_brand)})",
+        ),
+    ]
+    v = info.video
+    if v is not None:
+        rows += [
+            ("video stream", f"#{v.index}: {v.codec} {v.pix_fmt or ''} ({v.chosen_because})"),
+            (
+                "size",
+                f"stored {v.stored_width}x{v.stored_height}, displayed "
+                f"{v.display_width}x{v.display_height}, rotation {v.rotation_deg} deg cw",
+            ),
+            (
+                "frame rate",
+                f"average {_fmt(v.average_frame_rate)}, nominal {_fmt(v.nominal_frame_rate)}, "
+                {True: "variable", False: "constant", None: "unknown"}[v.variable_frame_rate],
+            ),
+            (
+                "duration",
+                f"{_fmt(v.duration_s)} s from timestamps; {v.frame_count_timestamps} frames "
+                f"({v.keyframe_count} key)",
+            ),
+        ]
+    for a in info.audio:
+        rows.append(("audio", f"#{a.index}: {a.codec} {a.sample_rate_hz} Hz x{a.channels}"))
+    for t in info.creation_times:
+        utc = t.utc.isoformat() if t.utc else "unparseable"
+        zone = "zone stated" if t.zone_stated else "no zone in file"
+        rows.append(("created", f"{t.raw} -> {utc} ({t.source}; {zone})"))
+    for loc in info.locations:
+        where = f"{loc.position.lat:.6f}, {loc.position.lon:.6f}" if loc.position else loc.problem
+        extra = f", alt {loc.altitude_m} m" if loc.altitude_m is not None else ""
+        extra += f", accuracy {loc.accuracy_m} m" if loc.accuracy_m is not None else ""
+        rows.append(("location", f"{where}{extra} ({loc.source}: {loc.raw})"))
+    d = info.device
+    device = ", ".join(
+        f"{k} {val}"
+        for k, val in (
+            ("make", d.make),
+            ("model", d.model),
+            ("software", d.software),
+            ("firmware", d.firmware),
+            ("android", d.android_version),
+        )
+        if val
+    )
+    if device:
+        rows.append(("device", device))
+    if info.gps_track is not None:
+        g = info.gps_track
+        f0 = g.fixes[0]
+        rows.append(
+            (
+                "gps track",
+                f"{len(g.fixes)} fixes ({g.sample_count} samples), first {f0.lat:.6f}, "
+                f"{f0.lon:.6f} at {g.first_time_utc.isoformat() if g.first_time_utc else 'no UTC'}",
+            )
+        )
+    rows.append(
+        (
+            "media data",
+            {True: "complete", False: "INCOMPLETE", None: "not checked"}[info.media_data_complete],
+        )
+    )
+    width = max(len(k) for k, _ in rows)
+    lines = [f"{k.ljust(width)}  {val}" for k, val in rows]
+    if info.notes:
+        lines.append("")
+        lines.append("trust notes:")
+        lines += [f"  [{n.severity}] {n.code}: {n.message}" for n in info.notes]
+    return "\n".join(lines)
+
+
+@app.command("probe")
+def probe_command(
+    video: Annotated[Path, typer.Argument(help="Local video file to examine.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """Show what a video file is and what it claims: hashes, streams, times, places, trust."""
+    info = _run(as_json, lambda: probe(video))
+    if as_json:
+        typer.echo(_dump_json(to_jsonable(info)))
+    else:
+        typer.echo(_render_probe(info))
+
+
+def main() -> None:
+    """Entry point of the ``geoverify`` command."""
+    try:
+        app()
+    except Exception:  # a bug: say so, keep the traceback for the report
+        traceback.print_exc()
+        sys.stderr.write("error: internal error in geoverify (a bug); please report it\n")
+        sys.exit(EXIT_INTERNAL)

@@ -1,0 +1,149 @@
+"""Shared frozen value types: coordinates, verdicts, warnings and JSON conversion.
+
+Every stage returns frozen dataclasses built from these. Coordinates are ``LatLon`` (WGS84
+degrees, latitude first); GeoJSON's longitude-first order exists only at file boundaries.
+Datetimes are timezone-aware. ``to_jsonable`` turns any of these values into strict JSON data
+(no NaN, no naive datetime, fractions as ``"num/den"`` strings).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+from collections.abc import Mapping
+from datetime import datetime
+from fractions import Fraction
+from pathlib import PurePath
+from typing import Any
+
+from geoverify.errors import InputError
+
+__all__ = ["LatLon", "Note", "Severity", "Verdict", "sanitize_text", "to_jsonable"]
+
+
+class Verdict(enum.StrEnum):
+    """Outcome of a check."""
+
+    CONSISTENT = "consistent"
+    INCONSISTENT = "inconsistent"
+    INCONCLUSIVE = "inconclusive"
+
+
+class Severity(enum.StrEnum):
+    """How much a note matters to the analyst."""
+
+    INFO = "info"
+    WARNING = "warning"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Note:
+    """A trust note or warning with a stable code, e.g. ``W_REENCODED``.
+
+    Attributes
+    ----------
+    code
+        Stable machine-readable code.
+    message
+        One sentence for the analyst.
+    severity
+        ``info`` or ``warning``.
+    field
+        The field of the result it is about (``creation_time``, ``location``...), or ``""``.
+    """
+
+    code: str
+    message: str
+    severity: Severity = Severity.WARNING
+    field: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LatLon:
+    """A WGS84 position in degrees, latitude first.
+
+    Validated on construction: both values finite, latitude in [-90, 90], longitude in
+    [-180, 180]. A latitude beyond 90 whose swap would be valid is reported as a likely
+    lon/lat swap.
+
+    Parameters
+    ----------
+    lat
+        Latitude in degrees, north positive.
+    lon
+        Longitude in degrees, east positive.
+    """
+
+    lat: float
+    lon: float
+
+    def __post_init__(self) -> None:
+        for name, value in (("latitude", self.lat), ("longitude", self.lon)):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                msg = f"{name} must be a number, got {value!r}"
+                raise InputError(msg, code="E_COORD_TYPE", hint="Give decimal degrees.")
+            if not math.isfinite(value):
+                msg = f"{name} must be finite, got {value!r}"
+                raise InputError(msg, code="E_COORD_RANGE", hint="Give decimal degrees.")
+        if not -90.0 <= self.lat <= 90.0:
+            hint = "Latitude must lie in [-90, 90] degrees."
+            if -90.0 <= self.lon <= 90.0 and -180.0 <= self.lat <= 180.0:
+                hint = "This looks like (lon, lat): LatLon takes latitude first."
+            msg = f"latitude {self.lat!r} is out of range"
+            raise InputError(msg, code="E_COORD_RANGE", hint=hint)
+        if not -180.0 <= self.lon <= 180.0:
+            msg = f"longitude {self.lon!r} is out of range"
+            raise InputError(msg, code="E_COORD_RANGE", hint="Longitude must lie in [-180, 180].")
+        object.__setattr__(self, "lat", float(self.lat))
+        object.__setattr__(self, "lon", float(self.lon))
+
+
+def sanitize_text(value: str, *, max_chars: int | None = None) -> str:
+    """Return ``value`` as text that is valid UTF-8, keeping every valid character verbatim.
+
+    PyAV decodes odd metadata bytes with ``surrogateescape``; such lone surrogates cannot be
+    written as UTF-8. They become U+FFFD. NUL and other control characters are kept (JSON
+    escapes them; HTML templates escape them). ``max_chars`` cuts very long strings.
+    """
+    text = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if max_chars is not None and len(text) > max_chars:
+        text = text[:max_chars]
+    return text
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert geoverify values to strict JSON data.
+
+    Dataclasses become objects (fields in declaration order), enums their value, fractions
+    ``"num/den"`` strings, datetimes ISO 8601 strings with offset, tuples lists. A non-finite
+    float or a naive datetime raises ``ValueError``: it would be a bug to write one.
+    """
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return to_jsonable(value.value)
+    if isinstance(value, bool) or value is None or isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            msg = f"non-finite number {value!r} cannot be written as JSON"
+            raise ValueError(msg)
+        return value
+    if isinstance(value, str):
+        return sanitize_text(value)
+    if isinstance(value, Fraction):
+        return f"{value.numerator}/{value.denominator}"
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            msg = "naive datetime cannot be written: geoverify keeps time zones explicit"
+            raise ValueError(msg)
+        return value.isoformat()
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [to_jsonable(v) for v in value]
+    msg = f"cannot convert {type(value).__name__} to JSON"
+    raise TypeError(msg)
