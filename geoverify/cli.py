@@ -113,7 +113,7 @@ def _render_probe(info: MediaInfo) -> str:
             (
                 "frame rate",
                 f"average {_fmt(v.average_frame_rate)}, nominal {_fmt(v.nominal_frame_rate)}, "
-                {True: "variable", False: "constant", None: "unknown"}[v.variable_frame_rate],
+                + {True: "variable", False: "constant", None: "unknown"}[v.variable_frame_rate],
             ),
             (
                 "duration",
