@@ -8,10 +8,9 @@ STAMP := $(VENV)/.installed-dev
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --upgrade pip >/dev/null
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -e . 
+	$(BIN)/python -m pip install -e .
 	touch $@
 
 $(STAMP): pyproject.toml | $(BIN)/python

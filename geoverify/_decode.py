@@ -466,7 +466,12 @@ def read_container(path: str, limits: DecodeLimits) -> RawContainer:
             if video_index is not None:
                 stream = container.streams[video_index]
                 raw = streams[video_index]
-                if raw.ts_count == 0:
+                # MP4/QuickTime and AVI indexes list every sample; other indexes (Matroska
+                # cues) list only some keyframes, so read the packets instead.
+                full_index = (
+                    container.format.name.startswith("mov") or container.format.name == "avi"
+                )
+                if raw.ts_count == 0 or not full_index:
                     streams[video_index] = dataclasses.replace(
                         raw, **_demux_timestamps(container, stream, limits)
                     )

@@ -1,4 +1,4 @@
-"""A bounded parser for GoPro GPMF telemetry: the GPS5 track and its UTC time stamps.
+"""A bounded parser for GoPro GPMF telemetry: the GPS track and its UTC time stamps.
 
 GPMF is a key-length-value format (GoPro's ``gpmf-parser`` documents it): each item is a FourCC,
 a one-byte type, a one-byte structure size and a two-byte big-endian repeat count, followed by
@@ -37,7 +37,10 @@ _NUMERIC = {
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class GpmfFix:
-    """First GPS5 sample of one GPMF payload, with the payload's GPSU time (UTC).
+    """The last GPS sample of one GPMF payload, with the payload's GPSU time (UTC).
+
+    The last sample is the one exiftool (``-ee``) reports for each payload, so the two tools
+    can be compared value for value.
 
     Attributes
     ----------
@@ -157,12 +160,13 @@ def _parse_payload(payload_t_s: float, buf: bytes) -> GpmfFix | None:
             elif fourcc == "TYPE" and typ == "c":
                 layout = buf[data : data + size * repeat].decode("latin-1")
             elif fourcc == "GPS5" and typ == "l" and size == 20 and repeat > 0:
-                sample = _numbers(buf, typ, size, 1, data)
+                # The last sample of the payload: the one exiftool reports with its GPSU time.
+                sample = _numbers(buf, typ, size, 1, data + size * (repeat - 1))
                 count = repeat
             elif fourcc == "GPRI" and typ == "?" and repeat > 0:
                 # Karma drone "GPS RAW": TYPE gives the layout (e.g. JlllSSSSBB): time,
                 # latitude, longitude, altitude, ... The time field is not UTC; not used.
-                fields = _complex(buf, layout, size, data)
+                fields = _complex(buf, layout, size, data + size * (repeat - 1))
                 if len(fields) >= 5 and len(scal) == len(fields):
                     sample = [fields[1], fields[2], fields[3], 0.0, 0.0]
                     scal = [scal[1], scal[2], scal[3], 1.0, 1.0]

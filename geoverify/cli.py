@@ -163,12 +163,21 @@ def _render_probe(info: MediaInfo) -> str:
         )
     )
     width = max(len(k) for k, _ in rows)
-    lines = [f"{k.ljust(width)}  {val}" for k, val in rows]
+    lines = [f"{k.ljust(width)}  {_printable(val)}" for k, val in rows]
     if info.notes:
         lines.append("")
         lines.append("trust notes:")
-        lines += [f"  [{n.severity}] {n.code}: {n.message}" for n in info.notes]
+        lines += [f"  [{n.severity}] {n.code}: {_printable(n.message)}" for n in info.notes]
     return "\n".join(lines)
+
+
+def _printable(text: str, max_chars: int = 300) -> str:
+    """Escape control characters (terminal escape sequences from hostile metadata) and cut."""
+    out = "".join(
+        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+        for ch in text[:max_chars]
+    )
+    return out + ("..." if len(text) > max_chars else "")
 
 
 @app.command("probe")

@@ -69,13 +69,15 @@ class MetadataTag:
     """One metadata tag verbatim (as valid UTF-8), with where it was found.
 
     ``scope`` is ``"container"`` or ``"stream N"``. ``truncated_from_chars`` is set when a very
-    long value was cut for the report.
+    long value was cut for the report. ``invalid_utf8`` is set when the file's bytes were not
+    UTF-8: those bytes show as U+FFFD.
     """
 
     scope: str
     key: str
     value: str
     truncated_from_chars: int | None = None
+    invalid_utf8: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -214,9 +216,9 @@ class DeviceInfo:
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class GpsTrack:
-    """A GPS track embedded in the file (GoPro GPMF): one fix per telemetry payload (~1 Hz).
+    """A GPS track embedded in the file (GoPro GPMF): one fix per telemetry payload (about 1 Hz).
 
-    ``fixes`` hold the first sample of each payload; ``sample_count`` counts every sample.
+    ``fixes`` hold the last sample of each payload; ``sample_count`` counts every sample.
     """
 
     source: str
@@ -435,11 +437,14 @@ def _iso_angle(text: str, degree_digits: int) -> float:
         return sign * (int(whole) + frac_val)
     deg = int(whole[:degree_digits])
     minutes = int(whole[degree_digits : degree_digits + 2])
+    if minutes >= 60:
+        msg = "minutes of 60 or more"
+        raise ValueError(msg)
     if len(whole) == degree_digits + 2:
         return sign * (deg + (minutes + frac_val) / 60.0)
     seconds = int(whole[degree_digits + 2 :]) + frac_val
-    if minutes >= 60 or seconds >= 60:
-        msg = "minutes or seconds of 60 or more"
+    if seconds >= 60:
+        msg = "seconds of 60 or more"
         raise ValueError(msg)
     return sign * (deg + minutes / 60.0 + seconds / 3600.0)
 
@@ -473,8 +478,19 @@ def parse_iso6709(text: str) -> tuple[LatLon, float | None]:
     return LatLon(lat, lon), alt
 
 
-_LOCATION_KEYS = ("com.apple.quicktime.location.ISO6709", "location", "location-eng")
+# Keys compared in lower case: Matroska writes tag names in upper case.
+_LOCATION_KEYS = ("com.apple.quicktime.location.iso6709", "location", "location-eng")
 _ACCURACY_KEY = "com.apple.quicktime.location.accuracy.horizontal"
+
+
+def _folded(meta: Mapping[str, str]) -> dict[str, str]:
+    """Metadata with lower-case keys (the first of keys that differ only in case wins)."""
+    out: dict[str, str] = {}
+    for key, value in meta.items():
+        out.setdefault(key.lower(), value)
+    return out
+
+
 _OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})$")
 
 
@@ -521,12 +537,12 @@ def _creation_times(raw: RawContainer) -> list[CreationTime]:
             CreationTime(source=source, raw=value, utc=utc, zone_stated=zone, local_offset=offset)
         )
 
-    meta = raw.metadata
+    meta = _folded(raw.metadata)
     if "com.apple.quicktime.creationdate" in meta:
         add("com.apple.quicktime.creationdate", meta["com.apple.quicktime.creationdate"], False)
     if "creation_time" in meta:
         add("container creation_time", meta["creation_time"], True)
-    for key in ("date", "DATE", "date-eng"):
+    for key in ("date", "date-eng", "date_recorded"):
         if key in meta:
             add(f"container {key}", meta[key], False)
     container_value = meta.get("creation_time")
@@ -540,7 +556,8 @@ def _creation_times(raw: RawContainer) -> list[CreationTime]:
 def _locations(raw: RawContainer) -> list[LocationClaim]:
     out: list[LocationClaim] = []
     accuracy: float | None = None
-    acc_raw = raw.metadata.get(_ACCURACY_KEY)
+    meta = _folded(raw.metadata)
+    acc_raw = meta.get(_ACCURACY_KEY)
     if acc_raw is not None:
         try:
             acc = float(acc_raw)
@@ -549,7 +566,7 @@ def _locations(raw: RawContainer) -> list[LocationClaim]:
             accuracy = None
     seen_values: set[str] = set()
     for key in _LOCATION_KEYS:
-        value = raw.metadata.get(key)
+        value = meta.get(key)
         if value is None or value in seen_values:
             continue
         seen_values.add(value)
@@ -560,7 +577,7 @@ def _locations(raw: RawContainer) -> list[LocationClaim]:
             pos, alt, problem = None, None, exc.message
         out.append(
             LocationClaim(
-                source=key,
+                source=next((k for k in raw.metadata if k.lower() == key), key),
                 raw=value,
                 position=pos,
                 altitude_m=alt,
@@ -653,6 +670,10 @@ def _video_info(raw: RawContainer, tkhd_rotation: int | None) -> VideoStreamInfo
     )
 
 
+def _has_surrogates(text: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
 def _tags(raw: RawContainer) -> list[MetadataTag]:
     out = []
     scopes: list[tuple[str, Mapping[str, str]]] = [("container", raw.metadata)]
@@ -665,7 +686,11 @@ def _tags(raw: RawContainer) -> list[MetadataTag]:
                 cut, text = len(text), text[:_MAX_TAG_CHARS]
             out.append(
                 MetadataTag(
-                    scope=scope, key=sanitize_text(key), value=text, truncated_from_chars=cut
+                    scope=scope,
+                    key=sanitize_text(key),
+                    value=text,
+                    truncated_from_chars=cut,
+                    invalid_utf8=_has_surrogates(key) or _has_surrogates(value),
                 )
             )
     return out
@@ -874,6 +899,17 @@ def _trust_notes(
             )
     if media_complete is False:
         notes.append(_note("W_MEDIA_DATA_MISSING", media_note, "container"))
+    if gps is not None:
+        no_fix = sum(1 for f in gps.fixes if f.fix == 0)
+        if no_fix:
+            notes.append(
+                _note(
+                    "W_GPS_NO_FIX",
+                    f"{no_fix} of {len(gps.fixes)} GPS records say the receiver had no fix: "
+                    "their positions are stale or default values",
+                    "gps",
+                )
+            )
     if gps is not None and gps.first_time_utc is None:
         notes.append(
             _note(
@@ -884,6 +920,15 @@ def _trust_notes(
             )
         )
     for tag in tags:
+        if tag.invalid_utf8:
+            notes.append(
+                _note(
+                    "W_TAG_NOT_UTF8",
+                    f"tag {tag.scope}/{tag.key} holds bytes that are not UTF-8 "
+                    "(shown as U+FFFD); the writer was unusual or the value was tampered with",
+                    "tags",
+                )
+            )
         if tag.truncated_from_chars is not None:
             notes.append(
                 _note(
@@ -1017,7 +1062,7 @@ def probe(
 
     times = _creation_times(raw)
     locations = _locations(raw)
-    device = _device(raw.metadata)
+    device = _device(_folded(raw.metadata))
     gps = _gps_track(raw)
     tags = _tags(raw)
     notes = _trust_notes(

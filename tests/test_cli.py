@@ -1,0 +1,90 @@
+"""The command line: output, exit codes and error records (in-process and as a real process)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import KARMA, real_video
+from fixtures import write_audio_only
+from typer.testing import CliRunner
+
+from geoverify import __version__
+from geoverify.cli import app
+
+runner = CliRunner()
+
+
+def test_version_and_help():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"geoverify {__version__}"
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    assert "probe" in result.output
+
+
+def test_probe_table():
+    result = runner.invoke(app, ["probe", str(real_video("iphone6_with-gps.mov"))])
+    assert result.exit_code == 0, result.output
+    assert "32.092900, 34.862000" in result.output
+    assert "rotation 90 deg cw" in result.output
+    assert "W_TIME_NO_ZONE" in result.output
+
+
+def test_probe_json_is_strict_json():
+    result = runner.invoke(app, ["probe", "--json", str(KARMA)])
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["schema"] == "geoverify.probe/1"
+    assert data["sha256"] == "35c2c80530e0d6c5eed8dafd71852dac621db547bef6bf5ad375b91bd0e38347"
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_error_record_and_exit_code(tmp_path, as_json):
+    audio = write_audio_only(tmp_path / "a.mp4")
+    args = ["probe", str(audio)] + (["--json"] if as_json else [])
+    result = runner.invoke(app, args)
+    assert result.exit_code == 3
+    if as_json:
+        record = json.loads(result.stdout)["error"]
+        assert record["code"] == "E_NO_VIDEO_STREAM"
+        assert record["hint"]
+        assert len(record["input_sha256"]) == 64
+    else:
+        assert result.stderr.startswith("error: ")
+        assert "E_NO_VIDEO_STREAM" in result.stderr
+        assert "hint: " in result.stderr
+        assert "Traceback" not in result.output
+
+
+def test_usage_error_is_2():
+    assert runner.invoke(app, ["probe"]).exit_code == 2
+
+
+def test_control_characters_are_escaped_in_the_table(tmp_path):
+    from fixtures import write_clip
+
+    clip = write_clip(
+        tmp_path / "t.mkv", container_format="matroska", metadata={"location": "\x1b[2J+1/"}
+    )
+    result = runner.invoke(app, ["probe", str(clip)])
+    assert result.exit_code == 0
+    assert "\x1b" not in result.output
+    assert "\\x1b" in result.output
+
+
+def test_python_dash_m_runs_as_a_process(tmp_path):
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    proc = subprocess.run(
+        [sys.executable, "-m", "geoverify", "probe", str(empty)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 3
+    assert proc.stderr.splitlines()[0].startswith("error: ")
+    assert "E_INPUT_EMPTY" in proc.stderr

@@ -1,0 +1,54 @@
+"""The notebook-facing API is an explicit list: growing it is a visible diff here."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import geoverify
+
+EXPECTED = [
+    "DecodeLimits",
+    "GeoverifyError",
+    "InputError",
+    "LatLon",
+    "LimitError",
+    "MediaError",
+    "MediaInfo",
+    "MissingDependencyError",
+    "Note",
+    "RegistryError",
+    "Severity",
+    "Verdict",
+    "__version__",
+    "parse_iso6709",
+    "probe",
+    "sha256_file",
+    "to_jsonable",
+]
+
+
+def test_all_is_the_snapshot():
+    assert sorted(geoverify.__all__) == sorted(EXPECTED)
+    for name in geoverify.__all__:
+        assert hasattr(geoverify, name)
+
+
+def test_error_tree():
+    assert issubclass(geoverify.InputError, ValueError)
+    assert issubclass(geoverify.RegistryError, ValueError)
+    assert issubclass(geoverify.MissingDependencyError, ImportError)
+    for cls in (geoverify.InputError, geoverify.MediaError, geoverify.LimitError):
+        assert issubclass(cls, geoverify.GeoverifyError)
+
+
+def test_import_pulls_in_neither_typer_nor_rich_nor_the_decoder():
+    code = (
+        "import sys, geoverify; "
+        "bad = [m for m in ('typer', 'rich', 'av') if m in sys.modules]; "
+        "print(','.join(bad))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == ""
