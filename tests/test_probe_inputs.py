@@ -242,3 +242,68 @@ def test_iso6709_forms(text, lat, lon, alt):
 def test_iso6709_rejects(text):
     with pytest.raises(InputError):
         parse_iso6709(text)
+
+
+def _encode(out, stream, images, first_pts=0):
+    import av
+
+    for i, img in enumerate(images):
+        frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+        frame.pts = first_pts + i
+        out.mux(stream.encode(frame))
+    out.mux(stream.encode())
+
+
+def test_cover_art_stream_is_skipped(tmp_path):
+    import av
+    from fixtures import frame_image
+
+    path = tmp_path / "cover.mp4"
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("mpeg4", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        cover = out.add_stream("mjpeg", rate=1)
+        cover.width, cover.height, cover.pix_fmt = 32, 32, "yuvj420p"
+        cover.disposition = av.stream.Disposition.attached_pic
+        _encode(out, cover, [frame_image(0, 32, 32)])
+        _encode(out, video, [frame_image(i) for i in range(10)])
+    v = probe(path).video
+    assert v is not None
+    assert v.index == 0
+    assert "1 cover-art stream(s) skipped" in v.chosen_because
+
+
+def test_non_square_pixels_and_non_zero_start(tmp_path):
+    import av
+    from fixtures import frame_image
+
+    path = tmp_path / "sar.mkv"
+    with av.open(str(path), "w", format="matroska") as out:
+        video = out.add_stream("mpeg4", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        video.codec_context.sample_aspect_ratio = Fraction(2, 1)
+        _encode(out, video, [frame_image(i) for i in range(10)], first_pts=50)
+    v = probe(path).video
+    assert v is not None
+    assert v.sample_aspect_ratio == Fraction(2, 1)
+    assert (v.display_width, v.display_height) == (128, 48)
+    assert v.start_time_s == pytest.approx(2.0, abs=1e-9)  # pts 50 at 1/25 s
+
+
+def test_ten_bit_video(tmp_path):
+    import av
+    from fixtures import frame_image
+
+    path = tmp_path / "ten.mp4"
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p10le"
+        video.options = {"threads": "1"}
+        for i in range(5):
+            img = av.VideoFrame.from_ndarray(frame_image(i), format="rgb24")
+            out.mux(video.encode(img.reformat(format="yuv420p10le")))
+        out.mux(video.encode())
+    v = probe(path).video
+    assert v is not None
+    assert v.pix_fmt == "yuv420p10le"
+    assert v.first_frame_decoded
