@@ -15,10 +15,14 @@ import itertools
 import logging
 import os
 import pickle
+import select
 import signal
 import stat
+import struct
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -27,7 +31,13 @@ from typing import Any, TypeVar
 from geoverify import errors
 from geoverify.errors import GeoverifyError, InputError, LimitError, MediaError
 
-__all__ = ["DecodeLimits", "check_local_file", "open_container", "run_isolated"]
+__all__ = [
+    "DecodeLimits",
+    "check_local_file",
+    "open_container",
+    "report_progress",
+    "run_isolated",
+]
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +135,31 @@ def _error_record(code: str, message: str, hint: str) -> dict[str, str]:
     return {"code": code, "message": message, "hint": hint, "detail": ""}
 
 
+_progress_out: Any = None
+_progress_last = 0.0
+
+
+def report_progress(done: int, total: int | None) -> None:
+    """Send a progress update to the parent; a no-op outside a worker. Throttled to 5 Hz."""
+    global _progress_last
+    if _progress_out is None:
+        return
+    now = time.monotonic()
+    if now - _progress_last < 0.2 and (total is None or done < total):
+        return
+    _progress_last = now
+    _write_message(_progress_out, b"P", (done, total))
+
+
+def _write_message(out: Any, kind: bytes, obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    out.write(kind + struct.pack(">Q", len(data)) + data)
+    out.flush()
+
+
 def _child_main() -> None:
     """Worker entry point: read (func, args, memory limit) from stdin, write the outcome."""
+    global _progress_out
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides about Ctrl-C
     func, args, max_memory_bytes = pickle.load(sys.stdin.buffer)
     try:
@@ -135,6 +168,9 @@ def _child_main() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (max_memory_bytes, max_memory_bytes))
     except (ImportError, ValueError, OSError):  # pragma: no cover - non-Linux
         pass
+    out = sys.stdout.buffer
+    sys.stdout = sys.stderr  # a stray print in a library must not corrupt the channel
+    _progress_out = out
     outcome: tuple[Any, ...]
     try:
         outcome = ("ok", func(*args))
@@ -148,16 +184,46 @@ def _child_main() -> None:
         message = f"the decoder failed: {type(exc).__name__}: {exc}"[:500]
         hint = "The file is probably corrupt or not a supported video."
         outcome = ("err", "MediaError", _error_record("E_DECODER_ERROR", message, hint))
-    pickle.dump(outcome, sys.stdout.buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    sys.stdout.buffer.flush()
+    _write_message(out, b"R", outcome)
 
 
-def run_isolated(func: Callable[..., T], *args: Any, limits: DecodeLimits) -> T:
+class _Reader:
+    """Reads the worker's framed messages from a pipe, never past a deadline."""
+
+    def __init__(self, fd: int, deadline: float) -> None:
+        self.fd = fd
+        self.deadline = deadline
+        self.buf = bytearray()
+
+    def read_exact(self, n: int) -> bytes | None:
+        while len(self.buf) < n:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([self.fd], [], [], remaining)
+            if not ready:
+                raise TimeoutError
+            chunk = os.read(self.fd, 1 << 20)
+            if not chunk:
+                return None
+            self.buf += chunk
+        data = bytes(self.buf[:n])
+        del self.buf[:n]
+        return data
+
+
+def run_isolated(
+    func: Callable[..., T],
+    *args: Any,
+    limits: DecodeLimits,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> T:
     """Run ``func(*args)`` in a separate Python process under ``limits``.
 
     The worker is a fresh interpreter (``python -m geoverify._decode``), so it never re-imports
     the caller's ``__main__`` and a crash there cannot take the caller down. ``func`` must be a
-    module-level function; its arguments and result must be picklable.
+    module-level function; its arguments and result must be picklable. Calls of
+    ``report_progress`` in the worker reach ``progress`` here.
 
     Raises
     ------
@@ -168,39 +234,70 @@ def run_isolated(func: Callable[..., T], *args: Any, limits: DecodeLimits) -> T:
         ``E_TIMEOUT`` after ``limits.timeout_s`` seconds; ``E_LIMIT_*`` from the worker.
     """
     payload = pickle.dumps((func, args, limits.max_memory_bytes), protocol=pickle.HIGHEST_PROTOCOL)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "geoverify._decode"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,  # Ctrl-C in a terminal reaches the parent only
-    )
-    try:
-        out, err = proc.communicate(payload, timeout=limits.timeout_s)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        msg = f"decoding took longer than the {limits.timeout_s:g} s time limit"
-        hint = "The file may be crafted to hang the decoder; raise the limit only if trusted."
-        raise LimitError(msg, code="E_TIMEOUT", hint=hint) from None
-    except BaseException:
-        proc.kill()
-        proc.wait()
-        raise
-    code = proc.returncode
-    if code != 0 or not out:
-        how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
-        msg = f"the decoder process crashed ({how})"
-        hint = "The file is corrupt or hostile; nothing decoded from it can be trusted."
-        tail = err.decode("utf-8", "replace").strip().splitlines()[-3:]
-        raise MediaError(msg, code="E_DECODER_CRASH", hint=hint, detail="\n".join(tail))
-    message = pickle.loads(out)  # our own worker's output, not the untrusted file
+    with tempfile.TemporaryFile() as err_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "geoverify._decode"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=err_file,
+            start_new_session=True,  # Ctrl-C in a terminal reaches the parent only
+        )
+        try:
+            message = _converse(proc, payload, limits, progress)
+        except TimeoutError:
+            msg = f"decoding took longer than the {limits.timeout_s:g} s time limit"
+            hint = "The file may be crafted to hang the decoder; raise the limit only if trusted."
+            raise LimitError(msg, code="E_TIMEOUT", hint=hint) from None
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+        if message is None:
+            code = proc.returncode
+            how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+            msg = f"the decoder process crashed ({how})"
+            hint = "The file is corrupt or hostile; nothing decoded from it can be trusted."
+            err_file.seek(0)
+            tail = err_file.read()[-2000:].decode("utf-8", "replace").strip().splitlines()[-3:]
+            raise MediaError(msg, code="E_DECODER_CRASH", hint=hint, detail="\n".join(tail))
     if message[0] == "ok":
         result: T = message[1]
         return result
     _, cls_name, record = message
     cls = getattr(errors, cls_name, MediaError)
     raise cls(record["message"], code=record["code"], hint=record["hint"], detail=record["detail"])
+
+
+def _converse(
+    proc: subprocess.Popen[bytes],
+    payload: bytes,
+    limits: DecodeLimits,
+    progress: Callable[[int, int | None], None] | None,
+) -> Any:
+    """Send the job, relay progress, return the final message (``None`` if the worker died)."""
+    if proc.stdin is None or proc.stdout is None:  # pragma: no cover - pipes were requested
+        return None
+    try:
+        proc.stdin.write(payload)
+        proc.stdin.close()
+    except BrokenPipeError:
+        return None
+    reader = _Reader(proc.stdout.fileno(), time.monotonic() + limits.timeout_s)
+    while True:
+        header = reader.read_exact(9)
+        if header is None:
+            return None
+        body = reader.read_exact(struct.unpack(">Q", header[1:])[0])
+        if body is None:
+            return None
+        obj = pickle.loads(body)  # written by our own worker code, not by the untrusted file
+        if header[:1] == b"P":
+            if progress is not None:
+                progress(*obj)
+            continue
+        return obj
 
 
 def fraction_or_none(value: Any) -> Fraction | None:
