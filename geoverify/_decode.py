@@ -220,7 +220,7 @@ def run_isolated(
 ) -> T:
     """Run ``func(*args)`` in a separate Python process under ``limits``.
 
-    The worker is a fresh interpreter (``python -m geoverify._decode``), so it never re-imports
+    The worker is a fresh interpreter (``python -m geoverify._worker``), so it never re-imports
     the caller's ``__main__`` and a crash there cannot take the caller down. ``func`` must be a
     module-level function; its arguments and result must be picklable. Calls of
     ``report_progress`` in the worker reach ``progress`` here.
@@ -236,7 +236,7 @@ def run_isolated(
     payload = pickle.dumps((func, args, limits.max_memory_bytes), protocol=pickle.HIGHEST_PROTOCOL)
     with tempfile.TemporaryFile() as err_file:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "geoverify._decode"],
+            [sys.executable, "-m", "geoverify._worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=err_file,
@@ -592,7 +592,3 @@ def read_container(path: str, limits: DecodeLimits) -> RawContainer:
                 gpmf_truncated=gpmf_truncated,
                 library_versions=versions,
             )
-
-
-if __name__ == "__main__":
-    _child_main()

@@ -17,10 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import typer  # noqa: TID251 - cli.py is the one module allowed to use typer
+import typer
 
 from geoverify._version import __version__
 from geoverify.errors import GeoverifyError
+from geoverify.frames import FrameOptions, save_frames, select_frames
 from geoverify.models import to_jsonable
 from geoverify.probe import MediaInfo, probe
 
@@ -191,6 +192,106 @@ def probe_command(
         typer.echo(_dump_json(to_jsonable(info)))
     else:
         typer.echo(_render_probe(info))
+
+
+_FRAME_DEFAULTS = FrameOptions(scenes=True)
+
+
+class _Progress:
+    """A rich progress bar on stderr, fed by the library's progress callback."""
+
+    def __init__(self, label: str, enabled: bool) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        self.bar = Progress(
+            f"[progress.description]{label}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=_stderr_console(),
+            disable=not enabled,
+            transient=True,
+        )
+        self.task = self.bar.add_task(label, total=None)
+
+    def __enter__(self) -> _Progress:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+    def __call__(self, done: int, total: int | None) -> None:
+        self.bar.update(self.task, completed=done, total=total)
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@app.command("frames")
+def frames_command(
+    video: Annotated[Path, typer.Argument(help="Local video file.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for frames, frames.json, sheet.")],
+    every: Annotated[
+        float | None, typer.Option("--every", help="A frame every SECONDS, exact PTS.")
+    ] = None,
+    keyframes: Annotated[bool, typer.Option("--keyframes", help="The keyframes.")] = False,
+    scenes: Annotated[bool, typer.Option("--scenes", help="One frame per shot.")] = False,
+    views: Annotated[bool, typer.Option("--views", help="New views inside a shot.")] = False,
+    best: Annotated[int, typer.Option("--best", help="The N sharpest distinct frames.")] = 0,
+    start: Annotated[float | None, typer.Option("--start", help="From SECONDS.")] = None,
+    end: Annotated[float | None, typer.Option("--end", help="Up to SECONDS.")] = None,
+    image_format: Annotated[str, typer.Option("--format", help="png (lossless) or jpeg.")] = "png",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """Save the frames worth looking at, with timestamps, hashes and a contact sheet.
+
+    With no strategy given, one frame per shot is chosen (--scenes).
+    """
+    if image_format not in ("png", "jpeg"):
+        msg = "--format must be png or jpeg"
+        raise typer.BadParameter(msg)
+    chosen = every is not None or keyframes or scenes or views or best > 0
+
+    def run() -> tuple[Any, Any]:
+        options = (
+            FrameOptions(
+                every_s=every,
+                keyframes=keyframes,
+                scenes=scenes,
+                views=views,
+                best=best,
+                start_s=start,
+                end_s=end,
+            )
+            if chosen
+            else FrameOptions(scenes=_FRAME_DEFAULTS.scenes, start_s=start, end_s=end)
+        )
+        with _Progress("decoding", enabled=not as_json) as bar:
+            selection = select_frames(video, options=options, progress=bar)
+        fmt: Any = image_format
+        return selection, save_frames(selection, out, image_format=fmt)
+
+    selection, saved = _run(as_json, run)
+    if as_json:
+        typer.echo(_dump_json(json.loads(Path(saved.manifest).read_text(encoding="utf-8"))))
+        return
+    for frame, item in zip(selection.frames, saved.frames, strict=True):
+        typer.echo(
+            f"{frame.t_s:10.3f} s  frame {frame.frame_number:6d}  "
+            f"{'key' if frame.keyframe else '   '}  {','.join(frame.strategies):20s} {item.file}"
+        )
+    for note in selection.notes:
+        typer.echo(f"[{note.severity}] {note.code}: {_printable(note.message)}")
+    typer.echo(
+        f"{len(saved.frames)} frames, {len(selection.shots)} shots; "
+        f"{selection.frames_decoded} of {selection.frames_expected} frames decoded"
+    )
+    typer.echo(f"manifest: {saved.manifest}")
+    typer.echo(f"contact sheet: {saved.contact_sheet_html}")
 
 
 def main() -> None:

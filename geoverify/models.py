@@ -115,12 +115,17 @@ def sanitize_text(value: str, *, max_chars: int | None = None) -> str:
 def to_jsonable(value: Any) -> Any:
     """Convert geoverify values to strict JSON data.
 
-    Dataclasses become objects (fields in declaration order), enums their value, fractions
+    Dataclasses become objects (fields in declaration order; a field declared with
+    ``metadata={"json": False}``, such as pixel arrays, is left out), enums their value, fractions
     ``"num/den"`` strings, datetimes ISO 8601 strings with offset, tuples lists. A non-finite
     float or a naive datetime raises ``ValueError``: it would be a bug to write one.
     """
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {
+            f.name: to_jsonable(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.metadata.get("json", True)
+        }
     if isinstance(value, enum.Enum):
         return to_jsonable(value.value)
     if isinstance(value, bool) or value is None or isinstance(value, int):

@@ -116,3 +116,118 @@ def truncate_copy(src: Path, dst: Path, fraction: float) -> Path:
     data = src.read_bytes()
     dst.write_bytes(data[: int(len(data) * fraction)])
     return dst
+
+
+IMAGES = Path(__file__).resolve().parent / "data" / "image_matching"
+
+
+def _photo(name: str, height: int) -> np.ndarray:
+    import cv2
+
+    img = cv2.imdecode(np.fromfile(IMAGES / name, np.uint8), cv2.IMREAD_COLOR)
+    scale = height / img.shape[0]
+    return cv2.resize(img, (round(img.shape[1] * scale), height), interpolation=cv2.INTER_AREA)
+
+
+def _pan(photo: np.ndarray, n: int, step_px: float, size: tuple[int, int]) -> list[np.ndarray]:
+    """``n`` crops of ``photo`` whose window moves ``step_px`` pixels right per frame."""
+    w, h = size
+    max_x = photo.shape[1] - w
+    y0 = (photo.shape[0] - h) // 2
+    frames = []
+    for i in range(n):
+        x = round(min(max_x, i * step_px))
+        frames.append(photo[y0 : y0 + h, x : x + w].copy())
+    return frames
+
+
+def multishot_frames() -> tuple[list[np.ndarray], dict[str, object]]:
+    """BGR frames (320x240, 25 fps) of a clip built from real photographs, and its ground truth.
+
+    Shots: aero1 slow pan (40 frames); box_in_scene slow pan with a one-frame camera flash at
+    its 20th frame (40); graf1 fast pan, 7.5 px a frame, 58 % of the frame width a second (40);
+    aero3 slow pan (40); graf3 slow pan (38) whose last 8 frames fade to black; 3 black frames;
+    box fading in over 8 frames, then holding (24 with the fade). Hard cuts at frames 40, 80,
+    120, 160; the fade's new shot starts at frame 201 (first frame after the black run).
+    """
+    size = (320, 240)
+    frames: list[np.ndarray] = []
+    frames += _pan(_photo("aero1.jpg", 260), 40, 1.0, size)
+    shot = _pan(_photo("box_in_scene.png", 260), 40, 1.0, size)
+    shot[20] = np.clip(shot[20].astype(np.int16) + 110, 0, 255).astype(np.uint8)  # flash
+    frames += shot
+    frames += _pan(_photo("graf1.png", 500), 40, 7.5, size)
+    frames += _pan(_photo("aero3.jpg", 260), 40, 1.0, size)
+    last = _pan(_photo("graf3.png", 260), 38, 1.0, size)
+    for k in range(8):  # fade out over the last 8 frames of the shot
+        last[30 + k] = (last[30 + k].astype(np.float32) * (1 - (k + 1) / 8)).astype(np.uint8)
+    frames += last
+    frames += [np.zeros((240, 320, 3), np.uint8)] * 3
+    box = _pan(_photo("box.png", 250), 24, 0.0, size)
+    for k in range(8):
+        box[k] = (box[k].astype(np.float32) * ((k + 1) / 8)).astype(np.uint8)
+    frames += box
+    truth = {"cuts": [40, 80, 120, 160], "fade_start": 201, "flash": 60, "n_frames": len(frames)}
+    return frames, truth
+
+
+def write_multishot(path: Path) -> dict[str, object]:
+    """Encode ``multishot_frames`` with H.264, a long GOP and scene-cut keyframes off."""
+    frames, truth = multishot_frames()
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        stream.options = {"threads": "1", "g": "300", "keyint_min": "300", "sc_threshold": "0"}
+        for img in frames:
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(img, format="bgr24")))
+        out.mux(stream.encode())
+    return truth
+
+
+def number_image(i: int, *, texture: bool = False) -> np.ndarray:
+    """A 64x48 frame showing ``i`` as 16 binary blocks (8x8 px, 2 rows of 8): white is 1.
+
+    ``texture`` adds seeded noise to the background so that frames are large when encoded.
+    """
+    img = np.full((48, 64, 3), 64, np.uint8)
+    if texture:
+        rng = np.random.default_rng(i)
+        img = (img + rng.integers(-40, 40, img.shape)).astype(np.uint8)
+    for bit in range(16):
+        row, col = divmod(bit, 8)
+        if (i >> bit) & 1:
+            img[8 + row * 16 : 16 + row * 16, col * 8 : col * 8 + 8] = 255
+    return img
+
+
+def read_number(img: np.ndarray) -> int:
+    """Inverse of ``number_image`` for a decoded (lossy) frame."""
+    gray = img.mean(axis=2)
+    value = 0
+    for bit in range(16):
+        row, col = divmod(bit, 8)
+        block = gray[8 + row * 16 + 2 : 16 + row * 16 - 2, col * 8 + 2 : col * 8 + 6]
+        value |= int(block.mean() > 160) << bit
+    return value
+
+
+def write_numbered(
+    path: Path,
+    n_frames: int = 75,
+    fps: int = 25,
+    gop: int = 250,
+    *,
+    faststart: bool = False,
+    texture: bool = False,
+) -> Path:
+    """A long-GOP H.264 clip whose frame i shows the number i (see ``number_image``)."""
+    options = {"movflags": "faststart"} if faststart else {}
+    with av.open(str(path), "w", options=options) as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.options = {"threads": "1", "g": str(gop), "sc_threshold": "0", "crf": "10"}
+        for i in range(n_frames):
+            img = number_image(i, texture=texture)
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(img, format="bgr24")))
+        out.mux(stream.encode())
+    return path

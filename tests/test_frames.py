@@ -1,0 +1,202 @@
+"""Frame selection: exact timestamps, cuts on a clip of real photographs, rotation, damage."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from fixtures import (
+    read_number,
+    truncate_copy,
+    write_clip,
+    write_multishot,
+    write_numbered,
+)
+
+from geoverify import InputError
+from geoverify.frames import FrameOptions, perceptual_hash, save_frames, select_frames
+
+CUT_TOL_FRAMES = 1
+
+
+@pytest.fixture(scope="module")
+def multishot(tmp_path_factory):
+    path = tmp_path_factory.mktemp("ms") / "multishot.mp4"
+    truth = write_multishot(path)
+    return path, truth
+
+
+def test_every_decodes_the_exact_frame_in_a_long_gop(tmp_path):
+    clip = write_numbered(tmp_path / "n.mp4", n_frames=75, fps=25, gop=250)
+    sel = select_frames(clip, options=FrameOptions(every_s=1.24))
+    got = [(f.t_s, f.frame_number, read_number(f.image_bgr)) for f in sel.frames]
+    # 1.24 s at 25 fps is frame 31; 2.48 s is frame 62. The pixels say which frame was decoded.
+    assert got == [(0.0, 0, 0), (1.24, 31, 31), (2.48, 62, 62)]
+    assert [f.keyframe for f in sel.frames] == [True, False, False]
+    assert sel.frames_decoded == sel.frames_expected == 75
+
+
+def test_start_and_end_restrict_the_range(tmp_path):
+    clip = write_numbered(tmp_path / "n.mp4", n_frames=75)
+    sel = select_frames(clip, options=FrameOptions(every_s=0.5, start_s=1.0, end_s=2.0))
+    assert [read_number(f.image_bgr) for f in sel.frames] == [25, 37, 50]
+    assert [f.t_s for f in sel.frames] == [1.0, 1.48, 2.0]
+
+
+def test_variable_frame_rate_timestamps_equal_the_pts(tmp_path):
+    pts = [0, 40, 80, 200, 240, 400, 420, 440, 460, 600]
+    clip = write_clip(
+        tmp_path / "v.mkv",
+        n_frames=10,
+        pts=pts,
+        time_base=Fraction(1, 1000),
+        container_format="matroska",
+    )
+    sel = select_frames(clip, options=FrameOptions(every_s=0.01))
+    assert sorted({f.pts for f in sel.frames}) == pts
+    assert sorted({f.t_s for f in sel.frames}) == [p / 1000 for p in pts]
+    assert sorted({f.frame_number for f in sel.frames}) == list(range(10))
+
+
+def test_keyframes_only(tmp_path):
+    clip = write_numbered(tmp_path / "n.mp4", n_frames=75, gop=25)
+    sel = select_frames(clip, options=FrameOptions(keyframes=True))
+    assert [f.frame_number for f in sel.frames] == [0, 25, 50]
+    assert [read_number(f.image_bgr) for f in sel.frames] == [0, 25, 50]
+    assert all(f.keyframe for f in sel.frames)
+
+
+def test_scenes_find_every_cut_and_no_false_cut(multishot):
+    path, truth = multishot
+    sel = select_frames(path, options=FrameOptions(scenes=True))
+    cuts = [s.first_frame for s in sel.shots if s.began_with == "cut"]
+    fades = [s.first_frame for s in sel.shots if s.began_with == "fade"]
+    assert len(cuts) == len(truth["cuts"])  # the flash and the fast pan are not cuts
+    for found, expected in zip(cuts, truth["cuts"], strict=True):
+        assert abs(found - expected) <= CUT_TOL_FRAMES
+    assert len(fades) == 1
+    assert abs(fades[0] - truth["fade_start"]) <= CUT_TOL_FRAMES
+    # one representative frame per shot, inside its shot
+    reps = [f for f in sel.frames if "scene" in f.strategies]
+    assert len(reps) == len(sel.shots)
+    for rep, shot in zip(reps, sel.shots, strict=True):
+        assert shot.first_frame <= rep.frame_number <= shot.last_frame
+
+
+def test_views_follow_a_pan_but_not_a_still_shot(multishot):
+    path, _ = multishot
+    sel = select_frames(path, options=FrameOptions(views=True))
+    views_per_shot: dict[int, int] = {}
+    for f in sel.frames:
+        views_per_shot[f.shot] = views_per_shot.get(f.shot, 0) + 1
+    assert views_per_shot[2] >= 3  # the fast pan moves 300 px on a 320 px frame
+    for slow in (0, 1, 3):
+        assert views_per_shot[slow] == 1
+
+
+def test_best_frames_are_distinct(multishot):
+    path, _ = multishot
+    sel = select_frames(path, options=FrameOptions(best=4))
+    assert len(sel.frames) == 4
+    hashes = [int(f.phash, 16) for f in sel.frames]
+    for i, a in enumerate(hashes):
+        for b in hashes[i + 1 :]:
+            assert (a ^ b).bit_count() > 10
+
+
+@pytest.mark.parametrize(("matrix_deg", "corner"), [(-90, "top_right"), (180, "bottom_right")])
+def test_saved_frames_are_upright(tmp_path, matrix_deg, corner):
+    clip = write_clip(tmp_path / "r.mp4", rotation_deg=matrix_deg)
+    (frame,) = select_frames(clip, options=FrameOptions(every_s=10)).frames
+    img = frame.image_bgr
+    h, w = img.shape[:2]
+    assert (h, w) == ((64, 48) if matrix_deg == -90 else (48, 64))
+    # the stored frame's red 8x8 corner is top-left; a viewer sees it turned with the picture
+    patch = {
+        "top_right": img[1:7, w - 7 : w - 1],
+        "bottom_right": img[h - 7 : h - 1, w - 7 : w - 1],
+    }[corner]
+    b, g, r = patch.reshape(-1, 3).mean(axis=0)
+    assert r > 180
+    assert g < 80
+    assert b < 80
+
+
+def test_truncated_video_returns_the_decodable_part(tmp_path):
+    # index (moov) first, so a cut file still opens: the partial-download case
+    full = write_numbered(tmp_path / "n.mp4", n_frames=75, faststart=True, texture=True)
+    cut = truncate_copy(full, tmp_path / "cut.mp4", 0.6)
+    sel = select_frames(cut, options=FrameOptions(every_s=0.04))
+    assert 0 < sel.frames_decoded < 75
+    assert sel.frames_expected == 75
+    assert sel.uncovered_ranges_s
+    assert sel.uncovered_ranges_s[0][0] > 0
+    assert sel.uncovered_ranges_s[-1][1] == pytest.approx(74 / 25)
+    assert "W_FRAMES_MISSING" in {n.code for n in sel.notes}
+    # what came back is right: each frame's pixels show its own number
+    numbers = [read_number(f.image_bgr) for f in sel.frames]
+    assert numbers == [f.frame_number for f in sel.frames]
+    assert numbers == list(range(len(numbers)))
+
+
+def test_save_frames_writes_files_manifest_and_sheet(tmp_path, multishot):
+    path, _ = multishot
+    sel = select_frames(path, options=FrameOptions(scenes=True))
+    out = tmp_path / "out"
+    saved = save_frames(sel, out)
+    manifest = json.loads((out / "frames.json").read_text())
+    assert manifest["source"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert len(manifest["frames"]) == len(sel.frames)
+    for entry in manifest["frames"]:
+        data = (out / entry["file"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+        assert entry["file"] == f"f_{entry['t_s']:010.3f}s.png"
+        assert entry["pts_time_s"] == pytest.approx(entry["pts"] * Fraction(entry["time_base"]))
+    assert (out / "contact_sheet.png").stat().st_size > 0
+    assert "<script" not in (out / "contact_sheet.html").read_text()
+    assert not list(out.glob("*.part"))
+    # PNG is lossless: the saved pixels are the selected frame's pixels
+    import cv2
+
+    first = cv2.imdecode(
+        np.fromfile(out / manifest["frames"][0]["file"], np.uint8), cv2.IMREAD_COLOR
+    )
+    assert np.array_equal(first, sel.frames[0].image_bgr)
+    assert saved.manifest.endswith("frames.json")
+
+
+def test_a_folder_of_another_video_is_not_mixed(tmp_path, multishot):
+    path, _ = multishot
+    out = tmp_path / "out"
+    save_frames(select_frames(path, options=FrameOptions(scenes=True)), out)
+    other = write_clip(tmp_path / "other.mp4")
+    with pytest.raises(InputError) as exc:
+        save_frames(select_frames(other, options=FrameOptions(every_s=1)), out)
+    assert exc.value.code == "E_OUTPUT_EXISTS"
+
+
+def test_options_are_validated():
+    with pytest.raises(InputError):
+        FrameOptions()
+    with pytest.raises(InputError):
+        FrameOptions(every_s=-1)
+    with pytest.raises(InputError):
+        FrameOptions(every_s=1, start_s=5, end_s=2)
+
+
+def test_perceptual_hash_tells_images_apart():
+    import cv2
+    from fixtures import IMAGES
+
+    def gray(name):
+        return cv2.imdecode(np.fromfile(IMAGES / name, np.uint8), cv2.IMREAD_GRAYSCALE)
+
+    aero1, box = gray("aero1.jpg"), gray("box_in_scene.png")
+    h = perceptual_hash(aero1)
+    # the same picture re-encoded at another size stays close; another picture does not
+    smaller = cv2.resize(aero1, (aero1.shape[1] // 2, aero1.shape[0] // 2))
+    assert (h ^ perceptual_hash(smaller)).bit_count() <= 4
+    assert (h ^ perceptual_hash(box)).bit_count() > 16
