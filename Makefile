@@ -32,8 +32,14 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
-bench: $(STAMP)
-	$(BIN)/python bench/bench_probe.py
+# Benchmarks run in their own environment: PySceneDetect (the reference) is not a dependency.
+BENCH_VENV := .venv-bench
+bench:
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q -e . scenedetect-headless
+	command -v ffmpeg >/dev/null || (apt-get update && apt-get install -y ffmpeg)
+	$(BENCH_VENV)/bin/python bench/bench_probe.py
+	$(BENCH_VENV)/bin/python bench/bench_frames.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BENCH_VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -88,3 +88,25 @@ def test_python_dash_m_runs_as_a_process(tmp_path):
     assert proc.returncode == 3
     assert proc.stderr.splitlines()[0].startswith("error: ")
     assert "E_INPUT_EMPTY" in proc.stderr
+
+
+def test_frames_command_writes_and_reports(tmp_path):
+    from fixtures import write_numbered
+
+    clip = write_numbered(tmp_path / "n.mp4", n_frames=50)
+    out = tmp_path / "frames"
+    result = runner.invoke(app, ["frames", str(clip), "--out", str(out), "--every", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads(result.stdout)
+    assert [f["t_s"] for f in manifest["frames"]] == [0.0, 1.0]
+    assert (out / "frames.json").exists()
+    assert (out / "f_000001.000s.png").exists()
+
+
+def test_frames_command_error_leaves_no_output(tmp_path):
+    empty = tmp_path / "e.mp4"
+    empty.write_bytes(b"")
+    out = tmp_path / "frames"
+    result = runner.invoke(app, ["frames", str(empty), "--out", str(out)])
+    assert result.exit_code == 3
+    assert not out.exists()
