@@ -135,7 +135,10 @@ def test_every_problem_is_listed_with_pointer_and_id(tmp_path):
 
 
 def test_nan_and_duplicate_keys_are_refused(tmp_path):
-    text = '{"type": "FeatureCollection", "features": [{"type": "Feature", "id": "a", "geometry": {"type": "Point", "coordinates": [NaN, 1]}, "properties": {"name": "a"}}]}'
+    text = (
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "id": "a", '
+        '"geometry": {"type": "Point", "coordinates": [NaN, 1]}, "properties": {"name": "a"}}]}'
+    )
     assert _problems(tmp_path, text).code == "E_REGISTRY_JSON"
     dup = '{"type": "FeatureCollection", "type": "Feature", "features": []}'
     assert "duplicate key" in _problems(tmp_path, dup).message
