@@ -19,7 +19,16 @@ from typing import Any
 
 from geoverify.errors import InputError
 
-__all__ = ["LatLon", "Note", "Severity", "Verdict", "sanitize_text", "to_jsonable"]
+__all__ = [
+    "CandidateCheck",
+    "CheckResult",
+    "LatLon",
+    "Note",
+    "Severity",
+    "Verdict",
+    "sanitize_text",
+    "to_jsonable",
+]
 
 
 class Verdict(enum.StrEnum):
@@ -97,6 +106,84 @@ class LatLon:
             raise InputError(msg, code="E_COORD_RANGE", hint="Longitude must lie in [-180, 180].")
         object.__setattr__(self, "lat", float(self.lat))
         object.__setattr__(self, "lon", float(self.lon))
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CandidateCheck:
+    """A check evaluated for one choice of landmarks (one candidate per role).
+
+    Attributes
+    ----------
+    landmarks
+        Role name -> landmark id used for this evaluation.
+    measured
+        The measured value (metres or degrees, see ``CheckResult.unit``), or ``None`` when it
+        could not be measured.
+    possible_min, possible_max
+        The range the true value may take given the landmarks' position uncertainty.
+    margin
+        Signed distance from the measured value to the nearest bound of the claimed range:
+        positive inside, negative outside (same unit).
+    verdict
+        Verdict for this choice.
+    reason
+        Why, in one sentence.
+    """
+
+    landmarks: Mapping[str, str]
+    measured: float | None
+    possible_min: float | None
+    possible_max: float | None
+    margin: float | None
+    verdict: Verdict
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CheckResult:
+    """The outcome of one check: evidence, not an exception.
+
+    Attributes
+    ----------
+    name
+        Claim id.
+    kind
+        ``distance``, ``direction``, ``side_of_line``, ``within``, ``nearest``, ``shadow``...
+    text
+        The claim as published.
+    verdict
+        ``consistent``, ``inconsistent`` or ``inconclusive``.
+    measured, margin
+        For the first (or only) candidate choice; every choice is in ``candidates``.
+    expected
+        The claimed range in words and numbers, e.g. ``[400, 500] m ("just under 500 m")``.
+    tolerance
+        Uncertainty allowed for in the decision (same unit), when one applies.
+    unit
+        ``m`` or ``deg``.
+    method
+        How it was measured (ellipsoid, points and lines used).
+    notes
+        Caveats: definitions the verdict depends on, unstated uncertainties.
+    candidates
+        One evaluation per choice of landmarks for roles with several candidates.
+    survives_choice
+        Whether every candidate choice gives the same verdict (``None``: only one choice).
+    """
+
+    name: str
+    kind: str
+    text: str
+    verdict: Verdict
+    measured: float | None
+    expected: str
+    tolerance: float | None
+    margin: float | None
+    unit: str
+    method: str
+    notes: tuple[str, ...] = ()
+    candidates: tuple[CandidateCheck, ...] = ()
+    survives_choice: bool | None = None
 
 
 def sanitize_text(value: str, *, max_chars: int | None = None) -> str:

@@ -1,0 +1,831 @@
+"""Stage 5, claims: published statements about places turned into geodesic checks.
+
+Input: a claims file (YAML) that an analyst writes from a published text, and a registry.
+Output: one ``CheckResult`` per claim, with the measured value, the claimed range, the margin,
+a verdict (consistent / inconsistent / inconclusive), the method and the caveats.
+
+Claim kinds
+-----------
+``distance``      distance between two landmarks ("about 2 km from the city centre")
+``direction``     bearing from a reference to the subject in a compass sector ("east of")
+``side_of_line``  which side of a line and how far ("just under 500 m east of the river")
+``within``        the subject lies inside an area
+``nearest``       the nearest landmark of a kind to the subject is a given one
+
+A role (``monument``, ``city_centre``) names one or several candidate landmarks. Every choice
+is evaluated; when the verdicts differ the claim is inconclusive and the notes say which
+definition decides it.
+
+Verbal qualifiers map to explicit intervals (``QUALIFIERS``), always printed with the result so
+a reader can disagree:
+
+================================================  ==================
+qualifier                                         interval for value v
+================================================  ==================
+exactly                                           [0.97 v, 1.03 v]
+about, approximately, around, roughly, some       [0.8 v, 1.2 v]
+just under, nearly, almost                        [0.8 v, v]
+just over, a little over, a little more than      [v, 1.2 v]
+under, less than, at most, within, up to          [0, v]
+over, more than, at least                         [v, infinity)
+================================================  ==================
+
+``range_m: [a, b]`` gives an interval directly ("between 1 and 2 km").
+
+Compass words are sectors centred on their bearing: the four cardinal words span +-45 degrees,
+the four intercardinal words +-22.5 degrees; ``side_of_line`` asks only that the direction from
+the line towards the subject has a component that way (+-90 degrees). Position uncertainty
+(``uncertainty_m`` of each landmark) widens the measured value into a possible range; a range
+that straddles a bound of the claim gives ``inconclusive``. Bounds are inclusive, so a value
+exactly on a bound is consistent, every time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pydantic
+import yaml
+from shapely.geometry import LineString, MultiLineString, MultiPolygon, Point, Polygon
+
+from geoverify.errors import InputError, RegistryError
+from geoverify.geodesy import angle_difference_deg, bearing_deg, distance_m, offset_from_line
+from geoverify.models import CandidateCheck, CheckResult, LatLon, Verdict
+from geoverify.registry import Landmark, Registry, geodesic_distance_m
+
+__all__ = [
+    "COMPASS",
+    "QUALIFIERS",
+    "Claim",
+    "ClaimSet",
+    "check_claim",
+    "check_claims",
+    "load_claims",
+    "rank_candidates",
+]
+
+QUALIFIERS: dict[str, tuple[float, float]] = {
+    "exactly": (0.97, 1.03),
+    "about": (0.8, 1.2),
+    "approximately": (0.8, 1.2),
+    "around": (0.8, 1.2),
+    "roughly": (0.8, 1.2),
+    "some": (0.8, 1.2),
+    "just under": (0.8, 1.0),
+    "nearly": (0.8, 1.0),
+    "almost": (0.8, 1.0),
+    "just over": (1.0, 1.2),
+    "a little over": (1.0, 1.2),
+    "a little more than": (1.0, 1.2),
+    "under": (0.0, 1.0),
+    "less than": (0.0, 1.0),
+    "at most": (0.0, 1.0),
+    "within": (0.0, 1.0),
+    "up to": (0.0, 1.0),
+    "over": (1.0, math.inf),
+    "more than": (1.0, math.inf),
+    "at least": (1.0, math.inf),
+}
+
+COMPASS: dict[str, tuple[float, float]] = {
+    "north": (0.0, 45.0),
+    "east": (90.0, 45.0),
+    "south": (180.0, 45.0),
+    "west": (270.0, 45.0),
+    "north-east": (45.0, 22.5),
+    "south-east": (135.0, 22.5),
+    "south-west": (225.0, 22.5),
+    "north-west": (315.0, 22.5),
+}
+
+_MAX_CLAIMS_BYTES = 1 << 20
+
+
+# --- the file boundary (pydantic) ----------------------------------------------------------------
+
+
+class _Strict(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+
+class _DistanceSpec(_Strict):
+    qualifier: str | None = None
+    value_m: Annotated[float, pydantic.Field(gt=0, allow_inf_nan=False)] | None = None
+    range_m: tuple[float, float] | None = None
+
+    @pydantic.model_validator(mode="after")
+    def _one_form(self) -> _DistanceSpec:
+        if self.range_m is not None:
+            lo, hi = self.range_m
+            if not (math.isfinite(lo) and lo >= 0 and hi > lo):
+                msg = "range_m must be [low, high] metres with 0 <= low < high"
+                raise ValueError(msg)
+            if self.value_m is not None or self.qualifier is not None:
+                msg = "give either range_m or qualifier + value_m, not both"
+                raise ValueError(msg)
+            return self
+        if self.value_m is None or self.qualifier is None:
+            msg = "give qualifier and value_m (or range_m)"
+            raise ValueError(msg)
+        if self.qualifier.lower() not in QUALIFIERS:
+            msg = f"unknown qualifier {self.qualifier!r}; known: {', '.join(QUALIFIERS)}"
+            raise ValueError(msg)
+        return self
+
+
+class _ClaimBase(_Strict):
+    id: str
+    text: str
+    notes: str = ""
+
+
+class _DistanceModel(_ClaimBase):
+    kind: Literal["distance"]
+    subject: str
+    reference: str
+    distance: _DistanceSpec
+
+
+class _DirectionModel(_ClaimBase):
+    kind: Literal["direction"]
+    subject: str
+    reference: str
+    direction: str
+    half_width_deg: Annotated[float, pydantic.Field(gt=0, le=180)] | None = None
+
+
+class _SideModel(_ClaimBase):
+    kind: Literal["side_of_line"]
+    subject: str
+    line: str
+    side: str
+    distance: _DistanceSpec | None = None
+
+
+class _WithinModel(_ClaimBase):
+    kind: Literal["within"]
+    subject: str
+    area: str
+
+
+class _NearestModel(_ClaimBase):
+    kind: Literal["nearest"]
+    subject: str
+    target: str
+    of_kind: dict[str, str]
+
+
+_ClaimModel = Annotated[
+    _DistanceModel | _DirectionModel | _SideModel | _WithinModel | _NearestModel,
+    pydantic.Field(discriminator="kind"),
+]
+
+
+class _SourceModel(_Strict):
+    title: str = ""
+    publisher: str = ""
+    url: str = ""
+    date: str = ""
+    quote: str = ""
+
+
+class _RoleModel(_Strict):
+    candidates: list[str]
+    kind: dict[str, str] = {}
+    notes: str = ""
+
+
+class _FileModel(_Strict):
+    claims_version: Literal[1]
+    source: _SourceModel = _SourceModel()
+    roles: dict[str, _RoleModel | list[str]] = {}
+    claims: list[_ClaimModel]
+
+
+# --- in memory -----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Claim:
+    """One claim: the published text and what it asserts, in typed form.
+
+    ``interval`` is the claimed range in metres (distance kinds) with the rule that produced
+    it; ``direction`` a compass word or ``bearing:DEG``; roles name entries of ``ClaimSet.roles``
+    or landmark ids.
+    """
+
+    id: str
+    kind: Literal["distance", "direction", "side_of_line", "within", "nearest"]
+    text: str
+    subject: str
+    reference: str = ""
+    interval_m: tuple[float, float] | None = None
+    interval_rule: str = ""
+    direction: str = ""
+    sector: tuple[float, float] | None = None  # (centre_deg, half_width_deg)
+    of_kind: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    notes: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Role:
+    """A role: candidate landmark ids, and the kind (tags) a candidate must have."""
+
+    name: str
+    candidates: tuple[str, ...]
+    kind: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    notes: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimSet:
+    """Claims from one published source, with their roles."""
+
+    claims: tuple[Claim, ...]
+    roles: Mapping[str, Role]
+    source: Mapping[str, str]
+    path: str = ""
+    sha256: str = ""
+
+
+def _interval(spec: _DistanceSpec) -> tuple[tuple[float, float], str]:
+    if spec.range_m is not None:
+        lo, hi = spec.range_m
+        return (lo, hi), f"between {lo:g} and {hi:g} m"
+    q = (spec.qualifier or "").lower()
+    a, b = QUALIFIERS[q]  # the model has checked the qualifier and the value
+    v = spec.value_m or 0.0
+    return (a * v, b * v), f'"{q} {v:g} m" read as [{a:g} v, {b:g} v]'
+
+
+def _sector(word: str, half_width: float | None, *, side: bool = False) -> tuple[float, float]:
+    w = word.strip().lower().replace(" ", "-")
+    if w.startswith("bearing:"):
+        try:
+            centre = float(w.split(":", 1)[1]) % 360.0
+        except ValueError:
+            msg = f"bad bearing {word!r}"
+            raise ValueError(msg) from None
+        return centre, half_width or 10.0
+    if w not in COMPASS:
+        msg = f"unknown direction {word!r}; use {', '.join(COMPASS)} or bearing:DEG"
+        raise ValueError(msg)
+    centre, default_half = COMPASS[w]
+    return centre, half_width or (90.0 if side else default_half)
+
+
+def _convert(model: Any) -> Claim:
+    base = {"id": model.id, "text": model.text, "subject": model.subject, "notes": model.notes}
+    if isinstance(model, _DistanceModel):
+        claimed, claimed_rule = _interval(model.distance)
+        return Claim(
+            kind="distance",
+            reference=model.reference,
+            interval_m=claimed,
+            interval_rule=claimed_rule,
+            **base,
+        )
+    if isinstance(model, _DirectionModel):
+        return Claim(
+            kind="direction",
+            reference=model.reference,
+            direction=model.direction,
+            sector=_sector(model.direction, model.half_width_deg),
+            **base,
+        )
+    if isinstance(model, _SideModel):
+        interval: tuple[float, float] | None = None
+        rule = ""
+        if model.distance is not None:
+            interval, rule = _interval(model.distance)
+        return Claim(
+            kind="side_of_line",
+            reference=model.line,
+            direction=model.side,
+            sector=_sector(model.side, None, side=True),
+            interval_m=interval,
+            interval_rule=rule,
+            **base,
+        )
+    if isinstance(model, _WithinModel):
+        return Claim(kind="within", reference=model.area, **base)
+    return Claim(kind="nearest", reference=model.target, of_kind=dict(model.of_kind), **base)
+
+
+def _refuse_yaml_aliases(text: str, where: str) -> None:
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                msg = f"{where}: YAML aliases (*name) are not allowed in a claims file"
+                raise RegistryError(msg, code="E_CLAIMS_INVALID", hint="Write each value out.")
+    except yaml.YAMLError as exc:
+        msg = f"{where} is not valid YAML: {str(exc).splitlines()[0]}"
+        raise RegistryError(msg, code="E_CLAIMS_INVALID", hint="Fix the YAML syntax.") from None
+
+
+def claims_from_data(data: Any, *, where: str = "<data>") -> ClaimSet:
+    """Validate parsed claims data (see ``load_claims``)."""
+    try:
+        model = _FileModel.model_validate(data)
+    except pydantic.ValidationError as exc:
+        problems = [
+            f"{where}: at /{'/'.join(str(p) for p in err['loc'])}: {err['msg']}"
+            for err in exc.errors()
+        ]
+        msg = f"{len(problems)} problem(s) in {where}; first: {problems[0].split(': ', 1)[1]}"
+        raise RegistryError(
+            msg,
+            code="E_CLAIMS_INVALID",
+            hint="Fix every problem listed.",
+            detail="\n".join(problems),
+        ) from None
+    roles: dict[str, Role] = {}
+    for name, spec in model.roles.items():
+        if isinstance(spec, list):
+            roles[name] = Role(name=name, candidates=tuple(spec))
+        else:
+            roles[name] = Role(
+                name=name, candidates=tuple(spec.candidates), kind=dict(spec.kind), notes=spec.notes
+            )
+    problems = []
+    claims = []
+    seen: set[str] = set()
+    for i, item in enumerate(model.claims):
+        if item.id in seen:
+            problems.append(f"{where}: at /claims/{i}/id: duplicate claim id {item.id!r}")
+            continue
+        seen.add(item.id)
+        try:
+            claims.append(_convert(item))
+        except ValueError as exc:
+            problems.append(f"{where}: at /claims/{i}: {exc}")
+    if problems:
+        msg = f"{len(problems)} problem(s) in {where}; first: {problems[0].split(': ', 1)[1]}"
+        raise RegistryError(
+            msg,
+            code="E_CLAIMS_INVALID",
+            hint="Fix every problem listed.",
+            detail="\n".join(problems),
+        )
+    return ClaimSet(claims=tuple(claims), roles=roles, source=model.source.model_dump())
+
+
+def load_claims(path: str | os.PathLike[str]) -> ClaimSet:
+    """Load and validate a claims YAML file.
+
+    Raises
+    ------
+    RegistryError
+        ``E_CLAIMS_INVALID`` listing every problem with its location (exit code 4 in the CLI).
+    """
+    import hashlib
+
+    p = Path(os.fspath(path))
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        msg = f"cannot read claims file {str(p)!r}: {exc.strerror}"
+        raise RegistryError(msg, code="E_CLAIMS_MISSING", hint="Check the path.") from None
+    if len(raw) > _MAX_CLAIMS_BYTES:
+        msg = f"{str(p)!r} is larger than 1 MiB"
+        raise RegistryError(msg, code="E_CLAIMS_INVALID", hint="A claims file is short text.")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        msg = f"{str(p)!r} is not UTF-8 text"
+        raise RegistryError(msg, code="E_CLAIMS_INVALID", hint="Save it as UTF-8.") from None
+    _refuse_yaml_aliases(text, str(p))
+    data = yaml.safe_load(text)
+    cs = claims_from_data(data, where=str(p))
+    return dataclasses.replace(cs, path=str(p), sha256=hashlib.sha256(raw).hexdigest())
+
+
+# --- checking ------------------------------------------------------------------------------------
+
+
+def _role(claims: ClaimSet, name: str) -> Role:
+    return claims.roles.get(name) or Role(name=name, candidates=(name,))
+
+
+def _resolve(registry: Registry, claims: ClaimSet, name: str) -> list[Landmark]:
+    role = _role(claims, name)
+    return [registry.get(c) for c in role.candidates]
+
+
+def _interval_verdict(
+    measured: float, u: float, lo: float, hi: float
+) -> tuple[Verdict, float, float, float, str]:
+    pmin, pmax = max(0.0, measured - u), measured + u
+    margin = min(measured - lo, hi - measured)
+    if lo <= pmin and pmax <= hi:
+        return Verdict.CONSISTENT, pmin, pmax, margin, "inside the claimed range"
+    if pmax < lo or pmin > hi:
+        return Verdict.INCONSISTENT, pmin, pmax, margin, "outside the claimed range"
+    return (
+        Verdict.INCONCLUSIVE,
+        pmin,
+        pmax,
+        margin,
+        f"the possible values [{pmin:.0f}, {pmax:.0f}] straddle a bound of the claimed range",
+    )
+
+
+def _sector_verdict(
+    bearing: float, spread: float, centre: float, half: float
+) -> tuple[Verdict, float, str]:
+    off = abs(angle_difference_deg(centre, bearing))
+    margin = half - off
+    if off + spread <= half:
+        return Verdict.CONSISTENT, margin, "inside the claimed sector"
+    if off - spread > half:
+        return Verdict.INCONSISTENT, margin, "outside the claimed sector"
+    return Verdict.INCONCLUSIVE, margin, f"within {spread:.1f} deg of the sector's edge"
+
+
+def _unc(lm: Landmark, notes: list[str]) -> float:
+    if lm.uncertainty_m is None:
+        notes.append(f"position uncertainty of {lm.id!r} is not stated: treated as exact")
+        return 0.0
+    return lm.uncertainty_m
+
+
+def _no_geometry(lm: Landmark) -> str:
+    return f"{lm.id!r} has no sourced position in the registry"
+
+
+def _lines(lm: Landmark) -> list[list[LatLon]]:
+    geom = lm.geometry
+    if isinstance(geom, LineString):
+        parts = [geom]
+    elif isinstance(geom, MultiLineString):
+        parts = list(geom.geoms)
+    else:
+        return []
+    return [[LatLon(y, x) for x, y, *_ in part.coords] for part in parts]
+
+
+def _unknown(pair: Mapping[str, str], reason: str) -> CandidateCheck:
+    return CandidateCheck(
+        landmarks=pair,
+        measured=None,
+        possible_min=None,
+        possible_max=None,
+        margin=None,
+        verdict=Verdict.INCONCLUSIVE,
+        reason=reason,
+    )
+
+
+def _evaluate(
+    claim: Claim, subject: Landmark, ref: Landmark, registry: Registry, notes: list[str]
+) -> CandidateCheck:
+    pair = {"subject": subject.id, "reference": ref.id}
+    s_pos = subject.anchor
+    if s_pos is None:
+        return _unknown(pair, _no_geometry(subject))
+    if not isinstance(subject.geometry, Point):
+        notes.append(f"{subject.id!r} is not a point: its representative point is used")
+    if claim.kind == "nearest":
+        return _evaluate_nearest(claim, subject, s_pos, ref, registry, notes, pair)
+    if ref.geometry is None:
+        return _unknown(pair, _no_geometry(ref))
+    u = _unc(subject, notes) + _unc(ref, notes)
+    check = {
+        "distance": _check_distance,
+        "direction": _check_direction,
+        "within": _check_within,
+        "side_of_line": _check_side,
+    }[claim.kind]
+    return check(claim, s_pos, ref, u, pair)
+
+
+def _check_distance(
+    claim: Claim, s_pos: LatLon, ref: Landmark, u: float, pair: Mapping[str, str]
+) -> CandidateCheck:
+    d = geodesic_distance_m(s_pos, ref)
+    if d is None:  # pragma: no cover - geometry checked by the caller
+        return _unknown(pair, _no_geometry(ref))
+    lo, hi = claim.interval_m or (0.0, math.inf)
+    verdict, pmin, pmax, margin, why = _interval_verdict(d, u, lo, hi)
+    return CandidateCheck(
+        landmarks=pair,
+        measured=d,
+        possible_min=pmin,
+        possible_max=pmax,
+        margin=margin,
+        verdict=verdict,
+        reason=why,
+    )
+
+
+def _check_direction(
+    claim: Claim, s_pos: LatLon, ref: Landmark, u: float, pair: Mapping[str, str]
+) -> CandidateCheck:
+    r_pos = ref.anchor
+    if r_pos is None:  # pragma: no cover - geometry checked by the caller
+        return _unknown(pair, _no_geometry(ref))
+    b = bearing_deg(r_pos, s_pos)
+    if b is None:
+        return _unknown(pair, "the two positions coincide: there is no direction")
+    spread = math.degrees(math.atan2(u, distance_m(r_pos, s_pos))) if u else 0.0
+    centre, half = claim.sector or (0.0, 180.0)
+    verdict, margin, why = _sector_verdict(b, spread, centre, half)
+    return CandidateCheck(
+        landmarks=pair,
+        measured=b,
+        possible_min=b - spread,
+        possible_max=b + spread,
+        margin=margin,
+        verdict=verdict,
+        reason=why,
+    )
+
+
+def _check_within(
+    claim: Claim, s_pos: LatLon, ref: Landmark, u: float, pair: Mapping[str, str]
+) -> CandidateCheck:
+    geom = ref.geometry
+    if not isinstance(geom, Polygon | MultiPolygon):
+        return _unknown(pair, f"{ref.id!r} is not an area")
+    inside = geom.covers(Point(s_pos.lon, s_pos.lat))
+    edge = min(offset_from_line(s_pos, line).distance_m for line in _rings(geom))
+    margin = edge if inside else -edge
+    if abs(margin) <= u:
+        verdict = Verdict.INCONCLUSIVE
+        why = f"{abs(margin):.0f} m from the edge, within the position uncertainty"
+    elif inside:
+        verdict, why = Verdict.CONSISTENT, "inside the area"
+    else:
+        verdict, why = Verdict.INCONSISTENT, "outside the area"
+    return CandidateCheck(
+        landmarks=pair,
+        measured=margin,
+        possible_min=margin - u,
+        possible_max=margin + u,
+        margin=margin,
+        verdict=verdict,
+        reason=why,
+    )
+
+
+_ORDER = [Verdict.INCONSISTENT, Verdict.INCONCLUSIVE, Verdict.CONSISTENT]
+
+
+def _check_side(
+    claim: Claim, s_pos: LatLon, ref: Landmark, u: float, pair: Mapping[str, str]
+) -> CandidateCheck:
+    lines = _lines(ref)
+    if not lines:
+        return _unknown(
+            pair, f"{ref.id!r} is not a line (no course is known), so no side can be measured"
+        )
+    best = min((offset_from_line(s_pos, line) for line in lines), key=lambda o: o.distance_m)
+    if best.side == "beyond_end":
+        return _unknown(pair, f"the subject lies beyond the end of the mapped line {ref.id!r}")
+    if best.bearing_from_line_deg is None:
+        return _unknown(pair, "the subject lies on the line")
+    centre, half = claim.sector or (0.0, 180.0)
+    spread = math.degrees(math.atan2(u, best.distance_m)) if u else 0.0
+    verdict, margin, side_why = _sector_verdict(best.bearing_from_line_deg, spread, centre, half)
+    why = f"side: {side_why} (from the line towards {best.bearing_from_line_deg:.1f} deg)"
+    pmin: float | None = None
+    pmax: float | None = None
+    if claim.interval_m is not None:
+        lo, hi = claim.interval_m
+        dist_verdict, pmin, pmax, margin, dist_why = _interval_verdict(best.distance_m, u, lo, hi)
+        why += f"; distance {best.distance_m:.0f} m: {dist_why}"
+        verdict = min(verdict, dist_verdict, key=_ORDER.index)
+    return CandidateCheck(
+        landmarks=pair,
+        measured=best.distance_m,
+        possible_min=pmin,
+        possible_max=pmax,
+        margin=margin,
+        verdict=verdict,
+        reason=why,
+    )
+
+
+def _rings(geom: Polygon | MultiPolygon) -> list[list[LatLon]]:
+    polys = [geom] if isinstance(geom, Polygon) else list(geom.geoms)
+    rings = [r for p in polys for r in (p.exterior, *p.interiors)]
+    return [[LatLon(y, x) for x, y, *_ in r.coords] for r in rings]
+
+
+def _evaluate_nearest(
+    claim: Claim,
+    subject: Landmark,
+    s_pos: LatLon,
+    target: Landmark,
+    registry: Registry,
+    notes: list[str],
+    pair: dict[str, str],
+) -> CandidateCheck:
+    ranked = [
+        (lm, d) for lm, d in registry.nearest(s_pos, tags=claim.of_kind, k=3) if lm.id != subject.id
+    ]
+    if not ranked:
+        return CandidateCheck(
+            landmarks=pair,
+            measured=None,
+            possible_min=None,
+            possible_max=None,
+            margin=None,
+            verdict=Verdict.INCONCLUSIVE,
+            reason="no landmark of that kind has a position",
+        )
+    first, d1 = ranked[0]
+    u = _unc(subject, notes) + max((_unc(lm, notes) for lm, _ in ranked[:2]), default=0.0)
+    if first.id == target.id:
+        gap = ranked[1][1] - d1 if len(ranked) > 1 else math.inf
+        verdict = Verdict.CONSISTENT if gap > 2 * u else Verdict.INCONCLUSIVE
+        reason = f"{target.id!r} is the nearest ({d1:.0f} m)" + (
+            ""
+            if verdict is Verdict.CONSISTENT
+            else ", but the runner-up is within the position uncertainty"
+        )
+        return CandidateCheck(
+            landmarks=pair,
+            measured=d1,
+            possible_min=None,
+            possible_max=None,
+            margin=gap if math.isfinite(gap) else None,
+            verdict=verdict,
+            reason=reason,
+        )
+    d_target = geodesic_distance_m(s_pos, target)
+    if d_target is None:
+        return CandidateCheck(
+            landmarks=pair,
+            measured=None,
+            possible_min=None,
+            possible_max=None,
+            margin=None,
+            verdict=Verdict.INCONCLUSIVE,
+            reason=_no_geometry(target),
+        )
+    gap = d1 - d_target
+    verdict = Verdict.INCONSISTENT if -gap > 2 * u else Verdict.INCONCLUSIVE
+    return CandidateCheck(
+        landmarks=pair,
+        measured=d_target,
+        possible_min=None,
+        possible_max=None,
+        margin=gap,
+        verdict=verdict,
+        reason=f"{first.id!r} is nearer ({d1:.0f} m vs {d_target:.0f} m)",
+    )
+
+
+_UNITS = {"distance": "m", "side_of_line": "m", "within": "m", "nearest": "m", "direction": "deg"}
+
+
+def _expected(claim: Claim) -> str:
+    parts = []
+    if claim.kind in ("direction", "side_of_line") and claim.sector is not None:
+        c, h = claim.sector
+        parts.append(f"{claim.direction}: bearing {c - h:g} to {c + h:g} deg")
+    if claim.interval_m is not None:
+        lo, hi = claim.interval_m
+        hi_text = "inf" if math.isinf(hi) else f"{hi:.0f}"
+        parts.append(f"[{lo:.0f}, {hi_text}] m ({claim.interval_rule})")
+    if claim.kind == "within":
+        parts.append(f"inside {claim.reference}")
+    if claim.kind == "nearest":
+        parts.append(f"nearest {dict(claim.of_kind)} is {claim.reference}")
+    return "; ".join(parts)
+
+
+def _method(claim: Claim) -> str:
+    base = "WGS84 ellipsoid, geodesics (Karney, via PROJ)"
+    return {
+        "distance": f"{base}: distance from the subject to the reference geometry",
+        "direction": f"{base}: initial bearing from the reference point to the subject",
+        "side_of_line": f"{base}: nearest point on the line found geodesically; "
+        "side from the bearing of the perpendicular",
+        "within": f"{base}: point in area; margin is the distance to the area's edge",
+        "nearest": f"{base}: geodesic distances to every landmark of the kind",
+    }[claim.kind]
+
+
+def check_claim(claim: Claim, registry: Registry, claims: ClaimSet) -> CheckResult:
+    """Check one claim against the registry, over every candidate choice of its roles.
+
+    Returns a ``CheckResult`` whatever the outcome; raises ``InputError`` only when a role
+    names a landmark the registry does not have.
+    """
+    notes: list[str] = []
+    subjects = _resolve(registry, claims, claim.subject)
+    refs = _resolve(registry, claims, claim.reference)
+    results = [_evaluate(claim, s, r, registry, notes) for s in subjects for r in refs]
+    verdicts = {c.verdict for c in results}
+    choices = len(results)
+    survives: bool | None = None if choices == 1 else len(verdicts) == 1
+    if len(verdicts) == 1:
+        verdict = results[0].verdict
+    else:
+        verdict = Verdict.INCONCLUSIVE
+        split = ", ".join(
+            f"{c.landmarks['subject']}/{c.landmarks['reference']}: {c.verdict}" for c in results
+        )
+        notes.append(f"the verdict depends on which landmark is meant ({split})")
+    for role_name in (claim.subject, claim.reference):
+        role = claims.roles.get(role_name)
+        if role is not None and role.notes:
+            notes.append(f"{role_name}: {role.notes}")
+    if claim.notes:
+        notes.append(claim.notes)
+    first = results[0]
+    if verdict is Verdict.INCONCLUSIVE and len(verdicts) == 1:
+        notes.insert(0, first.reason)
+    tolerance = None
+    if (
+        first.possible_min is not None
+        and first.possible_max is not None
+        and first.measured is not None
+    ):
+        tolerance = round(first.possible_max - first.measured, 9)
+    return CheckResult(
+        name=claim.id,
+        kind=claim.kind,
+        text=claim.text,
+        verdict=verdict,
+        measured=first.measured,
+        expected=_expected(claim),
+        tolerance=tolerance,
+        margin=first.margin,
+        unit=_UNITS[claim.kind],
+        method=_method(claim),
+        notes=tuple(dict.fromkeys(notes)),
+        candidates=tuple(results),
+        survives_choice=survives,
+    )
+
+
+def check_claims(registry: Registry, claims: ClaimSet) -> tuple[CheckResult, ...]:
+    """Check every claim; one result each, in file order."""
+    return tuple(check_claim(c, registry, claims) for c in claims.claims)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CandidateRank:
+    """How well one landmark would fit a role: verdicts of the claims that use the role."""
+
+    landmark_id: str
+    consistent: int
+    inconclusive: int
+    inconsistent: int
+    worst_margin: float | None
+    results: tuple[CheckResult, ...]
+
+
+def rank_candidates(registry: Registry, claims: ClaimSet, role: str) -> tuple[CandidateRank, ...]:
+    """Try every landmark of the role's kind in the role; rank by verdicts, then by margin.
+
+    Answers "how unique is this identification?": the landmarks that satisfy every claim that
+    mentions the role, best first.
+    """
+    if role not in claims.roles:
+        msg = f"no role {role!r} in the claims file"
+        raise InputError(
+            msg, code="E_UNKNOWN_ROLE", hint=f"Roles: {', '.join(claims.roles) or 'none'}."
+        )
+    spec = claims.roles[role]
+    used = [c for c in claims.claims if role in (c.subject, c.reference)]
+    pool = registry.by_tags(spec.kind) if spec.kind else registry.landmarks
+    ranks = []
+    for lm in pool:
+        if lm.geometry is None:
+            continue
+        roles = dict(claims.roles)
+        roles[role] = dataclasses.replace(spec, candidates=(lm.id,))
+        trial = dataclasses.replace(claims, roles=roles)
+        results = tuple(check_claim(c, registry, trial) for c in used)
+        margins = [
+            r.margin / (r.tolerance or 1.0) if False else r.margin
+            for r in results
+            if r.margin is not None
+        ]
+        ranks.append(
+            CandidateRank(
+                landmark_id=lm.id,
+                consistent=sum(r.verdict is Verdict.CONSISTENT for r in results),
+                inconclusive=sum(r.verdict is Verdict.INCONCLUSIVE for r in results),
+                inconsistent=sum(r.verdict is Verdict.INCONSISTENT for r in results),
+                worst_margin=min(margins) if margins else None,
+                results=results,
+            )
+        )
+    ranks.sort(
+        key=lambda r: (
+            r.inconsistent,
+            -r.consistent,
+            -(r.worst_margin if r.worst_margin is not None else -math.inf),
+        )
+    )
+    return tuple(ranks)
