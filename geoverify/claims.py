@@ -36,8 +36,9 @@ Compass words are sectors centred on their bearing: the four cardinal words span
 the four intercardinal words +-22.5 degrees; ``side_of_line`` asks only that the direction from
 the line towards the subject has a component that way (+-90 degrees). Position uncertainty
 (``uncertainty_m`` of each landmark) widens the measured value into a possible range; a range
-that straddles a bound of the claim gives ``inconclusive``. Bounds are inclusive, so a value
-exactly on a bound is consistent, every time.
+that straddles a bound of the claim gives ``inconclusive``. Bounds are inclusive and values are
+compared at the resolution of the measurement (1 mm, 1e-6 degree), so a value exactly on a bound
+is consistent, every time.
 """
 
 from __future__ import annotations
@@ -417,10 +418,21 @@ def _resolve(registry: Registry, claims: ClaimSet, name: str) -> list[Landmark]:
     return [registry.get(c) for c in role.candidates]
 
 
+# Decisions are taken at the resolution of the measurement (1 mm, 1e-6 degree): geodesics are
+# exact to nanometres, so a point built 500 m away must not fail "at most 500 m" by 1e-10 m.
+_RES_M = 1e-3
+_RES_DEG = 1e-6
+
+
+def _q(value: float, res: float) -> float:
+    return round(value / res) * res if math.isfinite(value) else value
+
+
 def _interval_verdict(
     measured: float, u: float, lo: float, hi: float
 ) -> tuple[Verdict, float, float, float, str]:
-    pmin, pmax = max(0.0, measured - u), measured + u
+    measured = _q(measured, _RES_M)
+    pmin, pmax = _q(max(0.0, measured - u), _RES_M), _q(measured + u, _RES_M)
     margin = min(measured - lo, hi - measured)
     if lo <= pmin and pmax <= hi:
         return Verdict.CONSISTENT, pmin, pmax, margin, "inside the claimed range"
@@ -438,7 +450,8 @@ def _interval_verdict(
 def _sector_verdict(
     bearing: float, spread: float, centre: float, half: float
 ) -> tuple[Verdict, float, str]:
-    off = abs(angle_difference_deg(centre, bearing))
+    off = _q(abs(angle_difference_deg(centre, bearing)), _RES_DEG)
+    spread = _q(spread, _RES_DEG)
     margin = half - off
     if off + spread <= half:
         return Verdict.CONSISTENT, margin, "inside the claimed sector"

@@ -20,10 +20,21 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from geoverify._version import __version__
-from geoverify.errors import GeoverifyError
+from geoverify.claims import check_claims, load_claims, rank_candidates
+from geoverify.errors import GeoverifyError, InputError, RegistryError
 from geoverify.frames import FrameOptions, save_frames, select_frames
-from geoverify.models import to_jsonable
+from geoverify.models import CheckResult, LatLon, Verdict, to_jsonable
 from geoverify.probe import MediaInfo, probe
+from geoverify.registry import (
+    Landmark,
+    Registry,
+    Source,
+    add_landmark,
+    load_registry,
+    point_landmark,
+    registry_to_geojson,
+    remove_landmark,
+)
 
 __all__ = ["app", "main"]
 
@@ -73,10 +84,13 @@ def _run(as_json: bool, func: Callable[[], R]) -> R:
         if as_json:
             typer.echo(_dump_json({"error": exc.to_dict()}))
         else:
-            line = exc.message.replace("\n", " ")
+            line = _printable(exc.message.replace("\n", " "), 1000)
             typer.echo(f"error: {line} [{exc.code}]", err=True)
             if exc.hint:
                 typer.echo(f"hint: {exc.hint}", err=True)
+            if isinstance(exc, RegistryError) and exc.detail:
+                for problem in exc.detail.splitlines()[:200]:
+                    typer.echo(f"  {_printable(problem, 500)}", err=True)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
@@ -292,6 +306,220 @@ def frames_command(
     )
     typer.echo(f"manifest: {saved.manifest}")
     typer.echo(f"contact sheet: {saved.contact_sheet_html}")
+
+
+registry_app = typer.Typer(help="Landmark registries (GeoJSON): validate, list, edit, import.")
+app.add_typer(registry_app, name="registry")
+
+RegistryArg = Annotated[Path, typer.Argument(help="Registry GeoJSON file.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+
+
+def _landmark_row(lm: Landmark) -> str:
+    pos = lm.anchor
+    where = f"{pos.lat:.6f}, {pos.lon:.6f}" if pos else "no position"
+    kind = ",".join(f"{k}={v}" for k, v in lm.tags.items()) or "-"
+    geom = lm.geometry.geom_type if lm.geometry is not None else "-"
+    unc = f"+-{lm.uncertainty_m:g} m" if lm.uncertainty_m is not None else ""
+    return f"{lm.id:32s} {geom:15s} {where:24s} {unc:10s} {kind}  {lm.name}"
+
+
+def _landmark_json(lm: Landmark) -> dict[str, Any]:
+    feature: dict[str, Any] = registry_to_geojson(Registry(name="", landmarks=(lm,)))["features"][0]
+    return feature
+
+
+@registry_app.command("validate")
+def registry_validate(
+    registry: RegistryArg,
+    repair: Annotated[bool, typer.Option("--repair", help="Repair invalid polygons.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check a registry file; list every problem (exit 4) or say it is valid."""
+    reg = _run(as_json, lambda: load_registry(registry, repair=repair))
+    if as_json:
+        typer.echo(
+            _dump_json(
+                {
+                    "valid": True,
+                    "landmarks": len(reg),
+                    "sha256": reg.sha256,
+                    "warnings": to_jsonable(reg.warnings),
+                }
+            )
+        )
+        return
+    typer.echo(f"valid: {len(reg)} landmarks in {registry} (sha256 {reg.sha256[:16]}...)")
+    for w in reg.warnings:
+        typer.echo(f"[warning] {w.code}: {_printable(w.message)}")
+
+
+@registry_app.command("list")
+def registry_list(registry: RegistryArg, as_json: JsonOpt = False) -> None:
+    """List the landmarks: id, geometry, position, uncertainty, kind, name."""
+    reg = _run(as_json, lambda: load_registry(registry))
+    if as_json:
+        typer.echo(_dump_json(registry_to_geojson(reg)))
+        return
+    for lm in reg:
+        typer.echo(_printable(_landmark_row(lm), 400))
+
+
+@registry_app.command("show")
+def registry_show(
+    registry: RegistryArg,
+    landmark: Annotated[str, typer.Argument(help="Landmark id, name or alias.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one landmark with its sources, reference images and notes."""
+    lm = _run(as_json, lambda: load_registry(registry).get(landmark))
+    data = _landmark_json(lm)
+    if as_json:
+        typer.echo(_dump_json(data))
+        return
+    typer.echo(_printable(_landmark_row(lm), 400))
+    for key in ("aliases", "sources", "reference_images", "notes"):
+        if key in data["properties"]:
+            value = json.dumps(data["properties"][key], ensure_ascii=False)
+            typer.echo(f"  {key}: {_printable(value, 2000)}")
+
+
+def _parse_tags(items: list[str]) -> dict[str, str]:
+    tags = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            msg = f"tag {item!r} is not KEY=VALUE"
+            raise InputError(msg, code="E_INPUT_OPTION", hint="Write tags as key=value.")
+        tags[key] = value
+    return tags
+
+
+@registry_app.command("add")
+def registry_add(
+    registry: RegistryArg,
+    landmark_id: Annotated[str, typer.Option("--id", help="Unique id.")],
+    name: Annotated[str, typer.Option("--name", help="Name.")],
+    lat: Annotated[float, typer.Option("--lat", help="Latitude, degrees north.")],
+    lon: Annotated[float, typer.Option("--lon", help="Longitude, degrees east.")],
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="KEY=VALUE, repeatable.")] = None,
+    uncertainty_m: Annotated[
+        float | None, typer.Option("--uncertainty-m", help="Position uncertainty, metres.")
+    ] = None,
+    source: Annotated[
+        str, typer.Option("--source", help="Where the position comes from (title or URL).")
+    ] = "",
+    notes: Annotated[str, typer.Option("--notes", help="Free text.")] = "",
+    replace: Annotated[bool, typer.Option("--replace", help="Overwrite the same id.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a point landmark (the file is locked and replaced atomically)."""
+
+    def run() -> Landmark:
+        lm = point_landmark(
+            landmark_id,
+            name,
+            LatLon(lat, lon),
+            tags=_parse_tags(tag or []),
+            uncertainty_m=uncertainty_m,
+            sources=(Source(kind="other", title=source),) if source else (),
+            notes=notes,
+        )
+        add_landmark(registry, lm, replace=replace)
+        return lm
+
+    lm = _run(as_json, run)
+    if as_json:
+        typer.echo(_dump_json(_landmark_json(lm)))
+    else:
+        typer.echo(f"added {lm.id} to {registry}")
+
+
+@registry_app.command("remove")
+def registry_remove(
+    registry: RegistryArg,
+    landmark_id: Annotated[str, typer.Argument(help="Landmark id.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove a landmark by id."""
+    reg = _run(as_json, lambda: remove_landmark(registry, landmark_id))
+    if as_json:
+        typer.echo(_dump_json({"removed": landmark_id, "landmarks": len(reg)}))
+    else:
+        typer.echo(f"removed {landmark_id}; {len(reg)} landmarks left")
+
+
+def _render_check(result: CheckResult) -> list[str]:
+    unit = result.unit
+    measured = f"{result.measured:.1f} {unit}" if result.measured is not None else "not measured"
+    margin = f"{result.margin:+.1f} {unit}" if result.margin is not None else "-"
+    lines = [
+        f"{result.verdict.value.upper():13s} {result.name}: {_printable(result.text)}",
+        f"    measured {measured}; claimed {_printable(result.expected)}; margin {margin}",
+    ]
+    if result.survives_choice is not None:
+        survives = "yes" if result.survives_choice else "NO"
+        lines.append(f"    same verdict for every candidate landmark: {survives}")
+        for c in result.candidates:
+            value = f"{c.measured:.1f} {unit}" if c.measured is not None else "-"
+            who = "/".join(c.landmarks.values())
+            lines.append(f"      {who}: {value} -> {c.verdict.value} ({_printable(c.reason)})")
+    lines += [f"    note: {_printable(n)}" for n in result.notes]
+    return lines
+
+
+@app.command("check")
+def check_command(
+    registry: Annotated[Path, typer.Option("--registry", help="Registry GeoJSON.")],
+    claims: Annotated[Path, typer.Option("--claims", help="Claims YAML.")],
+    fail_on: Annotated[
+        str | None,
+        typer.Option("--fail-on", help="Exit 3 if any verdict is this (e.g. inconsistent)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check published claims against the registry: verdicts with margins (exit 0)."""
+    if fail_on is not None and fail_on not in {v.value for v in Verdict}:
+        msg = "--fail-on takes consistent, inconsistent or inconclusive"
+        raise typer.BadParameter(msg)
+
+    def run() -> tuple[Any, ...]:
+        reg = load_registry(registry)
+        cs = load_claims(claims)
+        return check_claims(reg, cs)
+
+    results = _run(as_json, run)
+    if as_json:
+        typer.echo(_dump_json({"checks": to_jsonable(results)}))
+    else:
+        for r in results:
+            typer.echo("\n".join(_render_check(r)))
+    if fail_on is not None and any(r.verdict.value == fail_on for r in results):
+        raise typer.Exit(3)
+
+
+@app.command("candidates")
+def candidates_command(
+    registry: Annotated[Path, typer.Option("--registry", help="Registry GeoJSON.")],
+    claims: Annotated[Path, typer.Option("--claims", help="Claims YAML.")],
+    role: Annotated[str, typer.Option("--role", help="Role to fill, e.g. monument.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Every landmark of the role's kind that would satisfy the claims, best first."""
+    ranks = _run(
+        as_json, lambda: rank_candidates(load_registry(registry), load_claims(claims), role)
+    )
+    if as_json:
+        typer.echo(_dump_json({"role": role, "candidates": to_jsonable(ranks)}))
+        return
+    if not ranks:
+        typer.echo(f"no landmark of the role's kind has a position: nothing to rank for {role!r}")
+    for r in ranks:
+        margin = f"{r.worst_margin:+.1f}" if r.worst_margin is not None else "-"
+        typer.echo(
+            f"{r.landmark_id:32s} consistent {r.consistent}  inconclusive {r.inconclusive}  "
+            f"inconsistent {r.inconsistent}  worst margin {margin}"
+        )
 
 
 def main() -> None:
