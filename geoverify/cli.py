@@ -24,12 +24,14 @@ from geoverify.claims import check_claims, load_claims, rank_candidates
 from geoverify.errors import GeoverifyError, InputError, RegistryError
 from geoverify.frames import FrameOptions, save_frames, select_frames
 from geoverify.models import CheckResult, LatLon, Verdict, to_jsonable
+from geoverify.osm import import_osm
 from geoverify.probe import MediaInfo, probe
 from geoverify.registry import (
     Landmark,
     Registry,
     Source,
     add_landmark,
+    add_landmarks,
     load_registry,
     point_landmark,
     registry_to_geojson,
@@ -318,10 +320,10 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 def _landmark_row(lm: Landmark) -> str:
     pos = lm.anchor
     where = f"{pos.lat:.6f}, {pos.lon:.6f}" if pos else "no position"
-    kind = ",".join(f"{k}={v}" for k, v in lm.tags.items()) or "-"
+    kind = ",".join(f"{k}={v}" for k, v in list(lm.tags.items())[:3]) or "-"
     geom = lm.geometry.geom_type if lm.geometry is not None else "-"
     unc = f"+-{lm.uncertainty_m:g} m" if lm.uncertainty_m is not None else ""
-    return f"{lm.id:32s} {geom:15s} {where:24s} {unc:10s} {kind}  {lm.name}"
+    return f"{lm.id:32s} {geom:15s} {where:24s} {unc:10s} {lm.name}  [{kind}]"
 
 
 def _landmark_json(lm: Landmark) -> dict[str, Any]:
@@ -447,6 +449,54 @@ def registry_remove(
         typer.echo(_dump_json({"removed": landmark_id, "landmarks": len(reg)}))
     else:
         typer.echo(f"removed {landmark_id}; {len(reg)} landmarks left")
+
+
+@registry_app.command("import-osm")
+def registry_import_osm(
+    registry: RegistryArg,
+    osm_file: Annotated[Path, typer.Argument(help=".osm XML, Overpass JSON or .osm.pbf file.")],
+    tag: Annotated[list[str], typer.Option("--tag", help="KEY or KEY=VALUE; repeatable.")],
+    bbox: Annotated[
+        str | None, typer.Option("--bbox", help="south,west,north,east in degrees.")
+    ] = None,
+    merge_by_name: Annotated[
+        bool, typer.Option("--merge-by-name", help="Merge ways sharing a name into one line.")
+    ] = False,
+    replace: Annotated[bool, typer.Option("--replace", help="Overwrite same ids.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add landmarks from an OpenStreetMap file; OSM id, version and timestamp are kept."""
+
+    def run() -> Any:
+        box = None
+        if bbox is not None:
+            try:
+                s, w, n, e = (float(x) for x in bbox.split(","))
+            except ValueError:
+                msg = f"--bbox {bbox!r} is not south,west,north,east"
+                raise InputError(
+                    msg, code="E_INPUT_OPTION", hint="e.g. 48.57,37.97,48.61,38.03"
+                ) from None
+            box = (s, w, n, e)
+        result = import_osm(osm_file, tags=tag, bbox=box, merge_by_name=merge_by_name)
+        add_landmarks(registry, result.landmarks, replace=replace)
+        return result
+
+    result = _run(as_json, run)
+    if as_json:
+        typer.echo(
+            _dump_json(
+                {
+                    "added": [lm.id for lm in result.landmarks],
+                    "skipped": to_jsonable(result.skipped),
+                    "osm_sha256": result.file_sha256,
+                }
+            )
+        )
+        return
+    typer.echo(f"added {len(result.landmarks)} landmarks to {registry}")
+    for note in result.skipped[:50]:
+        typer.echo(f"[skipped] {_printable(note.message)}")
 
 
 def _render_check(result: CheckResult) -> list[str]:

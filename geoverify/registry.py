@@ -58,6 +58,7 @@ __all__ = [
     "RegistryProblem",
     "Source",
     "add_landmark",
+    "add_landmarks",
     "geodesic_distance_m",
     "load_registry",
     "registry_from_geojson",
@@ -864,18 +865,31 @@ def add_landmark(
     path: str | os.PathLike[str], landmark: Landmark, *, replace: bool = False
 ) -> Registry:
     """Add (or with ``replace`` overwrite) a landmark in the registry file, under a lock."""
+    return add_landmarks(path, [landmark], replace=replace)
+
+
+def add_landmarks(
+    path: str | os.PathLike[str], landmarks: Sequence[Landmark], *, replace: bool = False
+) -> Registry:
+    """Add several landmarks at once (one lock, one atomic write); see ``add_landmark``."""
     p = Path(os.fspath(path))
+    new_ids = [lm.id for lm in landmarks]
+    if len(set(new_ids)) != len(new_ids):
+        msg = "the landmarks to add repeat an id"
+        raise RegistryError(msg, code="E_DUPLICATE_ID", hint="Give every landmark its own id.")
 
     def change(reg: Registry) -> Registry:
-        others = tuple(lm for lm in reg.landmarks if lm.id != landmark.id)
+        incoming = set(new_ids)
+        others = tuple(lm for lm in reg.landmarks if lm.id not in incoming)
         if len(others) != len(reg.landmarks) and not replace:
-            msg = f"landmark id {landmark.id!r} already exists in {str(p)!r}"
+            clash = sorted(incoming & {lm.id for lm in reg.landmarks})
+            msg = f"landmark id {clash[0]!r} already exists in {str(p)!r}"
             raise RegistryError(
                 msg,
                 code="E_DUPLICATE_ID",
                 hint="Choose another id, or replace it explicitly.",
             )
-        return dataclasses.replace(reg, landmarks=(*others, landmark))
+        return dataclasses.replace(reg, landmarks=(*others, *landmarks))
 
     return _modify(p, change)
 

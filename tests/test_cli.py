@@ -110,3 +110,133 @@ def test_frames_command_error_leaves_no_output(tmp_path):
     result = runner.invoke(app, ["frames", str(empty), "--out", str(out)])
     assert result.exit_code == 3
     assert not out.exists()
+
+
+def test_registry_validate_lists_every_problem_with_exit_4(tmp_path):
+    path = tmp_path / "r.geojson"
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "id": "a",
+                        "geometry": {"type": "Point", "coordinates": [48.5, 138.0]},
+                        "properties": {"name": "a"},
+                    },
+                    {
+                        "type": "Feature",
+                        "id": "b",
+                        "geometry": {"type": "Point", "coordinates": [1, None]},
+                        "properties": {"name": "b"},
+                    },
+                ],
+            }
+        )
+    )
+    result = runner.invoke(app, ["registry", "validate", str(path)])
+    assert result.exit_code == 4
+    assert "feature 'a' at /features/0/geometry/coordinates" in result.stderr
+    assert "feature 'b' at /features/1/geometry/coordinates/1" in result.stderr
+
+
+def test_registry_add_list_import_and_check(tmp_path):
+    from conftest import DATA, ROOT
+
+    reg = tmp_path / "r.geojson"
+    result = runner.invoke(
+        app,
+        [
+            "registry",
+            "add",
+            str(reg),
+            "--id",
+            "p",
+            "--name",
+            "P",
+            "--lat",
+            "60.17",
+            "--lon",
+            "24.94",
+            "--tag",
+            "kind=test",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(
+        app,
+        [
+            "registry",
+            "import-osm",
+            str(reg),
+            str(DATA / "osm" / "helsinki_centre.osm"),
+            "--tag",
+            "historic=memorial",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "osm_n60131847" in json.loads(result.stdout)["added"]
+    listing = runner.invoke(app, ["registry", "list", str(reg)])
+    assert "Aleksis Kiven muistopatsas" in listing.stdout
+    shown = runner.invoke(app, ["registry", "show", str(reg), "Aleksis Kivi Memorial", "--json"])
+    assert json.loads(shown.stdout)["id"] == "osm_n60131847"
+    assert runner.invoke(app, ["registry", "remove", str(reg), "p"]).exit_code == 0
+    bad = runner.invoke(
+        app,
+        ["registry", "add", str(reg), "--id", "q", "--name", "Q", "--lat", "138", "--lon", "48"],
+    )
+    assert bad.exit_code == 3
+    assert "latitude first" in bad.stderr
+    bakhmut = ROOT / "samples" / "bakhmut"
+    checked = runner.invoke(
+        app,
+        [
+            "check",
+            "--registry",
+            str(bakhmut / "registry.geojson"),
+            "--claims",
+            str(bakhmut / "claims.yaml"),
+            "--json",
+        ],
+    )
+    assert checked.exit_code == 0, checked.output
+    verdicts = {c["name"]: c["verdict"] for c in json.loads(checked.stdout)["checks"]}
+    assert verdicts == {
+        "east_of_river": "inconclusive",
+        "from_centre": "inconclusive",
+        "station_near_centre": "inconclusive",
+    }
+    failing = runner.invoke(
+        app,
+        [
+            "check",
+            "--registry",
+            str(bakhmut / "registry.geojson"),
+            "--claims",
+            str(bakhmut / "claims.yaml"),
+            "--fail-on",
+            "inconclusive",
+        ],
+    )
+    assert failing.exit_code == 3
+
+
+def test_bad_claims_file_exit_4(tmp_path):
+    from conftest import ROOT
+
+    claims = tmp_path / "c.yaml"
+    claims.write_text("claims_version: 1\nclaims:\n  - id: x\n    kind: distance\n    text: t\n")
+    result = runner.invoke(
+        app,
+        [
+            "check",
+            "--registry",
+            str(ROOT / "samples" / "bakhmut" / "registry.geojson"),
+            "--claims",
+            str(claims),
+        ],
+    )
+    assert result.exit_code == 4
+    assert "/claims/0" in result.stderr
