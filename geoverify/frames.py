@@ -30,6 +30,7 @@ list of the stream's packet timestamps (presentation order), never time x rate.
 from __future__ import annotations
 
 import bisect
+import concurrent.futures
 import dataclasses
 import hashlib
 import html
@@ -56,8 +57,9 @@ from geoverify._decode import (
     open_container,
     report_progress,
     run_isolated,
+    sha256_file,
 )
-from geoverify.errors import InputError, LimitError, MediaError
+from geoverify.errors import GeoverifyError, InputError, LimitError, MediaError
 from geoverify.models import Note, sanitize_text, to_jsonable
 
 __all__ = [
@@ -261,6 +263,32 @@ def _luma(frame: Any) -> npt.NDArray[np.uint8]:
     return gray
 
 
+_NO_SMALL = np.zeros((1, 1), np.float32)
+
+
+def _small_luma(frame: Any, width: int) -> npt.NDArray[np.uint8]:
+    """Return the luma plane downscaled to ``width`` pixels wide.
+
+    Large frames are first decimated by a whole step (a free strided view) to at least twice
+    the target width, then area-averaged: the same picture for cut detection at a fraction of
+    the cost of averaging the full plane.
+    """
+    luma = _luma(frame)
+    h0, w0 = luma.shape
+    step = max(1, w0 // (2 * width))
+    if step > 1:
+        luma = luma[::step, ::step]
+    height = max(8, round(h0 * width / w0))
+    small = cv2.resize(luma, (width, height), interpolation=cv2.INTER_AREA)
+    return np.asarray(small, dtype=np.uint8)
+
+
+def _frame_rotation(frame: Any) -> int:
+    """Clockwise display rotation from a decoded frame's display matrix (0, 90, 180, 270)."""
+    # PyAV reports the matrix angle counter-clockwise; a player turns the picture the other way.
+    return (-round((frame.rotation or 0) / 90.0) * 90) % 360
+
+
 def _upright(image: Image, rotation_deg: int) -> Image:
     if rotation_deg == 0:
         return image
@@ -326,7 +354,7 @@ class _Selector:
     """Runs every strategy over the frames of one pass (worker side)."""
 
     def __init__(
-        self, opts: FrameOptions, rotation: int, fps_hint: float, time_base: Fraction
+        self, opts: FrameOptions, rotation: int | None, fps_hint: float, time_base: Fraction
     ) -> None:
         self.o = opts
         self.rotation = rotation
@@ -339,7 +367,7 @@ class _Selector:
         self.shot_began: Literal["start", "cut", "fade"] = "start"
         self.shot_best: _Item | None = None
         self.last_sample_t = -math.inf
-        self.every_next = 0
+        self.every_pts: frozenset[int] = frozenset()
         self.view_ref: npt.NDArray[np.float32] | None = None
         self.window: npt.NDArray[Any] | None = None
         self.recent: deque[float] = deque(maxlen=max(8, round(fps_hint)))
@@ -351,6 +379,8 @@ class _Selector:
 
     # -- helpers --
     def _frame(self, item: _Item, strategy: str) -> Frame:
+        if self.rotation is None:
+            self.rotation = _frame_rotation(item.frame)
         if item.image is None:
             rgb = item.frame.to_ndarray(format="bgr24")
             item.image = _upright(rgb, self.rotation)
@@ -435,24 +465,8 @@ class _Selector:
             self.view_ref = item.small
         if item.key and o.keyframes:
             self._pick(item, "keyframe")
-        if o.every_s is not None:
-            nxt = ahead[0] if ahead else None
-            start = o.start_s or 0.0
-            while True:
-                target = start + self.every_next * o.every_s
-                if o.end_s is not None and target > o.end_s:
-                    break
-                if item.t_s > target + 1e-9:  # target fell before the range's first frame
-                    self.every_next += 1
-                    continue
-                # The frame on screen at the target: the last one shown at or before it. The
-                # stream's last frame stays on screen for one frame interval.
-                shown_until = nxt.t_s if nxt is not None else item.t_s + self.frame_step_s
-                if target < shown_until - 1e-9:
-                    self._pick(item, "every")
-                    self.every_next += 1
-                    continue
-                break
+        if item.pts in self.every_pts:
+            self._pick(item, "every")
         if (
             (o.scenes or o.best)
             and not item.black
@@ -566,7 +580,107 @@ def _decode_robust(container: Any, stream: Any, errors: list[str]) -> Any:
         errors.append(f"flush: {type(exc).__name__}: {exc}"[:200])
 
 
-def _scan(path: str, opts: FrameOptions, limits: DecodeLimits, rotation: int) -> _ScanResult:
+def _every_targets(
+    pts_list: list[int], time_base: Fraction, opts: FrameOptions, step_s: float
+) -> dict[int, list[float]]:
+    """Map each frame that is on screen at a target time to those targets (seconds).
+
+    The frame on screen at t is the last one whose presentation time is <= t (the stream's
+    last frame stays on screen for one frame interval), taken from the full list of packet
+    timestamps, so the choice is exact on variable frame rate and never depends on what
+    happened to decode.
+    """
+    if opts.every_s is None:
+        return {}
+    first = pts_list[0]
+    times = [float((p - first) * time_base) for p in pts_list]
+    shown_until = times[-1] + step_s  # the last frame leaves the screen here
+    end_s = opts.end_s if opts.end_s is not None else math.inf
+    out: dict[int, list[float]] = {}
+    k = 0
+    while True:
+        target = (opts.start_s or 0.0) + k * opts.every_s
+        k += 1
+        if target > end_s + 1e-9 or target >= shown_until - 1e-9:
+            return out
+        i = bisect.bisect_right(times, target + 1e-9) - 1
+        if i >= 0:
+            out.setdefault(pts_list[i], []).append(target)
+
+
+def _every_by_seeking(
+    container: Any,
+    stream: Any,
+    selector: _Selector,
+    targets: dict[int, list[float]],
+    pts_list: list[int],
+    key_pts: list[int],
+    errors: list[str],
+) -> tuple[list[int], list[float]]:
+    """Decode the ``every`` frames by seeking to the keyframe before each (worker side).
+
+    A frame whose keyframe lies ahead of the decoder's position is reached by a seek; one in
+    the stretch already being decoded, by decoding on. Returns the presentation timestamps
+    decoded and the target times whose frame did not decode.
+    """
+    tb = selector.tb
+    first = pts_list[0]
+    decoded: list[int] = []
+    missing: list[float] = []
+    frames: Any = None
+    pending: Any = None  # a decoded frame past the wanted one, kept for the next
+    position: int | None = None
+    exhausted_key: int | None = None  # decoding on from this keyframe reached the end
+    for wanted in sorted(targets):
+        i = bisect.bisect_right(key_pts, wanted) - 1
+        key = key_pts[i] if i >= 0 else first
+        if frames is None and exhausted_key is not None and key <= exhausted_key:
+            missing.extend(targets[wanted])
+            continue
+        if frames is None or position is None or key > position:
+            container.seek(int(key), stream=stream, backward=True, any_frame=False)
+            frames = _decode_robust(container, stream, errors)
+            pending, position = None, None
+        found = None
+        while True:
+            frame = pending if pending is not None else next(frames, None)
+            pending = None
+            if frame is None:
+                frames = None
+                exhausted_key = key
+                break
+            if frame.pts is None or frame.pts < key:
+                continue
+            if frame.pts > (position if position is not None else -math.inf):
+                decoded.append(frame.pts)
+                report_progress(len(decoded), None)
+            position = frame.pts
+            if frame.pts == wanted:
+                found = frame
+                break
+            if frame.pts > wanted:
+                pending = frame
+                break
+        if found is None:
+            missing.extend(targets[wanted])
+            continue
+        item = _Item(
+            frame=found,
+            pts=found.pts,
+            t_s=float((found.pts - first) * tb),
+            number=bisect.bisect_left(pts_list, found.pts),
+            key=bool(found.key_frame),
+            small=_NO_SMALL,
+            diff=0.0,
+            dx=0.0,
+            dy=0.0,
+            black=False,
+        )
+        selector._pick(item, "every")
+    return decoded, missing
+
+
+def _scan(path: str, opts: FrameOptions, limits: DecodeLimits, rotation: int | None) -> _ScanResult:
     """Decode the range once and run the strategies (inside the worker)."""
     import av
 
@@ -592,17 +706,21 @@ def _scan(path: str, opts: FrameOptions, limits: DecodeLimits, rotation: int) ->
             # Presentation timestamps of every packet (no decoding): frame numbers and the
             # frames expected in the range come from this list.
             pts_list: list[int] = []
+            key_pts: list[int] = []
             demux_error = ""
             try:
                 for packet in container.demux(stream):
                     if packet.pts is not None:
                         pts_list.append(packet.pts)
+                        if packet.is_keyframe:
+                            key_pts.append(packet.pts)
                         if len(pts_list) > limits.max_frames:
                             msg = f"more than {limits.max_frames} frames"
                             raise LimitError(msg, code="E_LIMIT_FRAMES", hint="Cut the clip.")
             except av.FFmpegError as exc:
                 demux_error = f"{type(exc).__name__}: {exc}"[:300]
             pts_list.sort()
+            key_pts.sort()
             if not pts_list:
                 msg = "the video stream has no readable packets"
                 hint = "The file is truncated or corrupt; fetch it again."
@@ -625,10 +743,14 @@ def _scan(path: str, opts: FrameOptions, limits: DecodeLimits, rotation: int) ->
                 target = first_pts + round(start_s / tb)
                 container.seek(target, stream=stream, backward=True, any_frame=False)
             cc.thread_type = "AUTO"
+            # Scenes, views and best need every frame's luma; every and keyframes need none.
+            analyse = opts.scenes or opts.views or opts.best > 0
             if only_keys:
                 cc.skip_frame = "NONKEY"
             selector = _Selector(opts, rotation, fps_hint, tb)
             selector.first_pts = first_pts
+            every = _every_targets(pts_list, tb, opts, median_step * float(tb))
+            selector.every_pts = frozenset(every)
             window: npt.NDArray[Any] | None = None
             line: deque[_Item] = deque()
             decoded_pts: list[int] = []
@@ -636,59 +758,72 @@ def _scan(path: str, opts: FrameOptions, limits: DecodeLimits, rotation: int) ->
             width = opts.analysis_width
             total = len(expected)
             errors: list[str] = [demux_error] if demux_error else []
-            try:
-                for frame in _decode_robust(container, stream, errors):
-                    if frame.pts is None:
-                        continue
-                    t = t_of(frame.pts)
-                    if t < start_s - 1e-9:
-                        continue
-                    if t > end_s + 1e-9:
-                        break
-                    decoded_pts.append(frame.pts)
-                    luma = _luma(frame)
-                    h0, w0 = luma.shape
-                    small_u8 = cv2.resize(
-                        luma, (width, max(8, round(h0 * width / w0))), interpolation=cv2.INTER_AREA
-                    )
-                    small = small_u8.astype(np.float32)
-                    if window is None:
-                        window = cv2.createHanningWindow(small.shape[::-1], cv2.CV_32F)
-                    if prev_small is not None and prev_small.shape == small.shape:
-                        diff, dx, dy = _aligned_diff(prev_small, small, window)
-                    else:
-                        diff, dx, dy = 0.0, 0.0, 0.0
-                    prev_small = small
-                    number = bisect.bisect_left(pts_list, frame.pts)
-                    item = _Item(
-                        frame=frame,
-                        pts=frame.pts,
-                        t_s=t,
-                        number=number,
-                        key=bool(frame.key_frame),
-                        small=small,
-                        diff=diff,
-                        dx=dx,
-                        dy=dy,
-                        black=float(small.mean()) < 20.0 and float(small.std()) < 8.0,
-                        sharp=sharpness(small_u8),
-                    )
-                    line.append(item)
-                    if len(line) == 3:
-                        selector.finalise(line.popleft(), tuple(line))
-                    report_progress(len(decoded_pts), total)
-            finally:
+            seek_mode = opts.every_s is not None and not analyse and not opts.keyframes
+            if seek_mode:
+                decoded_pts, missing_targets = _every_by_seeking(
+                    container, stream, selector, every, pts_list, key_pts, errors
+                )
+                selector.finish()
                 decode_error = "; ".join(dict.fromkeys(errors))[:600]
-            while line:
-                selector.finalise(line.popleft(), tuple(line))
-            selector.finish()
+            else:
+                try:
+                    for frame in _decode_robust(container, stream, errors):
+                        if frame.pts is None:
+                            continue
+                        t = t_of(frame.pts)
+                        if t < start_s - 1e-9:
+                            continue
+                        if t > end_s + 1e-9:
+                            break
+                        decoded_pts.append(frame.pts)
+                        number = bisect.bisect_left(pts_list, frame.pts)
+                        if analyse:
+                            small_u8 = _small_luma(frame, width)
+                            small = small_u8.astype(np.float32)
+                            if window is None:
+                                window = cv2.createHanningWindow(small.shape[::-1], cv2.CV_32F)
+                            if prev_small is not None and prev_small.shape == small.shape:
+                                diff, dx, dy = _aligned_diff(prev_small, small, window)
+                            else:
+                                diff, dx, dy = 0.0, 0.0, 0.0
+                            prev_small = small
+                            black = float(small.mean()) < 20.0 and float(small.std()) < 8.0
+                            sharp = sharpness(small_u8)
+                        else:
+                            small, diff, dx, dy, black, sharp = _NO_SMALL, 0.0, 0.0, 0.0, False, 0.0
+                        item = _Item(
+                            frame=frame,
+                            pts=frame.pts,
+                            t_s=t,
+                            number=number,
+                            key=bool(frame.key_frame),
+                            small=small,
+                            diff=diff,
+                            dx=dx,
+                            dy=dy,
+                            black=black,
+                            sharp=sharp,
+                        )
+                        line.append(item)
+                        if len(line) == 3:
+                            selector.finalise(line.popleft(), tuple(line))
+                        report_progress(len(decoded_pts), total)
+                finally:
+                    decode_error = "; ".join(dict.fromkeys(errors))[:600]
+                while line:
+                    selector.finalise(line.popleft(), tuple(line))
+                selector.finish()
     decoded = set(decoded_pts)
     uncovered: list[tuple[float, float]] = []
     step_s = median_step * float(tb)
-    if not only_keys:
-        missing = [p for p in expected if p not in decoded]
-        for p in missing:
-            t = t_of(p)
+    if seek_mode:
+        missing_times = missing_targets
+    elif only_keys:
+        missing_times = []
+    else:
+        missing_times = [t_of(p) for p in expected if p not in decoded]
+    if missing_times:
+        for t in missing_times:
             if uncovered and abs(t - uncovered[-1][1]) <= 1.5 * step_s:
                 uncovered[-1] = (uncovered[-1][0], t)
             else:
@@ -712,7 +847,7 @@ def _scan(path: str, opts: FrameOptions, limits: DecodeLimits, rotation: int) ->
     return _ScanResult(
         frames=frames,
         shots=tuple(selector.shots),
-        rotation_deg=rotation,
+        rotation_deg=selector.rotation if selector.rotation is not None else 0,
         frames_expected=frames_expected,
         frames_decoded=len(decoded_pts),
         uncovered=tuple(uncovered),
@@ -742,8 +877,10 @@ def select_frames(
         Strategies and their parameters.
     limits
         Resource limits of the decoder worker.
-    source_sha256, rotation_deg
-        From an earlier ``probe`` of the same file, to avoid probing again.
+    source_sha256
+        The file's SHA-256 from an earlier ``probe``; computed (in parallel) when ``None``.
+    rotation_deg
+        Clockwise rotation to apply; by default the stream's display matrix decides.
     progress
         Called with (frames decoded, frames expected in the range).
 
@@ -760,15 +897,19 @@ def select_frames(
     """
     limits = limits or DecodeLimits()
     p = check_local_file(path)
-    if source_sha256 is None or rotation_deg is None:
-        from geoverify.probe import probe  # a sibling stage; imported late to keep layering
-
-        info = probe(p, limits=limits)
-        source_sha256 = info.sha256
-        rotation_deg = info.video.rotation_deg if info.video else 0
-    result = run_isolated(
-        _scan, str(p), options, limits, rotation_deg, limits=limits, progress=progress
-    )
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        # hash on a thread while the worker decodes (hashlib releases the GIL)
+        digest = pool.submit(sha256_file, p) if source_sha256 is None else None
+        try:
+            result = run_isolated(
+                _scan, str(p), options, limits, rotation_deg, limits=limits, progress=progress
+            )
+        except GeoverifyError as exc:
+            exc.input_sha256 = digest.result() if digest is not None else (source_sha256 or "")
+            raise
+        if digest is not None:
+            source_sha256 = digest.result()
+    source_sha256 = source_sha256 or ""
     notes: list[Note] = []
     if result.decode_error:
         notes.append(
@@ -833,13 +974,18 @@ class SavedFrames:
     contact_sheet_html: str
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def _atomic_write(path: Path, data: bytes, *, durable: bool = False) -> None:
+    """Write to a temporary name in the same folder, then rename: never a partial file.
+
+    ``durable`` also flushes to disk before the rename (used for the manifest, written last).
+    """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -927,9 +1073,14 @@ def save_frames(
     taken: set[str] = set()
     saved: list[SavedFrame] = []
     entries: list[dict[str, Any]] = []
-    for f in selection.frames:
+    # Encoding is the slow part; OpenCV releases the GIL, so two threads use both cores.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        encoded = pool.map(
+            lambda f: _encode(f.image_bgr, image_format, jpeg_quality), selection.frames
+        )
+        blobs = list(encoded)
+    for f, data in zip(selection.frames, blobs, strict=True):
         name = _file_name(f, ext, taken)
-        data = _encode(f.image_bgr, image_format, jpeg_quality)
         _atomic_write(out / name, data)
         digest = hashlib.sha256(data).hexdigest()
         saved.append(SavedFrame(file=name, sha256=digest, t_s=f.t_s, frame_number=f.frame_number))
@@ -962,7 +1113,7 @@ def save_frames(
         "contact_sheet": {"png": sheet_png, "html": sheet_html},
     }
     text = json.dumps(manifest, ensure_ascii=False, allow_nan=False, indent=2)
-    _atomic_write(manifest_path, text.encode("utf-8"))
+    _atomic_write(manifest_path, text.encode("utf-8"), durable=True)
     return SavedFrames(
         out_dir=str(out),
         frames=tuple(saved),

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import hashlib
 import math
 import os
 import re
@@ -32,6 +31,7 @@ from geoverify._decode import (
     check_local_file,
     read_container,
     run_isolated,
+    sha256_file,
 )
 from geoverify._gpmf import GpmfFix, parse_gps5
 from geoverify.errors import GeoverifyError, InputError, MediaError
@@ -53,7 +53,6 @@ __all__ = [
 ]
 
 PROBE_SCHEMA = "geoverify.probe/1"
-_CHUNK = 1 << 20
 _MAX_TAG_CHARS = 65536
 _MAX_MOOV_BYTES = 64 * 2**20
 # Capture devices and FFmpeg cannot produce dates before these; anything earlier is an epoch
@@ -252,17 +251,6 @@ class MediaInfo:
 
 
 # --- hashing -----------------------------------------------------------------------------------
-
-
-def sha256_file(path: str | os.PathLike[str], *, chunk_bytes: int = _CHUNK) -> str:
-    """Return the SHA-256 hex digest of a file, read in chunks (constant memory)."""
-    digest = hashlib.sha256()
-    with open(path, "rb", buffering=0) as fh:
-        buf = bytearray(chunk_bytes)
-        view = memoryview(buf)
-        while n := fh.readinto(buf):
-            digest.update(view[:n])
-    return digest.hexdigest()
 
 
 # --- sniffing ----------------------------------------------------------------------------------

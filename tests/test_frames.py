@@ -36,7 +36,19 @@ def test_every_decodes_the_exact_frame_in_a_long_gop(tmp_path):
     # 1.24 s at 25 fps is frame 31; 2.48 s is frame 62. The pixels say which frame was decoded.
     assert got == [(0.0, 0, 0), (1.24, 31, 31), (2.48, 62, 62)]
     assert [f.keyframe for f in sel.frames] == [True, False, False]
-    assert sel.frames_decoded == sel.frames_expected == 75
+    assert sel.frames_expected == 75
+    assert sel.uncovered_ranges_s == ()
+
+
+@pytest.mark.parametrize("every_s", [0.52, 1.0, 0.04])
+def test_seeking_and_the_sequential_pass_pick_the_same_frames(tmp_path, every_s):
+    clip = write_numbered(tmp_path / "n.mp4", n_frames=75, gop=20)
+    seeking = select_frames(clip, options=FrameOptions(every_s=every_s))
+    # asking for best frames too forces the one-pass decode of every frame
+    sequential = select_frames(clip, options=FrameOptions(every_s=every_s, best=1))
+    picked = [f.frame_number for f in sequential.frames if "every" in f.strategies]
+    assert [f.frame_number for f in seeking.frames] == picked
+    assert [read_number(f.image_bgr) for f in seeking.frames] == picked
 
 
 def test_start_and_end_restrict_the_range(tmp_path):
