@@ -240,3 +240,93 @@ def test_bad_claims_file_exit_4(tmp_path):
     )
     assert result.exit_code == 4
     assert "/claims/0" in result.stderr
+
+
+def test_sun_commands():
+    pos = runner.invoke(
+        app,
+        [
+            "sun",
+            "position",
+            "--lat",
+            "39.742476",
+            "--lon",
+            "-105.1786",
+            "--time",
+            "2003-10-17T12:30:30-07:00",
+            "--elevation-m",
+            "1830.14",
+            "--pressure-hpa",
+            "820",
+            "--temperature-c",
+            "11",
+            "--json",
+        ],
+    )
+    assert pos.exit_code == 0, pos.output
+    data = json.loads(pos.stdout)
+    assert data["azimuth_deg"] == pytest.approx(194.340241, abs=1e-4)  # model Delta T, not 67 s
+    naive = runner.invoke(
+        app, ["sun", "position", "--lat", "48.6", "--lon", "38", "--time", "2023-03-06T10:30"]
+    )
+    assert naive.exit_code == 3
+    assert "E_NAIVE_DATETIME" in naive.stderr
+    gap = runner.invoke(
+        app,
+        [
+            "sun",
+            "position",
+            "--lat",
+            "48.6",
+            "--lon",
+            "38",
+            "--time",
+            "2023-03-26T03:30",
+            "--tz",
+            "Europe/Kyiv",
+        ],
+    )
+    assert gap.exit_code == 3
+    assert "does not exist" in gap.stderr
+    check = runner.invoke(
+        app,
+        [
+            "sun",
+            "check",
+            "--lat",
+            "48.59472",
+            "--lon",
+            "38.00083",
+            "--time",
+            "2023-03-06T10:30",
+            "--tz",
+            "Europe/Kyiv",
+            "--shadow-azimuth",
+            "336",
+            "--json",
+        ],
+    )
+    assert json.loads(check.stdout)["verdict"] == "consistent"
+    when = runner.invoke(
+        app,
+        [
+            "sun",
+            "when",
+            "--lat",
+            "48.59472",
+            "--lon",
+            "38.00083",
+            "--from",
+            "2023-03-06",
+            "--to",
+            "2023-03-06",
+            "--shadow-azimuth",
+            "339.15",
+            "--azimuth-error",
+            "1",
+            "--json",
+        ],
+    )
+    windows = json.loads(when.stdout)["windows"]
+    assert len(windows) == 1
+    assert windows[0]["start_utc"] < "2023-03-06T08:30:00+00:00" < windows[0]["end_utc"]
