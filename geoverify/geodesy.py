@@ -242,9 +242,13 @@ def offset_from_line(point: LatLon, line: Sequence[LatLon]) -> LineOffset:
 
 
 def offsets_from_line_many(
-    lat: npt.ArrayLike, lon: npt.ArrayLike, line: Sequence[LatLon]
+    lat: npt.ArrayLike, lon: npt.ArrayLike, line: Sequence[LatLon], *, signed: bool = False
 ) -> FloatArray:
-    """Geodesic distances (m) from many points to one line: the vectorised form for bulk work."""
+    """Geodesic distances (m) from many points to one line: the vectorised form for bulk work.
+
+    With ``signed``, points to the left of the line's direction of travel get negative
+    distances and points to the right positive ones (0 on the line).
+    """
     plat = np.asarray(lat, dtype=np.float64).ravel()
     plon = np.asarray(lon, dtype=np.float64).ravel()
     _check_arrays(plat, plon)
@@ -261,5 +265,14 @@ def offsets_from_line_many(
     blon = np.repeat(lo[1:][None, :], plat.size, axis=0).ravel()
     ptlat = np.repeat(plat, nseg)
     ptlon = np.repeat(plon, nseg)
-    dist = _feet(ptlat, ptlon, alat, alon, blat, blon)[3]
-    return np.asarray(dist.reshape(plat.size, nseg).min(axis=1), dtype=np.float64)
+    flat, flon, _, dist, seg_az, _ = _feet(ptlat, ptlon, alat, alon, blat, blon)
+    per_point = dist.reshape(plat.size, nseg)
+    best = np.argmin(per_point, axis=1)
+    rows = np.arange(plat.size)
+    out = per_point[rows, best]
+    if not signed:
+        return np.asarray(out, dtype=np.float64)
+    pick = rows * nseg + best
+    az_fp, _, _ = WGS84.inv(flon[pick], flat[pick], plon, plat)
+    turn = (np.asarray(az_fp) - seg_az[pick] + 180.0) % 360.0 - 180.0
+    return np.asarray(np.where(out < 1e-3, 0.0, np.sign(turn) * out), dtype=np.float64)

@@ -256,8 +256,8 @@ class Registry:
         """Return the ``k`` landmarks nearest to ``point`` (geodesic metres), optionally by tags."""
         if self._tree is None:
             return []
-        pool = [i for i in self._tree_ids if not tags or self.landmarks[i].has_tags(tags)]
-        if not pool:
+        pool = [i for i in self._tree_ids if self.landmarks[i].has_tags(tags)] if tags else []
+        if tags and not pool:
             return []
         if tags and len(pool) <= 2048:  # a small tagged subset: measure it all
             measured = [

@@ -171,3 +171,13 @@ def test_offsets_many_equal_single_calls():
         offset_from_line(LatLon(a, b), line).distance_m for a, b in zip(lat, lon, strict=True)
     ]
     assert np.max(np.abs(many - np.array(single))) < 1e-6
+
+
+def test_signed_offsets_many():
+    line = [LatLon(48.58, 38.0), LatLon(48.60, 38.0)]  # northward
+    d = offsets_from_line_many([48.59, 48.59], [38.00676, 37.99324], line, signed=True)
+    assert d[0] > 0  # east of a northward line: right
+    assert d[1] < 0
+    assert abs(d[0]) == pytest.approx(
+        offset_from_line(LatLon(48.59, 38.00676), line).distance_m, abs=1e-6
+    )
