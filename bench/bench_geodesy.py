@@ -42,9 +42,12 @@ def main() -> None:
     t_ref = timed(lambda: geod.inv(lon, lat, ones * 38.0, ones * 48.59), args.runs)
     t_off = timed(lambda: offsets_from_line_many(lat, lon, line, signed=True), args.runs)
     print(f"1e6 point/segment pairs, runs {args.runs}")
-    print(f"  pyproj Geod.inv, 1e6 point pairs (reference) {t_ref:6.2f} s  {N / t_ref / 1e6:5.2f} M/s")
     print(
-        f"  geoverify distance + side of the line      {t_off:6.2f} s  {N / t_off / 1e6:5.2f} M/s"
+        f"  pyproj Geod.inv, 1e6 point pairs (reference) {t_ref:6.2f} s  {N / t_ref / 1e6:5.2f} M/s"
+    )
+    print(
+        f"  geoverify distance + side of the line      {t_off:6.2f} s  "
+        f"{N / t_off / 1e6:5.2f} M/s"
         f"  ({t_off / t_ref:.1f}x the reference: a few inverse + direct solutions per pair)"
     )
     t0 = time.perf_counter()
@@ -54,7 +57,9 @@ def main() -> None:
     marks = tuple(Landmark(id=f"m{i}", name="m", geometry=g) for i, g in enumerate(geoms))
     reg = Registry(name="bench", landmarks=marks)
     build = time.perf_counter() - t0
-    queries = [LatLon(float(a), float(b)) for a, b in zip(lat[:200] + 0.001, lon[:200], strict=True)]
+    queries = [
+        LatLon(float(a), float(b)) for a, b in zip(lat[:200] + 0.001, lon[:200], strict=True)
+    ]
     t_q = timed(lambda: [reg.nearest(q) for q in queries], args.runs) / len(queries)
     q = queries[0]
     t_brute = timed(lambda: geod.inv(lon, lat, ones * q.lon, ones * q.lat), 1)
