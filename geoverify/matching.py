@@ -1,0 +1,498 @@
+"""Stage 4, matching: which registry landmark a frame shows, and how sure that is.
+
+Input: frames (``Frame`` or BGR arrays) and a registry whose landmarks carry reference images.
+Output: per frame, the best landmark with its score, the runner-up, an estimated false-match
+rate, a verdict (match / no match / ambiguous), whether the footage looks mirrored, and the
+inlier correspondences for an annotated image.
+
+Method. Local features (SIFT by default, RootSIFT or ORB as options) on images scaled to at
+most ``max_side_px``. Retrieval: one FLANN index over the descriptors of every reference image
+votes for candidate references (Lowe's ratio test on the two nearest descriptors), so the cost
+per frame grows slowly with the number of landmarks. Verification: each candidate is matched
+alone (ratio test) and a homography is fitted with OpenCV's USAC MAGSAC++ (``ransac_px``
+reprojection threshold). The score is the number of inliers; the spread of the inliers (share
+of the frame's area their convex hull covers) is reported beside it.
+
+Negative controls. The same frame is verified against references of other landmarks and against
+horizontally mirrored references. The estimated false-match rate of a score s is
+(k + 1) / (n + 1), k being the number of the n control scores >= s (a conservative estimate
+that is never zero); with fewer than ``min_controls`` controls the rate is reported as not
+estimable. A frame whose best score is higher against the mirrored reference is flagged as
+mirrored (re-uploads often are).
+
+Reference images are untrusted files: paths stay inside the registry's folder (checked by the
+registry), dimensions are read from the file header before decoding and refused above
+``max_pixels``; OpenCV decodes bytes read by Python, never a path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import struct
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import cv2 as _cv2
+import numpy as np
+import numpy.typing as npt
+
+from geoverify.errors import InputError, LimitError, MediaError
+from geoverify.registry import Registry
+
+__all__ = [
+    "ImageMatch",
+    "LandmarkScore",
+    "MatchIndex",
+    "MatchOptions",
+    "annotate",
+    "build_index",
+    "image_size",
+    "load_image",
+    "match_image",
+]
+
+Image = npt.NDArray[np.uint8]
+# OpenCV's bundled stubs do not describe its feature and matcher factories; used untyped here.
+cv2: Any = _cv2
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MatchOptions:
+    """How frames are matched to references.
+
+    Attributes
+    ----------
+    detector
+        ``sift`` (default), ``rootsift`` or ``orb``.
+    max_features
+        Keypoints per image.
+    max_side_px
+        Images are scaled down to at most this many pixels on their longer side.
+    ratio
+        Lowe's ratio test threshold.
+    ransac_px
+        Reprojection threshold of the homography fit, in pixels of the scaled images.
+    min_inliers
+        Fewer inliers than this is never a match.
+    candidates
+        References verified per frame after retrieval.
+    max_false_match_rate
+        A match needs an estimated false-match rate at or below this.
+    ambiguity_ratio
+        A runner-up landmark scoring at least this share of the best makes the result ambiguous.
+    min_controls
+        Fewer negative controls than this: the false-match rate is not estimated.
+    max_controls
+        Most negative controls verified per frame (those with most retrieval votes first).
+    max_pixels
+        Largest reference image accepted (width x height, from the header, before decoding).
+    """
+
+    detector: Literal["sift", "rootsift", "orb"] = "sift"
+    max_features: int = 2000
+    max_side_px: int = 1280
+    ratio: float = 0.75
+    ransac_px: float = 4.0
+    min_inliers: int = 15
+    candidates: int = 5
+    max_false_match_rate: float = 0.05
+    ambiguity_ratio: float = 0.8
+    min_controls: int = 19
+    max_controls: int = 40
+    max_pixels: int = 60_000_000
+
+    def __post_init__(self) -> None:
+        if self.detector not in ("sift", "rootsift", "orb"):
+            msg = f"unknown detector {self.detector!r}"
+            raise InputError(msg, code="E_INPUT_OPTION", hint="Use sift, rootsift or orb.")
+        if not (0 < self.ratio < 1 and self.ransac_px > 0 and self.min_inliers >= 4):
+            msg = "ratio must be in (0, 1), ransac_px > 0, min_inliers >= 4"
+            raise InputError(msg, code="E_INPUT_OPTION", hint="Check the matching options.")
+
+
+# --- safe image loading --------------------------------------------------------------------------
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG or JPEG header without decoding, or ``None`` if unknown."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
+        w, h = struct.unpack(">II", data[16:24])
+        return int(w), int(h)
+    if data[:2] == b"\xff\xd8":
+        pos = 2
+        while pos + 9 < len(data):
+            if data[pos] != 0xFF:
+                return None
+            marker = data[pos + 1]
+            if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+                pos += 2
+                continue
+            length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+                h, w = struct.unpack(">HH", data[pos + 5 : pos + 9])
+                return int(w), int(h)
+            pos += 2 + length
+    return None
+
+
+def load_image(path: str | os.PathLike[str], *, max_pixels: int = 60_000_000) -> Image:
+    """Decode a PNG or JPEG file as BGR after checking its size in the header.
+
+    Raises
+    ------
+    MediaError
+        Not a PNG or JPEG, or undecodable (``E_IMAGE_INVALID``).
+    LimitError
+        Larger than ``max_pixels`` (``E_LIMIT_PIXELS``), checked before decoding.
+    """
+    p = Path(os.fspath(path))
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        msg = f"cannot read image {str(p)!r}: {exc.strerror}"
+        raise InputError(msg, code="E_INPUT_MISSING", hint="Check the path.") from None
+    size = image_size(data)
+    if size is None:
+        msg = f"{str(p)!r} is not a PNG or JPEG image"
+        raise MediaError(msg, code="E_IMAGE_INVALID", hint="Use PNG or JPEG reference images.")
+    if size[0] * size[1] > max_pixels or size[0] <= 0 or size[1] <= 0:
+        msg = f"{str(p)!r} claims {size[0]}x{size[1]} pixels, over the limit"
+        raise LimitError(msg, code="E_LIMIT_PIXELS", hint="Scale the image down first.")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        msg = f"{str(p)!r} could not be decoded"
+        raise MediaError(msg, code="E_IMAGE_INVALID", hint="The file is corrupt.")
+    return np.asarray(image, dtype=np.uint8)
+
+
+# --- features ------------------------------------------------------------------------------------
+
+
+def _scaled_gray(image: Image, max_side: int) -> tuple[Image, float]:
+    gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    h, w = gray.shape[:2]
+    scale = min(1.0, max_side / max(h, w))
+    if scale < 1.0:
+        gray = cv2.resize(gray, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    return np.asarray(gray, dtype=np.uint8), scale
+
+
+def _features(gray: Image, opts: MatchOptions) -> tuple[npt.NDArray[np.float32], Any]:
+    if opts.detector == "orb":
+        det: Any = cv2.ORB_create(nfeatures=opts.max_features)
+    else:
+        det = cv2.SIFT_create(nfeatures=opts.max_features)
+    kps, desc = det.detectAndCompute(gray, None)
+    pts = np.asarray([k.pt for k in kps], dtype=np.float32).reshape(-1, 2)
+    if desc is None:
+        desc = np.zeros(
+            (0, 32 if opts.detector == "orb" else 128),
+            np.uint8 if opts.detector == "orb" else np.float32,
+        )
+    if opts.detector == "rootsift" and len(desc):
+        desc = desc / (np.abs(desc).sum(axis=1, keepdims=True) + 1e-7)
+        desc = np.sqrt(desc).astype(np.float32)
+    return pts, desc
+
+
+def _matcher(opts: MatchOptions) -> Any:
+    if opts.detector == "orb":
+        index = {"algorithm": 6, "table_number": 6, "key_size": 12, "multi_probe_level": 1}
+        return cv2.FlannBasedMatcher(index, {"checks": 64})
+    return cv2.FlannBasedMatcher({"algorithm": 1, "trees": 4}, {"checks": 64})
+
+
+def _ratio_pairs(matches: Sequence[Sequence[Any]], ratio: float) -> list[tuple[int, int]]:
+    out = []
+    for pair in matches:
+        if len(pair) == 2 and pair[0].distance < ratio * pair[1].distance:
+            out.append((pair[0].queryIdx, pair[0].trainIdx))
+    return out
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _Reference:
+    landmark_id: str
+    image: str
+    mirrored: bool
+    points: npt.NDArray[np.float32]
+    descriptors: Any
+    size: tuple[int, int]  # scaled (width, height)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MatchIndex:
+    """Reference features of a registry, with one retrieval index over all of them."""
+
+    references: tuple[_Reference, ...]
+    options: MatchOptions
+    registry_sha256: str
+    _labels: Any = dataclasses.field(repr=False, compare=False)
+    _matcher: Any = dataclasses.field(repr=False, compare=False)
+
+    @property
+    def landmark_ids(self) -> tuple[str, ...]:
+        """Landmarks that have at least one reference image."""
+        return tuple(dict.fromkeys(r.landmark_id for r in self.references if not r.mirrored))
+
+
+def build_index(
+    registry: Registry,
+    *,
+    options: MatchOptions | None = None,
+    base_dir: str | os.PathLike[str] | None = None,
+) -> MatchIndex:
+    """Extract features from every reference image (and its mirror image) of the registry.
+
+    ``base_dir`` is the folder reference paths are relative to (the registry file's folder).
+    """
+    opts = options or MatchOptions()
+    base = Path(os.fspath(base_dir)) if base_dir is not None else Path(registry.path).parent
+    refs: list[_Reference] = []
+    for lm in registry.landmarks:
+        for ref in lm.reference_images:
+            image = load_image(base / ref.path, max_pixels=opts.max_pixels)
+            gray, _ = _scaled_gray(image, opts.max_side_px)
+            for mirrored, g in ((False, gray), (True, np.ascontiguousarray(gray[:, ::-1]))):
+                pts, desc = _features(g, opts)
+                refs.append(
+                    _Reference(
+                        landmark_id=lm.id,
+                        image=ref.path,
+                        mirrored=mirrored,
+                        points=pts,
+                        descriptors=desc,
+                        size=(g.shape[1], g.shape[0]),
+                    )
+                )
+    if not refs:
+        msg = "no landmark in the registry has a reference image"
+        hint = "Add reference_images to the landmarks to match against."
+        raise InputError(msg, code="E_NO_REFERENCES", hint=hint)
+    upright = [i for i, r in enumerate(refs) if not r.mirrored and len(r.descriptors)]
+    matcher = _matcher(opts)
+    # end offset of each upright reference's descriptors in the one retrieval index
+    offsets = np.cumsum([len(refs[i].descriptors) for i in upright]) if upright else np.zeros(0)
+    if upright:
+        matcher.add([refs[i].descriptors for i in upright])
+        matcher.train()
+    return MatchIndex(
+        references=tuple(refs),
+        options=opts,
+        registry_sha256=registry.sha256,
+        _labels=(upright, offsets),
+        _matcher=matcher,
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class LandmarkScore:
+    """The verification of one frame against one reference image."""
+
+    landmark_id: str
+    image: str
+    mirrored: bool
+    inliers: int
+    tentative: int
+    inlier_ratio: float
+    spread: float
+    homography: tuple[tuple[float, ...], ...] | None
+    frame_points: tuple[tuple[float, float], ...] = dataclasses.field(default=(), repr=False)
+    reference_points: tuple[tuple[float, float], ...] = dataclasses.field(default=(), repr=False)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ImageMatch:
+    """What one frame shows, with the evidence and its reliability.
+
+    ``verdict`` is ``match`` (best score with inliers >= ``min_inliers``, a false-match rate
+    at or below the limit, and no close runner-up), ``ambiguous`` (a different landmark scores
+    close), or ``no_match``. ``false_match_rate`` is ``None`` when there were too few controls
+    to estimate it. ``scale`` maps frame pixels to the scaled image the points refer to.
+    """
+
+    verdict: Literal["match", "no_match", "ambiguous"]
+    best: LandmarkScore | None
+    runner_up: LandmarkScore | None
+    false_match_rate: float | None
+    controls: int
+    control_scores: tuple[int, ...]
+    mirrored: bool
+    scale: float
+    notes: tuple[str, ...]
+
+
+def _verify(
+    pts: npt.NDArray[np.float32], desc: Any, ref: _Reference, opts: MatchOptions, frame_area: float
+) -> LandmarkScore:
+    empty = LandmarkScore(
+        landmark_id=ref.landmark_id,
+        image=ref.image,
+        mirrored=ref.mirrored,
+        inliers=0,
+        tentative=0,
+        inlier_ratio=0.0,
+        spread=0.0,
+        homography=None,
+    )
+    if len(desc) < 2 or len(ref.descriptors) < 2:
+        return empty
+    matcher = _matcher(opts)
+    pairs = _ratio_pairs(matcher.knnMatch(desc, ref.descriptors, k=2), opts.ratio)
+    if len(pairs) < 4:
+        return dataclasses.replace(empty, tentative=len(pairs))
+    src = np.asarray([pts[q] for q, _ in pairs], dtype=np.float32)
+    dst = np.asarray([ref.points[t] for _, t in pairs], dtype=np.float32)
+    # The model comes from a tight fit (1 px) when enough points support it; a loose fit
+    # (ransac_px) otherwise. A loose threshold lets slightly wrong correspondences bend the
+    # homography, which shows at the image corners. Inliers are then counted at ransac_px.
+    h = None
+    for threshold in (1.0, opts.ransac_px):
+        cand, mask = cv2.findHomography(
+            src, dst, cv2.USAC_MAGSAC, threshold, maxIters=5000, confidence=0.999
+        )
+        if cand is not None and mask is not None and (int(mask.sum()) >= 12 or threshold > 1):
+            h = cand
+            break
+    if h is None:
+        return dataclasses.replace(empty, tentative=len(pairs))
+    proj = cv2.perspectiveTransform(src.reshape(-1, 1, 2), h).reshape(-1, 2)
+    keep = np.linalg.norm(proj - dst, axis=1) <= opts.ransac_px
+    inl = int(keep.sum())
+    spread = 0.0
+    if inl >= 3:
+        hull = cv2.convexHull(src[keep])
+        spread = float(cv2.contourArea(hull)) / frame_area if frame_area > 0 else 0.0
+    return LandmarkScore(
+        landmark_id=ref.landmark_id,
+        image=ref.image,
+        mirrored=ref.mirrored,
+        inliers=inl,
+        tentative=len(pairs),
+        inlier_ratio=inl / len(pairs),
+        spread=min(1.0, spread),
+        homography=tuple(tuple(float(v) for v in row) for row in h),
+        frame_points=tuple((float(x), float(y)) for x, y in src[keep]),
+        reference_points=tuple((float(x), float(y)) for x, y in dst[keep]),
+    )
+
+
+def match_image(image: Image, index: MatchIndex) -> ImageMatch:
+    """Find which landmark ``image`` (BGR or grey) shows; see the module docstring."""
+    opts = index.options
+    gray, scale = _scaled_gray(image, opts.max_side_px)
+    pts, desc = _features(gray, opts)
+    area = float(gray.shape[0] * gray.shape[1])
+    refs = index.references
+    upright, _ = index._labels
+    votes: dict[int, int] = {}
+    if len(desc) >= 2 and upright:
+        for pair in index._matcher.knnMatch(desc, k=2):
+            if len(pair) == 2 and pair[0].distance < opts.ratio * pair[1].distance:
+                ref_i = upright[pair[0].imgIdx]  # imgIdx: which trained reference
+                votes[ref_i] = votes.get(ref_i, 0) + 1
+    # the references with most votes, topped up with others so ``candidates`` are verified
+    ranked = sorted(votes, key=lambda i: -votes[i])[: opts.candidates]
+    ranked += [i for i in upright if i not in votes][: max(0, opts.candidates - len(ranked))]
+    candidate_landmarks = {refs[i].landmark_id for i in ranked}
+    # verify the candidates in both orientations (re-uploads are often mirrored)
+    scores: dict[int, LandmarkScore] = {}
+    for i, ref in enumerate(refs):
+        if ref.landmark_id in candidate_landmarks:
+            scores[i] = _verify(pts, desc, ref, opts, area)
+    best_i = max(scores, key=lambda i: (scores[i].inliers, not refs[i].mirrored), default=None)
+    best_ref = scores[best_i] if best_i is not None and scores[best_i].inliers > 0 else None
+    best_id = best_ref.landmark_id if best_ref is not None else None
+    # negative controls: references of the other landmarks, both orientations, by votes
+    others = [i for i in range(len(refs)) if refs[i].landmark_id != best_id]
+    others.sort(key=lambda i: (-votes.get(i, 0), i))
+    for i in others[: opts.max_controls]:
+        if i not in scores:
+            scores[i] = _verify(pts, desc, refs[i], opts, area)
+    controls = [scores[i].inliers for i in others[: opts.max_controls]]
+    notes: list[str] = []
+    runner: LandmarkScore | None = None
+    for i in sorted(scores, key=lambda i: -scores[i].inliers):
+        if refs[i].landmark_id != best_id and scores[i].inliers > 0:
+            runner = scores[i]
+            break
+    mirrored = bool(best_ref is not None and best_ref.mirrored)
+    if best_ref is not None:
+        other_orientation = max(
+            (
+                scores[i].inliers
+                for i in scores
+                if refs[i].landmark_id == best_id and refs[i].mirrored != mirrored
+            ),
+            default=0,
+        )
+        if mirrored:
+            notes.append(
+                f"the frame matches the mirrored reference of {best_id!r} better "
+                f"({best_ref.inliers} vs {other_orientation} inliers): "
+                "the footage is probably mirrored"
+            )
+    fmr: float | None = None
+    if best_ref is not None and len(controls) >= opts.min_controls:
+        k = sum(1 for c in controls if c >= best_ref.inliers)
+        fmr = (k + 1) / (len(controls) + 1)
+    elif best_ref is not None:
+        notes.append(
+            f"only {len(controls)} negative controls (other landmarks' references, both "
+            f"orientations): too few to estimate a false-match rate (need {opts.min_controls})"
+        )
+    if best_ref is not None and controls:
+        notes.append(f"best control: {max(controls)} inliers; best match: {best_ref.inliers}")
+    verdict: Literal["match", "no_match", "ambiguous"] = "no_match"
+    if best_ref is not None and best_ref.inliers >= opts.min_inliers:
+        strongest_control = max(controls, default=0)
+        if runner is not None and runner.inliers >= opts.ambiguity_ratio * best_ref.inliers:
+            verdict = "ambiguous"
+            notes.append(
+                f"runner-up {runner.landmark_id!r} scores {runner.inliers} inliers, "
+                f"close to {best_ref.inliers}"
+            )
+        elif fmr is not None and fmr > opts.max_false_match_rate:
+            notes.append(
+                f"estimated false-match rate {fmr:.3f} is above {opts.max_false_match_rate}"
+            )
+        elif strongest_control >= opts.ambiguity_ratio * best_ref.inliers:
+            verdict = "ambiguous"
+        else:
+            verdict = "match"
+    elif best_ref is not None:
+        notes.append(f"{best_ref.inliers} inliers: fewer than the {opts.min_inliers} a match needs")
+    return ImageMatch(
+        verdict=verdict,
+        best=best_ref,
+        runner_up=runner,
+        false_match_rate=fmr,
+        controls=len(controls),
+        control_scores=tuple(sorted(controls, reverse=True)),
+        mirrored=mirrored,
+        scale=scale,
+        notes=tuple(notes),
+    )
+
+
+def annotate(image: Image, match: ImageMatch, reference: Image) -> Image:
+    """Side-by-side picture of the frame and the reference with the inlier correspondences."""
+    best = match.best
+    f_small, _ = _scaled_gray(image, 1280)
+    if best is None:
+        return np.asarray(cv2.cvtColor(f_small, cv2.COLOR_GRAY2BGR), dtype=np.uint8)
+    r_small, _ = _scaled_gray(reference, 1280)
+    if best.mirrored:
+        r_small = np.ascontiguousarray(r_small[:, ::-1])
+    h = max(f_small.shape[0], r_small.shape[0])
+    canvas = np.zeros((h, f_small.shape[1] + r_small.shape[1], 3), np.uint8)
+    canvas[: f_small.shape[0], : f_small.shape[1]] = cv2.cvtColor(f_small, cv2.COLOR_GRAY2BGR)
+    canvas[: r_small.shape[0], f_small.shape[1] :] = cv2.cvtColor(r_small, cv2.COLOR_GRAY2BGR)
+    for (x1, y1), (x2, y2) in zip(best.frame_points, best.reference_points, strict=True):
+        p1 = (round(x1), round(y1))
+        p2 = (round(x2) + f_small.shape[1], round(y2))
+        cv2.line(canvas, p1, p2, (0, 200, 0), 1, cv2.LINE_AA)
+        cv2.circle(canvas, p1, 3, (0, 0, 255), 1, cv2.LINE_AA)
+    return canvas
