@@ -14,6 +14,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -752,6 +753,61 @@ def _write_text_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@app.command("match")
+def match_command(
+    source: Annotated[Path, typer.Argument(help="A video, or a folder written by `frames`.")],
+    registry: Annotated[Path, typer.Option("--registry", help="Registry GeoJSON.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for matches.json and images.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Which registry landmark each frame shows, with a false-match estimate and verdict."""
+    from geoverify.frames import Frame
+    from geoverify.matching import build_index, load_image, match_frames, save_matches
+
+    def run() -> tuple[Any, Path]:
+        reg = load_registry(registry)
+        index = build_index(reg)
+        frames: list[Any]
+        if source.is_dir():
+            manifest = json.loads((source / "frames.json").read_text(encoding="utf-8"))
+            frames = [
+                Frame(
+                    image_bgr=load_image(source / Path(e["file"]).name),
+                    t_s=float(e["t_s"]),
+                    pts=int(e["pts"]),
+                    time_base=Fraction(e["time_base"]),
+                    frame_number=int(e["frame_number"]),
+                    keyframe=bool(e["keyframe"]),
+                    strategies=tuple(e["strategies"]),
+                    shot=e.get("shot"),
+                    sharpness=float(e["sharpness"]),
+                    phash=str(e["phash"]),
+                )
+                for e in manifest["frames"]
+            ]
+        else:
+            opts = FrameOptions(scenes=True, best=5)
+            with _Progress("decoding", enabled=not as_json) as bar:
+                frames = list(select_frames(source, options=opts, progress=bar).frames)
+        results = match_frames(frames, index)
+        return results, save_matches(results, frames, index, out, registry_dir=registry.parent)
+
+    results, manifest_path = _run(as_json, run)
+    if as_json:
+        typer.echo(Path(manifest_path).read_text(encoding="utf-8"))
+        return
+    for r in results:
+        m = r.match
+        best = f"{m.best.landmark_id} ({m.best.inliers} inliers)" if m.best else "-"
+        fmr = f"{m.false_match_rate:.3f}" if m.false_match_rate is not None else "n/a"
+        mirrored = " MIRRORED" if m.mirrored else ""
+        typer.echo(
+            f"{r.t_s:10.3f} s  frame {r.frame_number:6d}  {m.verdict:9s} {best}  "
+            f"false-match rate {fmr}{mirrored}"
+        )
+    typer.echo(f"manifest: {manifest_path}")
 
 
 def main() -> None:

@@ -42,6 +42,7 @@ from geoverify.errors import InputError, LimitError, MediaError
 from geoverify.registry import Registry
 
 __all__ = [
+    "FrameMatch",
     "ImageMatch",
     "LandmarkScore",
     "MatchIndex",
@@ -50,7 +51,9 @@ __all__ = [
     "build_index",
     "image_size",
     "load_image",
+    "match_frames",
     "match_image",
+    "save_matches",
 ]
 
 Image = npt.NDArray[np.uint8]
@@ -496,3 +499,93 @@ def annotate(image: Image, match: ImageMatch, reference: Image) -> Image:
         cv2.line(canvas, p1, p2, (0, 200, 0), 1, cv2.LINE_AA)
         cv2.circle(canvas, p1, 3, (0, 0, 255), 1, cv2.LINE_AA)
     return canvas
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class FrameMatch:
+    """The match of one video frame: its time and number, and the ``ImageMatch``."""
+
+    t_s: float
+    frame_number: int
+    frame_sha256: str
+    match: ImageMatch
+
+
+def match_frames(frames: Sequence[Any], index: MatchIndex) -> tuple[FrameMatch, ...]:
+    """Match every frame (``geoverify.frames.Frame``) to the index; one result per frame."""
+    import hashlib
+
+    out = []
+    for f in frames:
+        digest = hashlib.sha256(np.ascontiguousarray(f.image_bgr).tobytes()).hexdigest()
+        out.append(
+            FrameMatch(
+                t_s=f.t_s,
+                frame_number=f.frame_number,
+                frame_sha256=digest,
+                match=match_image(f.image_bgr, index),
+            )
+        )
+    return tuple(out)
+
+
+def save_matches(
+    results: Sequence[FrameMatch],
+    frames: Sequence[Any],
+    index: MatchIndex,
+    out_dir: str | os.PathLike[str],
+    *,
+    registry_dir: str | os.PathLike[str],
+) -> Path:
+    """Write an annotated image per matched frame and ``matches.json`` (written last).
+
+    Files are written to temporary names and renamed; returns the manifest's path.
+    """
+    import json
+    import tempfile
+
+    from geoverify.models import to_jsonable
+
+    out = Path(os.fspath(out_dir))
+    out.mkdir(parents=True, exist_ok=True)
+
+    def write(path: Path, data: bytes) -> None:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    entries = []
+    for result, frame in zip(results, frames, strict=True):
+        entry: dict[str, Any] = to_jsonable(result)
+        best = result.match.best
+        if best is not None:
+            for key in ("frame_points", "reference_points"):
+                entry["match"]["best"].pop(key, None)
+            ref = load_image(
+                Path(os.fspath(registry_dir)) / best.image, max_pixels=index.options.max_pixels
+            )
+            canvas = annotate(frame.image_bgr, result.match, ref)
+            ok, buf = cv2.imencode(".png", canvas)
+            if ok:
+                name = f"match_{result.t_s:010.3f}s_{best.landmark_id}.png"
+                write(out / name, bytes(buf))
+                entry["annotated_image"] = name
+        runner = entry["match"].get("runner_up")
+        if isinstance(runner, dict):
+            runner.pop("frame_points", None)
+            runner.pop("reference_points", None)
+        entries.append(entry)
+    manifest = {
+        "schema": "geoverify.matches/1",
+        "registry_sha256": index.registry_sha256,
+        "options": to_jsonable(index.options),
+        "frames": entries,
+    }
+    path = out / "matches.json"
+    write(path, json.dumps(manifest, ensure_ascii=False, allow_nan=False, indent=2).encode("utf-8"))
+    return path

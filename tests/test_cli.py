@@ -330,3 +330,80 @@ def test_sun_commands():
     windows = json.loads(when.stdout)["windows"]
     assert len(windows) == 1
     assert windows[0]["start_utc"] < "2023-03-06T08:30:00+00:00" < windows[0]["end_utc"]
+
+
+def test_match_command_on_frames_and_video(tmp_path):
+    import shutil
+
+    from conftest import DATA
+    from fixtures import _pan
+
+    from geoverify.matching import load_image
+    from geoverify.registry import Landmark, ReferenceImage, Registry, save_registry
+
+    (tmp_path / "refs").mkdir()
+    shutil.copy(DATA / "geolocated_photos" / "berlin_03.jpg", tmp_path / "refs" / "dom.jpg")
+    shutil.copy(DATA / "image_matching" / "box.png", tmp_path / "refs" / "box.png")
+    marks = (
+        Landmark(
+            id="dom",
+            name="Berliner Dom",
+            reference_images=(ReferenceImage(path="refs/dom.jpg", sha256=""),),
+        ),
+        Landmark(
+            id="box", name="box", reference_images=(ReferenceImage(path="refs/box.png", sha256=""),)
+        ),
+    )
+    save_registry(Registry(name="t", landmarks=marks), tmp_path / "r.geojson")
+    import av
+    import cv2
+
+    photo = cv2.resize(load_image(DATA / "geolocated_photos" / "berlin_02.jpg"), (1280, 960))
+    clip = tmp_path / "walk.mp4"
+    with av.open(str(clip), "w") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 960, 720, "yuv420p"
+        stream.options = {"threads": "1"}
+        for img in _pan(photo, 10, 10.0, (960, 720)):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(img, format="bgr24")))
+        out.mux(stream.encode())
+    result = runner.invoke(
+        app,
+        [
+            "match",
+            str(clip),
+            "--registry",
+            str(tmp_path / "r.geojson"),
+            "--out",
+            str(tmp_path / "m"),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads(result.stdout)
+    assert manifest["frames"]
+    assert all(
+        f["match"]["verdict"] == "match" and f["match"]["best"]["landmark_id"] == "dom"
+        for f in manifest["frames"]
+    )
+    assert (tmp_path / "m" / manifest["frames"][0]["annotated_image"]).exists()
+    frames_dir = tmp_path / "frames"
+    assert (
+        runner.invoke(
+            app, ["frames", str(clip), "--out", str(frames_dir), "--every", "0.5"]
+        ).exit_code
+        == 0
+    )
+    again = runner.invoke(
+        app,
+        [
+            "match",
+            str(frames_dir),
+            "--registry",
+            str(tmp_path / "r.geojson"),
+            "--out",
+            str(tmp_path / "m2"),
+        ],
+    )
+    assert again.exit_code == 0, again.output
+    assert "match" in again.stdout
