@@ -28,7 +28,7 @@ SOURCES = [
     DATA / "image_matching" / "aero1.jpg",
     DATA / "image_matching" / "box_in_scene.png",
     DATA / "image_matching" / "aero3.jpg",
-    DATA / "geolocated_photos" / "berlin_02.jpg",
+    DATA / "image_matching" / "graf3.png",
 ]
 
 

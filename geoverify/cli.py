@@ -20,6 +20,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from geoverify._io import write_atomic
 from geoverify._version import __version__
 from geoverify.claims import check_claims, load_claims, rank_candidates
 from geoverify.errors import GeoverifyError, InputError, RegistryError
@@ -732,7 +733,7 @@ def sun_where_command(
             parse_time(time, zone=tz), shadow, south=s, west=w, north=n, east=e, cell_deg=cell_deg
         )
         if out is not None:
-            _write_text_atomic(out, _dump_json(band))
+            write_atomic(out, _dump_json(band).encode("utf-8"))
         return band
 
     band = _run(out is None, run)
@@ -740,19 +741,6 @@ def sun_where_command(
         typer.echo(_dump_json(band))
     else:
         typer.echo(f"{len(band['features'])} cells written to {out}")
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @app.command("match")

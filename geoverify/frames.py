@@ -38,7 +38,6 @@ import json
 import logging
 import math
 import os
-import tempfile
 from collections import deque
 from collections.abc import Callable, Sequence
 from fractions import Fraction
@@ -59,6 +58,7 @@ from geoverify._decode import (
     run_isolated,
     sha256_file,
 )
+from geoverify._io import write_atomic
 from geoverify.errors import GeoverifyError, InputError, LimitError, MediaError
 from geoverify.models import Note, sanitize_text, to_jsonable
 
@@ -974,24 +974,6 @@ class SavedFrames:
     contact_sheet_html: str
 
 
-def _atomic_write(path: Path, data: bytes, *, durable: bool = False) -> None:
-    """Write to a temporary name in the same folder, then rename: never a partial file.
-
-    ``durable`` also flushes to disk before the rename (used for the manifest, written last).
-    """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            if durable:
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _encode(image: Image, image_format: Literal["png", "jpeg"], jpeg_quality: int) -> bytes:
     if image_format == "png":
         ok, buf = cv2.imencode(".png", image)
@@ -1081,7 +1063,7 @@ def save_frames(
         blobs = list(encoded)
     for f, data in zip(selection.frames, blobs, strict=True):
         name = _file_name(f, ext, taken)
-        _atomic_write(out / name, data)
+        write_atomic(out / name, data)
         digest = hashlib.sha256(data).hexdigest()
         saved.append(SavedFrame(file=name, sha256=digest, t_s=f.t_s, frame_number=f.frame_number))
         entry = to_jsonable(f)
@@ -1095,9 +1077,9 @@ def save_frames(
         )
         entries.append(entry)
     sheet_png = "contact_sheet.png"
-    _atomic_write(out / sheet_png, _encode(contact_sheet(selection.frames), "png", 0))
+    write_atomic(out / sheet_png, _encode(contact_sheet(selection.frames), "png", 0))
     sheet_html = "contact_sheet.html"
-    _atomic_write(out / sheet_html, _sheet_html(selection, saved).encode("utf-8"))
+    write_atomic(out / sheet_html, _sheet_html(selection, saved).encode("utf-8"))
     manifest = {
         "schema": FRAMES_SCHEMA,
         "source": {"path": selection.source_path, "sha256": selection.source_sha256},
@@ -1113,7 +1095,7 @@ def save_frames(
         "contact_sheet": {"png": sheet_png, "html": sheet_html},
     }
     text = json.dumps(manifest, ensure_ascii=False, allow_nan=False, indent=2)
-    _atomic_write(manifest_path, text.encode("utf-8"), durable=True)
+    write_atomic(manifest_path, text.encode("utf-8"), durable=True)
     return SavedFrames(
         out_dir=str(out),
         frames=tuple(saved),

@@ -38,6 +38,7 @@ import cv2 as _cv2
 import numpy as np
 import numpy.typing as npt
 
+from geoverify._io import write_atomic
 from geoverify.errors import InputError, LimitError, MediaError
 from geoverify.registry import Registry
 
@@ -103,7 +104,7 @@ class MatchOptions:
     max_false_match_rate: float = 0.05
     ambiguity_ratio: float = 0.8
     min_controls: int = 19
-    max_controls: int = 40
+    max_controls: int = 24
     max_pixels: int = 60_000_000
 
     def __post_init__(self) -> None:
@@ -542,22 +543,11 @@ def save_matches(
     Files are written to temporary names and renamed; returns the manifest's path.
     """
     import json
-    import tempfile
 
     from geoverify.models import to_jsonable
 
     out = Path(os.fspath(out_dir))
     out.mkdir(parents=True, exist_ok=True)
-
-    def write(path: Path, data: bytes) -> None:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
 
     entries = []
     for result, frame in zip(results, frames, strict=True):
@@ -573,7 +563,7 @@ def save_matches(
             ok, buf = cv2.imencode(".png", canvas)
             if ok:
                 name = f"match_{result.t_s:010.3f}s_{best.landmark_id}.png"
-                write(out / name, bytes(buf))
+                write_atomic(out / name, bytes(buf))
                 entry["annotated_image"] = name
         runner = entry["match"].get("runner_up")
         if isinstance(runner, dict):
@@ -587,5 +577,6 @@ def save_matches(
         "frames": entries,
     }
     path = out / "matches.json"
-    write(path, json.dumps(manifest, ensure_ascii=False, allow_nan=False, indent=2).encode("utf-8"))
+    text = json.dumps(manifest, ensure_ascii=False, allow_nan=False, indent=2)
+    write_atomic(path, text.encode("utf-8"), durable=True)
     return path

@@ -28,7 +28,6 @@ import itertools
 import json
 import math
 import os
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -47,6 +46,7 @@ from shapely.geometry import (
 )
 from shapely.geometry.base import BaseGeometry
 
+from geoverify._io import write_atomic
 from geoverify.errors import InputError, RegistryError
 from geoverify.geodesy import distance_m, offset_from_line
 from geoverify.models import LatLon, Note
@@ -818,19 +818,6 @@ def registry_to_geojson(registry: Registry) -> dict[str, Any]:
     }
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
     lock = path.with_name(path.name + ".lock")
@@ -847,7 +834,7 @@ def save_registry(registry: Registry, path: str | os.PathLike[str]) -> None:
     p = Path(os.fspath(path))
     text = json.dumps(registry_to_geojson(registry), ensure_ascii=False, allow_nan=False, indent=1)
     with _locked(p):
-        _write_atomic(p, text + "\n")
+        write_atomic(p, (text + "\n").encode("utf-8"))
 
 
 def _modify(path: Path, change: Callable[[Registry], Registry]) -> Registry:
@@ -857,7 +844,7 @@ def _modify(path: Path, change: Callable[[Registry], Registry]) -> Registry:
         text = json.dumps(
             registry_to_geojson(updated), ensure_ascii=False, allow_nan=False, indent=1
         )
-        _write_atomic(path, text + "\n")
+        write_atomic(path, (text + "\n").encode("utf-8"))
         return updated
 
 
