@@ -1,7 +1,7 @@
 """geoverify: check where and when a video was filmed, offline, with evidence you can retrace.
 
 The stages are importable functions; the ``geoverify`` command line is a thin client of them.
-probe -> frames -> registry (+ osm) -> claims / sun.
+probe -> frames -> registry (+ osm) -> matching -> claims / sun.
 """
 
 from geoverify._decode import DecodeLimits
@@ -17,6 +17,7 @@ from geoverify.errors import (
 )
 from geoverify.frames import Frame, FrameOptions, FrameSelection, save_frames, select_frames
 from geoverify.geodesy import bearing_deg, destination, distance_m, offset_from_line
+from geoverify.matching import MatchOptions, build_index, match_frames, match_image
 from geoverify.models import CheckResult, LatLon, Note, Severity, Verdict, to_jsonable
 from geoverify.osm import import_osm
 from geoverify.probe import MediaInfo, parse_iso6709, probe, sha256_file
@@ -41,6 +42,7 @@ __all__ = [
     "Landmark",
     "LatLon",
     "LimitError",
+    "MatchOptions",
     "MediaError",
     "MediaInfo",
     "MissingDependencyError",
@@ -52,6 +54,7 @@ __all__ = [
     "Verdict",
     "__version__",
     "bearing_deg",
+    "build_index",
     "check_claim",
     "check_claims",
     "check_shadow",
@@ -60,6 +63,8 @@ __all__ = [
     "import_osm",
     "load_claims",
     "load_registry",
+    "match_frames",
+    "match_image",
     "offset_from_line",
     "parse_iso6709",
     "probe",
