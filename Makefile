@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
+# The main job on the bundled sample: a generated walk past the Berliner Dom (samples/berlin).
 demo: $(VENV)/.installed
-	$(BIN)/geoverify probe samples/karma/karma.mp4
+	$(BIN)/python samples/berlin/make_walk.py samples/berlin/walk.mp4
+	$(BIN)/geoverify verify samples/berlin/walk.mp4 --registry samples/berlin/registry.geojson \
+		--claims samples/berlin/claims.yaml --out out/berlin --title "Berlin sample (generated walk)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check geoverify tests bench
@@ -27,7 +30,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+# The report test loads report.html in headless Chromium (Debian's package).
+chromium:
+	command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+unit: $(STAMP) chromium
 	$(BIN)/python -m pytest
 
 test: lint typecheck unit

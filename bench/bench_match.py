@@ -23,6 +23,7 @@ from geoverify.matching import build_index, load_image, match_image
 from geoverify.registry import Landmark, ReferenceImage, Registry
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+BERLIN = Path(__file__).resolve().parent.parent / "samples" / "berlin" / "photos"
 SOURCES = [
     DATA / "image_matching" / "graf1.png",
     DATA / "image_matching" / "aero1.jpg",
@@ -36,7 +37,7 @@ def make_registry(folder: Path, n: int) -> Registry:
     rng = np.random.default_rng(1000)
     sources = [load_image(p) for p in SOURCES]
     marks = []
-    dom = load_image(DATA / "geolocated_photos" / "berlin_03.jpg")
+    dom = load_image(BERLIN / "berlin_03.jpg")
     cv2.imwrite(str(folder / "ref0000.jpg"), cv2.resize(dom, (1280, 960)))
     marks.append(
         Landmark(
@@ -67,7 +68,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sizes", default="1,10,100,1000")
     args = parser.parse_args()
-    query = cv2.resize(load_image(DATA / "geolocated_photos" / "berlin_01.jpg"), (1280, 720))
+    query = cv2.resize(load_image(BERLIN / "berlin_01.jpg"), (1280, 720))
     per_frame: dict[int, float] = {}
     for n in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as tmp:

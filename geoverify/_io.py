@@ -14,6 +14,12 @@ from pathlib import Path
 __all__ = ["write_atomic"]
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 def write_atomic(path: str | os.PathLike[str], data: bytes, *, durable: bool = False) -> None:
     """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``.
 
@@ -22,6 +28,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, *, durable: bool = F
     target = Path(os.fspath(path))
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             if durable:

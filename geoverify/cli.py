@@ -798,6 +798,37 @@ def match_command(
     typer.echo(f"manifest: {manifest_path}")
 
 
+@app.command("verify")
+def verify_command(
+    video: Annotated[Path, typer.Argument(help="Local video file.")],
+    registry: Annotated[Path, typer.Option("--registry", help="Registry GeoJSON.")],
+    claims: Annotated[Path, typer.Option("--claims", help="Claims YAML.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the report.")],
+    title: Annotated[str, typer.Option("--title", help="Report title.")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Probe, pick frames, match landmarks, check claims: one report (JSON, HTML, Markdown)."""
+    from geoverify.pipeline import VerifyOptions, save_verification, verify
+
+    def run() -> Any:
+        result = verify(video, registry=registry, claims=claims, options=VerifyOptions(title=title))
+        saved = save_verification(result, out)
+        return result, saved
+
+    result, saved = _run(as_json, run)
+    if as_json:
+        typer.echo(_dump_json({"out_dir": saved["out_dir"], "summary": result.report.summary}))
+        return
+    for c in result.report.checks:
+        typer.echo("\n".join(_render_check(c)[:2]))
+    matched = result.report.summary["frames_matched_by_landmark"]
+    typer.echo(
+        "frames matched: "
+        + (", ".join(f"{k} ({v})" for k, v in matched.items()) if matched else "none")
+    )
+    typer.echo(f"report: {Path(saved['out_dir']) / 'report.html'}")
+
+
 def main() -> None:
     """Entry point of the ``geoverify`` command."""
     try:

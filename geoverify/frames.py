@@ -196,6 +196,17 @@ class Frame:
     sharpness: float
     phash: str
 
+    def _repr_html_(self) -> str:
+        """Show the frame as a thumbnail with its time in Jupyter."""
+        import base64
+
+        h, w = self.image_bgr.shape[:2]
+        small = cv2.resize(self.image_bgr, (320, max(1, round(h * 320 / w))))
+        ok, buf = cv2.imencode(".jpg", small)
+        src = "data:image/jpeg;base64," + base64.b64encode(bytes(buf)).decode() if ok else ""
+        label = f"{self.t_s:.3f} s, frame {self.frame_number}, {'/'.join(self.strategies)}"
+        return f'<figure><img src="{src}"><figcaption>{html.escape(label)}</figcaption></figure>'
+
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Shot:

@@ -185,6 +185,26 @@ class CheckResult:
     candidates: tuple[CandidateCheck, ...] = ()
     survives_choice: bool | None = None
 
+    def _repr_html_(self) -> str:
+        """Show the result as a small table in Jupyter (every string escaped)."""
+        import html
+
+        def num(v: float | None) -> str:
+            return "-" if v is None else f"{v:.1f} {self.unit}"
+
+        rows = [
+            ("claim", self.text),
+            ("verdict", self.verdict.value),
+            ("measured", num(self.measured)),
+            ("claimed", self.expected),
+            ("margin", num(self.margin)),
+            *(("note", n) for n in self.notes),
+        ]
+        body = "".join(
+            f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows
+        )
+        return f"<table>{body}</table>"
+
 
 def sanitize_text(value: str, *, max_chars: int | None = None) -> str:
     """Return ``value`` as text that is valid UTF-8, keeping every valid character verbatim.

@@ -249,6 +249,31 @@ class MediaInfo:
     notes: tuple[Note, ...]
     decoder_versions: Mapping[str, str]
 
+    def _repr_html_(self) -> str:
+        """Show identity, video, claims and trust notes as a table in Jupyter (escaped)."""
+        import html
+
+        rows = [
+            ("file", self.path),
+            ("sha256", self.sha256),
+            ("container", self.container.format_sniffed),
+        ]
+        if self.video is not None:
+            v = self.video
+            rows.append(
+                (
+                    "video",
+                    f"{v.codec} {v.display_width}x{v.display_height}, rotation {v.rotation_deg}",
+                )
+            )
+        rows += [("created", f"{t.raw} ({t.source})") for t in self.creation_times]
+        rows += [("location", f"{loc.raw} ({loc.source})") for loc in self.locations]
+        rows += [(n.code, n.message) for n in self.notes]
+        body = "".join(
+            f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(val))}</td></tr>" for k, val in rows
+        )
+        return f"<table>{body}</table>"
+
 
 # --- hashing -----------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 VIDEO_DATA = DATA / "video_metadata"
 KARMA = ROOT / "samples" / "karma" / "karma.mp4"
+BERLIN = ROOT / "samples" / "berlin" / "photos"
 
 
 @pytest.fixture(scope="session")

@@ -335,14 +335,14 @@ def test_sun_commands():
 def test_match_command_on_frames_and_video(tmp_path):
     import shutil
 
-    from conftest import DATA
+    from conftest import BERLIN, DATA
     from fixtures import _pan
 
     from geoverify.matching import load_image
     from geoverify.registry import Landmark, ReferenceImage, Registry, save_registry
 
     (tmp_path / "refs").mkdir()
-    shutil.copy(DATA / "geolocated_photos" / "berlin_03.jpg", tmp_path / "refs" / "dom.jpg")
+    shutil.copy(BERLIN / "berlin_03.jpg", tmp_path / "refs" / "dom.jpg")
     shutil.copy(DATA / "image_matching" / "box.png", tmp_path / "refs" / "box.png")
     marks = (
         Landmark(
@@ -358,7 +358,7 @@ def test_match_command_on_frames_and_video(tmp_path):
     import av
     import cv2
 
-    photo = cv2.resize(load_image(DATA / "geolocated_photos" / "berlin_02.jpg"), (1280, 960))
+    photo = cv2.resize(load_image(BERLIN / "berlin_02.jpg"), (1280, 960))
     clip = tmp_path / "walk.mp4"
     with av.open(str(clip), "w") as out:
         stream = out.add_stream("libx264", rate=10)

@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import DATA
+from conftest import BERLIN, DATA
 from shapely.geometry import Point
 
 from geoverify import LimitError, MediaError
@@ -18,7 +18,7 @@ from geoverify.matching import MatchOptions, build_index, load_image, match_imag
 from geoverify.registry import Landmark, ReferenceImage, Registry, load_registry, save_registry
 
 IM = DATA / "image_matching"
-GEO = DATA / "geolocated_photos"
+GEO = BERLIN
 TOL_PX = 3.0
 
 

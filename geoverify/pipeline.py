@@ -1,0 +1,201 @@
+"""The one-call tier: from a video, a registry and a claims file to a report.
+
+``verify`` runs probe -> frames -> matching -> claims in memory and returns a ``Verification``;
+``save_verification`` writes the frames, the annotated matches and the report (JSON, HTML,
+Markdown, manifest last). Each stage is the public function of its module, called with the
+options given here, so a notebook can run any step on its own and get the same numbers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from geoverify._decode import DecodeLimits
+from geoverify.claims import check_claims, load_claims
+from geoverify.frames import FrameOptions, FrameSelection, save_frames, select_frames
+from geoverify.matching import (
+    FrameMatch,
+    MatchIndex,
+    MatchOptions,
+    annotate,
+    build_index,
+    load_image,
+    match_frames,
+    save_matches,
+)
+from geoverify.models import LatLon, to_jsonable
+from geoverify.probe import MediaInfo, probe
+from geoverify.registry import Registry, load_registry
+from geoverify.report import (
+    REPORT_SCHEMA_VERSION,
+    Report,
+    jpeg_data_uri,
+    map_features,
+    summarise,
+    versions,
+    write_report,
+)
+
+__all__ = ["Verification", "VerifyOptions", "save_verification", "verify"]
+
+LIMITATIONS = (
+    "Metadata is what the file claims: a platform may have rewritten or removed it, and "
+    "'no metadata' is not evidence either way.",
+    "Landmark matching compares local image features; a match means the frame and the "
+    "reference show the same textured surfaces, not that they were filmed at the same time. "
+    "The false-match rate is estimated from the same frame's scores against other landmarks "
+    "and mirrored references; a small registry cannot estimate it.",
+    "Distances and bearings are geodesics on the WGS84 ellipsoid between the registry's "
+    "positions; a claim is only as good as those positions and their stated uncertainty.",
+    "Verbal qualifiers ('about', 'just under') were mapped to the intervals shown with each "
+    "check; a reader who reads the words differently can recompute from the measured values.",
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class VerifyOptions:
+    """Options of every stage ``verify`` runs."""
+
+    frames: FrameOptions = dataclasses.field(
+        default_factory=lambda: FrameOptions(scenes=True, best=4)
+    )
+    matching: MatchOptions = dataclasses.field(default_factory=MatchOptions)
+    limits: DecodeLimits = dataclasses.field(default_factory=DecodeLimits)
+    title: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Verification:
+    """The results of ``verify``: the report and the in-memory material behind it."""
+
+    report: Report
+    media: MediaInfo
+    selection: FrameSelection
+    matches: tuple[FrameMatch, ...]
+    index: MatchIndex | None
+    registry: Registry
+
+
+def _camera(media: MediaInfo) -> LatLon | None:
+    for loc in media.locations:
+        if loc.position is not None:
+            return loc.position
+    if media.gps_track is not None and media.gps_track.fixes:
+        fix = media.gps_track.fixes[0]
+        return LatLon(fix.lat, fix.lon)
+    return None
+
+
+def verify(
+    video: str | os.PathLike[str],
+    *,
+    registry: str | os.PathLike[str],
+    claims: str | os.PathLike[str],
+    options: VerifyOptions | None = None,
+    now: datetime | None = None,
+) -> Verification:
+    """Probe, select frames, match them to the registry and check the claims. Writes nothing.
+
+    ``now`` (timezone-aware) is the report's creation time; the clock when ``None``.
+    """
+    opts = options or VerifyOptions()
+    created = (now or datetime.now(UTC)).astimezone(UTC)
+    media = probe(video, limits=opts.limits, now=created)
+    selection = select_frames(
+        video,
+        options=opts.frames,
+        limits=opts.limits,
+        source_sha256=media.sha256,
+        rotation_deg=media.video.rotation_deg if media.video else 0,
+    )
+    reg = load_registry(registry)
+    claim_set = load_claims(claims)
+    limitations = list(LIMITATIONS)
+    index: MatchIndex | None = None
+    matches: tuple[FrameMatch, ...] = ()
+    if any(lm.reference_images for lm in reg.landmarks):
+        index = build_index(reg, options=opts.matching)
+        matches = match_frames(selection.frames, index)
+    else:
+        limitations.append(
+            "No landmark in the registry has a reference image: no frame was matched."
+        )
+    checks = check_claims(reg, claim_set)
+    images: dict[str, str] = {}
+    match_records = []
+    base = Path(os.fspath(registry)).parent
+    for frame, fm in zip(selection.frames, matches, strict=False):
+        key = f"frame_{frame.frame_number}"
+        m = fm.match
+        if m.best is not None and index is not None:
+            ref = load_image(base / m.best.image, max_pixels=opts.matching.max_pixels)
+            images[key] = jpeg_data_uri(annotate(frame.image_bgr, m, ref), max_width=900)
+        else:
+            images[key] = jpeg_data_uri(frame.image_bgr, max_width=640)
+        match_records.append(
+            {
+                "t_s": fm.t_s,
+                "frame_number": fm.frame_number,
+                "verdict": m.verdict,
+                "landmark_id": m.best.landmark_id if m.best else None,
+                "inliers": m.best.inliers if m.best else 0,
+                "runner_up": m.runner_up.landmark_id if m.runner_up else None,
+                "false_match_rate": m.false_match_rate,
+                "controls": m.controls,
+                "mirrored": m.mirrored,
+                "notes": list(m.notes),
+                "image_key": key,
+            }
+        )
+    frame_records = [{k: v for k, v in to_jsonable(f).items()} for f in selection.frames]
+    mentioned = {
+        lm_id for c in checks for cand in c.candidates for lm_id in cand.landmarks.values()
+    }
+    mentioned |= {str(r["landmark_id"]) for r in match_records if r["landmark_id"]}
+    report = Report(
+        schema_version=REPORT_SCHEMA_VERSION,
+        created_utc=created,
+        title=opts.title or Path(os.fspath(video)).name,
+        video={"path": media.path, "sha256": media.sha256, "size_bytes": media.size_bytes},
+        registry={"path": str(registry), "sha256": reg.sha256, "landmarks": len(reg)},
+        claims={"path": str(claims), "sha256": claim_set.sha256, "source": dict(claim_set.source)},
+        media=to_jsonable(media),
+        frames=frame_records,
+        matches=match_records,
+        checks=checks,
+        summary=summarise(checks, match_records),
+        parameters={
+            "frames": to_jsonable(opts.frames),
+            "matching": to_jsonable(opts.matching),
+            "limits": to_jsonable(opts.limits),
+        },
+        versions=versions(media.decoder_versions),
+        limitations=tuple(limitations),
+        map_features=map_features(reg, sorted(mentioned)),
+        camera=_camera(media),
+        images=images,
+    )
+    return Verification(
+        report=report, media=media, selection=selection, matches=matches, index=index, registry=reg
+    )
+
+
+def save_verification(result: Verification, out_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """Write frames/, matches/, report.json, report.html, report.md and manifest.json (last)."""
+    out = Path(os.fspath(out_dir))
+    out.mkdir(parents=True, exist_ok=True)
+    save_frames(result.selection, out / "frames")
+    if result.index is not None and result.matches:
+        save_matches(
+            result.matches,
+            result.selection.frames,
+            result.index,
+            out / "matches",
+            registry_dir=Path(result.registry.path).parent,
+        )
+    manifest = write_report(result.report, out)
+    return {"out_dir": str(out), "files": manifest}
