@@ -104,6 +104,9 @@ def verify(
     """
     opts = options or VerifyOptions()
     created = (now or datetime.now(UTC)).astimezone(UTC)
+    # the inputs that are cheap to check come first, so a bad file fails fast
+    reg = load_registry(registry)
+    claim_set = load_claims(claims)
     media = probe(video, limits=opts.limits, now=created)
     selection = select_frames(
         video,
@@ -112,8 +115,6 @@ def verify(
         source_sha256=media.sha256,
         rotation_deg=media.video.rotation_deg if media.video else 0,
     )
-    reg = load_registry(registry)
-    claim_set = load_claims(claims)
     limitations = list(LIMITATIONS)
     index: MatchIndex | None = None
     matches: tuple[FrameMatch, ...] = ()

@@ -206,3 +206,68 @@ def test_verify_bad_input_exits_3_and_writes_no_report(tmp_path):
     assert result.exit_code == 3
     assert not (out / "report.json").exists()
     assert not (out / "report.html").exists()
+
+
+@pytest.mark.parametrize("case", ["random", "html", "image", "audio", "truncated"])
+def test_verify_refuses_bad_videos_with_exit_3_and_no_report(tmp_path, case):
+    from fixtures import truncate_copy, write_audio_only, write_clip, write_jpeg
+
+    path = tmp_path / "in.mp4"
+    if case == "random":
+        path.write_bytes(bytes((i * 7919 + 13) % 256 for i in range(20000)))
+    elif case == "html":
+        path.write_text("<!DOCTYPE html><html>Video unavailable</html>")
+    elif case == "image":
+        write_jpeg(tmp_path / "i.jpg").rename(path)
+    elif case == "audio":
+        write_audio_only(path)
+    else:
+        truncate_copy(write_clip(tmp_path / "full.mp4", n_frames=50), path, 0.5)
+    out = tmp_path / "out"
+    args = [
+        "verify",
+        str(path),
+        "--registry",
+        str(BERLIN / "registry.geojson"),
+        "--claims",
+        str(BERLIN / "claims.yaml"),
+        "--out",
+        str(out),
+        "--json",
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 3, result.output
+    assert json.loads(result.stdout)["error"]["code"].startswith("E_")
+    assert not out.exists() or not any(out.rglob("report.*"))
+
+
+def test_verify_bad_registry_or_claims_exit_4(tmp_path, walk):
+    bad = tmp_path / "r.geojson"
+    bad.write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "id": "a", "geometry": {"type": "Point", "coordinates": [200, 95]}, "properties": {"name": "a"}}]}'
+    )
+    args = [
+        "verify",
+        str(walk),
+        "--registry",
+        str(bad),
+        "--claims",
+        str(BERLIN / "claims.yaml"),
+        "--out",
+        str(tmp_path / "o"),
+    ]
+    assert CliRunner().invoke(app, args).exit_code == 4
+    claims = tmp_path / "c.yaml"
+    claims.write_text("claims_version: 1\nclaims: [{id: x}]\n")
+    args = [
+        "verify",
+        str(walk),
+        "--registry",
+        str(BERLIN / "registry.geojson"),
+        "--claims",
+        str(claims),
+        "--out",
+        str(tmp_path / "o2"),
+    ]
+    assert CliRunner().invoke(app, args).exit_code == 4
+    assert not (tmp_path / "o2" / "report.json").exists()
