@@ -243,9 +243,13 @@ def test_verify_refuses_bad_videos_with_exit_3_and_no_report(tmp_path, case):
 
 def test_verify_bad_registry_or_claims_exit_4(tmp_path, walk):
     bad = tmp_path / "r.geojson"
-    bad.write_text(
-        '{"type": "FeatureCollection", "features": [{"type": "Feature", "id": "a", "geometry": {"type": "Point", "coordinates": [200, 95]}, "properties": {"name": "a"}}]}'
-    )
+    feature = {
+        "type": "Feature",
+        "id": "a",
+        "geometry": {"type": "Point", "coordinates": [200, 95]},
+    }
+    feature["properties"] = {"name": "a"}
+    bad.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
     args = [
         "verify",
         str(walk),
