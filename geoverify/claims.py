@@ -11,6 +11,7 @@ Claim kinds
 ``side_of_line``  which side of a line and how far ("just under 500 m east of the river")
 ``within``        the subject lies inside an area
 ``nearest``       the nearest landmark of a kind to the subject is a given one
+``shadow``        a shadow measured in the footage fits the sun at the claimed place and time
 
 A role (``monument``, ``city_centre``) names one or several candidate landmarks. Every choice
 is evaluated; when the verdicts differ the claim is inconclusive and the notes say which
@@ -47,6 +48,7 @@ import dataclasses
 import math
 import os
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -58,6 +60,7 @@ from geoverify.errors import InputError, RegistryError
 from geoverify.geodesy import angle_difference_deg, bearing_deg, distance_m, offset_from_line
 from geoverify.models import CandidateCheck, CheckResult, LatLon, Verdict
 from geoverify.registry import Landmark, Registry, geodesic_distance_m
+from geoverify.sun import ShadowMeasurement, check_shadow, parse_time
 
 __all__ = [
     "COMPASS",
@@ -181,8 +184,23 @@ class _NearestModel(_ClaimBase):
     of_kind: dict[str, str]
 
 
+class _ShadowSpec(_Strict):
+    azimuth_deg: float | None = None
+    azimuth_error_deg: float = 5.0
+    length_ratio: float | None = None
+    ratio_error: float = 0.1
+
+
+class _ShadowModel(_ClaimBase):
+    kind: Literal["shadow"]
+    subject: str
+    time: str
+    tz: str | None = None
+    shadow: _ShadowSpec
+
+
 _ClaimModel = Annotated[
-    _DistanceModel | _DirectionModel | _SideModel | _WithinModel | _NearestModel,
+    _DistanceModel | _DirectionModel | _SideModel | _WithinModel | _NearestModel | _ShadowModel,
     pydantic.Field(discriminator="kind"),
 ]
 
@@ -221,7 +239,7 @@ class Claim:
     """
 
     id: str
-    kind: Literal["distance", "direction", "side_of_line", "within", "nearest"]
+    kind: Literal["distance", "direction", "side_of_line", "within", "nearest", "shadow"]
     text: str
     subject: str
     reference: str = ""
@@ -231,6 +249,8 @@ class Claim:
     sector: tuple[float, float] | None = None  # (centre_deg, half_width_deg)
     of_kind: Mapping[str, str] = dataclasses.field(default_factory=dict)
     notes: str = ""
+    time_utc: datetime | None = None
+    shadow: ShadowMeasurement | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -313,6 +333,13 @@ def _convert(model: Any) -> Claim:
             interval_rule=rule,
             **base,
         )
+    if isinstance(model, _ShadowModel):
+        try:
+            when = parse_time(model.time, zone=model.tz)
+            shadow = ShadowMeasurement(**model.shadow.model_dump())
+        except InputError as exc:
+            raise ValueError(exc.message) from None
+        return Claim(kind="shadow", time_utc=when, shadow=shadow, **base)
     if isinstance(model, _WithinModel):
         return Claim(kind="within", reference=model.area, **base)
     return Claim(kind="nearest", reference=model.target, of_kind=dict(model.of_kind), **base)
@@ -695,7 +722,14 @@ def _evaluate_nearest(
     )
 
 
-_UNITS = {"distance": "m", "side_of_line": "m", "within": "m", "nearest": "m", "direction": "deg"}
+_UNITS = {
+    "distance": "m",
+    "side_of_line": "m",
+    "within": "m",
+    "nearest": "m",
+    "direction": "deg",
+    "shadow": "deg",
+}
 
 
 def _expected(claim: Claim) -> str:
@@ -732,6 +766,8 @@ def check_claim(claim: Claim, registry: Registry, claims: ClaimSet) -> CheckResu
     Returns a ``CheckResult`` whatever the outcome; raises ``InputError`` only when a role
     names a landmark the registry does not have.
     """
+    if claim.kind == "shadow":
+        return _check_shadow_claim(claim, registry, claims)
     notes: list[str] = []
     subjects = _resolve(registry, claims, claim.subject)
     refs = _resolve(registry, claims, claim.reference)
@@ -777,6 +813,59 @@ def check_claim(claim: Claim, registry: Registry, claims: ClaimSet) -> CheckResu
         notes=tuple(dict.fromkeys(notes)),
         candidates=tuple(results),
         survives_choice=survives,
+    )
+
+
+def _check_shadow_claim(claim: Claim, registry: Registry, claims: ClaimSet) -> CheckResult:
+    """Check a shadow measured in the footage against the claimed time at each candidate place."""
+    if claim.time_utc is None or claim.shadow is None:  # pragma: no cover - set by the loader
+        msg = f"claim {claim.id!r} has no time or shadow"
+        raise InputError(msg, code="E_CLAIMS_INVALID", hint="Give time and shadow.")
+    candidates = []
+    per_place: list[CheckResult] = []
+    for lm in _resolve(registry, claims, claim.subject):
+        pos = lm.anchor
+        if pos is None:
+            candidates.append(_unknown({"subject": lm.id}, _no_geometry(lm)))
+            continue
+        result = check_shadow(
+            pos, claim.time_utc, claim.shadow, name=claim.id, text=claim.text,
+            where_uncertainty_m=lm.uncertainty_m or 0.0,
+        )  # fmt: skip
+        per_place.append(result)
+        candidates.append(
+            CandidateCheck(
+                landmarks={"subject": lm.id},
+                measured=result.measured,
+                possible_min=None,
+                possible_max=None,
+                margin=result.margin,
+                verdict=result.verdict,
+                reason=result.notes[0] if result.notes else "",
+            )
+        )
+    verdicts = {c.verdict for c in candidates}
+    verdict = candidates[0].verdict if len(verdicts) == 1 else Verdict.INCONCLUSIVE
+    first = per_place[0] if per_place else None
+    notes = list(first.notes) if first else [candidates[0].reason]
+    if len(verdicts) > 1:
+        notes.append("the verdict depends on which place is meant")
+    if claim.notes:
+        notes.append(claim.notes)
+    return CheckResult(
+        name=claim.id,
+        kind="shadow",
+        text=claim.text,
+        verdict=verdict,
+        measured=first.measured if first else None,
+        expected=(first.expected if first else "") + f" at {claim.time_utc.isoformat()}",
+        tolerance=first.tolerance if first else None,
+        margin=first.margin if first else None,
+        unit=first.unit if first else "deg",
+        method=first.method if first else "NREL SPA solar position",
+        notes=tuple(dict.fromkeys(notes)),
+        candidates=tuple(candidates),
+        survives_choice=None if len(candidates) == 1 else len(verdicts) == 1,
     )
 
 

@@ -271,3 +271,30 @@ def test_bakhmut_sample_says_what_it_can_and_cannot_decide():
     assert verdicts.count(Verdict.CONSISTENT) == 1
     assert verdicts.count(Verdict.INCONSISTENT) == 2
     yaml.safe_load((ROOT / "samples" / "bakhmut" / "claims.yaml").read_text())
+
+
+def test_shadow_claim_at_a_place_and_time():
+    from datetime import UTC, datetime
+
+    from geoverify.sun import sun_position
+
+    sun = sun_position(ORIGIN, datetime(2023, 3, 6, 8, 30, tzinfo=UTC))
+    claim = {
+        "id": "sh",
+        "kind": "shadow",
+        "text": "filmed at 10:30 local time on 6 March 2023",
+        "subject": "a",
+        "time": "2023-03-06T10:30",
+        "tz": "Europe/Kyiv",
+        "shadow": {"azimuth_deg": round(sun.shadow_azimuth_deg + 2.0, 3), "azimuth_error_deg": 5},
+    }
+    reg = _reg(pl("a", "a", ORIGIN), Landmark(id="nowhere", name="no position"))
+    r = _only(reg, _claims(claim))
+    assert r.verdict is Verdict.CONSISTENT
+    assert r.margin == pytest.approx(3.0, abs=1e-3)
+    late = {**claim, "time": "2023-03-06T15:30"}
+    assert _only(reg, _claims(late)).verdict is Verdict.INCONSISTENT
+    assert _only(reg, _claims({**claim, "subject": "nowhere"})).verdict is Verdict.INCONCLUSIVE
+    with pytest.raises(RegistryError) as exc:
+        claims_from_data({"claims_version": 1, "claims": [{**claim, "tz": None}]})
+    assert "no time zone" in exc.value.detail
