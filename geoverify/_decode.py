@@ -36,6 +36,7 @@ __all__ = [
     "DecodeLimits",
     "check_local_file",
     "open_container",
+    "report_item",
     "report_progress",
     "run_isolated",
     "sha256_file",
@@ -165,6 +166,15 @@ def report_progress(done: int, total: int | None) -> None:
     _write_message(_progress_out, b"P", (done, total))
 
 
+def report_item(item: Any) -> None:
+    """Send a partial result (a selected frame) to the parent as soon as it is final.
+
+    A no-op outside a worker. The parent hands it to ``run_isolated``'s ``on_item``.
+    """
+    if _progress_out is not None:
+        _write_message(_progress_out, b"I", item)
+
+
 def _write_message(out: Any, kind: bytes, obj: Any) -> None:
     """Write one framed message: pickle with its large buffers (pixel arrays) out of band.
 
@@ -266,13 +276,15 @@ def run_isolated(
     *args: Any,
     limits: DecodeLimits,
     progress: Callable[[int, int | None], None] | None = None,
+    on_item: Callable[[Any], None] | None = None,
 ) -> T:
     """Run ``func(*args)`` in a separate Python process under ``limits``.
 
     The worker is a fresh interpreter (``python -m geoverify._worker``), so it never re-imports
     the caller's ``__main__`` and a crash there cannot take the caller down. ``func`` must be a
     module-level function; its arguments and result must be picklable. Calls of
-    ``report_progress`` in the worker reach ``progress`` here.
+    ``report_progress`` in the worker reach ``progress`` here, and ``report_item`` reaches
+    ``on_item``.
 
     Raises
     ------
@@ -293,7 +305,7 @@ def run_isolated(
         )
         _widen_pipe(proc.stdout)
         try:
-            message = _converse(proc, payload, limits, progress)
+            message = _converse(proc, payload, limits, progress, on_item)
         except TimeoutError:
             msg = f"decoding took longer than the {limits.timeout_s:g} s time limit"
             hint = "The file may be crafted to hang the decoder; raise the limit only if trusted."
@@ -340,8 +352,9 @@ def _converse(
     payload: bytes,
     limits: DecodeLimits,
     progress: Callable[[int, int | None], None] | None,
+    on_item: Callable[[Any], None] | None = None,
 ) -> Any:
-    """Send the job, relay progress, return the final message (``None`` if the worker died)."""
+    """Send the job, relay progress and items; return the final message (``None``: died)."""
     if proc.stdin is None or proc.stdout is None:  # pragma: no cover - pipes were requested
         return None
     try:
@@ -358,6 +371,10 @@ def _converse(
         if kind == b"P":
             if progress is not None:
                 progress(*obj)
+            continue
+        if kind == b"I":
+            if on_item is not None:
+                on_item(obj)
             continue
         return obj
 

@@ -24,7 +24,7 @@ from geoverify._io import write_atomic
 from geoverify._version import __version__
 from geoverify.claims import check_claims, load_claims, rank_candidates
 from geoverify.errors import GeoverifyError, InputError, RegistryError
-from geoverify.frames import FrameOptions, save_frames, select_frames
+from geoverify.frames import FrameOptions, FrameWriter, save_frames, select_frames
 from geoverify.models import CheckResult, LatLon, Verdict, to_jsonable
 from geoverify.osm import import_osm
 from geoverify.probe import MediaInfo, probe
@@ -288,10 +288,17 @@ def frames_command(
             if chosen
             else FrameOptions(scenes=_FRAME_DEFAULTS.scenes, start_s=start, end_s=end)
         )
-        with _Progress("decoding", enabled=not as_json) as bar:
-            selection = select_frames(video, options=options, progress=bar)
         fmt: Any = image_format
-        return selection, save_frames(selection, out, image_format=fmt)
+        writer = FrameWriter(out, fmt)  # saving overlaps decoding; memory stays bounded
+        try:
+            with _Progress("decoding", enabled=not as_json) as bar:
+                selection = select_frames(
+                    video, options=options, progress=bar, on_frame=writer, keep_pixels=False
+                )
+            saved = save_frames(selection, out, image_format=fmt, prepared=writer.result())
+        finally:
+            writer.discard()
+        return selection, saved
 
     selection, saved = _run(as_json, run)
     if as_json:

@@ -38,8 +38,10 @@ import json
 import logging
 import math
 import os
+import shutil
+import tempfile
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
@@ -54,6 +56,7 @@ from geoverify._decode import (
     _read_stream,
     check_local_file,
     open_container,
+    report_item,
     report_progress,
     run_isolated,
     sha256_file,
@@ -66,6 +69,7 @@ __all__ = [
     "Frame",
     "FrameOptions",
     "FrameSelection",
+    "FrameWriter",
     "SavedFrames",
     "Shot",
     "contact_sheet",
@@ -275,6 +279,7 @@ def _luma(frame: Any) -> npt.NDArray[np.uint8]:
 
 
 _NO_SMALL = np.zeros((1, 1), np.float32)
+_NO_PIXELS = np.zeros((0, 0, 3), np.uint8)
 
 
 def _small_luma(frame: Any, width: int) -> npt.NDArray[np.uint8]:
@@ -379,6 +384,8 @@ class _Selector:
         self.shot_best: _Item | None = None
         self.last_sample_t = -math.inf
         self.every_pts: frozenset[int] = frozenset()
+        self.stream = False
+        self.streamed: set[int] = set()
         self.view_ref: npt.NDArray[np.float32] | None = None
         self.window: npt.NDArray[Any] | None = None
         self.recent: deque[float] = deque(maxlen=max(8, round(fps_hint)))
@@ -421,7 +428,12 @@ class _Selector:
             msg = f"more than {self.o.max_selected} frames selected"
             hint = "Narrow --start/--end, lengthen --every, or raise max_selected."
             raise LimitError(msg, code="E_LIMIT_FRAMES", hint=hint)
-        self.picks[item.number] = self._frame(item, strategy)
+        frame = self._frame(item, strategy)
+        self.picks[item.number] = frame
+        if self.stream:
+            report_item(frame)  # final: the parent can start saving it while decoding goes on
+            self.streamed.add(item.number)
+            self.picks[item.number] = dataclasses.replace(frame, image_bgr=_NO_PIXELS)
 
     def _close_shot(self, last: _Item) -> None:
         if self.shot_first is None or not (self.o.scenes or self.o.views):
@@ -691,7 +703,13 @@ def _every_by_seeking(
     return decoded, missing
 
 
-def _scan(path: str, opts: FrameOptions, limits: DecodeLimits, rotation: int | None) -> _ScanResult:
+def _scan(
+    path: str,
+    opts: FrameOptions,
+    limits: DecodeLimits,
+    rotation: int | None,
+    stream_frames: bool = False,
+) -> _ScanResult:
     """Decode the range once and run the strategies (inside the worker)."""
     import av
 
@@ -760,6 +778,7 @@ def _scan(path: str, opts: FrameOptions, limits: DecodeLimits, rotation: int | N
                 cc.skip_frame = "NONKEY"
             selector = _Selector(opts, rotation, fps_hint, tb)
             selector.first_pts = first_pts
+            selector.stream = stream_frames
             every = _every_targets(pts_list, tb, opts, median_step * float(tb))
             selector.every_pts = frozenset(every)
             window: npt.NDArray[Any] | None = None
@@ -854,6 +873,7 @@ def _scan(path: str, opts: FrameOptions, limits: DecodeLimits, rotation: int | N
                 uncovered[-1] = (uncovered[-1][0], tail_end)
             else:
                 uncovered.append((tail_start, tail_end))
+    # frames already streamed were kept without pixels: the parent puts them back
     frames = tuple(sorted(selector.picks.values(), key=lambda f: f.pts))
     return _ScanResult(
         frames=frames,
@@ -877,6 +897,8 @@ def select_frames(
     source_sha256: str | None = None,
     rotation_deg: int | None = None,
     progress: Callable[[int, int | None], None] | None = None,
+    on_frame: Callable[[Frame], None] | None = None,
+    keep_pixels: bool = True,
 ) -> FrameSelection:
     """Select frames from a video. Writes nothing.
 
@@ -894,6 +916,12 @@ def select_frames(
         Clockwise rotation to apply; by default the stream's display matrix decides.
     progress
         Called with (frames decoded, frames expected in the range).
+    on_frame
+        Called with each frame as soon as its selection is final, while decoding goes on (to
+        start saving early); the returned selection is the authoritative, complete list.
+    keep_pixels
+        ``False`` drops the pixels of frames already handed to ``on_frame`` (their
+        ``image_bgr`` is empty), so memory stays bounded on long videos.
 
     Returns
     -------
@@ -911,9 +939,25 @@ def select_frames(
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         # hash on a thread while the worker decodes (hashlib releases the GIL)
         digest = pool.submit(sha256_file, p) if source_sha256 is None else None
+        streamed: dict[int, Frame] = {}
+
+        def take(frame: Frame) -> None:
+            if on_frame is not None:
+                on_frame(frame)
+            if keep_pixels:
+                streamed[frame.frame_number] = frame
+
         try:
             result = run_isolated(
-                _scan, str(p), options, limits, rotation_deg, limits=limits, progress=progress
+                _scan,
+                str(p),
+                options,
+                limits,
+                rotation_deg,
+                True,
+                limits=limits,
+                progress=progress,
+                on_item=take,
             )
         except GeoverifyError as exc:
             exc.input_sha256 = digest.result() if digest is not None else (source_sha256 or "")
@@ -921,6 +965,13 @@ def select_frames(
         if digest is not None:
             source_sha256 = digest.result()
     source_sha256 = source_sha256 or ""
+    # frames streamed early came back without pixels in the final result: put them back
+    frames = tuple(
+        dataclasses.replace(f, image_bgr=streamed[f.frame_number].image_bgr)
+        if f.image_bgr.size == 0 and f.frame_number in streamed
+        else f
+        for f in result.frames
+    )
     notes: list[Note] = []
     if result.decode_error:
         notes.append(
@@ -950,7 +1001,7 @@ def select_frames(
         source_path=sanitize_text(os.fspath(path)),
         source_sha256=source_sha256,
         options=options,
-        frames=result.frames,
+        frames=frames,
         shots=result.shots,
         rotation_deg=result.rotation_deg,
         frames_expected=result.frames_expected,
@@ -1036,18 +1087,90 @@ def _file_name(frame: Frame, ext: str, taken: set[str]) -> str:
     return name
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _Prepared:
+    staged: Path
+    sha256: str
+    width: int
+    height: int
+    thumb: Image
+
+
+class FrameWriter:
+    """Encodes and stages frames on two threads as they arrive, keeping only thumbnails.
+
+    Pass it as ``select_frames(on_frame=writer, keep_pixels=False)``, then give
+    ``writer.result()`` to ``save_frames(prepared=...)``: saving overlaps decoding and memory
+    stays bounded whatever the video's length. Files are staged in a hidden folder inside
+    ``out_dir`` and moved into place by ``save_frames`` (or removed by ``discard``).
+    """
+
+    def __init__(
+        self,
+        out_dir: str | os.PathLike[str],
+        image_format: Literal["png", "jpeg"] = "png",
+        jpeg_quality: int = 95,
+    ) -> None:
+        self.out = Path(os.fspath(out_dir))
+        self._created_out = False
+        self.staging: Path | None = None  # made at the first frame: a failed run leaves nothing
+        self.image_format: Literal["png", "jpeg"] = image_format
+        self.jpeg_quality = jpeg_quality
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)
+        self._jobs: dict[int, concurrent.futures.Future[_Prepared]] = {}
+
+    def _prepare(self, frame: Frame, staging: Path) -> _Prepared:
+        data = _encode(frame.image_bgr, self.image_format, self.jpeg_quality)
+        staged = staging / f"{frame.frame_number:09d}"
+        staged.write_bytes(data)
+        h, w = frame.image_bgr.shape[:2]
+        thumb = cv2.resize(frame.image_bgr, (320, max(1, round(h * 320 / w))))
+        return _Prepared(
+            staged=staged,
+            sha256=hashlib.sha256(data).hexdigest(),
+            width=w,
+            height=h,
+            thumb=np.asarray(thumb, dtype=np.uint8),
+        )
+
+    def __call__(self, frame: Frame) -> None:
+        """Start encoding and staging ``frame`` on a worker thread."""
+        if self.staging is None:
+            self._created_out = not self.out.exists()
+            self.out.mkdir(parents=True, exist_ok=True)
+            self.staging = Path(tempfile.mkdtemp(dir=self.out, prefix=".staging-"))
+        self._jobs[frame.frame_number] = self._pool.submit(self._prepare, frame, self.staging)
+
+    def result(self) -> dict[int, _Prepared]:
+        """Wait for every job; return what was staged, by frame number."""
+        try:
+            return {n: job.result() for n, job in self._jobs.items()}
+        finally:
+            self._pool.shutdown()
+
+    def discard(self) -> None:
+        """Remove what is left staged (everything, after a failure)."""
+        self._pool.shutdown(cancel_futures=True)
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            if self._created_out and not any(self.out.iterdir()):
+                self.out.rmdir()
+
+
 def save_frames(
     selection: FrameSelection,
     out_dir: str | os.PathLike[str],
     *,
     image_format: Literal["png", "jpeg"] = "png",
     jpeg_quality: int = 95,
+    prepared: Mapping[int, _Prepared] | None = None,
 ) -> SavedFrames:
     """Write the frames, ``frames.json`` and a contact sheet (PNG and HTML) into ``out_dir``.
 
     Every file is written to a temporary name and renamed into place; ``frames.json`` is written
     last, so a folder with a manifest is complete. A folder holding frames of another video is
-    refused rather than mixed.
+    refused rather than mixed. ``prepared`` holds frames a ``FrameWriter`` already encoded and
+    staged (their pixels need not be kept in the selection).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -1067,18 +1190,27 @@ def save_frames(
     saved: list[SavedFrame] = []
     entries: list[dict[str, Any]] = []
     # Encoding is the slow part; OpenCV releases the GIL, so two threads use both cores.
+    ready = dict(prepared or {})
+    todo = [f for f in selection.frames if f.frame_number not in ready]
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        encoded = pool.map(
-            lambda f: _encode(f.image_bgr, image_format, jpeg_quality), selection.frames
-        )
-        blobs = list(encoded)
-    for f, data in zip(selection.frames, blobs, strict=True):
+        encoded = list(pool.map(lambda f: _encode(f.image_bgr, image_format, jpeg_quality), todo))
+    blobs = {f.frame_number: data for f, data in zip(todo, encoded, strict=True)}
+    sheet_frames = []
+    for f in selection.frames:
         name = _file_name(f, ext, taken)
-        write_atomic(out / name, data)
-        digest = hashlib.sha256(data).hexdigest()
+        done = ready.get(f.frame_number)
+        if done is not None:
+            os.replace(done.staged, out / name)  # staged in the same folder: atomic
+            digest, width, height = done.sha256, done.width, done.height
+            sheet_frames.append(dataclasses.replace(f, image_bgr=done.thumb))
+        else:
+            data = blobs[f.frame_number]
+            write_atomic(out / name, data)
+            digest = hashlib.sha256(data).hexdigest()
+            height, width = f.image_bgr.shape[:2]
+            sheet_frames.append(f)
         saved.append(SavedFrame(file=name, sha256=digest, t_s=f.t_s, frame_number=f.frame_number))
         entry = to_jsonable(f)
-        height, width = f.image_bgr.shape[:2]
         entry.update(
             file=name,
             sha256=digest,
@@ -1088,7 +1220,7 @@ def save_frames(
         )
         entries.append(entry)
     sheet_png = "contact_sheet.png"
-    write_atomic(out / sheet_png, _encode(contact_sheet(selection.frames), "png", 0))
+    write_atomic(out / sheet_png, _encode(contact_sheet(sheet_frames), "png", 0))
     sheet_html = "contact_sheet.html"
     write_atomic(out / sheet_html, _sheet_html(selection, saved).encode("utf-8"))
     manifest = {

@@ -101,6 +101,7 @@ def test_frames_command_writes_and_reports(tmp_path):
     assert [f["t_s"] for f in manifest["frames"]] == [0.0, 1.0]
     assert (out / "frames.json").exists()
     assert (out / "f_000001.000s.png").exists()
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # nothing left staged
 
 
 def test_frames_command_error_leaves_no_output(tmp_path):
