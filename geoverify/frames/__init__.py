@@ -1,0 +1,197 @@
+"""Stage 2, frames: pick the frames worth looking at, with exact timestamps.
+
+Input: a video file. Output: a ``FrameSelection`` of ``Frame`` objects (pixels plus metadata)
+chosen by one or more strategies, and, only when ``save_frames`` is called, image files, a
+``frames.json`` manifest and a contact sheet.
+
+Strategies (combinable):
+
+- ``every_s``: the frame on screen at each multiple of the interval (the last frame whose
+  presentation time is <= the target), so variable frame rate is handled exactly.
+- ``keyframes``: the stream's keyframes. Alone, decoded with FFmpeg's non-key frames skipped.
+- ``scenes``: shot boundaries (hard cuts and fades through black) and one representative, the
+  sharpest sampled frame, per shot.
+- ``views``: inside a shot, a new frame whenever the camera has moved by a set fraction of the
+  frame since the last view (a pan along a street yields its distinct views).
+- ``best``: the N sharpest frames that are not near-duplicates of each other.
+
+Method. Every frame in the range is decoded once, in one pass, in the isolated worker process;
+analysis runs on the luma plane downscaled to ``analysis_width`` pixels (no colour conversion
+except for frames that are kept). A cut at frame i is declared when the motion-compensated mean
+absolute luma difference between frames i-1 and i is above ``scene_threshold`` (0-255 scale)
+and above ``scene_ratio`` times the median of the preceding differences, and frames i+1 and i+2
+also differ from frame i-1 (so a flash of one or two frames is not a cut). Motion compensation
+uses phase correlation, so a fast pan is not a cut. Sharpness is the variance of the Laplacian;
+near-duplicates are found with a 64-bit DCT perceptual hash (Hamming distance <= ``dedupe_bits``).
+Timestamps are the decoder's presentation timestamps; frame numbers are positions in the sorted
+list of the stream's packet timestamps (presentation order), never time x rate.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import os
+from collections.abc import Callable
+
+from geoverify._decode import DecodeLimits, check_local_file, run_isolated, sha256_file
+from geoverify.errors import GeoverifyError, MediaError
+from geoverify.frames._model import (
+    FRAMES_SCHEMA,
+    Frame,
+    FrameOptions,
+    FrameSelection,
+    Shot,
+    perceptual_hash,
+    sharpness,
+)
+from geoverify.frames._save import (
+    FrameWriter,
+    SavedFrame,
+    SavedFrames,
+    contact_sheet,
+    save_frames,
+)
+from geoverify.frames._scan import _scan
+from geoverify.models import Note, sanitize_text
+
+__all__ = [
+    "FRAMES_SCHEMA",
+    "Frame",
+    "FrameOptions",
+    "FrameSelection",
+    "FrameWriter",
+    "SavedFrame",
+    "SavedFrames",
+    "Shot",
+    "contact_sheet",
+    "perceptual_hash",
+    "save_frames",
+    "select_frames",
+    "sharpness",
+]
+
+# --- public API ----------------------------------------------------------------------------------
+
+
+def select_frames(
+    path: str | os.PathLike[str],
+    *,
+    options: FrameOptions,
+    limits: DecodeLimits | None = None,
+    source_sha256: str | None = None,
+    rotation_deg: int | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
+    on_frame: Callable[[Frame], None] | None = None,
+    keep_pixels: bool = True,
+) -> FrameSelection:
+    """Select frames from a video. Writes nothing.
+
+    Parameters
+    ----------
+    path
+        Local video file.
+    options
+        Strategies and their parameters.
+    limits
+        Resource limits of the decoder worker.
+    source_sha256
+        The file's SHA-256 from an earlier ``probe``; computed (in parallel) when ``None``.
+    rotation_deg
+        Clockwise rotation to apply; by default the stream's display matrix decides.
+    progress
+        Called with (frames decoded, frames expected in the range).
+    on_frame
+        Called with each frame as soon as its selection is final, while decoding goes on (to
+        start saving early); the returned selection is the authoritative, complete list.
+    keep_pixels
+        ``False`` drops the pixels of frames already handed to ``on_frame`` (their
+        ``image_bgr`` is empty), so memory stays bounded on long videos.
+
+    Returns
+    -------
+    FrameSelection
+        Frames sorted by time. When the file is damaged the decodable frames come back, with
+        ``uncovered_ranges_s`` and ``decode_error`` saying what is missing.
+
+    Raises
+    ------
+    InputError, MediaError, LimitError
+        As ``probe``; ``E_CONTAINER_TRUNCATED`` when no frame at all decodes.
+    """
+    limits = limits or DecodeLimits()
+    p = check_local_file(path)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        # hash on a thread while the worker decodes (hashlib releases the GIL)
+        digest = pool.submit(sha256_file, p) if source_sha256 is None else None
+        streamed: dict[int, Frame] = {}
+
+        def take(frame: Frame) -> None:
+            if on_frame is not None:
+                on_frame(frame)
+            if keep_pixels:
+                streamed[frame.frame_number] = frame
+
+        try:
+            result = run_isolated(
+                _scan,
+                str(p),
+                options,
+                limits,
+                rotation_deg,
+                True,
+                limits=limits,
+                progress=progress,
+                on_item=take,
+            )
+        except GeoverifyError as exc:
+            exc.input_sha256 = digest.result() if digest is not None else (source_sha256 or "")
+            raise
+        if digest is not None:
+            source_sha256 = digest.result()
+    source_sha256 = source_sha256 or ""
+    # frames streamed early came back without pixels in the final result: put them back
+    frames = tuple(
+        dataclasses.replace(f, image_bgr=streamed[f.frame_number].image_bgr)
+        if f.image_bgr.size == 0 and f.frame_number in streamed
+        else f
+        for f in result.frames
+    )
+    notes: list[Note] = []
+    if result.decode_error:
+        notes.append(
+            Note(
+                code="W_DECODE_ERROR",
+                message=sanitize_text(
+                    f"decoding stopped or skipped data: {result.decode_error}; "
+                    f"{result.frames_decoded} of {result.frames_expected} frames decoded"
+                ),
+                field="frames",
+            )
+        )
+    if result.uncovered:
+        spans = ", ".join(f"{a:.3f}-{b:.3f} s" for a, b in result.uncovered[:10])
+        notes.append(
+            Note(
+                code="W_FRAMES_MISSING",
+                message=f"no picture for {spans}: those times are not covered",
+                field="frames",
+            )
+        )
+    if result.frames_decoded == 0 and not options.keyframes:
+        msg = f"no frame of {str(p)!r} could be decoded in the range"
+        hint = "The file is truncated or corrupt, or the range lies past its end."
+        raise MediaError(msg, code="E_CONTAINER_TRUNCATED", hint=hint, input_sha256=source_sha256)
+    return FrameSelection(
+        source_path=sanitize_text(os.fspath(path)),
+        source_sha256=source_sha256,
+        options=options,
+        frames=frames,
+        shots=result.shots,
+        rotation_deg=result.rotation_deg,
+        frames_expected=result.frames_expected,
+        frames_decoded=result.frames_decoded,
+        uncovered_ranges_s=result.uncovered,
+        decode_error=sanitize_text(result.decode_error),
+        notes=tuple(notes),
+    )
