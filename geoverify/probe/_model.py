@@ -1,0 +1,233 @@
+"""What probe reports: the result types and their limits (see ``geoverify.probe``)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from fractions import Fraction
+
+from geoverify._gpmf import GpmfFix
+from geoverify.models import LatLon, Note
+
+PROBE_SCHEMA = "geoverify.probe/1"
+_MAX_TAG_CHARS = 65536
+_MAX_MOOV_BYTES = 64 * 2**20
+# Capture devices and FFmpeg cannot produce dates before these; anything earlier is an epoch
+# default (1904 in QuickTime, 1970 in Unix) or garbage.
+_EARLIEST_PLAUSIBLE = datetime(1995, 1, 1, tzinfo=UTC)
+
+
+# --- result types ------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MetadataTag:
+    """One metadata tag verbatim (as valid UTF-8), with where it was found.
+
+    ``scope`` is ``"container"`` or ``"stream N"``. ``truncated_from_chars`` is set when a very
+    long value was cut for the report. ``invalid_utf8`` is set when the file's bytes were not
+    UTF-8: those bytes show as U+FFFD.
+    """
+
+    scope: str
+    key: str
+    value: str
+    truncated_from_chars: int | None = None
+    invalid_utf8: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ContainerInfo:
+    """The container as sniffed from its bytes and as the demuxer read it.
+
+    Attributes
+    ----------
+    format_sniffed
+        Format recognised from the file's first bytes (``mp4``, ``quicktime``, ``matroska``,
+        ``webm``, ``avi``, ``mpegts``, ...), or ``"unknown"``.
+    demuxer
+        The FFmpeg demuxer that opened it.
+    extension
+        The file name's extension, lower case, without the dot.
+    major_brand
+        ISO base media ``ftyp`` major brand, when present.
+    duration_s, start_time_s
+        Container duration and start time, seconds (``None`` when unknown).
+    bit_rate
+        Overall bit rate, bits per second.
+    """
+
+    format_sniffed: str
+    demuxer: str
+    demuxer_long_name: str
+    extension: str
+    major_brand: str | None
+    duration_s: float | None
+    start_time_s: float | None
+    bit_rate: int | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class VideoStreamInfo:
+    """The video stream geoverify uses.
+
+    ``rotation_deg`` is the clockwise rotation, in {0, 90, 180, 270}, that a player applies to
+    show the picture upright; ``display_width`` and ``display_height`` are after that rotation
+    and the sample aspect ratio. Frame rates are exact fractions. ``variable_frame_rate`` is
+    ``None`` when the timestamps could not be read. ``duration_s`` comes from the stream's
+    timestamps, never from a frame count divided by a rate.
+    """
+
+    index: int
+    chosen_because: str
+    codec: str | None
+    codec_tag: str | None
+    pix_fmt: str | None
+    stored_width: int
+    stored_height: int
+    sample_aspect_ratio: Fraction | None
+    rotation_deg: int
+    rotation_source: str
+    display_width: int
+    display_height: int
+    average_frame_rate: Fraction | None
+    nominal_frame_rate: Fraction | None
+    variable_frame_rate: bool | None
+    time_base: Fraction | None
+    start_time_s: float | None
+    duration_s: float | None
+    frame_count_header: int | None
+    frame_count_timestamps: int
+    keyframe_count: int
+    timestamps_from: str
+    first_frame_decoded: bool
+    first_frame_note: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class AudioStreamInfo:
+    """An audio stream: index, codec, sample rate (Hz), channels."""
+
+    index: int
+    codec: str | None
+    sample_rate_hz: int
+    channels: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CreationTime:
+    """A creation time the file claims.
+
+    Attributes
+    ----------
+    source
+        Where it was found, e.g. ``container creation_time`` or
+        ``com.apple.quicktime.creationdate``.
+    raw
+        The value verbatim.
+    utc
+        The instant in UTC as the field states it, or ``None`` when it cannot be parsed.
+    zone_stated
+        Whether the value itself carries a time zone. QuickTime/MP4 header times carry none:
+        FFmpeg prints them with ``Z`` because the format says UTC, but many cameras write local
+        time there.
+    local_offset
+        The UTC offset written in the value (``+03:00``), when there is one.
+    """
+
+    source: str
+    raw: str
+    utc: datetime | None
+    zone_stated: bool
+    local_offset: str | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class LocationClaim:
+    """A location tag, parsed strictly as ISO 6709.
+
+    ``position`` is ``None`` when the string does not parse or is out of range; ``problem``
+    then says why. ``altitude_m`` and ``accuracy_m`` (the Apple horizontal accuracy radius)
+    are ``None`` when absent.
+    """
+
+    source: str
+    raw: str
+    position: LatLon | None
+    altitude_m: float | None
+    accuracy_m: float | None
+    problem: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceInfo:
+    """Device make, model, software and firmware, as the file claims them."""
+
+    make: str | None = None
+    model: str | None = None
+    software: str | None = None
+    firmware: str | None = None
+    android_version: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class GpsTrack:
+    """A GPS track embedded in the file (GoPro GPMF): one fix per telemetry payload (about 1 Hz).
+
+    ``fixes`` hold the last sample of each payload; ``sample_count`` counts every sample.
+    """
+
+    source: str
+    fixes: tuple[GpmfFix, ...]
+    sample_count: int
+    first_time_utc: datetime | None
+    last_time_utc: datetime | None
+    truncated: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MediaInfo:
+    """Everything ``probe`` found about one file. Convert with ``models.to_jsonable``."""
+
+    schema: str
+    path: str
+    size_bytes: int
+    sha256: str
+    container: ContainerInfo
+    video: VideoStreamInfo | None
+    audio: tuple[AudioStreamInfo, ...]
+    data_streams: tuple[str, ...]
+    creation_times: tuple[CreationTime, ...]
+    locations: tuple[LocationClaim, ...]
+    device: DeviceInfo
+    gps_track: GpsTrack | None
+    media_data_complete: bool | None
+    tags: tuple[MetadataTag, ...]
+    notes: tuple[Note, ...]
+    decoder_versions: Mapping[str, str]
+
+    def _repr_html_(self) -> str:
+        """Show identity, video, claims and trust notes as a table in Jupyter (escaped)."""
+        import html
+
+        rows = [
+            ("file", self.path),
+            ("sha256", self.sha256),
+            ("container", self.container.format_sniffed),
+        ]
+        if self.video is not None:
+            v = self.video
+            rows.append(
+                (
+                    "video",
+                    f"{v.codec} {v.display_width}x{v.display_height}, rotation {v.rotation_deg}",
+                )
+            )
+        rows += [("created", f"{t.raw} ({t.source})") for t in self.creation_times]
+        rows += [("location", f"{loc.raw} ({loc.source})") for loc in self.locations]
+        rows += [(n.code, n.message) for n in self.notes]
+        body = "".join(
+            f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(val))}</td></tr>" for k, val in rows
+        )
+        return f"<table>{body}</table>"

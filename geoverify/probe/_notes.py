@@ -1,0 +1,361 @@
+"""Trust notes: what a file's claims are worth, each with a code (see ``geoverify.probe``)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from fractions import Fraction
+
+from geoverify._decode import (
+    RawContainer,
+)
+from geoverify._gpmf import parse_gps5
+from geoverify.models import Note, Severity, sanitize_text
+from geoverify.probe._model import (
+    _EARLIEST_PLAUSIBLE,
+    _MAX_TAG_CHARS,
+    CreationTime,
+    DeviceInfo,
+    GpsTrack,
+    LocationClaim,
+    MetadataTag,
+    VideoStreamInfo,
+)
+from geoverify.probe._sniff import _EXTENSIONS
+
+# --- the probe ---------------------------------------------------------------------------------
+
+
+def _seconds(ts: int | None, tb: Fraction | None) -> float | None:
+    if ts is None or tb is None:
+        return None
+    return float(ts * tb)
+
+
+def _video_info(raw: RawContainer, tkhd_rotation: int | None) -> VideoStreamInfo | None:
+    if raw.video_index is None:
+        return None
+    s = raw.streams[raw.video_index]
+    first = raw.first_frame
+    if first is not None and first.rotation_deg is not None:
+        # PyAV gives the display matrix angle counter-clockwise; players turn the other way.
+        rotation = (-first.rotation_deg) % 360
+        rotation_source = "display matrix (decoded frame)"
+    elif tkhd_rotation is not None:
+        rotation = tkhd_rotation
+        rotation_source = "track header matrix (tkhd)"
+    else:
+        rotation = 0
+        rotation_source = "none found"
+    rotation = round(rotation / 90) * 90 % 360
+    sar = s.sample_aspect_ratio
+    width = round(s.width * sar) if sar is not None and sar != 1 else s.width
+    height = s.height
+    if rotation in (90, 270):
+        width, height = height, width
+    vfr: bool | None = None
+    if s.ts_delta_min is not None and s.ts_delta_max is not None and s.ts_count > 2:
+        # One tick of jitter is rounding of a constant rate (e.g. 1001/30000 in 1/90000).
+        vfr = (s.ts_delta_max - s.ts_delta_min) > max(1, s.ts_delta_min // 100)
+    duration = _seconds(s.duration_ts, s.time_base)
+    if duration is None and s.ts_first is not None and s.ts_last is not None:
+        last_delta = s.ts_delta_median or 0
+        duration = _seconds(s.ts_last - s.ts_first + last_delta, s.time_base)
+    return VideoStreamInfo(
+        index=s.index,
+        chosen_because=raw.video_reason,
+        codec=s.codec,
+        codec_tag=s.codec_tag,
+        pix_fmt=s.pix_fmt,
+        stored_width=s.width,
+        stored_height=s.height,
+        sample_aspect_ratio=sar,
+        rotation_deg=rotation,
+        rotation_source=rotation_source,
+        display_width=width,
+        display_height=height,
+        average_frame_rate=s.average_rate,
+        nominal_frame_rate=s.base_rate,
+        variable_frame_rate=vfr,
+        time_base=s.time_base,
+        start_time_s=_seconds(s.start_ts, s.time_base),
+        duration_s=duration,
+        frame_count_header=s.header_frames or None,
+        frame_count_timestamps=s.ts_count,
+        keyframe_count=s.keyframe_count,
+        timestamps_from=s.timestamps_from,
+        first_frame_decoded=bool(first and first.decoded),
+        first_frame_note=first.error if first else "",
+    )
+
+
+def _has_surrogates(text: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
+def _tags(raw: RawContainer) -> list[MetadataTag]:
+    out = []
+    scopes: list[tuple[str, Mapping[str, str]]] = [("container", raw.metadata)]
+    scopes += [(f"stream {s.index}", s.metadata) for s in raw.streams]
+    for scope, meta in scopes:
+        for key, value in meta.items():
+            text = sanitize_text(value)
+            cut = None
+            if len(text) > _MAX_TAG_CHARS:
+                cut, text = len(text), text[:_MAX_TAG_CHARS]
+            out.append(
+                MetadataTag(
+                    scope=scope,
+                    key=sanitize_text(key),
+                    value=text,
+                    truncated_from_chars=cut,
+                    invalid_utf8=_has_surrogates(key) or _has_surrogates(value),
+                )
+            )
+    return out
+
+
+def _gps_track(raw: RawContainer) -> GpsTrack | None:
+    fixes = parse_gps5(raw.gpmf_payloads)
+    if not fixes:
+        return None
+    times = [f.time_utc for f in fixes if f.time_utc is not None]
+    return GpsTrack(
+        source="GoPro GPMF telemetry track",
+        fixes=fixes,
+        sample_count=sum(f.samples_in_payload for f in fixes),
+        first_time_utc=min(times) if times else None,
+        last_time_utc=max(times) if times else None,
+        truncated=raw.gpmf_truncated,
+    )
+
+
+def _note(code: str, message: str, field: str = "", severity: Severity = Severity.WARNING) -> Note:
+    return Note(code=code, message=sanitize_text(message), severity=severity, field=field)
+
+
+def _trust_notes(
+    *,
+    raw: RawContainer,
+    sniffed: str,
+    extension: str,
+    video: VideoStreamInfo | None,
+    times: list[CreationTime],
+    locations: list[LocationClaim],
+    device: DeviceInfo,
+    gps: GpsTrack | None,
+    media_complete: bool | None,
+    media_note: str,
+    tags: list[MetadataTag],
+    now: datetime,
+) -> list[Note]:
+    notes: list[Note] = []
+    if extension and sniffed in _EXTENSIONS and extension not in _EXTENSIONS[sniffed]:
+        notes.append(
+            _note(
+                "W_EXTENSION_MISMATCH",
+                f"the name ends in .{extension} but the bytes are {sniffed}; "
+                "the file was renamed or mislabelled",
+                "container",
+            )
+        )
+    encoder_values = [t.value for t in tags if t.key.lower() == "encoder"]
+    lavf = [v for v in encoder_values if v.startswith(("Lavf", "Lavc"))]
+    if lavf:
+        notes.append(
+            _note(
+                "W_REMUXED_FFMPEG",
+                f"written by FFmpeg ({lavf[0]}): the file was re-muxed or re-encoded after "
+                "capture (a platform or an editor); capture metadata may have been dropped, "
+                "rewritten or added",
+                "encoder",
+            )
+        )
+    elif encoder_values:
+        notes.append(
+            _note(
+                "I_ENCODER",
+                f"encoder tag: {encoder_values[0]}",
+                "encoder",
+                Severity.INFO,
+            )
+        )
+    for t in times:
+        if t.utc is None:
+            notes.append(
+                _note(
+                    "W_TIME_UNPARSEABLE",
+                    f"{t.source} {t.raw!r} is not a valid date",
+                    "creation_time",
+                )
+            )
+            continue
+        if not t.zone_stated:
+            notes.append(
+                _note(
+                    "W_TIME_NO_ZONE",
+                    f"{t.source} carries no time zone: the format says UTC, but many cameras "
+                    "write local time there",
+                    "creation_time",
+                )
+            )
+        if t.utc < _EARLIEST_PLAUSIBLE or t.utc > now + timedelta(days=1):
+            notes.append(
+                _note(
+                    "W_TIME_IMPOSSIBLE",
+                    f"{t.source} {t.raw!r} is before 1995 or in the future: a reset clock or "
+                    "an edited value, claimed by the file only",
+                    "creation_time",
+                )
+            )
+    valid = [t for t in times if t.utc is not None]
+    if len(valid) > 1:
+        spread = max(t.utc for t in valid if t.utc) - min(t.utc for t in valid if t.utc)
+        if spread > timedelta(minutes=5):
+            listing = "; ".join(f"{t.source}={t.raw}" for t in valid)
+            notes.append(
+                _note(
+                    "W_TIMES_DISAGREE",
+                    f"creation times differ by {spread}: {listing}",
+                    "creation_time",
+                )
+            )
+    if gps is not None and gps.first_time_utc is not None:
+        for t in valid:
+            if t.utc is None or t.zone_stated:
+                continue
+            diff_h = (t.utc - gps.first_time_utc).total_seconds() / 3600.0
+            nearest = round(diff_h * 4) / 4  # zones are whole or quarter hours
+            if abs(diff_h) > 0.25 and abs(diff_h - nearest) < 0.1:
+                notes.append(
+                    _note(
+                        "W_TIME_LOCAL_AS_UTC",
+                        f"{t.source} is {diff_h:+.2f} h from the GPS clock "
+                        f"({gps.first_time_utc.isoformat()}): it is most likely local time "
+                        f"labelled UTC, zone about UTC{nearest:+g}",
+                        "creation_time",
+                    )
+                )
+            elif abs(diff_h) > 0.25:
+                notes.append(
+                    _note(
+                        "W_TIME_GPS_DISAGREE",
+                        f"{t.source} is {diff_h:+.2f} h from the GPS clock",
+                        "creation_time",
+                    )
+                )
+    for loc in locations:
+        if loc.position is None:
+            notes.append(
+                _note(
+                    "W_LOCATION_INVALID",
+                    f"{loc.source} {loc.raw!r}: {loc.problem}; claimed by the file only",
+                    "location",
+                )
+            )
+        elif loc.position.lat == 0.0 and loc.position.lon == 0.0:
+            notes.append(
+                _note(
+                    "W_LOCATION_NULL_ISLAND",
+                    f"{loc.source} is 0,0: a missing fix written as zeros",
+                    "location",
+                )
+            )
+    if gps is not None and locations:
+        first_fix = gps.fixes[0]
+        for loc in locations:
+            if loc.position is None:
+                continue
+            dlat_m = (loc.position.lat - first_fix.lat) * 111_000.0
+            dlon_m = (
+                (loc.position.lon - first_fix.lon)
+                * 111_000.0
+                * math.cos(math.radians(first_fix.lat))
+            )
+            if math.hypot(dlat_m, dlon_m) > 1000.0:
+                notes.append(
+                    _note(
+                        "W_LOCATION_GPS_DISAGREE",
+                        f"{loc.source} is more than 1 km from the first GPS fix",
+                        "location",
+                    )
+                )
+    if not times and not locations and gps is None and device == DeviceInfo():
+        notes.append(
+            _note(
+                "W_NO_CAPTURE_METADATA",
+                "no creation time, location or device in the file: stripped or never "
+                "written; this is not evidence either way",
+                "metadata",
+            )
+        )
+    elif not locations and gps is None:
+        notes.append(
+            _note(
+                "I_NO_LOCATION",
+                "no embedded location: not evidence either way",
+                "location",
+                Severity.INFO,
+            )
+        )
+    if video is not None:
+        if video.variable_frame_rate:
+            notes.append(
+                _note(
+                    "I_VFR",
+                    "variable frame rate: times come from timestamps, not frame numbers",
+                    "video",
+                    Severity.INFO,
+                )
+            )
+        if not video.first_frame_decoded:
+            notes.append(
+                _note(
+                    "W_NO_FRAME_DECODED",
+                    f"no frame could be decoded ({video.first_frame_note})",
+                    "video",
+                )
+            )
+    if media_complete is False:
+        notes.append(_note("W_MEDIA_DATA_MISSING", media_note, "container"))
+    if gps is not None:
+        no_fix = sum(1 for f in gps.fixes if f.fix == 0)
+        if no_fix:
+            notes.append(
+                _note(
+                    "W_GPS_NO_FIX",
+                    f"{no_fix} of {len(gps.fixes)} GPS records say the receiver had no fix: "
+                    "their positions are stale or default values",
+                    "gps",
+                )
+            )
+    if gps is not None and gps.first_time_utc is None:
+        notes.append(
+            _note(
+                "I_GPS_NO_UTC",
+                "the GPS track carries no UTC time this version can read",
+                "gps",
+                Severity.INFO,
+            )
+        )
+    for tag in tags:
+        if tag.invalid_utf8:
+            notes.append(
+                _note(
+                    "W_TAG_NOT_UTF8",
+                    f"tag {tag.scope}/{tag.key} holds bytes that are not UTF-8 "
+                    "(shown as U+FFFD); the writer was unusual or the value was tampered with",
+                    "tags",
+                )
+            )
+        if tag.truncated_from_chars is not None:
+            notes.append(
+                _note(
+                    "W_TAG_TRUNCATED",
+                    f"tag {tag.scope}/{tag.key} is {tag.truncated_from_chars} characters long; "
+                    f"the first {_MAX_TAG_CHARS} are kept",
+                    "tags",
+                )
+            )
+    return notes
