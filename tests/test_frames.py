@@ -212,3 +212,31 @@ def test_perceptual_hash_tells_images_apart():
     smaller = cv2.resize(aero1, (aero1.shape[1] // 2, aero1.shape[0] // 2))
     assert (h ^ perceptual_hash(smaller)).bit_count() <= 4
     assert (h ^ perceptual_hash(box)).bit_count() > 16
+
+
+def test_hostile_file_name_stays_text_in_the_contact_sheet(tmp_path):
+    from html.parser import HTMLParser
+
+    clip = write_clip(tmp_path / '<script>alert(1)<img src=x onerror=alert(2)>" onload="x.mp4')
+    out = tmp_path / "out"
+    save_frames(select_frames(clip, options=FrameOptions(every_s=0.5)), out)
+    tags: list[str] = []
+    attrs: list[str] = []
+
+    class Audit(HTMLParser):
+        def handle_starttag(self, tag, a):
+            tags.append(tag)
+            attrs.extend(k for k, _ in a)
+
+    Audit().feed((out / "contact_sheet.html").read_text())
+    assert "script" not in tags
+    assert not [a for a in attrs if a.startswith("on")]
+
+
+def test_start_past_the_end_is_a_clear_error(tmp_path):
+    from geoverify import MediaError
+
+    clip = write_numbered(tmp_path / "n.mp4", n_frames=25)
+    with pytest.raises(MediaError) as exc:
+        select_frames(clip, options=FrameOptions(every_s=1, start_s=60))
+    assert "past its end" in exc.value.hint
