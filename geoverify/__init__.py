@@ -4,31 +4,101 @@ The stages are importable functions; the ``geoverify`` command line is a thin cl
 probe -> frames -> registry (+ osm) -> matching -> claims / sun.
 """
 
-from geoverify._decode import DecodeLimits
+from typing import TYPE_CHECKING
+
 from geoverify._version import __version__
-from geoverify.claims import ClaimSet, check_claim, check_claims, load_claims, rank_candidates
-from geoverify.errors import (
-    GeoverifyError,
-    InputError,
-    LimitError,
-    MediaError,
-    MissingDependencyError,
-    RegistryError,
-)
-from geoverify.frames import Frame, FrameOptions, FrameSelection, save_frames, select_frames
-from geoverify.geodesy import bearing_deg, destination, distance_m, offset_from_line
-from geoverify.matching import MatchOptions, build_index, match_frames, match_image
-from geoverify.models import CheckResult, LatLon, Note, Severity, Verdict, to_jsonable
-from geoverify.osm import import_osm
+
+# Imported now, not lazily: the function ``probe`` must win over the submodule of the same
+# name, which Python would otherwise bind here once anything imports ``geoverify.probe``.
 from geoverify.probe import MediaInfo, parse_iso6709, probe, sha256_file
-from geoverify.registry import Landmark, Registry, load_registry, save_registry
-from geoverify.sun import (
-    ShadowMeasurement,
-    check_shadow,
-    shadow_places,
-    shadow_time_windows,
-    sun_position,
-)
+
+if TYPE_CHECKING:  # the names below, for type checkers; at run time they load on first use
+    from geoverify._decode import DecodeLimits
+    from geoverify.claims import ClaimSet, check_claim, check_claims, load_claims, rank_candidates
+    from geoverify.errors import (
+        GeoverifyError,
+        InputError,
+        LimitError,
+        MediaError,
+        MissingDependencyError,
+        RegistryError,
+    )
+    from geoverify.frames import Frame, FrameOptions, FrameSelection, save_frames, select_frames
+    from geoverify.geodesy import bearing_deg, destination, distance_m, offset_from_line
+    from geoverify.matching import MatchOptions, build_index, match_frames, match_image
+    from geoverify.models import CheckResult, LatLon, Note, Severity, Verdict, to_jsonable
+    from geoverify.osm import import_osm
+    from geoverify.registry import Landmark, Registry, load_registry, save_registry
+    from geoverify.sun import (
+        ShadowMeasurement,
+        check_shadow,
+        shadow_places,
+        shadow_time_windows,
+        sun_position,
+    )
+
+# Each public name is imported from its stage module the first time it is used, so that
+# `import geoverify` (and the decoder worker, and the CLI) load only the stages they need.
+_LAZY = {
+    "CheckResult": "geoverify.models",
+    "ClaimSet": "geoverify.claims",
+    "DecodeLimits": "geoverify._decode",
+    "Frame": "geoverify.frames",
+    "FrameOptions": "geoverify.frames",
+    "FrameSelection": "geoverify.frames",
+    "GeoverifyError": "geoverify.errors",
+    "InputError": "geoverify.errors",
+    "Landmark": "geoverify.registry",
+    "LatLon": "geoverify.models",
+    "LimitError": "geoverify.errors",
+    "MatchOptions": "geoverify.matching",
+    "MediaError": "geoverify.errors",
+    "MissingDependencyError": "geoverify.errors",
+    "Note": "geoverify.models",
+    "Registry": "geoverify.registry",
+    "RegistryError": "geoverify.errors",
+    "Severity": "geoverify.models",
+    "ShadowMeasurement": "geoverify.sun",
+    "Verdict": "geoverify.models",
+    "bearing_deg": "geoverify.geodesy",
+    "build_index": "geoverify.matching",
+    "check_claim": "geoverify.claims",
+    "check_claims": "geoverify.claims",
+    "check_shadow": "geoverify.sun",
+    "destination": "geoverify.geodesy",
+    "distance_m": "geoverify.geodesy",
+    "import_osm": "geoverify.osm",
+    "load_claims": "geoverify.claims",
+    "load_registry": "geoverify.registry",
+    "match_frames": "geoverify.matching",
+    "match_image": "geoverify.matching",
+    "offset_from_line": "geoverify.geodesy",
+    "rank_candidates": "geoverify.claims",
+    "save_frames": "geoverify.frames",
+    "save_registry": "geoverify.registry",
+    "select_frames": "geoverify.frames",
+    "shadow_places": "geoverify.sun",
+    "shadow_time_windows": "geoverify.sun",
+    "sun_position": "geoverify.sun",
+    "to_jsonable": "geoverify.models",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        msg = f"module 'geoverify' has no attribute {name!r}"
+        raise AttributeError(msg)
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "CheckResult",

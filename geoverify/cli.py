@@ -16,29 +16,19 @@ import traceback
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from geoverify._io import write_atomic
 from geoverify._version import __version__
-from geoverify.claims import check_claims, load_claims, rank_candidates
 from geoverify.errors import GeoverifyError, InputError, RegistryError
-from geoverify.frames import FrameOptions, FrameWriter, save_frames, select_frames
-from geoverify.models import CheckResult, LatLon, Verdict, to_jsonable
-from geoverify.osm import import_osm
-from geoverify.probe import MediaInfo, probe
-from geoverify.registry import (
-    Landmark,
-    Registry,
-    Source,
-    add_landmark,
-    add_landmarks,
-    load_registry,
-    point_landmark,
-    registry_to_geojson,
-    remove_landmark,
-)
+from geoverify.models import LatLon, Verdict, to_jsonable
+
+if TYPE_CHECKING:  # stage modules load inside the commands that use them (faster start)
+    from geoverify.models import CheckResult
+    from geoverify.probe import MediaInfo
+    from geoverify.registry import Landmark
 
 __all__ = ["app", "main"]
 
@@ -205,14 +195,13 @@ def probe_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
     """Show what a video file is and what it claims: hashes, streams, times, places, trust."""
+    from geoverify.probe import probe
+
     info = _run(as_json, lambda: probe(video))
     if as_json:
         typer.echo(_dump_json(to_jsonable(info)))
     else:
         typer.echo(_render_probe(info))
-
-
-_FRAME_DEFAULTS = FrameOptions(scenes=True)
 
 
 class _Progress:
@@ -269,6 +258,8 @@ def frames_command(
 
     With no strategy given, one frame per shot is chosen (--scenes).
     """
+    from geoverify.frames import FrameOptions, FrameWriter, save_frames, select_frames
+
     if image_format not in ("png", "jpeg"):
         msg = "--format must be png or jpeg"
         raise typer.BadParameter(msg)
@@ -286,7 +277,7 @@ def frames_command(
                 end_s=end,
             )
             if chosen
-            else FrameOptions(scenes=_FRAME_DEFAULTS.scenes, start_s=start, end_s=end)
+            else FrameOptions(scenes=True, start_s=start, end_s=end)
         )
         fmt: Any = image_format
         writer = FrameWriter(out, fmt)  # saving overlaps decoding; memory stays bounded
@@ -336,6 +327,8 @@ def _landmark_row(lm: Landmark) -> str:
 
 
 def _landmark_json(lm: Landmark) -> dict[str, Any]:
+    from geoverify.registry import Registry, registry_to_geojson
+
     feature: dict[str, Any] = registry_to_geojson(Registry(name="", landmarks=(lm,)))["features"][0]
     return feature
 
@@ -347,6 +340,8 @@ def registry_validate(
     as_json: JsonOpt = False,
 ) -> None:
     """Check a registry file; list every problem (exit 4) or say it is valid."""
+    from geoverify.registry import load_registry
+
     reg = _run(as_json, lambda: load_registry(registry, repair=repair))
     if as_json:
         typer.echo(
@@ -368,6 +363,8 @@ def registry_validate(
 @registry_app.command("list")
 def registry_list(registry: RegistryArg, as_json: JsonOpt = False) -> None:
     """List the landmarks: id, geometry, position, uncertainty, kind, name."""
+    from geoverify.registry import load_registry, registry_to_geojson
+
     reg = _run(as_json, lambda: load_registry(registry))
     if as_json:
         typer.echo(_dump_json(registry_to_geojson(reg)))
@@ -383,6 +380,8 @@ def registry_show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show one landmark with its sources, reference images and notes."""
+    from geoverify.registry import load_registry
+
     lm = _run(as_json, lambda: load_registry(registry).get(landmark))
     data = _landmark_json(lm)
     if as_json:
@@ -425,6 +424,7 @@ def registry_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Add a point landmark (the file is locked and replaced atomically)."""
+    from geoverify.registry import Source, add_landmark, point_landmark
 
     def run() -> Landmark:
         lm = point_landmark(
@@ -453,6 +453,8 @@ def registry_remove(
     as_json: JsonOpt = False,
 ) -> None:
     """Remove a landmark by id."""
+    from geoverify.registry import remove_landmark
+
     reg = _run(as_json, lambda: remove_landmark(registry, landmark_id))
     if as_json:
         typer.echo(_dump_json({"removed": landmark_id, "landmarks": len(reg)}))
@@ -475,6 +477,8 @@ def registry_import_osm(
     as_json: JsonOpt = False,
 ) -> None:
     """Add landmarks from an OpenStreetMap file; OSM id, version and timestamp are kept."""
+    from geoverify.osm import import_osm
+    from geoverify.registry import add_landmarks
 
     def run() -> Any:
         box = None
@@ -538,6 +542,9 @@ def check_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Check published claims against the registry: verdicts with margins (exit 0)."""
+    from geoverify.claims import check_claims, load_claims
+    from geoverify.registry import load_registry
+
     if fail_on is not None and fail_on not in {v.value for v in Verdict}:
         msg = "--fail-on takes consistent, inconsistent or inconclusive"
         raise typer.BadParameter(msg)
@@ -565,6 +572,9 @@ def candidates_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Every landmark of the role's kind that would satisfy the claims, best first."""
+    from geoverify.claims import load_claims, rank_candidates
+    from geoverify.registry import load_registry
+
     ranks = _run(
         as_json, lambda: rank_candidates(load_registry(registry), load_claims(claims), role)
     )
@@ -758,8 +768,9 @@ def match_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Which registry landmark each frame shows, with a false-match estimate and verdict."""
-    from geoverify.frames import Frame
+    from geoverify.frames import Frame, FrameOptions, select_frames
     from geoverify.matching import build_index, load_image, match_frames, save_matches
+    from geoverify.registry import load_registry
 
     def run() -> tuple[Any, Path]:
         reg = load_registry(registry)

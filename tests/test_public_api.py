@@ -81,3 +81,12 @@ def test_import_pulls_in_neither_typer_nor_rich_nor_the_decoder():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == ""
+
+
+def test_probe_is_the_function_even_after_its_package_loads():
+    import importlib
+
+    importlib.import_module("geoverify.probe._model")
+    importlib.import_module("geoverify.frames")
+    assert callable(geoverify.probe)
+    assert geoverify.select_frames.__module__ == "geoverify.frames"  # loaded on first use
