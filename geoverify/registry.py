@@ -288,15 +288,13 @@ def _degree_box(point: LatLon, radius_m: float) -> BaseGeometry:
     if north >= 90.0 or south <= -90.0 or dlon >= 180.0:
         return shapely.box(-180.0, south, 180.0, north)
     west, east = point.lon - dlon, point.lon + dlon
-    if west < -180.0 or east > 180.0:  # across the antimeridian: two boxes
+    if west < -180.0:  # across the antimeridian: the part beyond it wraps to the east
         return shapely.union(
-            shapely.box(max(west, -180.0), south, min(east, 180.0), north),
-            shapely.box(
-                west % 360.0 - 360.0 if west < -180 else -180.0,
-                south,
-                east - 360.0 if east > 180.0 else -180.0,
-                north,
-            ),
+            shapely.box(-180.0, south, east, north), shapely.box(west + 360.0, south, 180.0, north)
+        )
+    if east > 180.0:
+        return shapely.union(
+            shapely.box(west, south, 180.0, north), shapely.box(-180.0, south, east - 360.0, north)
         )
     return shapely.box(west, south, east, north)
 

@@ -262,3 +262,17 @@ def test_missing_file(tmp_path):
         load_registry(tmp_path / "none.geojson")
     assert exc.value.code == "E_REGISTRY_MISSING"
     assert Path(tmp_path / "none.geojson").exists() is False
+
+
+@pytest.mark.parametrize("here_lon", [179.999, -179.999])
+def test_queries_across_the_antimeridian(here_lon):
+    from geoverify.registry import Registry
+
+    east = pl("east", "east", LatLon(-17.0, 179.995))
+    west = pl("west", "west", LatLon(-17.0, -179.995))
+    reg = Registry(name="t", landmarks=(east, west))
+    here = LatLon(-17.0, here_lon)
+    found = {lm.id for lm, _ in reg.within(here, 3000.0)}
+    assert found == {"east", "west"}  # both lie within 1.2 km, on either side of 180 degrees
+    nearest = reg.nearest(here, k=2)
+    assert nearest[0][0].id == ("east" if here_lon > 0 else "west")
