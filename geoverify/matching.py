@@ -49,6 +49,7 @@ __all__ = [
     "MatchIndex",
     "MatchOptions",
     "annotate",
+    "annotated_images",
     "build_index",
     "image_size",
     "load_image",
@@ -343,8 +344,10 @@ def _verify(
     )
     if len(desc) < 2 or len(ref.descriptors) < 2:
         return empty
-    matcher = _matcher(opts)
-    pairs = _ratio_pairs(matcher.knnMatch(desc, ref.descriptors, k=2), opts.ratio)
+    # Exact nearest neighbours here (FLANN's randomised trees would make the inlier count and
+    # the homography depend on the process's random state); FLANN is for retrieval only.
+    norm = cv2.NORM_HAMMING if opts.detector == "orb" else cv2.NORM_L2
+    pairs = _ratio_pairs(cv2.BFMatcher(norm).knnMatch(desc, ref.descriptors, k=2), opts.ratio)
     if len(pairs) < 4:
         return dataclasses.replace(empty, tentative=len(pairs))
     src = np.asarray([pts[q] for q, _ in pairs], dtype=np.float32)
@@ -530,6 +533,31 @@ def match_frames(frames: Sequence[Any], index: MatchIndex) -> tuple[FrameMatch, 
     return tuple(out)
 
 
+def annotated_images(
+    results: Sequence[FrameMatch],
+    frames: Sequence[Any],
+    index: MatchIndex,
+    *,
+    registry_dir: str | os.PathLike[str],
+) -> dict[int, Image]:
+    """Annotated picture (``annotate``) of every matched frame, by frame number.
+
+    Each reference image is read and decoded once, however many frames matched it.
+    """
+    references: dict[str, Image] = {}
+    out: dict[int, Image] = {}
+    for result, frame in zip(results, frames, strict=True):
+        best = result.match.best
+        if best is None:
+            continue
+        if best.image not in references:
+            references[best.image] = load_image(
+                Path(os.fspath(registry_dir)) / best.image, max_pixels=index.options.max_pixels
+            )
+        out[result.frame_number] = annotate(frame.image_bgr, result.match, references[best.image])
+    return out
+
+
 def save_matches(
     results: Sequence[FrameMatch],
     frames: Sequence[Any],
@@ -537,10 +565,12 @@ def save_matches(
     out_dir: str | os.PathLike[str],
     *,
     registry_dir: str | os.PathLike[str],
+    annotated: dict[int, Image] | None = None,
 ) -> Path:
     """Write an annotated image per matched frame and ``matches.json`` (written last).
 
-    Files are written to temporary names and renamed; returns the manifest's path.
+    ``annotated`` reuses pictures already made by ``annotated_images``. Files are written to
+    temporary names and renamed; returns the manifest's path.
     """
     import json
 
@@ -549,18 +579,16 @@ def save_matches(
     out = Path(os.fspath(out_dir))
     out.mkdir(parents=True, exist_ok=True)
 
+    if annotated is None:
+        annotated = annotated_images(results, frames, index, registry_dir=registry_dir)
     entries = []
-    for result, frame in zip(results, frames, strict=True):
+    for result in results:
         entry: dict[str, Any] = to_jsonable(result)
         best = result.match.best
         if best is not None:
             for key in ("frame_points", "reference_points"):
                 entry["match"]["best"].pop(key, None)
-            ref = load_image(
-                Path(os.fspath(registry_dir)) / best.image, max_pixels=index.options.max_pixels
-            )
-            canvas = annotate(frame.image_bgr, result.match, ref)
-            ok, buf = cv2.imencode(".png", canvas)
+            ok, buf = cv2.imencode(".png", annotated[result.frame_number])
             if ok:
                 name = f"match_{result.t_s:010.3f}s_{best.landmark_id}.png"
                 write_atomic(out / name, bytes(buf))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,8 @@ from geoverify.matching import (
     FrameMatch,
     MatchIndex,
     MatchOptions,
-    annotate,
+    annotated_images,
     build_index,
-    load_image,
     match_frames,
     save_matches,
 )
@@ -78,6 +78,7 @@ class Verification:
     matches: tuple[FrameMatch, ...]
     index: MatchIndex | None
     registry: Registry
+    annotated: Mapping[int, Any] = dataclasses.field(default_factory=dict)
 
 
 def _camera(media: MediaInfo) -> LatLon | None:
@@ -126,15 +127,18 @@ def verify(
             "No landmark in the registry has a reference image: no frame was matched."
         )
     checks = check_claims(reg, claim_set)
+    annotated: dict[int, Any] = {}
+    if index is not None:
+        annotated = annotated_images(
+            matches, selection.frames, index, registry_dir=Path(os.fspath(registry)).parent
+        )
     images: dict[str, str] = {}
     match_records = []
-    base = Path(os.fspath(registry)).parent
     for frame, fm in zip(selection.frames, matches, strict=False):
         key = f"frame_{frame.frame_number}"
         m = fm.match
-        if m.best is not None and index is not None:
-            ref = load_image(base / m.best.image, max_pixels=opts.matching.max_pixels)
-            images[key] = jpeg_data_uri(annotate(frame.image_bgr, m, ref), max_width=900)
+        if frame.frame_number in annotated:
+            images[key] = jpeg_data_uri(annotated[frame.frame_number], max_width=900)
         else:
             images[key] = jpeg_data_uri(frame.image_bgr, max_width=640)
         match_records.append(
@@ -152,7 +156,7 @@ def verify(
                 "image_key": key,
             }
         )
-    frame_records = [{k: v for k, v in to_jsonable(f).items()} for f in selection.frames]
+    frame_records = [to_jsonable(f) for f in selection.frames]
     mentioned = {
         lm_id for c in checks for cand in c.candidates for lm_id in cand.landmarks.values()
     }
@@ -181,7 +185,13 @@ def verify(
         images=images,
     )
     return Verification(
-        report=report, media=media, selection=selection, matches=matches, index=index, registry=reg
+        report=report,
+        media=media,
+        selection=selection,
+        matches=matches,
+        index=index,
+        registry=reg,
+        annotated=annotated,
     )
 
 
@@ -197,6 +207,7 @@ def save_verification(result: Verification, out_dir: str | os.PathLike[str]) -> 
             result.index,
             out / "matches",
             registry_dir=Path(result.registry.path).parent,
+            annotated=dict(result.annotated),
         )
     manifest = write_report(result.report, out)
     return {"out_dir": str(out), "files": manifest}
