@@ -24,8 +24,8 @@ demo: $(VENV)/.installed
 		--claims samples/berlin/claims.yaml --out out/berlin --title "Berlin sample (generated walk)"
 
 lint: $(STAMP)
-	$(BIN)/ruff check geoverify tests bench
-	$(BIN)/ruff format --check geoverify tests bench
+	$(BIN)/ruff check geoverify tests bench samples
+	$(BIN)/ruff format --check geoverify tests bench samples
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

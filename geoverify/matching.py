@@ -234,7 +234,7 @@ class MatchIndex:
     references: tuple[_Reference, ...]
     options: MatchOptions
     registry_sha256: str
-    _labels: Any = dataclasses.field(repr=False, compare=False)
+    _upright: tuple[int, ...] = dataclasses.field(repr=False, compare=False)
     _matcher: Any = dataclasses.field(repr=False, compare=False)
 
     @property
@@ -278,8 +278,6 @@ def build_index(
         raise InputError(msg, code="E_NO_REFERENCES", hint=hint)
     upright = [i for i, r in enumerate(refs) if not r.mirrored and len(r.descriptors)]
     matcher = _matcher(opts)
-    # end offset of each upright reference's descriptors in the one retrieval index
-    offsets = np.cumsum([len(refs[i].descriptors) for i in upright]) if upright else np.zeros(0)
     if upright:
         matcher.add([refs[i].descriptors for i in upright])
         matcher.train()
@@ -287,7 +285,7 @@ def build_index(
         references=tuple(refs),
         options=opts,
         registry_sha256=registry.sha256,
-        _labels=(upright, offsets),
+        _upright=tuple(upright),
         _matcher=matcher,
     )
 
@@ -393,7 +391,7 @@ def match_image(image: Image, index: MatchIndex) -> ImageMatch:
     pts, desc = _features(gray, opts)
     area = float(gray.shape[0] * gray.shape[1])
     refs = index.references
-    upright, _ = index._labels
+    upright = index._upright
     votes: dict[int, int] = {}
     if len(desc) >= 2 and upright:
         for pair in index._matcher.knnMatch(desc, k=2):

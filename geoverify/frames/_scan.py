@@ -139,7 +139,6 @@ class _Selector:
         self.o = opts
         self.rotation = rotation
         self.tb = time_base
-        self.frame_step_s = 1.0 / fps_hint if fps_hint > 0 else 0.0
         self.picks: dict[int, Frame] = {}
         self.shots: list[Shot] = []
         self.shot = 0
@@ -157,7 +156,6 @@ class _Selector:
         self.best_pool: list[tuple[float, int, Frame]] = []
         self.last_finalised: _Item | None = None
         self.reference: _Item | None = None
-        self.first_pts: int | None = None
 
     # -- helpers --
     def _frame(self, item: _Item, strategy: str) -> Frame:
@@ -541,7 +539,6 @@ def _scan(
             if only_keys:
                 cc.skip_frame = "NONKEY"
             selector = _Selector(opts, rotation, fps_hint, tb)
-            selector.first_pts = first_pts
             selector.stream = stream_frames
             every = _every_targets(pts_list, tb, opts, median_step * float(tb))
             selector.every_pts = frozenset(every)

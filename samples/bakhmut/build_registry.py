@@ -18,6 +18,7 @@ Run: python samples/bakhmut/build_registry.py
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 from pathlib import Path
 
@@ -55,6 +56,7 @@ def half_arcsecond_radius_m(lat_deg: float) -> float:
 
 
 def landmark(row: dict[str, str]) -> Landmark:
+    """Turn one row of the sourced CSV into a landmark (no position when the row has none)."""
     tags = {**TAGS[row["kind"]], **EXTRA_TAGS.get(row["id"], {})}
     source = Source(
         kind="publication" if "register" not in row["id"] else "register",
@@ -87,20 +89,14 @@ def landmark(row: dict[str, str]) -> Landmark:
         notes=notes,
     )
     aliases = ALIASES.get(row["id"], ()) + ((row["name_uk"],) if row["name_uk"] else ())
-    return Landmark(
-        id=lm.id,
-        name=lm.name,
-        aliases=tuple(dict.fromkeys(aliases)),
-        tags=lm.tags,
-        geometry=lm.geometry,
-        uncertainty_m=lm.uncertainty_m,
-        sources=lm.sources,
-        notes=lm.notes,
-    )
+    return dataclasses.replace(lm, aliases=tuple(dict.fromkeys(aliases)))
 
 
 def main() -> None:
-    with open(HERE / "sources" / "bakhmut_reference_points.csv", newline="", encoding="utf-8") as fh:
+    """Write registry.geojson beside this script."""
+    with open(
+        HERE / "sources" / "bakhmut_reference_points.csv", newline="", encoding="utf-8"
+    ) as fh:
         rows = list(csv.DictReader(fh))
     registry = Registry(name="bakhmut", landmarks=tuple(landmark(r) for r in rows))
     save_registry(registry, HERE / "registry.geojson")

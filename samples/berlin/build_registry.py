@@ -27,6 +27,7 @@ EXIF_GPS = {  # exiftool -n, recorded in PROVENANCE.md
 
 
 def main() -> None:
+    """Write registry.geojson beside this script."""
     gcps = json.loads((HERE / "photos" / "berlin_ground_control_points.json").read_text())
     gcp0 = next(p for p in gcps["points"] if p["id"] == "0")
     lat, lon = gcp0["position"]["latitude"], gcp0["position"]["longitude"]

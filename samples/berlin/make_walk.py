@@ -19,6 +19,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def frames_from(photo: Path, n: int) -> list[np.ndarray]:
+    """``n`` 1280x720 windows moving diagonally across ``photo`` scaled to 1600x1200."""
     img = cv2.imdecode(np.fromfile(photo, np.uint8), cv2.IMREAD_COLOR)
     img = cv2.resize(img, (1600, 1200), interpolation=cv2.INTER_AREA)
     out = []
@@ -30,6 +31,7 @@ def frames_from(photo: Path, n: int) -> list[np.ndarray]:
 
 
 def main(out_path: Path) -> Path:
+    """Write the walk video to ``out_path`` (via a temporary name) and return the path."""
     tmp = out_path.with_suffix(".part.mp4")
     with av.open(str(tmp), "w") as out:
         out.metadata["comment"] = (
