@@ -760,21 +760,36 @@ def sun_where_command(
         typer.echo(f"{len(band['features'])} cells written to {out}")
 
 
+AffineOpt = Annotated[
+    str,
+    typer.Option(
+        "--affine",
+        help="Affine simulation for strongly slanted views: auto (frames where the plain pass "
+        "finds too few consistent points), on (every frame), off. Seconds per frame.",
+    ),
+]
+
+
 @app.command("match")
 def match_command(
     source: Annotated[Path, typer.Argument(help="A video, or a folder written by `frames`.")],
     registry: Annotated[Path, typer.Option("--registry", help="Registry GeoJSON.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for matches.json and images.")],
+    detector: Annotated[
+        str, typer.Option("--detector", help="Local features: sift, rootsift or orb.")
+    ] = "sift",
+    affine: AffineOpt = "auto",
     as_json: JsonOpt = False,
 ) -> None:
     """Which registry landmark each frame shows, with a false-match estimate and verdict."""
     from geoverify.frames import Frame, FrameOptions, select_frames
-    from geoverify.matching import build_index, load_image, match_frames, save_matches
+    from geoverify.matching import MatchOptions, build_index, load_image, match_frames, save_matches
     from geoverify.registry import load_registry
 
     def run() -> tuple[Any, Path]:
+        options = MatchOptions(detector=detector, affine=affine)  # type: ignore[arg-type]
         reg = load_registry(registry)
-        index = build_index(reg)
+        index = build_index(reg, options=options)
         frames: list[Any]
         if source.is_dir():
             manifest = json.loads((source / "frames.json").read_text(encoding="utf-8"))
@@ -809,9 +824,10 @@ def match_command(
         best = f"{m.best.landmark_id} ({m.best.inliers} inliers)" if m.best else "-"
         fmr = f"{m.false_match_rate:.3f}" if m.false_match_rate is not None else "n/a"
         mirrored = " MIRRORED" if m.mirrored else ""
+        how = " (affine simulation)" if m.affine else ""
         typer.echo(
             f"{r.t_s:10.3f} s  frame {r.frame_number:6d}  {m.verdict:9s} {best}  "
-            f"false-match rate {fmr}{mirrored}"
+            f"false-match rate {fmr}{mirrored}{how}"
         )
     typer.echo(f"manifest: {manifest_path}")
 
@@ -823,13 +839,17 @@ def verify_command(
     claims: Annotated[Path, typer.Option("--claims", help="Claims YAML.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the report.")],
     title: Annotated[str, typer.Option("--title", help="Report title.")] = "",
+    affine: AffineOpt = "auto",
     as_json: JsonOpt = False,
 ) -> None:
     """Probe, pick frames, match landmarks, check claims: one report (JSON, HTML, Markdown)."""
+    from geoverify.matching import MatchOptions
     from geoverify.pipeline import VerifyOptions, save_verification, verify
 
     def run() -> Any:
-        result = verify(video, registry=registry, claims=claims, options=VerifyOptions(title=title))
+        matching = MatchOptions(affine=affine)  # type: ignore[arg-type]
+        options = VerifyOptions(title=title, matching=matching)
+        result = verify(video, registry=registry, claims=claims, options=options)
         saved = save_verification(result, out)
         return result, saved
 

@@ -9,9 +9,19 @@ Method. Local features (SIFT by default, RootSIFT or ORB as options) on images s
 most ``max_side_px``. Retrieval: one FLANN index over the descriptors of every reference image
 votes for candidate references (Lowe's ratio test on the two nearest descriptors), so the cost
 per frame grows slowly with the number of landmarks. Verification: each candidate is matched
-alone (ratio test) and a homography is fitted with OpenCV's USAC MAGSAC++ (``ransac_px``
-reprojection threshold). The score is the number of inliers; the spread of the inliers (share
-of the frame's area their convex hull covers) is reported beside it.
+alone by exact nearest neighbours (ratio test against the nearest descriptor of a *different*
+point), correspondences are made one-to-one (points within 2 px are one point, counted once),
+and a homography is fitted with OpenCV's USAC MAGSAC++ (``ransac_px`` reprojection threshold).
+A homography that mirrors or squeezes the picture more than 40:1 is a degenerate fit and
+scores nothing. The score is the number of inliers; the spread of the inliers (share of the
+frame's area their convex hull covers) is reported beside it.
+
+Strongly slanted views (oblique aerial footage, a facade filmed along the street) defeat
+plain SIFT. Frames where the plain pass finds fewer than ``min_inliers`` consistent points get
+a second pass with affine simulation (ASIFT, Morel and Yu 2009, through OpenCV's
+``AffineFeature``): features of views of both images tilted by up to ``sqrt(2) **
+affine_tilt_levels`` in several directions, matched with seeded FLANN (repeatable), verified
+the same way, with the negative controls scored the same way.
 
 Negative controls. The same frame is verified against references of other landmarks and against
 horizontally mirrored references. The estimated false-match rate of a score s is
@@ -28,9 +38,11 @@ registry), dimensions are read from the file header before decoding and refused 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import struct
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -93,6 +105,21 @@ class MatchOptions:
         Most negative controls verified per frame (those with most retrieval votes first).
     max_pixels
         Largest reference image accepted (width x height, from the header, before decoding).
+    affine
+        Affine simulation (ASIFT: features also extracted from views of each image tilted up
+        to ``sqrt(2) ** affine_tilt_levels`` in several directions) for strongly slanted views
+        such as oblique aerial footage. ``auto`` (default) runs it only for frames where the
+        plain pass finds fewer than ``min_inliers`` consistent points, ``on`` for every frame,
+        ``off`` never. It costs seconds per frame.
+    affine_tilt_levels
+        Tilt levels simulated; 4 reaches a tilt of 4 (a view about 76 degrees from the
+        perpendicular), so two views up to about 16:1 apart can be compared.
+    affine_features_per_view
+        Keypoints kept per simulated view.
+    affine_candidates
+        Landmarks verified with affine simulation (the best of the plain pass first).
+    affine_cache_size
+        References whose simulated-view features are kept in memory.
     """
 
     detector: Literal["sift", "rootsift", "orb"] = "sift"
@@ -107,6 +134,11 @@ class MatchOptions:
     min_controls: int = 19
     max_controls: int = 24
     max_pixels: int = 60_000_000
+    affine: Literal["off", "auto", "on"] = "auto"
+    affine_tilt_levels: int = 4
+    affine_features_per_view: int = 1000
+    affine_candidates: int = 2
+    affine_cache_size: int = 32
 
     def __post_init__(self) -> None:
         if self.detector not in ("sift", "rootsift", "orb"):
@@ -114,6 +146,20 @@ class MatchOptions:
             raise InputError(msg, code="E_INPUT_OPTION", hint="Use sift, rootsift or orb.")
         if not (0 < self.ratio < 1 and self.ransac_px > 0 and self.min_inliers >= 4):
             msg = "ratio must be in (0, 1), ransac_px > 0, min_inliers >= 4"
+            raise InputError(msg, code="E_INPUT_OPTION", hint="Check the matching options.")
+        if self.affine not in ("off", "auto", "on"):
+            msg = f"unknown affine mode {self.affine!r}"
+            raise InputError(msg, code="E_INPUT_OPTION", hint="Use off, auto or on.")
+        if not (
+            1 <= self.affine_tilt_levels <= 6
+            and self.affine_features_per_view >= 100
+            and self.affine_candidates >= 1
+            and self.affine_cache_size >= 1
+        ):
+            msg = (
+                "affine_tilt_levels must be 1-6, affine_features_per_view >= 100, "
+                "affine_candidates and affine_cache_size >= 1"
+            )
             raise InputError(msg, code="E_INPUT_OPTION", hint="Check the matching options.")
 
 
@@ -152,6 +198,11 @@ def load_image(path: str | os.PathLike[str], *, max_pixels: int = 60_000_000) ->
     LimitError
         Larger than ``max_pixels`` (``E_LIMIT_PIXELS``), checked before decoding.
     """
+    return _read_image(path, max_pixels)[0]
+
+
+def _read_image(path: str | os.PathLike[str], max_pixels: int) -> tuple[Image, str]:
+    """``load_image`` and the SHA-256 of the bytes that were decoded."""
     p = Path(os.fspath(path))
     try:
         data = p.read_bytes()
@@ -169,7 +220,7 @@ def load_image(path: str | os.PathLike[str], *, max_pixels: int = 60_000_000) ->
     if image is None:
         msg = f"{str(p)!r} could not be decoded"
         raise MediaError(msg, code="E_IMAGE_INVALID", hint="The file is corrupt.")
-    return np.asarray(image, dtype=np.uint8)
+    return np.asarray(image, dtype=np.uint8), hashlib.sha256(data).hexdigest()
 
 
 # --- features ------------------------------------------------------------------------------------
@@ -184,11 +235,17 @@ def _scaled_gray(image: Image, max_side: int) -> tuple[Image, float]:
     return np.asarray(gray, dtype=np.uint8), scale
 
 
-def _features(gray: Image, opts: MatchOptions) -> tuple[npt.NDArray[np.float32], Any]:
-    if opts.detector == "orb":
-        det: Any = cv2.ORB_create(nfeatures=opts.max_features)
-    else:
-        det = cv2.SIFT_create(nfeatures=opts.max_features)
+def _features(
+    gray: Image, opts: MatchOptions, *, affine: bool = False
+) -> tuple[npt.NDArray[np.float32], Any]:
+    n = opts.affine_features_per_view if affine else opts.max_features
+    det: Any = (
+        cv2.ORB_create(nfeatures=n) if opts.detector == "orb" else cv2.SIFT_create(nfeatures=n)
+    )
+    if affine:
+        # ASIFT's view sampling: tilts sqrt(2)^1..^levels, rotations every 72/tilt degrees;
+        # keypoints come back in the coordinates of ``gray``.
+        det = cv2.AffineFeature_create(det, maxTilt=opts.affine_tilt_levels)
     kps, desc = det.detectAndCompute(gray, None)
     pts = np.asarray([k.pt for k in kps], dtype=np.float32).reshape(-1, 2)
     if desc is None:
@@ -209,12 +266,112 @@ def _matcher(opts: MatchOptions) -> Any:
     return cv2.FlannBasedMatcher({"algorithm": 1, "trees": 4}, {"checks": 64})
 
 
-def _ratio_pairs(matches: Sequence[Sequence[Any]], ratio: float) -> list[tuple[int, int]]:
-    out = []
-    for pair in matches:
-        if len(pair) == 2 and pair[0].distance < ratio * pair[1].distance:
-            out.append((pair[0].queryIdx, pair[0].trainIdx))
-    return out
+# Keypoints closer than this (pixels of the scaled image) are taken as one physical point: SIFT
+# gives a point one keypoint per dominant orientation, and affine simulation finds the same
+# point in several simulated views. One point is one piece of evidence, counted once.
+_SAME_POINT_PX = 2.0
+# FLANN's randomised trees draw from OpenCV's RNG; reseeding it before each affine-pass search
+# makes the result depend on the images only, not on what ran before in the process.
+_FLANN_SEED = 20261126
+# A homography that reverses orientation or squeezes the frame more than this (ratio of its
+# local singular values, or scale) at the inliers is a degenerate fit, not a view of a surface.
+_MAX_DISTORTION = 40.0
+
+Points = npt.NDArray[np.float32]
+
+
+def _tentative(
+    q_pts: Points, q_desc: Any, r_pts: Points, r_desc: Any, opts: MatchOptions, *, affine: bool
+) -> tuple[Points, Points]:
+    """Ratio-test correspondences, one per physical point, best ratio first.
+
+    The second neighbour of the ratio test is the nearest descriptor of a *different* point
+    (more than ``_SAME_POINT_PX`` away), so duplicates of the best point do not veto it.
+    """
+    empty = np.zeros((0, 2), np.float32)
+    if len(q_desc) < 2 or len(r_desc) < 2:
+        return empty, empty
+    if affine:
+        cv2.setRNGSeed(_FLANN_SEED)
+        knn = _matcher(opts).knnMatch(q_desc, r_desc, k=6)
+    else:
+        # exact nearest neighbours, so inlier counts and homographies do not depend on
+        # FLANN's random state; FLANN is for retrieval and the (much larger) affine pass
+        norm = cv2.NORM_HAMMING if opts.detector == "orb" else cv2.NORM_L2
+        knn = cv2.BFMatcher(norm).knnMatch(q_desc, r_desc, k=3)
+    pairs: list[tuple[float, int, int]] = []
+    for row in knn:
+        if not row:
+            continue
+        best = row[0]
+        best_pt = r_pts[best.trainIdx]
+        second = next(
+            (m for m in row[1:] if np.hypot(*(r_pts[m.trainIdx] - best_pt)) > _SAME_POINT_PX),
+            None,
+        )
+        if second is None:
+            continue  # no distinct second neighbour among the k: the test cannot be applied
+        if best.distance < opts.ratio * second.distance:
+            pairs.append((best.distance / max(second.distance, 1e-9), best.queryIdx, best.trainIdx))
+    pairs.sort()
+    src = np.asarray([q_pts[q] for _, q, _ in pairs], np.float32).reshape(-1, 2)
+    dst = np.asarray([r_pts[t] for _, _, t in pairs], np.float32).reshape(-1, 2)
+    keep = _distinct(src, dst, _SAME_POINT_PX)
+    return src[keep], dst[keep]
+
+
+def _distinct(src: Points, dst: Points, radius: float) -> list[int]:
+    """Return the indices of the pairs kept, one-to-one up to ``radius``.
+
+    Greedy, in order: a pair is kept unless an earlier kept pair is within ``radius`` of it at
+    either end.
+    """
+    cells: tuple[dict[tuple[int, int], list[int]], dict[tuple[int, int], list[int]]] = ({}, {})
+    keep: list[int] = []
+
+    def near(grid: dict[tuple[int, int], list[int]], pts: Points, p: Points) -> bool:
+        cx, cy = int(p[0] // radius), int(p[1] // radius)
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                for j in grid.get((cx + dx, cy + dy), ()):
+                    if np.hypot(*(pts[j] - p)) <= radius:
+                        return True
+        return False
+
+    for i in range(len(src)):
+        if near(cells[0], src, src[i]) or near(cells[1], dst, dst[i]):
+            continue
+        keep.append(i)
+        for grid, p in ((cells[0], src[i]), (cells[1], dst[i])):
+            grid.setdefault((int(p[0] // radius), int(p[1] // radius)), []).append(i)
+    return keep
+
+
+def _plausible(h: npt.NDArray[np.float64], at: Points) -> bool:
+    """Whether ``h`` is a non-degenerate, orientation-keeping map near the points ``at``."""
+    x, y = (float(v) for v in at.mean(axis=0))
+    w = h[2, 0] * x + h[2, 1] * y + h[2, 2]
+    if abs(w) < 1e-12:
+        return False
+    u = (h[0, 0] * x + h[0, 1] * y + h[0, 2]) / w
+    v = (h[1, 0] * x + h[1, 1] * y + h[1, 2]) / w
+    jac = (
+        np.array(
+            [
+                [h[0, 0] - h[2, 0] * u, h[0, 1] - h[2, 1] * u],
+                [h[1, 0] - h[2, 0] * v, h[1, 1] - h[2, 1] * v],
+            ]
+        )
+        / w
+    )
+    if not np.all(np.isfinite(jac)) or np.linalg.det(jac) <= 0:
+        return False
+    s_max, s_min = np.linalg.svd(jac, compute_uv=False)
+    return bool(
+        s_min > 0
+        and s_max / s_min <= _MAX_DISTORTION
+        and 1 / _MAX_DISTORTION <= np.sqrt(s_max * s_min) <= _MAX_DISTORTION
+    )
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -222,6 +379,7 @@ class _Reference:
     landmark_id: str
     image: str
     mirrored: bool
+    file_sha256: str  # of the bytes decoded when the index was built
     points: npt.NDArray[np.float32]
     descriptors: Any
     size: tuple[int, int]  # scaled (width, height)
@@ -229,18 +387,46 @@ class _Reference:
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class MatchIndex:
-    """Reference features of a registry, with one retrieval index over all of them."""
+    """Reference features of a registry, with one retrieval index over all of them.
+
+    Features of the affine-simulated views of a reference are computed the first time a frame
+    needs them and kept for the ``affine_cache_size`` most recently used references.
+    """
 
     references: tuple[_Reference, ...]
     options: MatchOptions
     registry_sha256: str
+    base_dir: str
     _upright: tuple[int, ...] = dataclasses.field(repr=False, compare=False)
     _matcher: Any = dataclasses.field(repr=False, compare=False)
+    _affine_cache: OrderedDict[int, tuple[Points, Any]] = dataclasses.field(
+        default_factory=OrderedDict, repr=False, compare=False
+    )
 
     @property
     def landmark_ids(self) -> tuple[str, ...]:
         """Landmarks that have at least one reference image."""
         return tuple(dict.fromkeys(r.landmark_id for r in self.references if not r.mirrored))
+
+    def _affine_features(self, i: int) -> tuple[Points, Any]:
+        cache = self._affine_cache
+        if i in cache:
+            cache.move_to_end(i)
+            return cache[i]
+        ref = self.references[i]
+        opts = self.options
+        image, sha = _read_image(Path(self.base_dir) / ref.image, opts.max_pixels)
+        if sha != ref.file_sha256:
+            msg = f"reference image {ref.image!r} changed since matching started"
+            hint = "Re-run the command; do not edit reference images while matching runs."
+            raise MediaError(msg, code="E_REFERENCE_CHANGED", hint=hint)
+        gray, _ = _scaled_gray(image, opts.max_side_px)
+        if ref.mirrored:
+            gray = np.ascontiguousarray(gray[:, ::-1])
+        cache[i] = _features(gray, opts, affine=True)
+        while len(cache) > opts.affine_cache_size:
+            cache.popitem(last=False)
+        return cache[i]
 
 
 def build_index(
@@ -258,7 +444,7 @@ def build_index(
     refs: list[_Reference] = []
     for lm in registry.landmarks:
         for ref in lm.reference_images:
-            image = load_image(base / ref.path, max_pixels=opts.max_pixels)
+            image, sha = _read_image(base / ref.path, opts.max_pixels)
             gray, _ = _scaled_gray(image, opts.max_side_px)
             for mirrored, g in ((False, gray), (True, np.ascontiguousarray(gray[:, ::-1]))):
                 pts, desc = _features(g, opts)
@@ -267,6 +453,7 @@ def build_index(
                         landmark_id=lm.id,
                         image=ref.path,
                         mirrored=mirrored,
+                        file_sha256=sha,
                         points=pts,
                         descriptors=desc,
                         size=(g.shape[1], g.shape[0]),
@@ -285,6 +472,7 @@ def build_index(
         references=tuple(refs),
         options=opts,
         registry_sha256=registry.sha256,
+        base_dir=str(base),
         _upright=tuple(upright),
         _matcher=matcher,
     )
@@ -292,7 +480,11 @@ def build_index(
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class LandmarkScore:
-    """The verification of one frame against one reference image."""
+    """The verification of one frame against one reference image.
+
+    ``inliers`` counts distinct correspondences (no two within 2 px at either end) that the
+    fitted homography maps to within ``ransac_px``.
+    """
 
     landmark_id: str
     image: str
@@ -314,6 +506,8 @@ class ImageMatch:
     at or below the limit, and no close runner-up), ``ambiguous`` (a different landmark scores
     close), or ``no_match``. ``false_match_rate`` is ``None`` when there were too few controls
     to estimate it. ``scale`` maps frame pixels to the scaled image the points refer to.
+    ``affine`` says the result comes from the affine-simulation pass (its scores and controls
+    were all computed that way).
     """
 
     verdict: Literal["match", "no_match", "ambiguous"]
@@ -325,10 +519,19 @@ class ImageMatch:
     mirrored: bool
     scale: float
     notes: tuple[str, ...]
+    affine: bool = False
 
 
 def _verify(
-    pts: npt.NDArray[np.float32], desc: Any, ref: _Reference, opts: MatchOptions, frame_area: float
+    q_pts: Points,
+    q_desc: Any,
+    r_pts: Points,
+    r_desc: Any,
+    ref: _Reference,
+    opts: MatchOptions,
+    frame_area: float,
+    *,
+    affine: bool,
 ) -> LandmarkScore:
     empty = LandmarkScore(
         landmark_id=ref.landmark_id,
@@ -340,16 +543,9 @@ def _verify(
         spread=0.0,
         homography=None,
     )
-    if len(desc) < 2 or len(ref.descriptors) < 2:
-        return empty
-    # Exact nearest neighbours here (FLANN's randomised trees would make the inlier count and
-    # the homography depend on the process's random state); FLANN is for retrieval only.
-    norm = cv2.NORM_HAMMING if opts.detector == "orb" else cv2.NORM_L2
-    pairs = _ratio_pairs(cv2.BFMatcher(norm).knnMatch(desc, ref.descriptors, k=2), opts.ratio)
-    if len(pairs) < 4:
-        return dataclasses.replace(empty, tentative=len(pairs))
-    src = np.asarray([pts[q] for q, _ in pairs], dtype=np.float32)
-    dst = np.asarray([ref.points[t] for _, t in pairs], dtype=np.float32)
+    src, dst = _tentative(q_pts, q_desc, r_pts, r_desc, opts, affine=affine)
+    if len(src) < 4:
+        return dataclasses.replace(empty, tentative=len(src))
     # The model comes from a tight fit (1 px) when enough points support it; a loose fit
     # (ransac_px) otherwise. A loose threshold lets slightly wrong correspondences bend the
     # homography, which shows at the image corners. Inliers are then counted at ransac_px.
@@ -362,10 +558,12 @@ def _verify(
             h = cand
             break
     if h is None:
-        return dataclasses.replace(empty, tentative=len(pairs))
+        return dataclasses.replace(empty, tentative=len(src))
     proj = cv2.perspectiveTransform(src.reshape(-1, 1, 2), h).reshape(-1, 2)
     keep = np.linalg.norm(proj - dst, axis=1) <= opts.ransac_px
     inl = int(keep.sum())
+    if inl < 4 or not _plausible(h, src[keep]):
+        return dataclasses.replace(empty, tentative=len(src))
     spread = 0.0
     if inl >= 3:
         hull = cv2.convexHull(src[keep])
@@ -375,8 +573,8 @@ def _verify(
         image=ref.image,
         mirrored=ref.mirrored,
         inliers=inl,
-        tentative=len(pairs),
-        inlier_ratio=inl / len(pairs),
+        tentative=len(src),
+        inlier_ratio=inl / len(src),
         spread=min(1.0, spread),
         homography=tuple(tuple(float(v) for v in row) for row in h),
         frame_points=tuple((float(x), float(y)) for x, y in src[keep]),
@@ -384,39 +582,37 @@ def _verify(
     )
 
 
-def match_image(image: Image, index: MatchIndex) -> ImageMatch:
-    """Find which landmark ``image`` (BGR or grey) shows; see the module docstring."""
-    opts = index.options
-    gray, scale = _scaled_gray(image, opts.max_side_px)
-    pts, desc = _features(gray, opts)
-    area = float(gray.shape[0] * gray.shape[1])
-    refs = index.references
-    upright = index._upright
-    votes: dict[int, int] = {}
-    if len(desc) >= 2 and upright:
-        for pair in index._matcher.knnMatch(desc, k=2):
-            if len(pair) == 2 and pair[0].distance < opts.ratio * pair[1].distance:
-                ref_i = upright[pair[0].imgIdx]  # imgIdx: which trained reference
-                votes[ref_i] = votes.get(ref_i, 0) + 1
-    # the references with most votes, topped up with others so ``candidates`` are verified
-    ranked = sorted(votes, key=lambda i: -votes[i])[: opts.candidates]
-    ranked += [i for i in upright if i not in votes][: max(0, opts.candidates - len(ranked))]
-    candidate_landmarks = {refs[i].landmark_id for i in ranked}
-    # verify the candidates in both orientations (re-uploads are often mirrored)
-    scores: dict[int, LandmarkScore] = {}
-    for i, ref in enumerate(refs):
-        if ref.landmark_id in candidate_landmarks:
-            scores[i] = _verify(pts, desc, ref, opts, area)
+def _decide(
+    refs: Sequence[_Reference],
+    score: Callable[[int], LandmarkScore],
+    candidates: Sequence[int],
+    control_order: Sequence[int],
+    opts: MatchOptions,
+    scale: float,
+    *,
+    controls_only_if_needed: bool = False,
+) -> ImageMatch:
+    """Verify the candidates, then the negative controls, and reach a verdict.
+
+    ``control_order`` lists every reference, most retrieval votes first; the controls are the
+    first ``max_controls`` of them that show another landmark than the best candidate. With
+    ``controls_only_if_needed`` the controls are skipped when the best score is below
+    ``min_inliers`` (the verdict is ``no_match`` whatever they score).
+    """
+    scores: dict[int, LandmarkScore] = {i: score(i) for i in candidates}
     best_i = max(scores, key=lambda i: (scores[i].inliers, not refs[i].mirrored), default=None)
     best_ref = scores[best_i] if best_i is not None and scores[best_i].inliers > 0 else None
     best_id = best_ref.landmark_id if best_ref is not None else None
     # negative controls: references of the other landmarks, both orientations, by votes
-    others = [i for i in range(len(refs)) if refs[i].landmark_id != best_id]
-    others.sort(key=lambda i: (-votes.get(i, 0), i))
-    for i in others[: opts.max_controls]:
-        if i not in scores:
-            scores[i] = _verify(pts, desc, refs[i], opts, area)
-    controls = [scores[i].inliers for i in others[: opts.max_controls]]
+    others = [i for i in control_order if refs[i].landmark_id != best_id][: opts.max_controls]
+    skip_controls = controls_only_if_needed and (
+        best_ref is None or best_ref.inliers < opts.min_inliers
+    )
+    if not skip_controls:
+        for i in others:
+            if i not in scores:
+                scores[i] = score(i)
+    controls = [] if skip_controls else [scores[i].inliers for i in others]
     notes: list[str] = []
     runner: LandmarkScore | None = None
     for i in sorted(scores, key=lambda i: -scores[i].inliers):
@@ -424,7 +620,7 @@ def match_image(image: Image, index: MatchIndex) -> ImageMatch:
             runner = scores[i]
             break
     mirrored = bool(best_ref is not None and best_ref.mirrored)
-    if best_ref is not None:
+    if best_ref is not None and mirrored:
         other_orientation = max(
             (
                 scores[i].inliers
@@ -433,17 +629,16 @@ def match_image(image: Image, index: MatchIndex) -> ImageMatch:
             ),
             default=0,
         )
-        if mirrored:
-            notes.append(
-                f"the frame matches the mirrored reference of {best_id!r} better "
-                f"({best_ref.inliers} vs {other_orientation} inliers): "
-                "the footage is probably mirrored"
-            )
+        notes.append(
+            f"the frame matches the mirrored reference of {best_id!r} better "
+            f"({best_ref.inliers} vs {other_orientation} inliers): "
+            "the footage is probably mirrored"
+        )
     fmr: float | None = None
     if best_ref is not None and len(controls) >= opts.min_controls:
         k = sum(1 for c in controls if c >= best_ref.inliers)
         fmr = (k + 1) / (len(controls) + 1)
-    elif best_ref is not None:
+    elif best_ref is not None and not skip_controls:
         notes.append(
             f"only {len(controls)} negative controls (other landmarks' references, both "
             f"orientations): too few to estimate a false-match rate (need {opts.min_controls})"
@@ -480,6 +675,81 @@ def match_image(image: Image, index: MatchIndex) -> ImageMatch:
         scale=scale,
         notes=tuple(notes),
     )
+
+
+_RANK = {"no_match": 0, "ambiguous": 1, "match": 2}
+
+
+def match_image(image: Image, index: MatchIndex) -> ImageMatch:
+    """Find which landmark ``image`` (BGR or grey) shows; see the module docstring."""
+    opts = index.options
+    gray, scale = _scaled_gray(image, opts.max_side_px)
+    pts, desc = _features(gray, opts)
+    area = float(gray.shape[0] * gray.shape[1])
+    refs = index.references
+    upright = index._upright
+    votes: dict[int, int] = {}
+    if len(desc) >= 2 and upright:
+        for pair in index._matcher.knnMatch(desc, k=2):
+            if len(pair) == 2 and pair[0].distance < opts.ratio * pair[1].distance:
+                ref_i = upright[pair[0].imgIdx]  # imgIdx: which trained reference
+                votes[ref_i] = votes.get(ref_i, 0) + 1
+    by_votes = sorted(range(len(refs)), key=lambda i: (-votes.get(i, 0), i))
+    # the references with most votes, topped up with others so ``candidates`` are verified
+    ranked = sorted(votes, key=lambda i: -votes[i])[: opts.candidates]
+    ranked += [i for i in upright if i not in votes][: max(0, opts.candidates - len(ranked))]
+    candidate_landmarks = {refs[i].landmark_id for i in ranked}
+    plain: ImageMatch | None = None
+    plain_best: dict[str, int] = {}
+    if opts.affine != "on":
+        plain_scores: dict[int, LandmarkScore] = {}
+
+        def plain_score(i: int) -> LandmarkScore:
+            s = _verify(
+                pts, desc, refs[i].points, refs[i].descriptors, refs[i], opts, area, affine=False
+            )
+            plain_scores[i] = s
+            lid = refs[i].landmark_id
+            plain_best[lid] = max(plain_best.get(lid, 0), s.inliers)
+            return s
+
+        # candidates in both orientations (re-uploads are often mirrored)
+        cands = [i for i, r in enumerate(refs) if r.landmark_id in candidate_landmarks]
+        plain = _decide(refs, plain_score, cands, by_votes, opts, scale)
+        enough = plain.best is not None and plain.best.inliers >= opts.min_inliers
+        if enough or opts.affine == "off":
+            # with enough inliers, an ambiguous or uncertain result is not a viewpoint problem
+            return plain
+    # affine pass: the most promising landmarks of the plain pass, then by votes
+    order = list(dict.fromkeys(refs[i].landmark_id for i in by_votes))
+    order.sort(key=lambda lid: -plain_best.get(lid, 0))  # stable: ties keep the vote order
+    chosen = set(order[: opts.affine_candidates])
+    a_pts, a_desc = _features(gray, opts, affine=True)
+
+    def affine_score(i: int) -> LandmarkScore:
+        r_pts, r_desc = index._affine_features(i)
+        return _verify(a_pts, a_desc, r_pts, r_desc, refs[i], opts, area, affine=True)
+
+    cands = [i for i, r in enumerate(refs) if r.landmark_id in chosen]
+    result = _decide(refs, affine_score, cands, by_votes, opts, scale, controls_only_if_needed=True)
+    tilt = 2 ** (opts.affine_tilt_levels / 2)
+    what = (
+        f"affine simulation (views tilted up to {tilt:.3g}x, "
+        f"{opts.affine_features_per_view} keypoints per view)"
+    )
+    if plain is None or _RANK[result.verdict] > _RANK[plain.verdict]:
+        notes = [f"scores from {what}; the controls were scored the same way"]
+        if plain is not None:
+            notes.append(
+                f"the plain pass gave {plain.verdict} "
+                f"({plain.best.inliers if plain.best else 0} inliers); a second pass was run, "
+                "so the chance that either pass produces a false match is up to the sum of "
+                "their false-match rates"
+            )
+        return dataclasses.replace(result, notes=tuple(notes) + result.notes, affine=True)
+    best = result.best.inliers if result.best else 0
+    note = f"a second pass with {what} did not do better ({result.verdict}, {best} inliers)"
+    return dataclasses.replace(plain, notes=(*plain.notes, note))
 
 
 def annotate(image: Image, match: ImageMatch, reference: Image) -> Image:

@@ -152,6 +152,7 @@ def verify(
                 "false_match_rate": m.false_match_rate,
                 "controls": m.controls,
                 "mirrored": m.mirrored,
+                "affine": m.affine,
                 "notes": list(m.notes),
                 "image_key": key,
             }

@@ -408,3 +408,19 @@ def test_match_command_on_frames_and_video(tmp_path):
     )
     assert again.exit_code == 0, again.output
     assert "match" in again.stdout
+    bad = runner.invoke(
+        app,
+        [
+            "match",
+            str(frames_dir),
+            "--registry",
+            str(tmp_path / "r.geojson"),
+            "--out",
+            str(tmp_path / "m3"),
+            "--affine",
+            "sometimes",
+        ],
+    )
+    assert bad.exit_code == 3, bad.output  # InputError: E_INPUT_OPTION
+    assert "affine" in bad.output
+    assert not (tmp_path / "m3").exists()

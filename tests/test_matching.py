@@ -168,3 +168,78 @@ def test_hostile_reference_images(tmp_path):
     truncated.write_bytes((IM / "box.png").read_bytes()[:200])
     with pytest.raises(MediaError):
         load_image(truncated)
+
+
+# --- strongly slanted views: affine simulation --------------------------------------------------
+
+SLANT_OTHERS = {"graf": IM / "graf1.png", "box": IM / "box.png", "dom": GEO / "berlin_03.jpg"}
+
+
+@pytest.mark.parametrize(
+    ("frame", "reference"), [("aero3.jpg", "aero1.jpg"), ("aero1.jpg", "aero3.jpg")]
+)
+def test_aero_pair_matches_through_affine_simulation(tmp_path, frame, reference):
+    # The two aerial photographs show the same town from directions far apart: plain SIFT
+    # finds no more consistent points than against unrelated images; simulated tilts do.
+    reg = _registry(tmp_path, {"aero": IM / reference, **SLANT_OTHERS})
+    query = load_image(IM / frame)
+    plain = match_image(query, build_index(reg, options=MatchOptions(affine="off")))
+    assert plain.verdict == "no_match"
+    m = match_image(query, build_index(reg))  # affine="auto"
+    assert m.verdict == "match"
+    assert m.affine
+    assert m.best.landmark_id == "aero"
+    assert not m.mirrored
+    assert m.controls == 6  # 3 other landmarks x 2 orientations, scored with simulation too
+    assert m.best.inliers >= 3 * max(m.control_scores)
+    assert any("affine simulation" in n for n in m.notes)
+    assert any("second pass" in n for n in m.notes)
+
+
+def test_affine_pass_is_repeatable_whatever_ran_before(tmp_path):
+    reg = _registry(tmp_path, {"aero": IM / "aero1.jpg", "box": IM / "box.png"})
+    idx = build_index(reg, options=MatchOptions(affine="on", min_controls=2))
+    query = load_image(IM / "aero3.jpg")
+    first = match_image(query, idx)
+    cv2.setRNGSeed(987654)  # disturb OpenCV's RNG, which FLANN draws from
+    cv2.randu(np.zeros((100, 100), np.uint8), 0, 255)
+    idx._affine_cache.clear()
+    second = match_image(query, idx)
+    assert first.best is not None
+    assert second.best is not None
+    assert first.best.inliers == second.best.inliers
+    assert first.best.homography == second.best.homography
+    assert first.control_scores == second.control_scores
+
+
+def test_reference_edited_during_matching_is_refused(tmp_path):
+    reg = _registry(tmp_path, {"aero": IM / "aero1.jpg", "box": IM / "box.png"})
+    idx = build_index(reg, options=MatchOptions(affine="on"))
+    shutil.copy(IM / "aero3.jpg", tmp_path / "refs" / "aero1.jpg")  # swapped after indexing
+    with pytest.raises(MediaError) as exc:
+        match_image(load_image(IM / "aero3.jpg"), idx)
+    assert exc.value.code == "E_REFERENCE_CHANGED"
+
+
+def test_degenerate_homographies_are_not_evidence():
+    from geoverify.matching import _plausible
+
+    pts = np.float32([[100, 100], [300, 120], [200, 300], [120, 260]])
+    assert _plausible(np.eye(3), pts)
+    rotated_tilted = np.array([[0.5, -0.8, 300], [0.9, 0.3, 10], [1e-4, 0, 1]])
+    assert _plausible(rotated_tilted, pts)
+    mirror = np.diag([-1.0, 1.0, 1.0])
+    assert not _plausible(mirror, pts)  # mirrored footage is matched by mirrored references
+    collapse = np.array([[0.01, 0, 50], [0, 0.01, 50], [0, 0, 1]])  # everything onto 4 px
+    assert not _plausible(collapse, pts)
+    sliver = np.array([[1, 0, 0], [0, 0.01, 0], [0, 0, 1]])  # 100:1 squeeze
+    assert not _plausible(sliver, pts)
+
+
+def test_affine_options_are_checked():
+    from geoverify import InputError
+
+    with pytest.raises(InputError):
+        MatchOptions(affine="sometimes")  # type: ignore[arg-type]
+    with pytest.raises(InputError):
+        MatchOptions(affine_tilt_levels=9)
