@@ -769,6 +769,15 @@ AffineOpt = Annotated[
     ),
 ]
 
+ModelOpt = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        help="Geometry that verifies a match: homography (a plane or a distant scene; "
+        "default) or fundamental (any rigid scene with depth seen from two positions).",
+    ),
+]
+
 
 @app.command("match")
 def match_command(
@@ -779,6 +788,7 @@ def match_command(
         str, typer.Option("--detector", help="Local features: sift, rootsift or orb.")
     ] = "sift",
     affine: AffineOpt = "auto",
+    model: ModelOpt = "homography",
     as_json: JsonOpt = False,
 ) -> None:
     """Which registry landmark each frame shows, with a false-match estimate and verdict."""
@@ -787,7 +797,11 @@ def match_command(
     from geoverify.registry import load_registry
 
     def run() -> tuple[Any, Path]:
-        options = MatchOptions(detector=detector, affine=affine)  # type: ignore[arg-type]
+        options = MatchOptions(
+            detector=detector,  # type: ignore[arg-type]
+            affine=affine,  # type: ignore[arg-type]
+            model=model,  # type: ignore[arg-type]
+        )
         reg = load_registry(registry)
         index = build_index(reg, options=options)
         frames: list[Any]
@@ -840,6 +854,7 @@ def verify_command(
     out: Annotated[Path, typer.Option("--out", help="Folder for the report.")],
     title: Annotated[str, typer.Option("--title", help="Report title.")] = "",
     affine: AffineOpt = "auto",
+    model: ModelOpt = "homography",
     as_json: JsonOpt = False,
 ) -> None:
     """Probe, pick frames, match landmarks, check claims: one report (JSON, HTML, Markdown)."""
@@ -847,7 +862,7 @@ def verify_command(
     from geoverify.pipeline import VerifyOptions, save_verification, verify
 
     def run() -> Any:
-        matching = MatchOptions(affine=affine)  # type: ignore[arg-type]
+        matching = MatchOptions(affine=affine, model=model)  # type: ignore[arg-type]
         options = VerifyOptions(title=title, matching=matching)
         result = verify(video, registry=registry, claims=claims, options=options)
         saved = save_verification(result, out)

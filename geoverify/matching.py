@@ -13,7 +13,9 @@ alone by exact nearest neighbours (ratio test against the nearest descriptor of 
 point), correspondences are made one-to-one (points within 2 px are one point, counted once),
 and a homography is fitted with OpenCV's USAC MAGSAC++ (``ransac_px`` reprojection threshold).
 A homography that mirrors or squeezes the picture more than 40:1 is a degenerate fit and
-scores nothing. The score is the number of inliers; the spread of the inliers (share of the
+scores nothing. For a rigid scene with depth filmed from another position,
+``model="fundamental"`` scores by the epipolar constraint instead (USAC MAGSAC++,
+``epipolar_px``). The score is the number of inliers; the spread of the inliers (share of the
 frame's area their convex hull covers) is reported beside it.
 
 Strongly slanted views (oblique aerial footage, a facade filmed along the street) defeat
@@ -91,6 +93,14 @@ class MatchOptions:
         Lowe's ratio test threshold.
     ransac_px
         Reprojection threshold of the homography fit, in pixels of the scaled images.
+    model
+        ``homography`` (default): the frame and the reference show one plane, or a scene far
+        enough away to look flat (facades, aerial views, signs); the fit maps one image onto
+        the other. ``fundamental``: any rigid scene seen from two positions (a street with
+        depth, a monument filmed from close by); inliers are points within ``epipolar_px`` of
+        their epipolar lines, and no mapping between the images is reported.
+    epipolar_px
+        Distance to the epipolar line that makes an inlier with ``model="fundamental"``.
     min_inliers
         Fewer inliers than this is never a match.
     candidates
@@ -127,6 +137,8 @@ class MatchOptions:
     max_side_px: int = 1280
     ratio: float = 0.75
     ransac_px: float = 4.0
+    model: Literal["homography", "fundamental"] = "homography"
+    epipolar_px: float = 1.0
     min_inliers: int = 15
     candidates: int = 5
     max_false_match_rate: float = 0.05
@@ -147,6 +159,9 @@ class MatchOptions:
         if not (0 < self.ratio < 1 and self.ransac_px > 0 and self.min_inliers >= 4):
             msg = "ratio must be in (0, 1), ransac_px > 0, min_inliers >= 4"
             raise InputError(msg, code="E_INPUT_OPTION", hint="Check the matching options.")
+        if self.model not in ("homography", "fundamental") or not self.epipolar_px > 0:
+            msg = f"unknown model {self.model!r} or epipolar_px <= 0"
+            raise InputError(msg, code="E_INPUT_OPTION", hint="Use homography or fundamental.")
         if self.affine not in ("off", "auto", "on"):
             msg = f"unknown affine mode {self.affine!r}"
             raise InputError(msg, code="E_INPUT_OPTION", hint="Use off, auto or on.")
@@ -483,7 +498,8 @@ class LandmarkScore:
     """The verification of one frame against one reference image.
 
     ``inliers`` counts distinct correspondences (no two within 2 px at either end) that the
-    fitted homography maps to within ``ransac_px``.
+    fitted homography maps to within ``ransac_px`` (or, with the fundamental-matrix model, that
+    lie within ``epipolar_px`` of their epipolar lines; ``homography`` is then ``None``).
     """
 
     landmark_id: str
@@ -544,6 +560,8 @@ def _verify(
         homography=None,
     )
     src, dst = _tentative(q_pts, q_desc, r_pts, r_desc, opts, affine=affine)
+    if opts.model == "fundamental":
+        return _verify_epipolar(src, dst, empty, opts, frame_area)
     if len(src) < 4:
         return dataclasses.replace(empty, tentative=len(src))
     # The model comes from a tight fit (1 px) when enough points support it; a loose fit
@@ -577,6 +595,31 @@ def _verify(
         inlier_ratio=inl / len(src),
         spread=min(1.0, spread),
         homography=tuple(tuple(float(v) for v in row) for row in h),
+        frame_points=tuple((float(x), float(y)) for x, y in src[keep]),
+        reference_points=tuple((float(x), float(y)) for x, y in dst[keep]),
+    )
+
+
+def _verify_epipolar(
+    src: Points, dst: Points, empty: LandmarkScore, opts: MatchOptions, frame_area: float
+) -> LandmarkScore:
+    """Score correspondences by a fundamental matrix (any rigid scene, two positions)."""
+    if len(src) < 8:
+        return dataclasses.replace(empty, tentative=len(src))
+    f, mask = cv2.findFundamentalMat(src, dst, cv2.USAC_MAGSAC, opts.epipolar_px, 0.999, 5000)
+    if f is None or mask is None or f.shape != (3, 3):
+        return dataclasses.replace(empty, tentative=len(src))
+    keep = mask.ravel().astype(bool)
+    inl = int(keep.sum())
+    spread = 0.0
+    if inl >= 3 and frame_area > 0:
+        spread = float(cv2.contourArea(cv2.convexHull(src[keep]))) / frame_area
+    return dataclasses.replace(
+        empty,
+        inliers=inl,
+        tentative=len(src),
+        inlier_ratio=inl / len(src),
+        spread=min(1.0, spread),
         frame_points=tuple((float(x), float(y)) for x, y in src[keep]),
         reference_points=tuple((float(x), float(y)) for x, y in dst[keep]),
     )

@@ -172,7 +172,8 @@ def test_hostile_reference_images(tmp_path):
 
 # --- strongly slanted views: affine simulation --------------------------------------------------
 
-SLANT_OTHERS = {"graf": IM / "graf1.png", "box": IM / "box.png", "dom": GEO / "berlin_03.jpg"}
+SLANT_OTHERS_NO_DOM = {"graf": IM / "graf1.png", "box": IM / "box.png"}
+SLANT_OTHERS = {**SLANT_OTHERS_NO_DOM, "dom": GEO / "berlin_03.jpg"}
 
 
 @pytest.mark.parametrize(
@@ -243,3 +244,26 @@ def test_affine_options_are_checked():
         MatchOptions(affine="sometimes")  # type: ignore[arg-type]
     with pytest.raises(InputError):
         MatchOptions(affine_tilt_levels=9)
+
+
+# --- rigid scenes with depth: the fundamental-matrix model --------------------------------------
+
+
+def test_fundamental_model_keeps_more_of_a_scene_with_depth(tmp_path):
+    # The Berliner Dom photographed from different positions: a homography fits one plane of
+    # the building, the epipolar constraint fits the whole rigid scene.
+    reg = _registry(tmp_path, {"dom": GEO / "berlin_03.jpg", **SLANT_OTHERS_NO_DOM})
+    plane = build_index(reg, options=MatchOptions(affine="off"))
+    depth = build_index(reg, options=MatchOptions(affine="off", model="fundamental"))
+    for name in ("berlin_01.jpg", "berlin_02.jpg"):
+        h = match_image(load_image(GEO / name), plane)
+        f = match_image(load_image(GEO / name), depth)
+        assert f.verdict == "match"
+        assert f.best.landmark_id == "dom"
+        assert f.best.homography is None
+        assert f.best.inliers > 1.5 * h.best.inliers
+        assert f.best.inliers >= 3 * max(f.control_scores)
+    assert match_image(load_image(IM / "aero1.jpg"), depth).verdict == "no_match"
+    box = match_image(load_image(IM / "box_in_scene.png"), depth)
+    assert box.verdict == "match"
+    assert box.best.landmark_id == "box"
