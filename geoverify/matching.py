@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import os
 import struct
 from collections import OrderedDict
@@ -315,15 +316,18 @@ def _tentative(
         norm = cv2.NORM_HAMMING if opts.detector == "orb" else cv2.NORM_L2
         knn = cv2.BFMatcher(norm).knnMatch(q_desc, r_desc, k=3)
     pairs: list[tuple[float, int, int]] = []
+    where = r_pts.tolist()
     for row in knn:
         if not row:
             continue
         best = row[0]
-        best_pt = r_pts[best.trainIdx]
-        second = next(
-            (m for m in row[1:] if np.hypot(*(r_pts[m.trainIdx] - best_pt)) > _SAME_POINT_PX),
-            None,
-        )
+        bx, by = where[best.trainIdx]
+        second = None
+        for m in row[1:]:
+            x, y = where[m.trainIdx]
+            if math.hypot(x - bx, y - by) > _SAME_POINT_PX:
+                second = m
+                break
         if second is None:
             continue  # no distinct second neighbour among the k: the test cannot be applied
         if best.distance < opts.ratio * second.distance:

@@ -338,14 +338,19 @@ class _ScanResult:
     decode_error: str
 
 
-def _decode_robust(container: Any, stream: Any, errors: list[str]) -> Any:
+def _decode_robust(
+    container: Any, stream: Any, errors: list[str], wanted: frozenset[int] | None = None
+) -> Any:
     """Yield decoded frames; a bad packet is skipped and recorded, never taken for the end.
 
     A demuxer error ends reading (recorded); the decoder is then flushed, so frames it still
-    holds come out.
+    holds come out. With ``wanted`` (presentation timestamps), frames that no other frame
+    refers to are not decoded unless wanted: the decoder drops them by the codec's own
+    reference flag, so every wanted frame and everything it depends on decodes as before.
     """
     import av
 
+    cc = stream.codec_context
     packets = container.demux(stream)
     while True:
         try:
@@ -355,6 +360,8 @@ def _decode_robust(container: Any, stream: Any, errors: list[str]) -> Any:
         except av.FFmpegError as exc:
             errors.append(f"demux: {type(exc).__name__}: {exc}"[:200])
             break
+        if wanted is not None:
+            cc.skip_frame = "DEFAULT" if packet.pts is None or packet.pts in wanted else "NONREF"
         try:
             yield from packet.decode()
         except av.FFmpegError as exc:
@@ -416,6 +423,7 @@ def _every_by_seeking(
     pending: Any = None  # a decoded frame past the wanted one, kept for the next
     position: int | None = None
     exhausted_key: int | None = None  # decoding on from this keyframe reached the end
+    wanted_pts = frozenset(targets)
     for wanted in sorted(targets):
         i = bisect.bisect_right(key_pts, wanted) - 1
         key = key_pts[i] if i >= 0 else first
@@ -424,7 +432,7 @@ def _every_by_seeking(
             continue
         if frames is None or position is None or key > position:
             container.seek(int(key), stream=stream, backward=True, any_frame=False)
-            frames = _decode_robust(container, stream, errors)
+            frames = _decode_robust(container, stream, errors, wanted_pts)
             pending, position = None, None
         found = None
         while True:
