@@ -252,6 +252,14 @@ def frames_command(
     start: Annotated[float | None, typer.Option("--start", help="From SECONDS.")] = None,
     end: Annotated[float | None, typer.Option("--end", help="Up to SECONDS.")] = None,
     image_format: Annotated[str, typer.Option("--format", help="png (lossless) or jpeg.")] = "png",
+    scene_scan: Annotated[
+        str,
+        typer.Option(
+            "--scene-scan",
+            help="auto: for --scenes alone, GOPs whose keyframes match and that hold no burst "
+            "of intra coding are not decoded (faster); full: decode every frame.",
+        ),
+    ] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
     """Save the frames worth looking at, with timestamps, hashes and a contact sheet.
@@ -275,9 +283,15 @@ def frames_command(
                 best=best,
                 start_s=start,
                 end_s=end,
+                scene_scan=scene_scan,  # type: ignore[arg-type]
             )
             if chosen
-            else FrameOptions(scenes=True, start_s=start, end_s=end)
+            else FrameOptions(
+                scenes=True,
+                start_s=start,
+                end_s=end,
+                scene_scan=scene_scan,  # type: ignore[arg-type]
+            )
         )
         fmt: Any = image_format
         writer = FrameWriter(out, fmt)  # saving overlaps decoding; memory stays bounded
@@ -305,6 +319,7 @@ def frames_command(
     typer.echo(
         f"{len(saved.frames)} frames, {len(selection.shots)} shots; "
         f"{selection.frames_decoded} of {selection.frames_expected} frames decoded"
+        + (f", {selection.frames_screened} screened" if selection.frames_screened else "")
     )
     typer.echo(f"manifest: {saved.manifest}")
     typer.echo(f"contact sheet: {saved.contact_sheet_html}")

@@ -171,17 +171,46 @@ def multishot_frames() -> tuple[list[np.ndarray], dict[str, object]]:
     return frames, truth
 
 
-def write_multishot(path: Path) -> dict[str, object]:
-    """Encode ``multishot_frames`` with H.264, a long GOP and scene-cut keyframes off."""
+def write_multishot(path: Path, gop: int = 300) -> dict[str, object]:
+    """Encode ``multishot_frames`` with H.264, a GOP of ``gop`` frames, scene-cut keyframes off.
+
+    The default GOP is longer than the clip (one keyframe); short GOPs let the scene scan
+    screen GOPs instead of decoding them.
+    """
     frames, truth = multishot_frames()
+    write_h264(path, frames, gop=gop)
+    return truth
+
+
+def write_h264(path: Path, frames: list[np.ndarray], *, gop: int, fps: int = 25) -> Path:
+    """Encode BGR frames with libx264 (fixed GOP, no scene-cut keyframes, B-frames on)."""
+    h, w = frames[0].shape[:2]
     with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
-        stream.options = {"threads": "1", "g": "300", "keyint_min": "300", "sc_threshold": "0"}
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.options = {
+            "threads": "1",
+            "g": str(gop),
+            "keyint_min": str(gop),
+            "sc_threshold": "0",
+        }
         for img in frames:
             out.mux(stream.encode(av.VideoFrame.from_ndarray(img, format="bgr24")))
         out.mux(stream.encode())
-    return truth
+    return path
+
+
+def cutaway_frames() -> tuple[list[np.ndarray], dict[str, object]]:
+    """A slow pan over aero1 (150 frames, 25 fps) interrupted by 5 frames of graf1 at 60-64.
+
+    With a 50-frame GOP the keyframes either side of the cutaway (50 and 100) both show aero1:
+    only the frames in between tell that something else was shown.
+    """
+    size = (320, 240)
+    frames = _pan(_photo("aero1.jpg", 260), 150, 0.5, size)
+    away = _pan(_photo("graf1.png", 260), 5, 0.5, size)
+    frames[60:65] = away
+    return frames, {"cuts": [60, 65]}
 
 
 def number_image(i: int, *, texture: bool = False) -> np.ndarray:

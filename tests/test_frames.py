@@ -9,9 +9,11 @@ from fractions import Fraction
 import numpy as np
 import pytest
 from fixtures import (
+    cutaway_frames,
     read_number,
     truncate_copy,
     write_clip,
+    write_h264,
     write_multishot,
     write_numbered,
 )
@@ -93,6 +95,42 @@ def test_keyframes_only(tmp_path):
 def test_scenes_find_every_cut_and_no_false_cut(multishot):
     path, truth = multishot
     sel = select_frames(path, options=FrameOptions(scenes=True))
+    _check_scenes(sel, truth)
+    assert sel.frames_screened == 0  # one keyframe: nothing to screen, every frame decoded
+    assert sel.frames_decoded == truth["n_frames"]
+
+
+@pytest.mark.parametrize("gop", [20, 25])
+def test_screened_scene_scan_finds_the_same_cuts(tmp_path, gop):
+    # GOP 20 puts every cut (40, 80, 120, 160) on a keyframe; GOP 25 puts them inside GOPs
+    path = tmp_path / "ms.mp4"
+    truth = write_multishot(path, gop=gop)
+    sel = select_frames(path, options=FrameOptions(scenes=True))
+    _check_scenes(sel, truth)
+    assert sel.frames_screened > 0
+    assert sel.frames_decoded + sel.frames_screened == truth["n_frames"]
+    assert any(n.code == "I_FRAMES_SCREENED" for n in sel.notes)
+    full = select_frames(path, options=FrameOptions(scenes=True, scene_scan="full"))
+    assert full.frames_screened == 0
+    assert [(s.first_frame, s.began_with) for s in sel.shots] == [
+        (s.first_frame, s.began_with) for s in full.shots
+    ]
+
+
+def test_screened_scene_scan_sees_a_cutaway_between_matching_keyframes(tmp_path):
+    frames, truth = cutaway_frames()
+    path = write_h264(tmp_path / "cutaway.mp4", frames, gop=50)
+    sel = select_frames(path, options=FrameOptions(scenes=True))
+    assert sel.frames_screened > 0  # the GOP 100-149 of the steady pan is screened
+    cuts = [s.first_frame for s in sel.shots if s.began_with == "cut"]
+    assert len(cuts) == 2
+    for found, expected in zip(cuts, truth["cuts"], strict=True):
+        assert abs(found - expected) <= CUT_TOL_FRAMES
+
+
+def _check_scenes(sel, truth):
+    assert sel.decode_error == ""
+    assert sel.uncovered_ranges_s == ()
     cuts = [s.first_frame for s in sel.shots if s.began_with == "cut"]
     fades = [s.first_frame for s in sel.shots if s.began_with == "fade"]
     assert len(cuts) == len(truth["cuts"])  # the flash and the fast pan are not cuts

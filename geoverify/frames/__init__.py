@@ -53,7 +53,7 @@ from geoverify.frames._save import (
     save_frames,
 )
 from geoverify.frames._scan import _scan
-from geoverify.models import Note, sanitize_text
+from geoverify.models import Note, Severity, sanitize_text
 
 __all__ = [
     "FRAMES_SCHEMA",
@@ -178,6 +178,19 @@ def select_frames(
                 field="frames",
             )
         )
+    if result.frames_screened:
+        notes.append(
+            Note(
+                code="I_FRAMES_SCREENED",
+                message=(
+                    f"{result.frames_screened} of {result.frames_expected} frames were screened, "
+                    "not decoded: their GOP's keyframe matched the next and no frame in it was "
+                    "a burst of intra coding; scene_scan='full' (--scene-scan full) decodes all"
+                ),
+                field="frames",
+                severity=Severity.INFO,
+            )
+        )
     if result.frames_decoded == 0 and not options.keyframes:
         msg = f"no frame of {str(p)!r} could be decoded in the range"
         hint = "The file is truncated or corrupt, or the range lies past its end."
@@ -194,4 +207,5 @@ def select_frames(
         uncovered_ranges_s=result.uncovered,
         decode_error=sanitize_text(result.decode_error),
         notes=tuple(notes),
+        frames_screened=result.frames_screened,
     )

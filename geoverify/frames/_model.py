@@ -43,6 +43,11 @@ class FrameOptions:
         Camera movement, as a fraction of the frame's width or height, that makes a new view.
     dedupe_bits
         Perceptual hashes this close (Hamming distance, of 64 bits) are near-duplicates.
+    scene_scan
+        ``auto``: when scenes are the only strategy (keyframes aside) over the whole clip, a
+        GOP whose keyframe matches the next one and that holds no burst of intra coding is not
+        decoded (much faster; see ``geoverify.frames._screen`` for what that cannot see).
+        ``full``: decode every frame.
     analysis_width
         Width in pixels of the downscaled luma used for analysis.
     sample_hz
@@ -62,6 +67,7 @@ class FrameOptions:
     scene_ratio: float = 3.0
     view_change: float = 0.33
     dedupe_bits: int = 10
+    scene_scan: Literal["auto", "full"] = "auto"
     analysis_width: int = 160
     sample_hz: float = 4.0
     max_selected: int = 2000
@@ -86,6 +92,7 @@ class FrameOptions:
             (self.analysis_width >= 32, "analysis_width", "at least 32"),
             (self.sample_hz > 0, "sample_hz", "positive"),
             (self.max_selected > 0, "max_selected", "positive"),
+            (self.scene_scan in ("auto", "full"), "scene_scan", "auto or full"),
         ]
         for ok, name, rule in rules:
             if not ok:
@@ -173,6 +180,7 @@ class FrameSelection:
     uncovered_ranges_s: tuple[tuple[float, float], ...]
     decode_error: str
     notes: tuple[Note, ...]
+    frames_screened: int = 0
 
 
 # --- pure image measures -------------------------------------------------------------------------

@@ -241,6 +241,7 @@ def save_frames(
         "rotation_deg_applied": selection.rotation_deg,
         "frames_expected": selection.frames_expected,
         "frames_decoded": selection.frames_decoded,
+        "frames_screened": selection.frames_screened,
         "uncovered_ranges_s": [list(r) for r in selection.uncovered_ranges_s],
         "decode_error": selection.decode_error,
         "notes": to_jsonable(selection.notes),
@@ -278,7 +279,8 @@ def _sheet_html(selection: FrameSelection, saved: Sequence[SavedFrame]) -> str:
         "margin:4px;width:320px}img{width:100%}figcaption{font-size:12px}</style></head><body>"
         f"<h1>Frames of {esc(selection.source_path)}</h1>"
         f"<p>SHA-256 {esc(selection.source_sha256)} · {len(saved)} frames · "
-        f"{selection.frames_decoded} of {selection.frames_expected} decoded</p>"
+        f"{selection.frames_decoded} of {selection.frames_expected} decoded"
+        f"{f', {selection.frames_screened} screened' if selection.frames_screened else ''}</p>"
         + "".join(cells)
         + "</body></html>\n"
     )

@@ -33,8 +33,19 @@ from geoverify.frames._model import (
     perceptual_hash,
     sharpness,
 )
+from geoverify.frames._screen import closed_gops, screened_frames
 
 # --- worker side ---------------------------------------------------------------------------------
+
+
+# A frame of a GOP at least this share of the size of the smaller of its two keyframes is a
+# burst of intra coding: the GOP is decoded in full (see _screen). Measured on the 60 s bench
+# clip: 99.5 % of ordinary frames are under 0.32 of their keyframe, frames after a cut 0.4-1.5.
+_SPIKE_FRACTION = 0.4
+
+
+def _is_black(small: npt.NDArray[np.float32]) -> bool:
+    return float(small.mean()) < 20.0 and float(small.std()) < 8.0
 
 
 def _luma(frame: Any) -> npt.NDArray[np.uint8]:
@@ -334,6 +345,7 @@ class _ScanResult:
     rotation_deg: int
     frames_expected: int
     frames_decoded: int
+    frames_screened: int
     uncovered: tuple[tuple[float, float], ...]
     decode_error: str
 
@@ -368,6 +380,8 @@ def _decode_robust(
             errors.append(f"decode: {type(exc).__name__}: {exc}"[:200])
     try:
         yield from stream.codec_context.decode(None)
+    except av.error.EOFError:
+        pass  # the demuxer's final empty packet has already drained the decoder
     except av.FFmpegError as exc:
         errors.append(f"flush: {type(exc).__name__}: {exc}"[:200])
 
@@ -506,11 +520,13 @@ def _scan(
             # frames expected in the range come from this list.
             pts_list: list[int] = []
             key_pts: list[int] = []
+            decode_order: list[tuple[int, bool]] = []
             demux_error = ""
             try:
                 for packet in container.demux(stream):
                     if packet.pts is not None:
                         pts_list.append(packet.pts)
+                        decode_order.append((packet.pts, bool(packet.is_keyframe)))
                         if packet.is_keyframe:
                             key_pts.append(packet.pts)
                         if len(pts_list) > limits.max_frames:
@@ -558,6 +574,18 @@ def _scan(
             total = len(expected)
             errors: list[str] = [demux_error] if demux_error else []
             seek_mode = opts.every_s is not None and not analyse and not opts.keyframes
+            # Scenes alone need not decode every frame: GOPs are screened first (see _screen).
+            screen = (
+                opts.scene_scan == "auto"
+                and opts.scenes
+                and not (opts.views or opts.best or opts.every_s is not None)
+                and not opts.start_s
+                and opts.end_s is None
+                and not demux_error
+                and len(key_pts) >= 3
+                and closed_gops(decode_order)
+            )
+            skipped: list[int] = []
             if seek_mode:
                 decoded_pts, missing_targets = _every_by_seeking(
                     container, stream, selector, every, pts_list, key_pts, errors
@@ -565,8 +593,28 @@ def _scan(
                 selector.finish()
                 decode_error = "; ".join(dict.fromkeys(errors))[:600]
             else:
+                if screen:
+
+                    def steady(a: Any, b: Any) -> bool:
+                        sa = _small_luma(a, width).astype(np.float32)
+                        sb = _small_luma(b, width).astype(np.float32)
+                        if sa.shape != sb.shape or _is_black(sa) or _is_black(sb):
+                            return False
+                        win = cv2.createHanningWindow(sa.shape[::-1], cv2.CV_32F)
+                        return _aligned_diff(sa, sb, win)[0] <= opts.scene_threshold
+
+                    source = screened_frames(
+                        container,
+                        stream,
+                        steady=steady,
+                        spike_fraction=_SPIKE_FRACTION,
+                        errors=errors,
+                        skipped=skipped,
+                    )
+                else:
+                    source = _decode_robust(container, stream, errors)
                 try:
-                    for frame in _decode_robust(container, stream, errors):
+                    for frame in source:
                         if frame.pts is None:
                             continue
                         t = t_of(frame.pts)
@@ -586,7 +634,7 @@ def _scan(
                             else:
                                 diff, dx, dy = 0.0, 0.0, 0.0
                             prev_small = small
-                            black = float(small.mean()) < 20.0 and float(small.std()) < 8.0
+                            black = _is_black(small)
                             sharp = sharpness(small_u8)
                         else:
                             small, diff, dx, dy, black, sharp = _NO_SMALL, 0.0, 0.0, 0.0, False, 0.0
@@ -606,7 +654,8 @@ def _scan(
                         line.append(item)
                         if len(line) == 3:
                             selector.finalise(line.popleft(), tuple(line))
-                        report_progress(len(decoded_pts), total)
+                        done = min(total, number + 1) if screen else len(decoded_pts)
+                        report_progress(done, total)
                 finally:
                     decode_error = "; ".join(dict.fromkeys(errors))[:600]
                 while line:
@@ -620,7 +669,8 @@ def _scan(
     elif only_keys:
         missing_times = []
     else:
-        missing_times = [t_of(p) for p in expected if p not in decoded]
+        passed_over = set(skipped)  # screened on purpose, not lost
+        missing_times = [t_of(p) for p in expected if p not in decoded and p not in passed_over]
     if missing_times:
         for t in missing_times:
             if uncovered and abs(t - uncovered[-1][1]) <= 1.5 * step_s:
@@ -650,6 +700,7 @@ def _scan(
         rotation_deg=selector.rotation if selector.rotation is not None else 0,
         frames_expected=frames_expected,
         frames_decoded=len(decoded_pts),
+        frames_screened=len(skipped),
         uncovered=tuple(uncovered),
         decode_error=decode_error,
     )

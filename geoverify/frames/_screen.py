@@ -1,0 +1,143 @@
+"""Scene detection without decoding every frame: screen each GOP first (worker side).
+
+A GOP (a keyframe and the frames up to the next) is *steady* when its keyframe and the next
+look alike after motion compensation and none of its packets is a burst: a frame at least
+``spike_fraction`` of the size of the smaller of the two keyframes, which is what an encoder
+writes when the picture changes and there is nothing to predict it from (a cut, a flash, a
+cutaway that comes back). A steady GOP contributes only its keyframe, decoded by a decoder that
+sees nothing but keyframes; every other GOP is decoded in full by a second decoder, so every
+frame around a possible boundary is looked at exactly as in a full scan.
+
+What it cannot see: a change inside one GOP that leaves the next keyframe looking like the
+last and writes no large frame, such as a fade to black and back to the same picture within
+one GOP. ``FrameOptions(scene_scan="full")`` decodes every frame.
+
+Only for streams whose GOPs are closed (no frame after a keyframe in decode order is shown
+before it), so that each GOP decodes on its own.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+# GOP packets held while waiting for the next keyframe's picture; past this the oldest GOP
+# is decoded in full rather than held (a file with rare keyframes costs time, not memory).
+_MAX_HELD_BYTES = 64 * 1024 * 1024
+
+
+def closed_gops(decode_order: Sequence[tuple[int, bool]]) -> bool:
+    """Whether no frame following a keyframe in decode order is shown before it.
+
+    ``decode_order`` holds (presentation timestamp, keyframe) per packet, in file order.
+    """
+    last_key: int | None = None
+    for pts, key in decode_order:
+        if key:
+            last_key = pts
+        elif last_key is not None and pts < last_key:
+            return False
+    return True
+
+
+def _decoder(stream: Any) -> Any:
+    import av
+
+    cc = stream.codec_context
+    dec = av.CodecContext.create(cc.name, "r")
+    dec.extradata = cc.extradata
+    dec.thread_type = "AUTO"
+    return dec
+
+
+class _Gop:
+    __slots__ = ("key", "packets", "size")
+
+    def __init__(self, key: Any) -> None:
+        self.key = key
+        self.packets: list[Any] = [key]
+        self.size = int(key.size)
+
+
+def screened_frames(
+    container: Any,
+    stream: Any,
+    *,
+    steady: Callable[[Any, Any], bool],
+    spike_fraction: float,
+    errors: list[str],
+    skipped: list[int],
+) -> Iterator[Any]:
+    """Yield frames in presentation order: keyframes of steady GOPs, all frames of the rest.
+
+    ``steady(frame_a, frame_b)`` says whether two consecutive keyframes show the same shot.
+    Presentation timestamps of the frames not decoded are appended to ``skipped``.
+    """
+    import av
+
+    keys = _decoder(stream)  # sees only keyframes; runs ahead to judge the GOPs
+    full = _decoder(stream)  # decodes the GOPs that are not steady
+    pictures: dict[int, Any] = {}  # keyframe pts -> decoded keyframe, until used
+    held: deque[_Gop] = deque()
+
+    def decode(dec: Any, packet: Any) -> list[Any]:
+        try:
+            return [f for f in dec.decode(packet) if f.pts is not None]
+        except av.FFmpegError as exc:
+            where = "flush" if packet is None else "decode"
+            errors.append(f"{where}: {type(exc).__name__}: {exc}"[:200])
+            return []
+
+    def decode_all(gop: _Gop) -> Iterator[Any]:
+        for packet in gop.packets:
+            yield from decode(full, packet)
+        yield from decode(full, None)
+        full.flush_buffers()
+        pictures.pop(gop.key.pts, None)
+
+    def is_steady(gop: _Gop, next_key: Any) -> bool:
+        a, b = pictures.get(gop.key.pts), pictures.get(next_key.pts)
+        if a is None or b is None:
+            return False
+        limit = spike_fraction * min(int(gop.key.size), int(next_key.size))
+        if any(int(p.size) >= limit for p in gop.packets[1:]):
+            return False
+        return steady(a, b)
+
+    def settle(final: bool) -> Iterator[Any]:
+        # a GOP is judged once the next keyframe's picture is out of the keyframe decoder
+        while len(held) >= 2 and (held[1].key.pts in pictures or final):
+            gop, nxt = held.popleft(), held[0]
+            if is_steady(gop, nxt.key):
+                yield pictures.pop(gop.key.pts)
+                skipped.extend(int(p.pts) for p in gop.packets[1:] if p.pts is not None)
+            else:
+                yield from decode_all(gop)
+        while sum(g.size for g in held) > _MAX_HELD_BYTES and len(held) > 1:
+            yield from decode_all(held.popleft())
+
+    packets = container.demux(stream)
+    while True:
+        try:
+            packet = next(packets)
+        except StopIteration:
+            break
+        except av.FFmpegError as exc:
+            errors.append(f"demux: {type(exc).__name__}: {exc}"[:200])
+            break
+        if packet.pts is None or packet.size == 0:
+            continue
+        if packet.is_keyframe:
+            held.append(_Gop(packet))
+            for f in decode(keys, packet):
+                pictures[f.pts] = f
+        elif held:
+            held[-1].packets.append(packet)
+            held[-1].size += int(packet.size)
+        yield from settle(final=False)
+    for f in decode(keys, None):
+        pictures[f.pts] = f
+    yield from settle(final=True)
+    while held:  # the last GOP has no next keyframe to compare with: decoded in full
+        yield from decode_all(held.popleft())
