@@ -223,7 +223,7 @@ def test_reference_edited_during_matching_is_refused(tmp_path):
 
 
 def test_degenerate_homographies_are_not_evidence():
-    from geoverify.matching import _plausible
+    from geoverify.matching._verify import _plausible
 
     pts = np.float32([[100, 100], [300, 120], [200, 300], [120, 260]])
     assert _plausible(np.eye(3), pts)

@@ -1,0 +1,396 @@
+"""Stage 4, matching: which registry landmark a frame shows, and how sure that is.
+
+Input: frames (``Frame`` or BGR arrays) and a registry whose landmarks carry reference images.
+Output: per frame, the best landmark with its score, the runner-up, an estimated false-match
+rate, a verdict (match / no match / ambiguous), whether the footage looks mirrored, and the
+inlier correspondences for an annotated image.
+
+Method. Local features (SIFT by default, RootSIFT or ORB as options) on images scaled to at
+most ``max_side_px``. Retrieval: one FLANN index over the descriptors of every reference image
+votes for candidate references (Lowe's ratio test on the two nearest descriptors), so the cost
+per frame grows slowly with the number of landmarks. Verification: each candidate is matched
+alone by exact nearest neighbours (ratio test against the nearest descriptor of a *different*
+point), correspondences are made one-to-one (points within 2 px are one point, counted once),
+and a homography is fitted with OpenCV's USAC MAGSAC++ (``ransac_px`` reprojection threshold).
+A homography that mirrors or squeezes the picture more than 40:1 is a degenerate fit and
+scores nothing. For a rigid scene with depth filmed from another position,
+``model="fundamental"`` scores by the epipolar constraint instead (USAC MAGSAC++,
+``epipolar_px``). The score is the number of inliers; the spread of the inliers (share of the
+frame's area their convex hull covers) is reported beside it.
+
+Strongly slanted views (oblique aerial footage, a facade filmed along the street) defeat
+plain SIFT. Frames where the plain pass finds fewer than ``min_inliers`` consistent points get
+a second pass with affine simulation (ASIFT, Morel and Yu 2009, through OpenCV's
+``AffineFeature``): features of views of both images tilted by up to ``sqrt(2) **
+affine_tilt_levels`` in several directions, matched with seeded FLANN (repeatable), verified
+the same way, with the negative controls scored the same way.
+
+Negative controls. The same frame is verified against references of other landmarks and against
+horizontally mirrored references. The estimated false-match rate of a score s is
+(k + 1) / (n + 1), k being the number of the n control scores >= s (a conservative estimate
+that is never zero); with fewer than ``min_controls`` controls the rate is reported as not
+estimable. A frame whose best score is higher against the mirrored reference is flagged as
+mirrored (re-uploads often are).
+
+Reference images are untrusted files: paths stay inside the registry's folder (checked by the
+registry), dimensions are read from the file header before decoding and refused above
+``max_pixels``; OpenCV decodes bytes read by Python, never a path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from geoverify._io import write_atomic
+from geoverify.matching._images import Image, cv2, image_size, load_image
+from geoverify.matching._index import MatchIndex, build_index
+from geoverify.matching._options import MatchOptions
+from geoverify.matching._verify import (
+    LandmarkScore,
+    _features,
+    _Reference,
+    _scaled_gray,
+    _verify,
+)
+
+__all__ = [
+    "FrameMatch",
+    "ImageMatch",
+    "LandmarkScore",
+    "MatchIndex",
+    "MatchOptions",
+    "annotate",
+    "annotated_images",
+    "build_index",
+    "image_size",
+    "load_image",
+    "match_frames",
+    "match_image",
+    "save_matches",
+]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ImageMatch:
+    """What one frame shows, with the evidence and its reliability.
+
+    ``verdict`` is ``match`` (best score with inliers >= ``min_inliers``, a false-match rate
+    at or below the limit, and no close runner-up), ``ambiguous`` (a different landmark scores
+    close), or ``no_match``. ``false_match_rate`` is ``None`` when there were too few controls
+    to estimate it. ``scale`` maps frame pixels to the scaled image the points refer to.
+    ``affine`` says the result comes from the affine-simulation pass (its scores and controls
+    were all computed that way).
+    """
+
+    verdict: Literal["match", "no_match", "ambiguous"]
+    best: LandmarkScore | None
+    runner_up: LandmarkScore | None
+    false_match_rate: float | None
+    controls: int
+    control_scores: tuple[int, ...]
+    mirrored: bool
+    scale: float
+    notes: tuple[str, ...]
+    affine: bool = False
+
+
+def _decide(
+    refs: Sequence[_Reference],
+    score: Callable[[int], LandmarkScore],
+    candidates: Sequence[int],
+    control_order: Sequence[int],
+    opts: MatchOptions,
+    scale: float,
+    *,
+    controls_only_if_needed: bool = False,
+) -> ImageMatch:
+    """Verify the candidates, then the negative controls, and reach a verdict.
+
+    ``control_order`` lists every reference, most retrieval votes first; the controls are the
+    first ``max_controls`` of them that show another landmark than the best candidate. With
+    ``controls_only_if_needed`` the controls are skipped when the best score is below
+    ``min_inliers`` (the verdict is ``no_match`` whatever they score).
+    """
+    scores: dict[int, LandmarkScore] = {i: score(i) for i in candidates}
+    best_i = max(scores, key=lambda i: (scores[i].inliers, not refs[i].mirrored), default=None)
+    best_ref = scores[best_i] if best_i is not None and scores[best_i].inliers > 0 else None
+    best_id = best_ref.landmark_id if best_ref is not None else None
+    # negative controls: references of the other landmarks, both orientations, by votes
+    others = [i for i in control_order if refs[i].landmark_id != best_id][: opts.max_controls]
+    skip_controls = controls_only_if_needed and (
+        best_ref is None or best_ref.inliers < opts.min_inliers
+    )
+    if not skip_controls:
+        for i in others:
+            if i not in scores:
+                scores[i] = score(i)
+    controls = [] if skip_controls else [scores[i].inliers for i in others]
+    notes: list[str] = []
+    runner: LandmarkScore | None = None
+    for i in sorted(scores, key=lambda i: -scores[i].inliers):
+        if refs[i].landmark_id != best_id and scores[i].inliers > 0:
+            runner = scores[i]
+            break
+    mirrored = bool(best_ref is not None and best_ref.mirrored)
+    if best_ref is not None and mirrored:
+        other_orientation = max(
+            (
+                scores[i].inliers
+                for i in scores
+                if refs[i].landmark_id == best_id and refs[i].mirrored != mirrored
+            ),
+            default=0,
+        )
+        notes.append(
+            f"the frame matches the mirrored reference of {best_id!r} better "
+            f"({best_ref.inliers} vs {other_orientation} inliers): "
+            "the footage is probably mirrored"
+        )
+    fmr: float | None = None
+    if best_ref is not None and len(controls) >= opts.min_controls:
+        k = sum(1 for c in controls if c >= best_ref.inliers)
+        fmr = (k + 1) / (len(controls) + 1)
+    elif best_ref is not None and not skip_controls:
+        notes.append(
+            f"only {len(controls)} negative controls (other landmarks' references, both "
+            f"orientations): too few to estimate a false-match rate (need {opts.min_controls})"
+        )
+    if best_ref is not None and controls:
+        notes.append(f"best control: {max(controls)} inliers; best match: {best_ref.inliers}")
+    verdict: Literal["match", "no_match", "ambiguous"] = "no_match"
+    if best_ref is not None and best_ref.inliers >= opts.min_inliers:
+        strongest_control = max(controls, default=0)
+        if runner is not None and runner.inliers >= opts.ambiguity_ratio * best_ref.inliers:
+            verdict = "ambiguous"
+            notes.append(
+                f"runner-up {runner.landmark_id!r} scores {runner.inliers} inliers, "
+                f"close to {best_ref.inliers}"
+            )
+        elif fmr is not None and fmr > opts.max_false_match_rate:
+            notes.append(
+                f"estimated false-match rate {fmr:.3f} is above {opts.max_false_match_rate}"
+            )
+        elif strongest_control >= opts.ambiguity_ratio * best_ref.inliers:
+            verdict = "ambiguous"
+        else:
+            verdict = "match"
+    elif best_ref is not None:
+        notes.append(f"{best_ref.inliers} inliers: fewer than the {opts.min_inliers} a match needs")
+    return ImageMatch(
+        verdict=verdict,
+        best=best_ref,
+        runner_up=runner,
+        false_match_rate=fmr,
+        controls=len(controls),
+        control_scores=tuple(sorted(controls, reverse=True)),
+        mirrored=mirrored,
+        scale=scale,
+        notes=tuple(notes),
+    )
+
+
+_RANK = {"no_match": 0, "ambiguous": 1, "match": 2}
+
+
+def match_image(image: Image, index: MatchIndex) -> ImageMatch:
+    """Find which landmark ``image`` (BGR or grey) shows; see the module docstring."""
+    opts = index.options
+    gray, scale = _scaled_gray(image, opts.max_side_px)
+    pts, desc = _features(gray, opts)
+    area = float(gray.shape[0] * gray.shape[1])
+    refs = index.references
+    upright = index._upright
+    votes: dict[int, int] = {}
+    if len(desc) >= 2 and upright:
+        for pair in index._matcher.knnMatch(desc, k=2):
+            if len(pair) == 2 and pair[0].distance < opts.ratio * pair[1].distance:
+                ref_i = upright[pair[0].imgIdx]  # imgIdx: which trained reference
+                votes[ref_i] = votes.get(ref_i, 0) + 1
+    by_votes = sorted(range(len(refs)), key=lambda i: (-votes.get(i, 0), i))
+    # the references with most votes, topped up with others so ``candidates`` are verified
+    ranked = sorted(votes, key=lambda i: -votes[i])[: opts.candidates]
+    ranked += [i for i in upright if i not in votes][: max(0, opts.candidates - len(ranked))]
+    candidate_landmarks = {refs[i].landmark_id for i in ranked}
+    plain: ImageMatch | None = None
+    plain_best: dict[str, int] = {}
+    if opts.affine != "on":
+        plain_scores: dict[int, LandmarkScore] = {}
+
+        def plain_score(i: int) -> LandmarkScore:
+            s = _verify(
+                pts, desc, refs[i].points, refs[i].descriptors, refs[i], opts, area, affine=False
+            )
+            plain_scores[i] = s
+            lid = refs[i].landmark_id
+            plain_best[lid] = max(plain_best.get(lid, 0), s.inliers)
+            return s
+
+        # candidates in both orientations (re-uploads are often mirrored)
+        cands = [i for i, r in enumerate(refs) if r.landmark_id in candidate_landmarks]
+        plain = _decide(refs, plain_score, cands, by_votes, opts, scale)
+        enough = plain.best is not None and plain.best.inliers >= opts.min_inliers
+        if enough or opts.affine == "off":
+            # with enough inliers, an ambiguous or uncertain result is not a viewpoint problem
+            return plain
+    # affine pass: the most promising landmarks of the plain pass, then by votes
+    order = list(dict.fromkeys(refs[i].landmark_id for i in by_votes))
+    order.sort(key=lambda lid: -plain_best.get(lid, 0))  # stable: ties keep the vote order
+    chosen = set(order[: opts.affine_candidates])
+    a_pts, a_desc = _features(gray, opts, affine=True)
+
+    def affine_score(i: int) -> LandmarkScore:
+        r_pts, r_desc = index._affine_features(i)
+        return _verify(a_pts, a_desc, r_pts, r_desc, refs[i], opts, area, affine=True)
+
+    cands = [i for i, r in enumerate(refs) if r.landmark_id in chosen]
+    result = _decide(refs, affine_score, cands, by_votes, opts, scale, controls_only_if_needed=True)
+    tilt = 2 ** (opts.affine_tilt_levels / 2)
+    what = (
+        f"affine simulation (views tilted up to {tilt:.3g}x, "
+        f"{opts.affine_features_per_view} keypoints per view)"
+    )
+    if plain is None or _RANK[result.verdict] > _RANK[plain.verdict]:
+        notes = [f"scores from {what}; the controls were scored the same way"]
+        if plain is not None:
+            notes.append(
+                f"the plain pass gave {plain.verdict} "
+                f"({plain.best.inliers if plain.best else 0} inliers); a second pass was run, "
+                "so the chance that either pass produces a false match is up to the sum of "
+                "their false-match rates"
+            )
+        return dataclasses.replace(result, notes=tuple(notes) + result.notes, affine=True)
+    best = result.best.inliers if result.best else 0
+    note = f"a second pass with {what} did not do better ({result.verdict}, {best} inliers)"
+    return dataclasses.replace(plain, notes=(*plain.notes, note))
+
+
+def annotate(image: Image, match: ImageMatch, reference: Image) -> Image:
+    """Side-by-side picture of the frame and the reference with the inlier correspondences."""
+    best = match.best
+    f_small, _ = _scaled_gray(image, 1280)
+    if best is None:
+        return np.asarray(cv2.cvtColor(f_small, cv2.COLOR_GRAY2BGR), dtype=np.uint8)
+    r_small, _ = _scaled_gray(reference, 1280)
+    if best.mirrored:
+        r_small = np.ascontiguousarray(r_small[:, ::-1])
+    h = max(f_small.shape[0], r_small.shape[0])
+    canvas = np.zeros((h, f_small.shape[1] + r_small.shape[1], 3), np.uint8)
+    canvas[: f_small.shape[0], : f_small.shape[1]] = cv2.cvtColor(f_small, cv2.COLOR_GRAY2BGR)
+    canvas[: r_small.shape[0], f_small.shape[1] :] = cv2.cvtColor(r_small, cv2.COLOR_GRAY2BGR)
+    for (x1, y1), (x2, y2) in zip(best.frame_points, best.reference_points, strict=True):
+        p1 = (round(x1), round(y1))
+        p2 = (round(x2) + f_small.shape[1], round(y2))
+        cv2.line(canvas, p1, p2, (0, 200, 0), 1, cv2.LINE_AA)
+        cv2.circle(canvas, p1, 3, (0, 0, 255), 1, cv2.LINE_AA)
+    return canvas
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class FrameMatch:
+    """The match of one video frame: its time and number, and the ``ImageMatch``."""
+
+    t_s: float
+    frame_number: int
+    frame_sha256: str
+    match: ImageMatch
+
+
+def match_frames(frames: Sequence[Any], index: MatchIndex) -> tuple[FrameMatch, ...]:
+    """Match every frame (``geoverify.frames.Frame``) to the index; one result per frame."""
+    import hashlib
+
+    out = []
+    for f in frames:
+        digest = hashlib.sha256(np.ascontiguousarray(f.image_bgr).tobytes()).hexdigest()
+        out.append(
+            FrameMatch(
+                t_s=f.t_s,
+                frame_number=f.frame_number,
+                frame_sha256=digest,
+                match=match_image(f.image_bgr, index),
+            )
+        )
+    return tuple(out)
+
+
+def annotated_images(
+    results: Sequence[FrameMatch],
+    frames: Sequence[Any],
+    index: MatchIndex,
+    *,
+    registry_dir: str | os.PathLike[str],
+) -> dict[int, Image]:
+    """Annotated picture (``annotate``) of every matched frame, by frame number.
+
+    Each reference image is read and decoded once, however many frames matched it.
+    """
+    references: dict[str, Image] = {}
+    out: dict[int, Image] = {}
+    for result, frame in zip(results, frames, strict=True):
+        best = result.match.best
+        if best is None:
+            continue
+        if best.image not in references:
+            references[best.image] = load_image(
+                Path(os.fspath(registry_dir)) / best.image, max_pixels=index.options.max_pixels
+            )
+        out[result.frame_number] = annotate(frame.image_bgr, result.match, references[best.image])
+    return out
+
+
+def save_matches(
+    results: Sequence[FrameMatch],
+    frames: Sequence[Any],
+    index: MatchIndex,
+    out_dir: str | os.PathLike[str],
+    *,
+    registry_dir: str | os.PathLike[str],
+    annotated: dict[int, Image] | None = None,
+) -> Path:
+    """Write an annotated image per matched frame and ``matches.json`` (written last).
+
+    ``annotated`` reuses pictures already made by ``annotated_images``. Files are written to
+    temporary names and renamed; returns the manifest's path.
+    """
+    import json
+
+    from geoverify.models import to_jsonable
+
+    out = Path(os.fspath(out_dir))
+    out.mkdir(parents=True, exist_ok=True)
+
+    if annotated is None:
+        annotated = annotated_images(results, frames, index, registry_dir=registry_dir)
+    entries = []
+    for result in results:
+        entry: dict[str, Any] = to_jsonable(result)
+        best = result.match.best
+        if best is not None:
+            for key in ("frame_points", "reference_points"):
+                entry["match"]["best"].pop(key, None)
+            ok, buf = cv2.imencode(".png", annotated[result.frame_number])
+            if ok:
+                name = f"match_{result.t_s:010.3f}s_{best.landmark_id}.png"
+                write_atomic(out / name, bytes(buf))
+                entry["annotated_image"] = name
+        runner = entry["match"].get("runner_up")
+        if isinstance(runner, dict):
+            runner.pop("frame_points", None)
+            runner.pop("reference_points", None)
+        entries.append(entry)
+    manifest = {
+        "schema": "geoverify.matches/1",
+        "registry_sha256": index.registry_sha256,
+        "options": to_jsonable(index.options),
+        "frames": entries,
+    }
+    path = out / "matches.json"
+    text = json.dumps(manifest, ensure_ascii=False, allow_nan=False, indent=2)
+    write_atomic(path, text.encode("utf-8"), durable=True)
+    return path

@@ -1,0 +1,76 @@
+"""Reference and frame images as untrusted files: size from the header, then decode."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+from pathlib import Path
+from typing import Any
+
+import cv2 as _cv2
+import numpy as np
+import numpy.typing as npt
+
+from geoverify.errors import InputError, LimitError, MediaError
+
+Image = npt.NDArray[np.uint8]
+# OpenCV's bundled stubs do not describe its feature and matcher factories; used untyped here.
+cv2: Any = _cv2
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG or JPEG header without decoding, or ``None`` if unknown."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
+        w, h = struct.unpack(">II", data[16:24])
+        return int(w), int(h)
+    if data[:2] == b"\xff\xd8":
+        pos = 2
+        while pos + 9 < len(data):
+            if data[pos] != 0xFF:
+                return None
+            marker = data[pos + 1]
+            if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+                pos += 2
+                continue
+            length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+                h, w = struct.unpack(">HH", data[pos + 5 : pos + 9])
+                return int(w), int(h)
+            pos += 2 + length
+    return None
+
+
+def load_image(path: str | os.PathLike[str], *, max_pixels: int = 60_000_000) -> Image:
+    """Decode a PNG or JPEG file as BGR after checking its size in the header.
+
+    Raises
+    ------
+    MediaError
+        Not a PNG or JPEG, or undecodable (``E_IMAGE_INVALID``).
+    LimitError
+        Larger than ``max_pixels`` (``E_LIMIT_PIXELS``), checked before decoding.
+    """
+    return _read_image(path, max_pixels)[0]
+
+
+def _read_image(path: str | os.PathLike[str], max_pixels: int) -> tuple[Image, str]:
+    """``load_image`` and the SHA-256 of the bytes that were decoded."""
+    p = Path(os.fspath(path))
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        msg = f"cannot read image {str(p)!r}: {exc.strerror}"
+        raise InputError(msg, code="E_INPUT_MISSING", hint="Check the path.") from None
+    size = image_size(data)
+    if size is None:
+        msg = f"{str(p)!r} is not a PNG or JPEG image"
+        raise MediaError(msg, code="E_IMAGE_INVALID", hint="Use PNG or JPEG reference images.")
+    if size[0] * size[1] > max_pixels or size[0] <= 0 or size[1] <= 0:
+        msg = f"{str(p)!r} claims {size[0]}x{size[1]} pixels, over the limit"
+        raise LimitError(msg, code="E_LIMIT_PIXELS", hint="Scale the image down first.")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        msg = f"{str(p)!r} could not be decoded"
+        raise MediaError(msg, code="E_IMAGE_INVALID", hint="The file is corrupt.")
+    return np.asarray(image, dtype=np.uint8), hashlib.sha256(data).hexdigest()

@@ -1,0 +1,110 @@
+"""Reference features of a registry and the retrieval index over them."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from geoverify.errors import InputError, MediaError
+from geoverify.matching._images import _read_image
+from geoverify.matching._options import MatchOptions
+from geoverify.matching._verify import Points, _features, _matcher, _Reference, _scaled_gray
+from geoverify.registry import Registry
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MatchIndex:
+    """Reference features of a registry, with one retrieval index over all of them.
+
+    Features of the affine-simulated views of a reference are computed the first time a frame
+    needs them and kept for the ``affine_cache_size`` most recently used references.
+    """
+
+    references: tuple[_Reference, ...]
+    options: MatchOptions
+    registry_sha256: str
+    base_dir: str
+    _upright: tuple[int, ...] = dataclasses.field(repr=False, compare=False)
+    _matcher: Any = dataclasses.field(repr=False, compare=False)
+    _affine_cache: OrderedDict[int, tuple[Points, Any]] = dataclasses.field(
+        default_factory=OrderedDict, repr=False, compare=False
+    )
+
+    @property
+    def landmark_ids(self) -> tuple[str, ...]:
+        """Landmarks that have at least one reference image."""
+        return tuple(dict.fromkeys(r.landmark_id for r in self.references if not r.mirrored))
+
+    def _affine_features(self, i: int) -> tuple[Points, Any]:
+        cache = self._affine_cache
+        if i in cache:
+            cache.move_to_end(i)
+            return cache[i]
+        ref = self.references[i]
+        opts = self.options
+        image, sha = _read_image(Path(self.base_dir) / ref.image, opts.max_pixels)
+        if sha != ref.file_sha256:
+            msg = f"reference image {ref.image!r} changed since matching started"
+            hint = "Re-run the command; do not edit reference images while matching runs."
+            raise MediaError(msg, code="E_REFERENCE_CHANGED", hint=hint)
+        gray, _ = _scaled_gray(image, opts.max_side_px)
+        if ref.mirrored:
+            gray = np.ascontiguousarray(gray[:, ::-1])
+        cache[i] = _features(gray, opts, affine=True)
+        while len(cache) > opts.affine_cache_size:
+            cache.popitem(last=False)
+        return cache[i]
+
+
+def build_index(
+    registry: Registry,
+    *,
+    options: MatchOptions | None = None,
+    base_dir: str | os.PathLike[str] | None = None,
+) -> MatchIndex:
+    """Extract features from every reference image (and its mirror image) of the registry.
+
+    ``base_dir`` is the folder reference paths are relative to (the registry file's folder).
+    """
+    opts = options or MatchOptions()
+    base = Path(os.fspath(base_dir)) if base_dir is not None else Path(registry.path).parent
+    refs: list[_Reference] = []
+    for lm in registry.landmarks:
+        for ref in lm.reference_images:
+            image, sha = _read_image(base / ref.path, opts.max_pixels)
+            gray, _ = _scaled_gray(image, opts.max_side_px)
+            for mirrored, g in ((False, gray), (True, np.ascontiguousarray(gray[:, ::-1]))):
+                pts, desc = _features(g, opts)
+                refs.append(
+                    _Reference(
+                        landmark_id=lm.id,
+                        image=ref.path,
+                        mirrored=mirrored,
+                        file_sha256=sha,
+                        points=pts,
+                        descriptors=desc,
+                        size=(g.shape[1], g.shape[0]),
+                    )
+                )
+    if not refs:
+        msg = "no landmark in the registry has a reference image"
+        hint = "Add reference_images to the landmarks to match against."
+        raise InputError(msg, code="E_NO_REFERENCES", hint=hint)
+    upright = [i for i, r in enumerate(refs) if not r.mirrored and len(r.descriptors)]
+    matcher = _matcher(opts)
+    if upright:
+        matcher.add([refs[i].descriptors for i in upright])
+        matcher.train()
+    return MatchIndex(
+        references=tuple(refs),
+        options=opts,
+        registry_sha256=registry.sha256,
+        base_dir=str(base),
+        _upright=tuple(upright),
+        _matcher=matcher,
+    )

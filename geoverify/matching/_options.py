@@ -1,0 +1,109 @@
+"""Matching options (see ``geoverify.matching``)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+from geoverify.errors import InputError
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MatchOptions:
+    """How frames are matched to references.
+
+    Attributes
+    ----------
+    detector
+        ``sift`` (default), ``rootsift`` or ``orb``.
+    max_features
+        Keypoints per image.
+    max_side_px
+        Images are scaled down to at most this many pixels on their longer side.
+    ratio
+        Lowe's ratio test threshold.
+    ransac_px
+        Reprojection threshold of the homography fit, in pixels of the scaled images.
+    model
+        ``homography`` (default): the frame and the reference show one plane, or a scene far
+        enough away to look flat (facades, aerial views, signs); the fit maps one image onto
+        the other. ``fundamental``: any rigid scene seen from two positions (a street with
+        depth, a monument filmed from close by); inliers are points within ``epipolar_px`` of
+        their epipolar lines, and no mapping between the images is reported.
+    epipolar_px
+        Distance to the epipolar line that makes an inlier with ``model="fundamental"``.
+    min_inliers
+        Fewer inliers than this is never a match.
+    candidates
+        References verified per frame after retrieval.
+    max_false_match_rate
+        A match needs an estimated false-match rate at or below this.
+    ambiguity_ratio
+        A runner-up landmark scoring at least this share of the best makes the result ambiguous.
+    min_controls
+        Fewer negative controls than this: the false-match rate is not estimated.
+    max_controls
+        Most negative controls verified per frame (those with most retrieval votes first).
+    max_pixels
+        Largest reference image accepted (width x height, from the header, before decoding).
+    affine
+        Affine simulation (ASIFT: features also extracted from views of each image tilted up
+        to ``sqrt(2) ** affine_tilt_levels`` in several directions) for strongly slanted views
+        such as oblique aerial footage. ``auto`` (default) runs it only for frames where the
+        plain pass finds fewer than ``min_inliers`` consistent points, ``on`` for every frame,
+        ``off`` never. It costs seconds per frame.
+    affine_tilt_levels
+        Tilt levels simulated; 4 reaches a tilt of 4 (a view about 76 degrees from the
+        perpendicular), so two views up to about 16:1 apart can be compared.
+    affine_features_per_view
+        Keypoints kept per simulated view.
+    affine_candidates
+        Landmarks verified with affine simulation (the best of the plain pass first).
+    affine_cache_size
+        References whose simulated-view features are kept in memory.
+    """
+
+    detector: Literal["sift", "rootsift", "orb"] = "sift"
+    max_features: int = 2000
+    max_side_px: int = 1280
+    ratio: float = 0.75
+    ransac_px: float = 4.0
+    model: Literal["homography", "fundamental"] = "homography"
+    epipolar_px: float = 1.0
+    min_inliers: int = 15
+    candidates: int = 5
+    max_false_match_rate: float = 0.05
+    ambiguity_ratio: float = 0.8
+    min_controls: int = 19
+    max_controls: int = 24
+    max_pixels: int = 60_000_000
+    affine: Literal["off", "auto", "on"] = "auto"
+    affine_tilt_levels: int = 4
+    affine_features_per_view: int = 1000
+    affine_candidates: int = 2
+    affine_cache_size: int = 32
+
+    def __post_init__(self) -> None:
+        if self.detector not in ("sift", "rootsift", "orb"):
+            msg = f"unknown detector {self.detector!r}"
+            raise InputError(msg, code="E_INPUT_OPTION", hint="Use sift, rootsift or orb.")
+        if not (0 < self.ratio < 1 and self.ransac_px > 0 and self.min_inliers >= 4):
+            msg = "ratio must be in (0, 1), ransac_px > 0, min_inliers >= 4"
+            raise InputError(msg, code="E_INPUT_OPTION", hint="Check the matching options.")
+        if self.model not in ("homography", "fundamental") or not self.epipolar_px > 0:
+            msg = f"unknown model {self.model!r} or epipolar_px <= 0"
+            raise InputError(msg, code="E_INPUT_OPTION", hint="Use homography or fundamental.")
+        if self.affine not in ("off", "auto", "on"):
+            msg = f"unknown affine mode {self.affine!r}"
+            raise InputError(msg, code="E_INPUT_OPTION", hint="Use off, auto or on.")
+        if not (
+            1 <= self.affine_tilt_levels <= 6
+            and self.affine_features_per_view >= 100
+            and self.affine_candidates >= 1
+            and self.affine_cache_size >= 1
+        ):
+            msg = (
+                "affine_tilt_levels must be 1-6, affine_features_per_view >= 100, "
+                "affine_candidates and affine_cache_size >= 1"
+            )
+            raise InputError(msg, code="E_INPUT_OPTION", hint="Check the matching options.")

@@ -1,0 +1,283 @@
+"""Local features, correspondences and their geometric verification (one frame, one reference)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from geoverify.matching._images import Image, cv2
+from geoverify.matching._options import MatchOptions
+
+
+def _scaled_gray(image: Image, max_side: int) -> tuple[Image, float]:
+    gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    h, w = gray.shape[:2]
+    scale = min(1.0, max_side / max(h, w))
+    if scale < 1.0:
+        gray = cv2.resize(gray, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    return np.asarray(gray, dtype=np.uint8), scale
+
+
+def _features(
+    gray: Image, opts: MatchOptions, *, affine: bool = False
+) -> tuple[npt.NDArray[np.float32], Any]:
+    n = opts.affine_features_per_view if affine else opts.max_features
+    det: Any = (
+        cv2.ORB_create(nfeatures=n) if opts.detector == "orb" else cv2.SIFT_create(nfeatures=n)
+    )
+    if affine:
+        # ASIFT's view sampling: tilts sqrt(2)^1..^levels, rotations every 72/tilt degrees;
+        # keypoints come back in the coordinates of ``gray``.
+        det = cv2.AffineFeature_create(det, maxTilt=opts.affine_tilt_levels)
+    kps, desc = det.detectAndCompute(gray, None)
+    pts = np.asarray([k.pt for k in kps], dtype=np.float32).reshape(-1, 2)
+    if desc is None:
+        desc = np.zeros(
+            (0, 32 if opts.detector == "orb" else 128),
+            np.uint8 if opts.detector == "orb" else np.float32,
+        )
+    if opts.detector == "rootsift" and len(desc):
+        desc = desc / (np.abs(desc).sum(axis=1, keepdims=True) + 1e-7)
+        desc = np.sqrt(desc).astype(np.float32)
+    return pts, desc
+
+
+def _matcher(opts: MatchOptions) -> Any:
+    if opts.detector == "orb":
+        index = {"algorithm": 6, "table_number": 6, "key_size": 12, "multi_probe_level": 1}
+        return cv2.FlannBasedMatcher(index, {"checks": 64})
+    return cv2.FlannBasedMatcher({"algorithm": 1, "trees": 4}, {"checks": 64})
+
+
+# Keypoints closer than this (pixels of the scaled image) are taken as one physical point: SIFT
+# gives a point one keypoint per dominant orientation, and affine simulation finds the same
+# point in several simulated views. One point is one piece of evidence, counted once.
+_SAME_POINT_PX = 2.0
+# FLANN's randomised trees draw from OpenCV's RNG; reseeding it before each affine-pass search
+# makes the result depend on the images only, not on what ran before in the process.
+_FLANN_SEED = 20261126
+# A homography that reverses orientation or squeezes the frame more than this (ratio of its
+# local singular values, or scale) at the inliers is a degenerate fit, not a view of a surface.
+_MAX_DISTORTION = 40.0
+
+Points = npt.NDArray[np.float32]
+
+
+def _tentative(
+    q_pts: Points, q_desc: Any, r_pts: Points, r_desc: Any, opts: MatchOptions, *, affine: bool
+) -> tuple[Points, Points]:
+    """Ratio-test correspondences, one per physical point, best ratio first.
+
+    The second neighbour of the ratio test is the nearest descriptor of a *different* point
+    (more than ``_SAME_POINT_PX`` away), so duplicates of the best point do not veto it.
+    """
+    empty = np.zeros((0, 2), np.float32)
+    if len(q_desc) < 2 or len(r_desc) < 2:
+        return empty, empty
+    if affine:
+        cv2.setRNGSeed(_FLANN_SEED)
+        knn = _matcher(opts).knnMatch(q_desc, r_desc, k=6)
+    else:
+        # exact nearest neighbours, so inlier counts and homographies do not depend on
+        # FLANN's random state; FLANN is for retrieval and the (much larger) affine pass
+        norm = cv2.NORM_HAMMING if opts.detector == "orb" else cv2.NORM_L2
+        knn = cv2.BFMatcher(norm).knnMatch(q_desc, r_desc, k=3)
+    pairs: list[tuple[float, int, int]] = []
+    where = r_pts.tolist()
+    for row in knn:
+        if not row:
+            continue
+        best = row[0]
+        bx, by = where[best.trainIdx]
+        second = None
+        for m in row[1:]:
+            x, y = where[m.trainIdx]
+            if math.hypot(x - bx, y - by) > _SAME_POINT_PX:
+                second = m
+                break
+        if second is None:
+            continue  # no distinct second neighbour among the k: the test cannot be applied
+        if best.distance < opts.ratio * second.distance:
+            pairs.append((best.distance / max(second.distance, 1e-9), best.queryIdx, best.trainIdx))
+    pairs.sort()
+    src = np.asarray([q_pts[q] for _, q, _ in pairs], np.float32).reshape(-1, 2)
+    dst = np.asarray([r_pts[t] for _, _, t in pairs], np.float32).reshape(-1, 2)
+    keep = _distinct(src, dst, _SAME_POINT_PX)
+    return src[keep], dst[keep]
+
+
+def _distinct(src: Points, dst: Points, radius: float) -> list[int]:
+    """Return the indices of the pairs kept, one-to-one up to ``radius``.
+
+    Greedy, in order: a pair is kept unless an earlier kept pair is within ``radius`` of it at
+    either end.
+    """
+    cells: tuple[dict[tuple[int, int], list[int]], dict[tuple[int, int], list[int]]] = ({}, {})
+    keep: list[int] = []
+
+    def near(grid: dict[tuple[int, int], list[int]], pts: Points, p: Points) -> bool:
+        cx, cy = int(p[0] // radius), int(p[1] // radius)
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                for j in grid.get((cx + dx, cy + dy), ()):
+                    if np.hypot(*(pts[j] - p)) <= radius:
+                        return True
+        return False
+
+    for i in range(len(src)):
+        if near(cells[0], src, src[i]) or near(cells[1], dst, dst[i]):
+            continue
+        keep.append(i)
+        for grid, p in ((cells[0], src[i]), (cells[1], dst[i])):
+            grid.setdefault((int(p[0] // radius), int(p[1] // radius)), []).append(i)
+    return keep
+
+
+def _plausible(h: npt.NDArray[np.float64], at: Points) -> bool:
+    """Whether ``h`` is a non-degenerate, orientation-keeping map near the points ``at``."""
+    x, y = (float(v) for v in at.mean(axis=0))
+    w = h[2, 0] * x + h[2, 1] * y + h[2, 2]
+    if abs(w) < 1e-12:
+        return False
+    u = (h[0, 0] * x + h[0, 1] * y + h[0, 2]) / w
+    v = (h[1, 0] * x + h[1, 1] * y + h[1, 2]) / w
+    jac = (
+        np.array(
+            [
+                [h[0, 0] - h[2, 0] * u, h[0, 1] - h[2, 1] * u],
+                [h[1, 0] - h[2, 0] * v, h[1, 1] - h[2, 1] * v],
+            ]
+        )
+        / w
+    )
+    if not np.all(np.isfinite(jac)) or np.linalg.det(jac) <= 0:
+        return False
+    s_max, s_min = np.linalg.svd(jac, compute_uv=False)
+    return bool(
+        s_min > 0
+        and s_max / s_min <= _MAX_DISTORTION
+        and 1 / _MAX_DISTORTION <= np.sqrt(s_max * s_min) <= _MAX_DISTORTION
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _Reference:
+    landmark_id: str
+    image: str
+    mirrored: bool
+    file_sha256: str  # of the bytes decoded when the index was built
+    points: npt.NDArray[np.float32]
+    descriptors: Any
+    size: tuple[int, int]  # scaled (width, height)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class LandmarkScore:
+    """The verification of one frame against one reference image.
+
+    ``inliers`` counts distinct correspondences (no two within 2 px at either end) that the
+    fitted homography maps to within ``ransac_px`` (or, with the fundamental-matrix model, that
+    lie within ``epipolar_px`` of their epipolar lines; ``homography`` is then ``None``).
+    """
+
+    landmark_id: str
+    image: str
+    mirrored: bool
+    inliers: int
+    tentative: int
+    inlier_ratio: float
+    spread: float
+    homography: tuple[tuple[float, ...], ...] | None
+    frame_points: tuple[tuple[float, float], ...] = dataclasses.field(default=(), repr=False)
+    reference_points: tuple[tuple[float, float], ...] = dataclasses.field(default=(), repr=False)
+
+
+def _verify(
+    q_pts: Points,
+    q_desc: Any,
+    r_pts: Points,
+    r_desc: Any,
+    ref: _Reference,
+    opts: MatchOptions,
+    frame_area: float,
+    *,
+    affine: bool,
+) -> LandmarkScore:
+    empty = LandmarkScore(
+        landmark_id=ref.landmark_id,
+        image=ref.image,
+        mirrored=ref.mirrored,
+        inliers=0,
+        tentative=0,
+        inlier_ratio=0.0,
+        spread=0.0,
+        homography=None,
+    )
+    src, dst = _tentative(q_pts, q_desc, r_pts, r_desc, opts, affine=affine)
+    if opts.model == "fundamental":
+        return _verify_epipolar(src, dst, empty, opts, frame_area)
+    if len(src) < 4:
+        return dataclasses.replace(empty, tentative=len(src))
+    # The model comes from a tight fit (1 px) when enough points support it; a loose fit
+    # (ransac_px) otherwise. A loose threshold lets slightly wrong correspondences bend the
+    # homography, which shows at the image corners. Inliers are then counted at ransac_px.
+    h = None
+    for threshold in (1.0, opts.ransac_px):
+        cand, mask = cv2.findHomography(
+            src, dst, cv2.USAC_MAGSAC, threshold, maxIters=5000, confidence=0.999
+        )
+        if cand is not None and mask is not None and (int(mask.sum()) >= 12 or threshold > 1):
+            h = cand
+            break
+    if h is None:
+        return dataclasses.replace(empty, tentative=len(src))
+    proj = cv2.perspectiveTransform(src.reshape(-1, 1, 2), h).reshape(-1, 2)
+    keep = np.linalg.norm(proj - dst, axis=1) <= opts.ransac_px
+    inl = int(keep.sum())
+    if inl < 4 or not _plausible(h, src[keep]):
+        return dataclasses.replace(empty, tentative=len(src))
+    spread = 0.0
+    if inl >= 3:
+        hull = cv2.convexHull(src[keep])
+        spread = float(cv2.contourArea(hull)) / frame_area if frame_area > 0 else 0.0
+    return LandmarkScore(
+        landmark_id=ref.landmark_id,
+        image=ref.image,
+        mirrored=ref.mirrored,
+        inliers=inl,
+        tentative=len(src),
+        inlier_ratio=inl / len(src),
+        spread=min(1.0, spread),
+        homography=tuple(tuple(float(v) for v in row) for row in h),
+        frame_points=tuple((float(x), float(y)) for x, y in src[keep]),
+        reference_points=tuple((float(x), float(y)) for x, y in dst[keep]),
+    )
+
+
+def _verify_epipolar(
+    src: Points, dst: Points, empty: LandmarkScore, opts: MatchOptions, frame_area: float
+) -> LandmarkScore:
+    """Score correspondences by a fundamental matrix (any rigid scene, two positions)."""
+    if len(src) < 8:
+        return dataclasses.replace(empty, tentative=len(src))
+    f, mask = cv2.findFundamentalMat(src, dst, cv2.USAC_MAGSAC, opts.epipolar_px, 0.999, 5000)
+    if f is None or mask is None or f.shape != (3, 3):
+        return dataclasses.replace(empty, tentative=len(src))
+    keep = mask.ravel().astype(bool)
+    inl = int(keep.sum())
+    spread = 0.0
+    if inl >= 3 and frame_area > 0:
+        spread = float(cv2.contourArea(cv2.convexHull(src[keep]))) / frame_area
+    return dataclasses.replace(
+        empty,
+        inliers=inl,
+        tentative=len(src),
+        inlier_ratio=inl / len(src),
+        spread=min(1.0, spread),
+        frame_points=tuple((float(x), float(y)) for x, y in src[keep]),
+        reference_points=tuple((float(x), float(y)) for x, y in dst[keep]),
+    )
