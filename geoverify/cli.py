@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar
 
 import typer
 
@@ -211,7 +211,7 @@ class _Progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
         self.bar = Progress(
-            f"[progress.description]{label}",
+            "[progress.description]{task.description}",
             BarColumn(),
             MofNCompleteColumn(),
             TimeRemainingColumn(),
@@ -221,7 +221,7 @@ class _Progress:
         )
         self.task = self.bar.add_task(label, total=None)
 
-    def __enter__(self) -> _Progress:
+    def __enter__(self) -> Self:
         self.bar.start()
         return self
 
@@ -230,6 +230,20 @@ class _Progress:
 
     def __call__(self, done: int, total: int | None) -> None:
         self.bar.update(self.task, completed=done, total=total)
+
+
+class _StageProgress(_Progress):
+    """One progress bar per stage (``decoding``, ``matching``...), fed (stage, done, total)."""
+
+    def __init__(self, enabled: bool) -> None:
+        super().__init__("", enabled)
+        self.bar.remove_task(self.task)
+        self.tasks: dict[str, Any] = {}
+
+    def stage(self, stage: str, done: int, total: int | None) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.bar.add_task(stage, total=total)
+        self.bar.update(self.tasks[stage], completed=done, total=total)
 
 
 def _stderr_console() -> Any:
@@ -841,7 +855,8 @@ def match_command(
             opts = FrameOptions(scenes=True, best=5)
             with _Progress("decoding", enabled=not as_json) as bar:
                 frames = list(select_frames(source, options=opts, progress=bar).frames)
-        results = match_frames(frames, index)
+        with _Progress("matching", enabled=not as_json) as bar:
+            results = match_frames(frames, index, progress=bar)
         return results, save_matches(results, frames, index, out, registry_dir=registry.parent)
 
     results, manifest_path = _run(as_json, run)
@@ -879,7 +894,10 @@ def verify_command(
     def run() -> Any:
         matching = MatchOptions(affine=affine, model=model)  # type: ignore[arg-type]
         options = VerifyOptions(title=title, matching=matching)
-        result = verify(video, registry=registry, claims=claims, options=options)
+        with _StageProgress(enabled=not as_json) as bar:
+            result = verify(
+                video, registry=registry, claims=claims, options=options, progress=bar.stage
+            )
         saved = save_verification(result, out)
         return result, saved
 

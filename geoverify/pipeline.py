@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -98,11 +98,20 @@ def verify(
     claims: str | os.PathLike[str],
     options: VerifyOptions | None = None,
     now: datetime | None = None,
+    progress: Callable[[str, int, int | None], None] | None = None,
 ) -> Verification:
     """Probe, select frames, match them to the registry and check the claims. Writes nothing.
 
     ``now`` (timezone-aware) is the report's creation time; the clock when ``None``.
+    ``progress`` is called with (stage, done, total) while frames are decoded (``decoding``)
+    and matched (``matching``).
     """
+
+    def ticker(stage: str) -> Callable[[int, int | None], None] | None:
+        if progress is None:
+            return None
+        return lambda done, total: progress(stage, done, total)
+
     opts = options or VerifyOptions()
     created = (now or datetime.now(UTC)).astimezone(UTC)
     # the inputs that are cheap to check come first, so a bad file fails fast
@@ -115,13 +124,14 @@ def verify(
         limits=opts.limits,
         source_sha256=media.sha256,
         rotation_deg=media.video.rotation_deg if media.video else 0,
+        progress=ticker("decoding"),
     )
     limitations = list(LIMITATIONS)
     index: MatchIndex | None = None
     matches: tuple[FrameMatch, ...] = ()
     if any(lm.reference_images for lm in reg.landmarks):
         index = build_index(reg, options=opts.matching)
-        matches = match_frames(selection.frames, index)
+        matches = match_frames(selection.frames, index, progress=ticker("matching"))
     else:
         limitations.append(
             "No landmark in the registry has a reference image: no frame was matched."

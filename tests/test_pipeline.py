@@ -34,9 +34,17 @@ def walk(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def berlin_report(walk, tmp_path_factory):
+    ticks: list[tuple[str, int, int | None]] = []
     result = verify(
-        walk, registry=BERLIN / "registry.geojson", claims=BERLIN / "claims.yaml", now=NOW
+        walk,
+        registry=BERLIN / "registry.geojson",
+        claims=BERLIN / "claims.yaml",
+        now=NOW,
+        progress=lambda stage, done, total: ticks.append((stage, done, total)),
     )
+    # progress reaches the end of both stages
+    assert ("matching", len(result.matches), len(result.matches)) in ticks
+    assert any(stage == "decoding" and done == total for stage, done, total in ticks)
     out = tmp_path_factory.mktemp("report")
     save_verification(result, out)
     return result, out

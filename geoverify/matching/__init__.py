@@ -301,12 +301,21 @@ class FrameMatch:
     match: ImageMatch
 
 
-def match_frames(frames: Sequence[Any], index: MatchIndex) -> tuple[FrameMatch, ...]:
-    """Match every frame (``geoverify.frames.Frame``) to the index; one result per frame."""
+def match_frames(
+    frames: Sequence[Any],
+    index: MatchIndex,
+    *,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> tuple[FrameMatch, ...]:
+    """Match every frame (``geoverify.frames.Frame``) to the index; one result per frame.
+
+    ``progress`` is called with (frames matched, frames) after each frame: a frame that needs
+    the affine-simulation pass takes seconds.
+    """
     import hashlib
 
     out = []
-    for f in frames:
+    for done, f in enumerate(frames, start=1):
         digest = hashlib.sha256(np.ascontiguousarray(f.image_bgr).tobytes()).hexdigest()
         out.append(
             FrameMatch(
@@ -316,6 +325,8 @@ def match_frames(frames: Sequence[Any], index: MatchIndex) -> tuple[FrameMatch, 
                 match=match_image(f.image_bgr, index),
             )
         )
+        if progress is not None:
+            progress(done, len(frames))
     return tuple(out)
 
 
