@@ -1,0 +1,376 @@
+"""The claims file: its YAML schema (checked with pydantic), limits, and the in-memory claims."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pydantic
+import yaml
+
+from geoverify.errors import InputError, RegistryError
+from geoverify.sun import ShadowMeasurement, parse_time
+
+QUALIFIERS: dict[str, tuple[float, float]] = {
+    "exactly": (0.97, 1.03),
+    "about": (0.8, 1.2),
+    "approximately": (0.8, 1.2),
+    "around": (0.8, 1.2),
+    "roughly": (0.8, 1.2),
+    "some": (0.8, 1.2),
+    "just under": (0.8, 1.0),
+    "nearly": (0.8, 1.0),
+    "almost": (0.8, 1.0),
+    "just over": (1.0, 1.2),
+    "a little over": (1.0, 1.2),
+    "a little more than": (1.0, 1.2),
+    "under": (0.0, 1.0),
+    "less than": (0.0, 1.0),
+    "at most": (0.0, 1.0),
+    "within": (0.0, 1.0),
+    "up to": (0.0, 1.0),
+    "over": (1.0, math.inf),
+    "more than": (1.0, math.inf),
+    "at least": (1.0, math.inf),
+}
+
+COMPASS: dict[str, tuple[float, float]] = {
+    "north": (0.0, 45.0),
+    "east": (90.0, 45.0),
+    "south": (180.0, 45.0),
+    "west": (270.0, 45.0),
+    "north-east": (45.0, 22.5),
+    "south-east": (135.0, 22.5),
+    "south-west": (225.0, 22.5),
+    "north-west": (315.0, 22.5),
+}
+
+_MAX_CLAIMS_BYTES = 1 << 20
+
+
+# --- the file boundary (pydantic) ----------------------------------------------------------------
+
+
+class _Strict(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+
+class _DistanceSpec(_Strict):
+    qualifier: str | None = None
+    value_m: Annotated[float, pydantic.Field(gt=0, allow_inf_nan=False)] | None = None
+    range_m: tuple[float, float] | None = None
+
+    @pydantic.model_validator(mode="after")
+    def _one_form(self) -> _DistanceSpec:
+        if self.range_m is not None:
+            lo, hi = self.range_m
+            if not (math.isfinite(lo) and lo >= 0 and hi > lo):
+                msg = "range_m must be [low, high] metres with 0 <= low < high"
+                raise ValueError(msg)
+            if self.value_m is not None or self.qualifier is not None:
+                msg = "give either range_m or qualifier + value_m, not both"
+                raise ValueError(msg)
+            return self
+        if self.value_m is None or self.qualifier is None:
+            msg = "give qualifier and value_m (or range_m)"
+            raise ValueError(msg)
+        if self.qualifier.lower() not in QUALIFIERS:
+            msg = f"unknown qualifier {self.qualifier!r}; known: {', '.join(QUALIFIERS)}"
+            raise ValueError(msg)
+        return self
+
+
+class _ClaimBase(_Strict):
+    id: str
+    text: str
+    notes: str = ""
+
+
+class _DistanceModel(_ClaimBase):
+    kind: Literal["distance"]
+    subject: str
+    reference: str
+    distance: _DistanceSpec
+
+
+class _DirectionModel(_ClaimBase):
+    kind: Literal["direction"]
+    subject: str
+    reference: str
+    direction: str
+    half_width_deg: Annotated[float, pydantic.Field(gt=0, le=180)] | None = None
+
+
+class _SideModel(_ClaimBase):
+    kind: Literal["side_of_line"]
+    subject: str
+    line: str
+    side: str
+    distance: _DistanceSpec | None = None
+
+
+class _WithinModel(_ClaimBase):
+    kind: Literal["within"]
+    subject: str
+    area: str
+
+
+class _NearestModel(_ClaimBase):
+    kind: Literal["nearest"]
+    subject: str
+    target: str
+    of_kind: dict[str, str]
+
+
+class _ShadowSpec(_Strict):
+    azimuth_deg: float | None = None
+    azimuth_error_deg: float = 5.0
+    length_ratio: float | None = None
+    ratio_error: float = 0.1
+
+
+class _ShadowModel(_ClaimBase):
+    kind: Literal["shadow"]
+    subject: str
+    time: str
+    tz: str | None = None
+    shadow: _ShadowSpec
+
+
+_ClaimModel = Annotated[
+    _DistanceModel | _DirectionModel | _SideModel | _WithinModel | _NearestModel | _ShadowModel,
+    pydantic.Field(discriminator="kind"),
+]
+
+
+class _SourceModel(_Strict):
+    title: str = ""
+    publisher: str = ""
+    url: str = ""
+    date: str = ""
+    quote: str = ""
+
+
+class _RoleModel(_Strict):
+    candidates: list[str]
+    kind: dict[str, str] = {}
+    notes: str = ""
+
+
+class _FileModel(_Strict):
+    claims_version: Literal[1]
+    source: _SourceModel = _SourceModel()
+    roles: dict[str, _RoleModel | list[str]] = {}
+    claims: list[_ClaimModel]
+
+
+# --- in memory -----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Claim:
+    """One claim: the published text and what it asserts, in typed form.
+
+    ``interval`` is the claimed range in metres (distance kinds) with the rule that produced
+    it; ``direction`` a compass word or ``bearing:DEG``; roles name entries of ``ClaimSet.roles``
+    or landmark ids.
+    """
+
+    id: str
+    kind: Literal["distance", "direction", "side_of_line", "within", "nearest", "shadow"]
+    text: str
+    subject: str
+    reference: str = ""
+    interval_m: tuple[float, float] | None = None
+    interval_rule: str = ""
+    direction: str = ""
+    sector: tuple[float, float] | None = None  # (centre_deg, half_width_deg)
+    of_kind: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    notes: str = ""
+    time_utc: datetime | None = None
+    shadow: ShadowMeasurement | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Role:
+    """A role: candidate landmark ids, and the kind (tags) a candidate must have."""
+
+    name: str
+    candidates: tuple[str, ...]
+    kind: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    notes: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimSet:
+    """Claims from one published source, with their roles."""
+
+    claims: tuple[Claim, ...]
+    roles: Mapping[str, Role]
+    source: Mapping[str, str]
+    path: str = ""
+    sha256: str = ""
+
+
+def _interval(spec: _DistanceSpec) -> tuple[tuple[float, float], str]:
+    if spec.range_m is not None:
+        lo, hi = spec.range_m
+        return (lo, hi), f"between {lo:g} and {hi:g} m"
+    q = (spec.qualifier or "").lower()
+    a, b = QUALIFIERS[q]  # the model has checked the qualifier and the value
+    v = spec.value_m or 0.0
+    return (a * v, b * v), f'"{q} {v:g} m" read as [{a:g} v, {b:g} v]'
+
+
+def _sector(word: str, half_width: float | None, *, side: bool = False) -> tuple[float, float]:
+    w = word.strip().lower().replace(" ", "-")
+    if w.startswith("bearing:"):
+        try:
+            centre = float(w.split(":", 1)[1]) % 360.0
+        except ValueError:
+            msg = f"bad bearing {word!r}"
+            raise ValueError(msg) from None
+        return centre, half_width or 10.0
+    if w not in COMPASS:
+        msg = f"unknown direction {word!r}; use {', '.join(COMPASS)} or bearing:DEG"
+        raise ValueError(msg)
+    centre, default_half = COMPASS[w]
+    return centre, half_width or (90.0 if side else default_half)
+
+
+def _convert(model: Any) -> Claim:
+    base = {"id": model.id, "text": model.text, "subject": model.subject, "notes": model.notes}
+    if isinstance(model, _DistanceModel):
+        claimed, claimed_rule = _interval(model.distance)
+        return Claim(
+            kind="distance",
+            reference=model.reference,
+            interval_m=claimed,
+            interval_rule=claimed_rule,
+            **base,
+        )
+    if isinstance(model, _DirectionModel):
+        return Claim(
+            kind="direction",
+            reference=model.reference,
+            direction=model.direction,
+            sector=_sector(model.direction, model.half_width_deg),
+            **base,
+        )
+    if isinstance(model, _SideModel):
+        interval: tuple[float, float] | None = None
+        rule = ""
+        if model.distance is not None:
+            interval, rule = _interval(model.distance)
+        return Claim(
+            kind="side_of_line",
+            reference=model.line,
+            direction=model.side,
+            sector=_sector(model.side, None, side=True),
+            interval_m=interval,
+            interval_rule=rule,
+            **base,
+        )
+    if isinstance(model, _ShadowModel):
+        try:
+            when = parse_time(model.time, zone=model.tz)
+            shadow = ShadowMeasurement(**model.shadow.model_dump())
+        except InputError as exc:
+            raise ValueError(exc.message) from None
+        return Claim(kind="shadow", time_utc=when, shadow=shadow, **base)
+    if isinstance(model, _WithinModel):
+        return Claim(kind="within", reference=model.area, **base)
+    return Claim(kind="nearest", reference=model.target, of_kind=dict(model.of_kind), **base)
+
+
+def _refuse_yaml_aliases(text: str, where: str) -> None:
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                msg = f"{where}: YAML aliases (*name) are not allowed in a claims file"
+                raise RegistryError(msg, code="E_CLAIMS_INVALID", hint="Write each value out.")
+    except yaml.YAMLError as exc:
+        msg = f"{where} is not valid YAML: {str(exc).splitlines()[0]}"
+        raise RegistryError(msg, code="E_CLAIMS_INVALID", hint="Fix the YAML syntax.") from None
+
+
+def claims_from_data(data: Any, *, where: str = "<data>") -> ClaimSet:
+    """Validate parsed claims data (see ``load_claims``)."""
+    try:
+        model = _FileModel.model_validate(data)
+    except pydantic.ValidationError as exc:
+        problems = [
+            f"{where}: at /{'/'.join(str(p) for p in err['loc'])}: {err['msg']}"
+            for err in exc.errors()
+        ]
+        msg = f"{len(problems)} problem(s) in {where}; first: {problems[0].split(': ', 1)[1]}"
+        raise RegistryError(
+            msg,
+            code="E_CLAIMS_INVALID",
+            hint="Fix every problem listed.",
+            detail="\n".join(problems),
+        ) from None
+    roles: dict[str, Role] = {}
+    for name, spec in model.roles.items():
+        if isinstance(spec, list):
+            roles[name] = Role(name=name, candidates=tuple(spec))
+        else:
+            roles[name] = Role(
+                name=name, candidates=tuple(spec.candidates), kind=dict(spec.kind), notes=spec.notes
+            )
+    problems = []
+    claims = []
+    seen: set[str] = set()
+    for i, item in enumerate(model.claims):
+        if item.id in seen:
+            problems.append(f"{where}: at /claims/{i}/id: duplicate claim id {item.id!r}")
+            continue
+        seen.add(item.id)
+        try:
+            claims.append(_convert(item))
+        except ValueError as exc:
+            problems.append(f"{where}: at /claims/{i}: {exc}")
+    if problems:
+        msg = f"{len(problems)} problem(s) in {where}; first: {problems[0].split(': ', 1)[1]}"
+        raise RegistryError(
+            msg,
+            code="E_CLAIMS_INVALID",
+            hint="Fix every problem listed.",
+            detail="\n".join(problems),
+        )
+    return ClaimSet(claims=tuple(claims), roles=roles, source=model.source.model_dump())
+
+
+def load_claims(path: str | os.PathLike[str]) -> ClaimSet:
+    """Load and validate a claims YAML file.
+
+    Raises
+    ------
+    RegistryError
+        ``E_CLAIMS_INVALID`` listing every problem with its location (exit code 4 in the CLI).
+    """
+    import hashlib
+
+    p = Path(os.fspath(path))
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        msg = f"cannot read claims file {str(p)!r}: {exc.strerror}"
+        raise RegistryError(msg, code="E_CLAIMS_MISSING", hint="Check the path.") from None
+    if len(raw) > _MAX_CLAIMS_BYTES:
+        msg = f"{str(p)!r} is larger than 1 MiB"
+        raise RegistryError(msg, code="E_CLAIMS_INVALID", hint="A claims file is short text.")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        msg = f"{str(p)!r} is not UTF-8 text"
+        raise RegistryError(msg, code="E_CLAIMS_INVALID", hint="Save it as UTF-8.") from None
+    _refuse_yaml_aliases(text, str(p))
+    data = yaml.safe_load(text)
+    cs = claims_from_data(data, where=str(p))
+    return dataclasses.replace(cs, path=str(p), sha256=hashlib.sha256(raw).hexdigest())
