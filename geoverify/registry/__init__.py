@@ -1,0 +1,58 @@
+"""Stage 3, registry: landmarks with geometry, sources and reference images, as GeoJSON.
+
+Input: an RFC 7946 GeoJSON FeatureCollection (the only place where coordinates are in
+longitude, latitude order). Output: a ``Registry`` of frozen ``Landmark`` values. The raw JSON is
+validated strictly before anything reaches shapely, and every problem is listed at once with the
+file, the feature id and a JSON pointer: NaN, duplicate keys, out-of-range or swapped
+coordinates, strings or nulls for numbers, wrong dimensions, short or unclosed rings, zero-length
+lines, self-intersecting polygons (rejected, or repaired with the original kept when asked),
+duplicate ids, reference images that are missing, outside the registry's folder or changed.
+
+Inside geoverify a landmark's geometry is a shapely geometry with x = longitude and
+y = latitude (shapely's convention); ``Landmark.anchor`` gives a ``LatLon``. Distances are never
+computed on these degrees: ``geoverify.geodesy`` does that. Spatial queries use an STRtree only
+to find candidates, then measure geodesically.
+
+Writers (``save_registry``, ``add_landmark``, ``remove_landmark``) take an exclusive lock on a
+sidecar ``.lock`` file, re-read the registry, and replace it atomically, so two processes adding
+at once lose nothing.
+"""
+
+from __future__ import annotations
+
+from geoverify.registry._model import (
+    REGISTRY_FORMAT,
+    Landmark,
+    ReferenceImage,
+    Registry,
+    RegistryProblem,
+    Source,
+    geodesic_distance_m,
+    point_landmark,
+)
+from geoverify.registry._read import load_registry, registry_from_geojson
+from geoverify.registry._write import (
+    add_landmark,
+    add_landmarks,
+    registry_to_geojson,
+    remove_landmark,
+    save_registry,
+)
+
+__all__ = [
+    "REGISTRY_FORMAT",
+    "Landmark",
+    "ReferenceImage",
+    "Registry",
+    "RegistryProblem",
+    "Source",
+    "add_landmark",
+    "add_landmarks",
+    "geodesic_distance_m",
+    "load_registry",
+    "point_landmark",
+    "registry_from_geojson",
+    "registry_to_geojson",
+    "remove_landmark",
+    "save_registry",
+]

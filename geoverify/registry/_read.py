@@ -1,0 +1,470 @@
+"""Reading a registry: strict GeoJSON, every problem listed with file, feature and pointer."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import math
+import os
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import shapely
+from shapely.geometry import (
+    shape,
+)
+from shapely.geometry.base import BaseGeometry
+
+from geoverify.errors import RegistryError
+from geoverify.models import Note
+from geoverify.registry._model import (
+    _GEOM_TYPES,
+    _MAX_FILE_BYTES,
+    Landmark,
+    ReferenceImage,
+    Registry,
+    RegistryProblem,
+    Source,
+)
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.problems: list[RegistryProblem] = []
+        self.warnings: list[Note] = []
+
+    def add(self, code: str, pointer: str, fid: str, message: str) -> None:
+        self.problems.append(
+            RegistryProblem(code=code, pointer=pointer, feature_id=fid, message=message)
+        )
+
+    def warn(self, code: str, message: str) -> None:
+        self.warnings.append(Note(code=code, message=message, field="registry"))
+
+
+def _strict_json(text: str, where: str) -> Any:
+    def no_constants(name: str) -> Any:
+        msg = f"{name} is not valid JSON"
+        raise ValueError(msg)
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in items:
+            if key in out:
+                msg = f"duplicate key {key!r}"
+                raise ValueError(msg)
+            out[key] = value
+        return out
+
+    try:
+        return json.loads(text, parse_constant=no_constants, object_pairs_hook=pairs)
+    except (ValueError, RecursionError) as exc:
+        msg = f"{where} is not valid GeoJSON: {exc}"
+        hint = "Fix the JSON syntax (NaN, Infinity and duplicate keys are refused)."
+        raise RegistryError(msg, code="E_REGISTRY_JSON", hint=hint) from None
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _check_position(pos: Any, ptr: str, fid: str, c: _Collector) -> tuple[float, float] | None:
+    if not isinstance(pos, list) or len(pos) not in (2, 3):
+        c.add(
+            "E_GEOM_INVALID",
+            ptr,
+            fid,
+            f"a position is [lon, lat] or [lon, lat, alt], got {json.dumps(pos)[:60]}",
+        )
+        return None
+    bad = [i for i, v in enumerate(pos) if not _is_number(v)]
+    if bad:
+        i = bad[0]
+        c.add(
+            "E_COORD_TYPE",
+            f"{ptr}/{i}",
+            fid,
+            f"coordinate is {json.dumps(pos[i])[:40]}, not a number",
+        )
+        return None
+    lon, lat = float(pos[0]), float(pos[1])
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        c.add("E_COORD_RANGE", ptr, fid, "coordinate is not finite")
+        return None
+    if not -90.0 <= lat <= 90.0 or not -180.0 <= lon <= 180.0:
+        hint = ""
+        if -90.0 <= lon <= 90.0 and -180.0 <= lat <= 180.0:
+            hint = " (looks like [lat, lon]: GeoJSON wants [lon, lat])"
+        c.add("E_COORD_RANGE", ptr, fid, f"[{pos[0]}, {pos[1]}] is out of range{hint}")
+        return None
+    return lon, lat
+
+
+def _check_line(coords: Any, ptr: str, fid: str, c: _Collector) -> list[tuple[float, float]] | None:
+    if not isinstance(coords, list):
+        c.add("E_GEOM_INVALID", ptr, fid, "a line is a list of positions")
+        return None
+    pts = [_check_position(p, f"{ptr}/{i}", fid, c) for i, p in enumerate(coords)]
+    if any(p is None for p in pts):
+        return None
+    line = [p for p in pts if p is not None]
+    if len(line) < 2:
+        c.add("E_GEOM_INVALID", ptr, fid, f"a line needs at least 2 positions, got {len(line)}")
+        return None
+    if all(p == line[0] for p in line):
+        c.add("E_GEOM_INVALID", ptr, fid, "zero-length line: every position is the same")
+        return None
+    for i, (a, b) in enumerate(itertools.pairwise(line)):
+        if abs(a[0] - b[0]) > 180.0:
+            c.warn(
+                "W_ANTIMERIDIAN",
+                f"feature {fid!r}: segment {i} crosses the antimeridian; geoverify measures it "
+                "the short way round (RFC 7946 asks for such lines to be split)",
+            )
+    return line
+
+
+def _check_ring(coords: Any, ptr: str, fid: str, c: _Collector) -> list[tuple[float, float]] | None:
+    ring = _check_line(coords, ptr, fid, c)
+    if ring is None:
+        return None
+    if len(ring) < 4:
+        c.add(
+            "E_GEOM_INVALID",
+            ptr,
+            fid,
+            f"a polygon ring needs at least 4 positions, got {len(ring)}",
+        )
+        return None
+    if ring[0] != ring[-1]:
+        c.add("E_GEOM_INVALID", ptr, fid, "unclosed ring: the last position must repeat the first")
+        return None
+    return ring
+
+
+def _check_geometry(geom: Any, ptr: str, fid: str, c: _Collector) -> bool:
+    if geom is None:
+        return True
+    if not isinstance(geom, dict):
+        c.add("E_GEOM_INVALID", ptr, fid, "geometry must be an object or null")
+        return False
+    gtype = geom.get("type")
+    if gtype not in _GEOM_TYPES:
+        c.add(
+            "E_GEOM_INVALID",
+            f"{ptr}/type",
+            fid,
+            f"unsupported geometry type {json.dumps(gtype)[:40]}",
+        )
+        return False
+    coords = geom.get("coordinates")
+    cptr = f"{ptr}/coordinates"
+    n_before = len(c.problems)
+    if gtype == "Point":
+        _check_position(coords, cptr, fid, c)
+    elif gtype == "LineString":
+        _check_line(coords, cptr, fid, c)
+    elif gtype == "Polygon":
+        _check_polygon(coords, cptr, fid, c)
+    elif not isinstance(coords, list) or not coords:
+        c.add("E_GEOM_INVALID", cptr, fid, f"{gtype} needs a non-empty list of parts")
+    else:
+        for i, part in enumerate(coords):
+            check = {"MultiPoint": _check_position, "MultiLineString": _check_line}.get(gtype)
+            if check is not None:
+                check(part, f"{cptr}/{i}", fid, c)
+            else:
+                _check_polygon(part, f"{cptr}/{i}", fid, c)
+    return len(c.problems) == n_before
+
+
+def _check_polygon(coords: Any, ptr: str, fid: str, c: _Collector) -> None:
+    if not isinstance(coords, list) or not coords:
+        c.add("E_GEOM_INVALID", ptr, fid, "a polygon is a non-empty list of rings")
+        return
+    for i, ring in enumerate(coords):
+        _check_ring(ring, f"{ptr}/{i}", fid, c)
+
+
+def _str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _parse_sources(raw: Any, ptr: str, fid: str, c: _Collector) -> tuple[Source, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        c.add("E_REGISTRY_INVALID", ptr, fid, "sources must be a list")
+        return ()
+    out = []
+    fields = {f.name for f in dataclasses.fields(Source)}
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict) or not isinstance(item.get("kind"), str):
+            c.add("E_REGISTRY_INVALID", f"{ptr}/{i}", fid, "a source is an object with a 'kind'")
+            continue
+        unknown = set(item) - fields
+        if unknown:
+            c.add(
+                "E_REGISTRY_INVALID", f"{ptr}/{i}", fid, f"unknown source fields: {sorted(unknown)}"
+            )
+            continue
+        try:
+            out.append(Source(**item))
+        except TypeError as exc:
+            c.add("E_REGISTRY_INVALID", f"{ptr}/{i}", fid, str(exc))
+    return tuple(out)
+
+
+def _inside(base: Path, rel: str) -> Path | None:
+    pure = PurePosixPath(rel)
+    if pure.is_absolute() or ".." in pure.parts or not rel:
+        return None
+    full = (base / pure).resolve()
+    try:
+        full.relative_to(base.resolve())
+    except ValueError:
+        return None
+    return full
+
+
+def _parse_images(
+    raw: Any, ptr: str, fid: str, base: Path | None, c: _Collector
+) -> tuple[ReferenceImage, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        c.add("E_REGISTRY_INVALID", ptr, fid, "reference_images must be a list")
+        return ()
+    out = []
+    for i, item in enumerate(raw):
+        iptr = f"{ptr}/{i}"
+        if not isinstance(item, dict) or not isinstance(item.get("path"), str):
+            c.add("E_REGISTRY_INVALID", iptr, fid, "a reference image is an object with a 'path'")
+            continue
+        rel = item["path"]
+        sha = item.get("sha256", "")
+        if base is not None:
+            full = _inside(base, rel)
+            if full is None:
+                c.add(
+                    "E_REF_IMAGE_PATH",
+                    f"{iptr}/path",
+                    fid,
+                    f"{rel!r} is not inside the registry's folder",
+                )
+                continue
+            if not full.is_file():
+                c.add(
+                    "E_REF_IMAGE_MISSING", f"{iptr}/path", fid, f"reference image {rel!r} not found"
+                )
+                continue
+            actual = hashlib.sha256(full.read_bytes()).hexdigest()
+            if sha and sha != actual:
+                c.add(
+                    "E_REF_IMAGE_CHANGED",
+                    f"{iptr}/sha256",
+                    fid,
+                    f"{rel!r} has SHA-256 {actual[:12]}..., the registry says {str(sha)[:12]}...",
+                )
+                continue
+            sha = actual
+        out.append(ReferenceImage(path=rel, sha256=str(sha), note=str(item.get("note", ""))))
+    return tuple(out)
+
+
+def registry_from_geojson(
+    data: Any,
+    *,
+    where: str = "<data>",
+    base_dir: Path | None = None,
+    repair: bool = False,
+) -> Registry:
+    """Validate parsed GeoJSON and build a ``Registry`` (see ``load_registry``)."""
+    c = _Collector()
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+        msg = f"{where}: the top level must be a GeoJSON FeatureCollection"
+        raise RegistryError(
+            msg,
+            code="E_REGISTRY_INVALID",
+            hint='Wrap the features in {"type": "FeatureCollection", "features": [...]}.',
+        )
+    if "crs" in data:
+        c.warn(
+            "W_CRS_MEMBER",
+            "the file has a 'crs' member; RFC 7946 coordinates are always WGS84 lon/lat, "
+            "and geoverify reads them so",
+        )
+    features = data.get("features")
+    if not isinstance(features, list):
+        msg = f"{where}: 'features' must be a list"
+        raise RegistryError(msg, code="E_REGISTRY_INVALID", hint="Fix the file.")
+    landmarks: list[Landmark] = []
+    seen: dict[str, int] = {}
+    for n, feat in enumerate(features):
+        ptr = f"/features/{n}"
+        if not isinstance(feat, dict) or feat.get("type") != "Feature":
+            c.add("E_REGISTRY_INVALID", ptr, "", "not a GeoJSON Feature")
+            continue
+        props = feat.get("properties") or {}
+        fid_raw = feat.get("id", props.get("id") if isinstance(props, dict) else None)
+        if not isinstance(fid_raw, str) or not fid_raw.strip():
+            c.add("E_REGISTRY_INVALID", f"{ptr}/id", "", "every feature needs a string id")
+            continue
+        fid = fid_raw
+        if fid in seen:
+            c.add("E_DUPLICATE_ID", f"{ptr}/id", fid, f"id also used by /features/{seen[fid]}")
+            continue
+        seen[fid] = n
+        if not isinstance(props, dict):
+            c.add("E_REGISTRY_INVALID", f"{ptr}/properties", fid, "properties must be an object")
+            continue
+        geom_raw = feat.get("geometry")
+        geometry_ok = _check_geometry(geom_raw, f"{ptr}/geometry", fid, c)
+        name = props.get("name")
+        if not isinstance(name, str) or not name.strip():
+            c.add("E_REGISTRY_INVALID", f"{ptr}/properties/name", fid, "a landmark needs a name")
+            continue
+        aliases = props.get("aliases", [])
+        if not _str_list(aliases):
+            c.add(
+                "E_REGISTRY_INVALID",
+                f"{ptr}/properties/aliases",
+                fid,
+                "aliases must be a list of strings",
+            )
+            aliases = []
+        tags = props.get("tags", {})
+        if not isinstance(tags, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
+        ):
+            c.add(
+                "E_REGISTRY_INVALID",
+                f"{ptr}/properties/tags",
+                fid,
+                "tags must map strings to strings",
+            )
+            tags = {}
+        unc = props.get("uncertainty_m")
+        if unc is not None and not (_is_number(unc) and math.isfinite(unc) and unc >= 0):
+            c.add(
+                "E_REGISTRY_INVALID",
+                f"{ptr}/properties/uncertainty_m",
+                fid,
+                f"uncertainty_m must be a number >= 0, got {json.dumps(unc)[:30]}",
+            )
+            unc = None
+        sources = _parse_sources(props.get("sources"), f"{ptr}/properties/sources", fid, c)
+        images = _parse_images(
+            props.get("reference_images"), f"{ptr}/properties/reference_images", fid, base_dir, c
+        )
+        notes = props.get("notes", "")
+        geometry: BaseGeometry | None = None
+        original: BaseGeometry | None = None
+        if geom_raw is not None and geometry_ok:
+            geometry = shape(geom_raw)
+            if not geometry.is_valid:
+                reason = shapely.is_valid_reason(geometry)
+                if repair:
+                    original = geometry
+                    geometry = shapely.make_valid(geometry)
+                    c.warn(
+                        "W_GEOM_REPAIRED",
+                        f"feature {fid!r}: {reason}; repaired (the original is kept)",
+                    )
+                else:
+                    c.add(
+                        "E_GEOM_INVALID",
+                        f"{ptr}/geometry",
+                        fid,
+                        f"invalid geometry: {reason} "
+                        "(load with repair to fix it, keeping the original)",
+                    )
+                    continue
+        elif geom_raw is not None:
+            continue
+        landmarks.append(
+            Landmark(
+                id=fid,
+                name=name,
+                aliases=tuple(aliases),
+                tags=dict(tags),
+                geometry=geometry,
+                uncertainty_m=float(unc) if unc is not None else None,
+                sources=sources,
+                reference_images=images,
+                notes=notes if isinstance(notes, str) else json.dumps(notes),
+                original_geometry=original,
+            )
+        )
+    if c.problems:
+        listing = "\n".join(f"{where}: {p}" for p in c.problems)
+        first = c.problems[0]
+        msg = f"{len(c.problems)} problem(s) in {where}; first: {first}"
+        raise RegistryError(
+            msg,
+            code="E_REGISTRY_INVALID",
+            hint="Fix every problem listed in the detail, then validate again.",
+            detail=listing,
+        )
+    raw_name = data.get("name")
+    name = raw_name if isinstance(raw_name, str) else Path(where).stem
+    return Registry(name=name, landmarks=tuple(landmarks), warnings=tuple(c.warnings))
+
+
+def load_registry(path: str | os.PathLike[str], *, repair: bool = False) -> Registry:
+    """Load and validate a registry GeoJSON file.
+
+    Parameters
+    ----------
+    path
+        The GeoJSON file; reference image paths are relative to its folder.
+    repair
+        Repair self-intersecting polygons (``shapely.make_valid``), keeping the original in
+        ``Landmark.original_geometry`` and a warning, instead of refusing them.
+
+    Raises
+    ------
+    RegistryError
+        ``E_REGISTRY_INVALID`` listing every problem (file, feature id, JSON pointer) in
+        ``detail``; ``E_REGISTRY_JSON`` for a syntax error.
+    """
+    p = Path(os.fspath(path))
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        msg = f"no registry file {str(p)!r}"
+        raise RegistryError(
+            msg,
+            code="E_REGISTRY_MISSING",
+            hint="Check the path, or create one with `geoverify registry add`.",
+        ) from None
+    except OSError as exc:
+        msg = f"cannot read {str(p)!r}: {exc.strerror}"
+        raise RegistryError(
+            msg,
+            code="E_REGISTRY_MISSING",
+            hint="Check the path and permissions.",
+        ) from None
+    if len(raw) > _MAX_FILE_BYTES:
+        msg = f"{str(p)!r} is larger than {_MAX_FILE_BYTES // 2**20} MiB"
+        raise RegistryError(
+            msg,
+            code="E_REGISTRY_INVALID",
+            hint="Split the registry.",
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        msg = f"{str(p)!r} is not UTF-8 text"
+        raise RegistryError(
+            msg,
+            code="E_REGISTRY_JSON",
+            hint="Save the file as UTF-8 GeoJSON.",
+        ) from None
+    data = _strict_json(text, str(p))
+    reg = registry_from_geojson(data, where=str(p), base_dir=p.parent, repair=repair)
+    return dataclasses.replace(reg, path=str(p), sha256=hashlib.sha256(raw).hexdigest())
