@@ -132,6 +132,18 @@ def verify(
     if any(lm.reference_images for lm in reg.landmarks):
         index = build_index(reg, options=opts.matching)
         matches = match_frames(selection.frames, index, progress=ticker("matching"))
+        if any(fm.match.affine for fm in matches):
+            limitations.append(
+                "Some frames were scored by a second pass with affine simulation, run because "
+                "the first pass found too few consistent points; for those frames the chance "
+                "of a false match is up to the sum of the two passes' rates."
+            )
+        if opts.matching.model == "fundamental":
+            limitations.append(
+                "Matches were verified with the epipolar constraint (fundamental matrix): "
+                "consistent with one rigid scene seen from two positions, with no mapping "
+                "between the images."
+            )
     else:
         limitations.append(
             "No landmark in the registry has a reference image: no frame was matched."

@@ -283,3 +283,45 @@ def test_verify_bad_registry_or_claims_exit_4(tmp_path, walk):
     ]
     assert CliRunner().invoke(app, args).exit_code == 4
     assert not (tmp_path / "o2" / "report.json").exists()
+
+
+def test_a_slanted_view_is_matched_by_the_affine_pass_and_the_report_says_so(tmp_path):
+    # A clip of aero3 against a registry whose reference is aero1: the same town from another
+    # direction, which plain SIFT does not match (tests/test_matching.py).
+    import av
+    import cv2
+    from fixtures import IMAGES
+
+    shutil.copy(IMAGES / "aero1.jpg", tmp_path / "aero1.jpg")
+    shutil.copy(IMAGES / "box.png", tmp_path / "box.png")
+    marks = (
+        Landmark(
+            id="town", name="town", reference_images=(ReferenceImage(path="aero1.jpg", sha256=""),)
+        ),
+        Landmark(
+            id="box", name="box", reference_images=(ReferenceImage(path="box.png", sha256=""),)
+        ),
+    )
+    save_registry(Registry(name="a", landmarks=marks), tmp_path / "r.geojson")
+    claims = tmp_path / "c.yaml"
+    claims.write_text("claims_version: 1\nclaims: []\n")
+    photo = cv2.imread(str(IMAGES / "aero3.jpg"))
+    video = tmp_path / "aero3.mp4"
+    with av.open(str(video), "w") as out:
+        stream = out.add_stream("libx264", rate=5)
+        stream.width, stream.height, stream.pix_fmt = 640, 480, "yuv420p"
+        stream.options = {"threads": "1", "crf": "18"}
+        for _ in range(5):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(photo, format="bgr24")))
+        out.mux(stream.encode())
+    result = verify(video, registry=tmp_path / "r.geojson", claims=claims, now=NOW)
+    matched = [fm for fm in result.matches if fm.match.verdict == "match"]
+    assert matched
+    assert all(fm.match.affine and fm.match.best.landmark_id == "town" for fm in matched)
+    out = tmp_path / "report"
+    save_verification(result, out)
+    report = json.loads((out / "report.json").read_text())
+    jsonschema.validate(report, SCHEMA)
+    assert any(m["affine"] for m in report["matches"])
+    assert any("affine simulation" in text for text in report["limitations"])
+    assert "scored with affine simulation" in (out / "report.html").read_text()
