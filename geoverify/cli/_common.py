@@ -1,0 +1,161 @@
+"""What every command shares: the Typer app, the error boundary, JSON and progress output."""
+
+from __future__ import annotations
+
+import json
+import os
+import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar
+
+import typer
+
+from geoverify._version import __version__
+from geoverify.errors import GeoverifyError, RegistryError
+
+if TYPE_CHECKING:  # stage modules load inside the commands that use them (faster start)
+    from geoverify.models import CheckResult
+
+EXIT_INTERNAL = 1
+EXIT_INTERRUPTED = 130
+
+app = typer.Typer(
+    name="geoverify",
+    help="Check where and when a video was filmed: probe, frames, landmarks, claims, sun.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+R = TypeVar("R")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"geoverify {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Show the version."
+        ),
+    ] = False,
+) -> None:
+    """Check where and when a video was filmed."""
+
+
+def _dump_json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, indent=2)
+
+
+def _run(as_json: bool, func: Callable[[], R]) -> R:
+    """Call ``func`` inside the one error boundary."""
+    try:
+        return func()
+    except GeoverifyError as exc:
+        if os.environ.get("GEOVERIFY_DEBUG") == "1":
+            traceback.print_exc()
+        if as_json:
+            typer.echo(_dump_json({"error": exc.to_dict()}))
+        else:
+            line = _printable(exc.message.replace("\n", " "), 1000)
+            typer.echo(f"error: {line} [{exc.code}]", err=True)
+            if exc.hint:
+                typer.echo(f"hint: {exc.hint}", err=True)
+            if isinstance(exc, RegistryError) and exc.detail:
+                for problem in exc.detail.splitlines()[:200]:
+                    typer.echo(f"  {_printable(problem, 500)}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def _printable(text: str, max_chars: int = 300) -> str:
+    """Escape control characters (terminal escape sequences from hostile metadata) and cut."""
+    out = "".join(
+        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+        for ch in text[:max_chars]
+    )
+    return out + ("..." if len(text) > max_chars else "")
+
+
+class _Progress:
+    """A rich progress bar on stderr, fed by the library's progress callback."""
+
+    def __init__(self, label: str, enabled: bool) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        self.bar = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=_stderr_console(),
+            disable=not enabled,
+            transient=True,
+        )
+        self.task = self.bar.add_task(label, total=None)
+
+    def __enter__(self) -> Self:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+    def __call__(self, done: int, total: int | None) -> None:
+        self.bar.update(self.task, completed=done, total=total)
+
+
+class _StageProgress(_Progress):
+    """One progress bar per stage (``decoding``, ``matching``...), fed (stage, done, total)."""
+
+    def __init__(self, enabled: bool) -> None:
+        super().__init__("", enabled)
+        self.bar.remove_task(self.task)
+        self.tasks: dict[str, Any] = {}
+
+    def stage(self, stage: str, done: int, total: int | None) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.bar.add_task(stage, total=total)
+        self.bar.update(self.tasks[stage], completed=done, total=total)
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _render_check(result: CheckResult) -> list[str]:
+    unit = result.unit
+    measured = f"{result.measured:.1f} {unit}" if result.measured is not None else "not measured"
+    margin = f"{result.margin:+.1f} {unit}" if result.margin is not None else "-"
+    lines = [
+        f"{result.verdict.value.upper():13s} {result.name}: {_printable(result.text)}",
+        f"    measured {measured}; claimed {_printable(result.expected)}; margin {margin}",
+    ]
+    if result.survives_choice is not None:
+        survives = "yes" if result.survives_choice else "NO"
+        lines.append(f"    same verdict for every candidate landmark: {survives}")
+        for c in result.candidates:
+            value = f"{c.measured:.1f} {unit}" if c.measured is not None else "-"
+            who = "/".join(c.landmarks.values())
+            lines.append(f"      {who}: {value} -> {c.verdict.value} ({_printable(c.reason)})")
+    lines += [f"    note: {_printable(n)}" for n in result.notes]
+    return lines

@@ -1,0 +1,336 @@
+"""Commands on a video: probe, frames, match, verify."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from geoverify.models import to_jsonable
+
+if TYPE_CHECKING:  # stage modules load inside the commands that use them (faster start)
+    from geoverify.probe import MediaInfo
+
+from geoverify.cli._common import (
+    JsonOpt,
+    _dump_json,
+    _fmt,
+    _printable,
+    _Progress,
+    _render_check,
+    _run,
+    _StageProgress,
+    app,
+)
+
+
+def _render_probe(info: MediaInfo) -> str:
+    rows: list[tuple[str, str]] = [
+        ("file", info.path),
+        ("size", f"{info.size_bytes} bytes"),
+        ("sha256", info.sha256),
+        (
+            "container",
+            f"{info.container.format_sniffed} (demuxer {info.container.demuxer}, "
+            f"brand {_fmt(info.container.major_brand)})",
+        ),
+    ]
+    v = info.video
+    if v is not None:
+        rows += [
+            ("video stream", f"#{v.index}: {v.codec} {v.pix_fmt or ''} ({v.chosen_because})"),
+            (
+                "size",
+                f"stored {v.stored_width}x{v.stored_height}, displayed "
+                f"{v.display_width}x{v.display_height}, rotation {v.rotation_deg} deg cw",
+            ),
+            (
+                "frame rate",
+                f"average {_fmt(v.average_frame_rate)}, nominal {_fmt(v.nominal_frame_rate)}, "
+                + {True: "variable", False: "constant", None: "unknown"}[v.variable_frame_rate],
+            ),
+            (
+                "duration",
+                f"{_fmt(v.duration_s)} s from timestamps; {v.frame_count_timestamps} frames "
+                f"({v.keyframe_count} key)",
+            ),
+        ]
+    for a in info.audio:
+        rows.append(("audio", f"#{a.index}: {a.codec} {a.sample_rate_hz} Hz x{a.channels}"))
+    for t in info.creation_times:
+        utc = t.utc.isoformat() if t.utc else "unparseable"
+        zone = "zone stated" if t.zone_stated else "no zone in file"
+        rows.append(("created", f"{t.raw} -> {utc} ({t.source}; {zone})"))
+    for loc in info.locations:
+        where = f"{loc.position.lat:.6f}, {loc.position.lon:.6f}" if loc.position else loc.problem
+        extra = f", alt {loc.altitude_m} m" if loc.altitude_m is not None else ""
+        extra += f", accuracy {loc.accuracy_m} m" if loc.accuracy_m is not None else ""
+        rows.append(("location", f"{where}{extra} ({loc.source}: {loc.raw})"))
+    d = info.device
+    device = ", ".join(
+        f"{k} {val}"
+        for k, val in (
+            ("make", d.make),
+            ("model", d.model),
+            ("software", d.software),
+            ("firmware", d.firmware),
+            ("android", d.android_version),
+        )
+        if val
+    )
+    if device:
+        rows.append(("device", device))
+    if info.gps_track is not None:
+        g = info.gps_track
+        f0 = g.fixes[0]
+        rows.append(
+            (
+                "gps track",
+                f"{len(g.fixes)} fixes ({g.sample_count} samples), first {f0.lat:.6f}, "
+                f"{f0.lon:.6f} at {g.first_time_utc.isoformat() if g.first_time_utc else 'no UTC'}",
+            )
+        )
+    rows.append(
+        (
+            "media data",
+            {True: "complete", False: "INCOMPLETE", None: "not checked"}[info.media_data_complete],
+        )
+    )
+    width = max(len(k) for k, _ in rows)
+    lines = [f"{k.ljust(width)}  {_printable(val)}" for k, val in rows]
+    if info.notes:
+        lines.append("")
+        lines.append("trust notes:")
+        lines += [f"  [{n.severity}] {n.code}: {_printable(n.message)}" for n in info.notes]
+    return "\n".join(lines)
+
+
+@app.command("probe")
+def probe_command(
+    video: Annotated[Path, typer.Argument(help="Local video file to examine.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """Show what a video file is and what it claims: hashes, streams, times, places, trust."""
+    from geoverify.probe import probe
+
+    info = _run(as_json, lambda: probe(video))
+    if as_json:
+        typer.echo(_dump_json(to_jsonable(info)))
+    else:
+        typer.echo(_render_probe(info))
+
+
+@app.command("frames")
+def frames_command(
+    video: Annotated[Path, typer.Argument(help="Local video file.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for frames, frames.json, sheet.")],
+    every: Annotated[
+        float | None, typer.Option("--every", help="A frame every SECONDS, exact PTS.")
+    ] = None,
+    keyframes: Annotated[bool, typer.Option("--keyframes", help="The keyframes.")] = False,
+    scenes: Annotated[bool, typer.Option("--scenes", help="One frame per shot.")] = False,
+    views: Annotated[bool, typer.Option("--views", help="New views inside a shot.")] = False,
+    best: Annotated[int, typer.Option("--best", help="The N sharpest distinct frames.")] = 0,
+    start: Annotated[float | None, typer.Option("--start", help="From SECONDS.")] = None,
+    end: Annotated[float | None, typer.Option("--end", help="Up to SECONDS.")] = None,
+    image_format: Annotated[str, typer.Option("--format", help="png (lossless) or jpeg.")] = "png",
+    scene_scan: Annotated[
+        str,
+        typer.Option(
+            "--scene-scan",
+            help="auto: for --scenes alone, GOPs whose keyframes match and that hold no burst "
+            "of intra coding are not decoded (faster); full: decode every frame.",
+        ),
+    ] = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """Save the frames worth looking at, with timestamps, hashes and a contact sheet.
+
+    With no strategy given, one frame per shot is chosen (--scenes).
+    """
+    from geoverify.frames import FrameOptions, FrameWriter, save_frames, select_frames
+
+    if image_format not in ("png", "jpeg"):
+        msg = "--format must be png or jpeg"
+        raise typer.BadParameter(msg)
+    chosen = every is not None or keyframes or scenes or views or best > 0
+
+    def run() -> tuple[Any, Any]:
+        options = (
+            FrameOptions(
+                every_s=every,
+                keyframes=keyframes,
+                scenes=scenes,
+                views=views,
+                best=best,
+                start_s=start,
+                end_s=end,
+                scene_scan=scene_scan,  # type: ignore[arg-type]
+            )
+            if chosen
+            else FrameOptions(
+                scenes=True,
+                start_s=start,
+                end_s=end,
+                scene_scan=scene_scan,  # type: ignore[arg-type]
+            )
+        )
+        fmt: Any = image_format
+        writer = FrameWriter(out, fmt)  # saving overlaps decoding; memory stays bounded
+        try:
+            with _Progress("decoding", enabled=not as_json) as bar:
+                selection = select_frames(
+                    video, options=options, progress=bar, on_frame=writer, keep_pixels=False
+                )
+            saved = save_frames(selection, out, image_format=fmt, prepared=writer.result())
+        finally:
+            writer.discard()
+        return selection, saved
+
+    selection, saved = _run(as_json, run)
+    if as_json:
+        typer.echo(_dump_json(json.loads(Path(saved.manifest).read_text(encoding="utf-8"))))
+        return
+    for frame, item in zip(selection.frames, saved.frames, strict=True):
+        typer.echo(
+            f"{frame.t_s:10.3f} s  frame {frame.frame_number:6d}  "
+            f"{'key' if frame.keyframe else '   '}  {','.join(frame.strategies):20s} {item.file}"
+        )
+    for note in selection.notes:
+        typer.echo(f"[{note.severity}] {note.code}: {_printable(note.message)}")
+    typer.echo(
+        f"{len(saved.frames)} frames, {len(selection.shots)} shots; "
+        f"{selection.frames_decoded} of {selection.frames_expected} frames decoded"
+        + (f", {selection.frames_screened} screened" if selection.frames_screened else "")
+    )
+    typer.echo(f"manifest: {saved.manifest}")
+    typer.echo(f"contact sheet: {saved.contact_sheet_html}")
+
+
+AffineOpt = Annotated[
+    str,
+    typer.Option(
+        "--affine",
+        help="Affine simulation for strongly slanted views: auto (frames where the plain pass "
+        "finds too few consistent points), on (every frame), off. Seconds per frame.",
+    ),
+]
+
+ModelOpt = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        help="Geometry that verifies a match: homography (a plane or a distant scene; "
+        "default) or fundamental (any rigid scene with depth seen from two positions).",
+    ),
+]
+
+
+@app.command("match")
+def match_command(
+    source: Annotated[Path, typer.Argument(help="A video, or a folder written by `frames`.")],
+    registry: Annotated[Path, typer.Option("--registry", help="Registry GeoJSON.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for matches.json and images.")],
+    detector: Annotated[
+        str, typer.Option("--detector", help="Local features: sift, rootsift or orb.")
+    ] = "sift",
+    affine: AffineOpt = "auto",
+    model: ModelOpt = "homography",
+    as_json: JsonOpt = False,
+) -> None:
+    """Which registry landmark each frame shows, with a false-match estimate and verdict."""
+    from geoverify.frames import Frame, FrameOptions, select_frames
+    from geoverify.matching import MatchOptions, build_index, load_image, match_frames, save_matches
+    from geoverify.registry import load_registry
+
+    def run() -> tuple[Any, Path]:
+        options = MatchOptions(
+            detector=detector,  # type: ignore[arg-type]
+            affine=affine,  # type: ignore[arg-type]
+            model=model,  # type: ignore[arg-type]
+        )
+        reg = load_registry(registry)
+        index = build_index(reg, options=options)
+        frames: list[Any]
+        if source.is_dir():
+            manifest = json.loads((source / "frames.json").read_text(encoding="utf-8"))
+            frames = [
+                Frame(
+                    image_bgr=load_image(source / Path(e["file"]).name),
+                    t_s=float(e["t_s"]),
+                    pts=int(e["pts"]),
+                    time_base=Fraction(e["time_base"]),
+                    frame_number=int(e["frame_number"]),
+                    keyframe=bool(e["keyframe"]),
+                    strategies=tuple(e["strategies"]),
+                    shot=e.get("shot"),
+                    sharpness=float(e["sharpness"]),
+                    phash=str(e["phash"]),
+                )
+                for e in manifest["frames"]
+            ]
+        else:
+            opts = FrameOptions(scenes=True, best=5)
+            with _Progress("decoding", enabled=not as_json) as bar:
+                frames = list(select_frames(source, options=opts, progress=bar).frames)
+        with _Progress("matching", enabled=not as_json) as bar:
+            results = match_frames(frames, index, progress=bar)
+        return results, save_matches(results, frames, index, out, registry_dir=registry.parent)
+
+    results, manifest_path = _run(as_json, run)
+    if as_json:
+        typer.echo(Path(manifest_path).read_text(encoding="utf-8"))
+        return
+    for r in results:
+        m = r.match
+        best = f"{m.best.landmark_id} ({m.best.inliers} inliers)" if m.best else "-"
+        fmr = f"{m.false_match_rate:.3f}" if m.false_match_rate is not None else "n/a"
+        mirrored = " MIRRORED" if m.mirrored else ""
+        how = " (affine simulation)" if m.affine else ""
+        typer.echo(
+            f"{r.t_s:10.3f} s  frame {r.frame_number:6d}  {m.verdict:9s} {best}  "
+            f"false-match rate {fmr}{mirrored}{how}"
+        )
+    typer.echo(f"manifest: {manifest_path}")
+
+
+@app.command("verify")
+def verify_command(
+    video: Annotated[Path, typer.Argument(help="Local video file.")],
+    registry: Annotated[Path, typer.Option("--registry", help="Registry GeoJSON.")],
+    claims: Annotated[Path, typer.Option("--claims", help="Claims YAML.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the report.")],
+    title: Annotated[str, typer.Option("--title", help="Report title.")] = "",
+    affine: AffineOpt = "auto",
+    model: ModelOpt = "homography",
+    as_json: JsonOpt = False,
+) -> None:
+    """Probe, pick frames, match landmarks, check claims: one report (JSON, HTML, Markdown)."""
+    from geoverify.matching import MatchOptions
+    from geoverify.pipeline import VerifyOptions, save_verification, verify
+
+    def run() -> Any:
+        matching = MatchOptions(affine=affine, model=model)  # type: ignore[arg-type]
+        options = VerifyOptions(title=title, matching=matching)
+        with _StageProgress(enabled=not as_json) as bar:
+            result = verify(
+                video, registry=registry, claims=claims, options=options, progress=bar.stage
+            )
+        saved = save_verification(result, out)
+        return result, saved
+
+    result, saved = _run(as_json, run)
+    if as_json:
+        typer.echo(_dump_json({"out_dir": saved["out_dir"], "summary": result.report.summary}))
+        return
+    for c in result.report.checks:
+        typer.echo("\n".join(_render_check(c)[:2]))
+    matched = result.report.summary["frames_matched_by_landmark"]
+    typer.echo(
+        "frames matched: "
+        + (", ".join(f"{k} ({v})" for k, v in matched.items()) if matched else "none")
+    )
+    typer.echo(f"report: {Path(saved['out_dir']) / 'report.html'}")

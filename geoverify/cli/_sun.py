@@ -1,0 +1,187 @@
+"""Commands on the sun: position, shadow checks, when and where a shadow fits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from geoverify._io import write_atomic
+from geoverify.cli._common import (
+    JsonOpt,
+    _dump_json,
+    _render_check,
+    _run,
+    app,
+)
+from geoverify.errors import InputError
+from geoverify.models import LatLon, to_jsonable
+
+sun_app = typer.Typer(help="Sun position and shadows: when and where a shadow fits.")
+app.add_typer(sun_app, name="sun")
+
+LatOpt = Annotated[float, typer.Option("--lat", help="Latitude, degrees north.")]
+LonOpt = Annotated[float, typer.Option("--lon", help="Longitude, degrees east.")]
+TzOpt = Annotated[
+    str | None,
+    typer.Option("--tz", help="IANA zone for times without an offset, e.g. Europe/Kyiv."),
+]
+ShadowAzOpt = Annotated[
+    float | None, typer.Option("--shadow-azimuth", help="Shadow direction, degrees from north.")
+]
+AzErrOpt = Annotated[float, typer.Option("--azimuth-error", help="Its uncertainty, degrees.")]
+RatioOpt = Annotated[
+    float | None, typer.Option("--length-ratio", help="Shadow length / object height.")
+]
+RatioErrOpt = Annotated[float, typer.Option("--ratio-error", help="Its uncertainty.")]
+
+
+def _shadow(az: float | None, az_err: float, ratio: float | None, ratio_err: float) -> Any:
+    from geoverify.sun import ShadowMeasurement
+
+    return ShadowMeasurement(
+        azimuth_deg=az, azimuth_error_deg=az_err, length_ratio=ratio, ratio_error=ratio_err
+    )
+
+
+@sun_app.command("position")
+def sun_position_command(
+    lat: LatOpt,
+    lon: LonOpt,
+    time: Annotated[str, typer.Option("--time", help="ISO 8601 time, with offset or --tz.")],
+    tz: TzOpt = None,
+    elevation_m: Annotated[float, typer.Option("--elevation-m", help="Metres.")] = 0.0,
+    pressure_hpa: Annotated[float, typer.Option("--pressure-hpa", help="hPa.")] = 1013.25,
+    temperature_c: Annotated[float, typer.Option("--temperature-c", help="deg C.")] = 12.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Where the sun was: azimuth, apparent elevation, shadow direction and length ratio."""
+    from geoverify.sun import parse_time, sun_position
+
+    pos = _run(
+        as_json,
+        lambda: sun_position(
+            LatLon(lat, lon),
+            parse_time(time, zone=tz),
+            elevation_m=elevation_m,
+            pressure_hpa=pressure_hpa,
+            temperature_c=temperature_c,
+        ),
+    )
+    if as_json:
+        typer.echo(_dump_json(to_jsonable(pos)))
+        return
+    typer.echo(f"time (UTC)      {pos.when_utc.isoformat()}")
+    typer.echo(f"sun azimuth     {pos.azimuth_deg:.4f} deg (clockwise from true north)")
+    typer.echo(f"sun elevation   {pos.elevation_deg:.4f} deg (apparent, with refraction)")
+    if pos.above_horizon and pos.shadow_azimuth_deg is not None:
+        typer.echo(f"shadow azimuth  {pos.shadow_azimuth_deg:.4f} deg")
+        typer.echo(f"shadow / height {pos.shadow_length_ratio:.4f}")
+    else:
+        typer.echo("the sun is below the horizon: no direct shadow")
+
+
+@sun_app.command("check")
+def sun_check_command(
+    lat: LatOpt,
+    lon: LonOpt,
+    time: Annotated[str, typer.Option("--time", help="Claimed time, ISO 8601.")],
+    tz: TzOpt = None,
+    shadow_azimuth: ShadowAzOpt = None,
+    azimuth_error: AzErrOpt = 5.0,
+    length_ratio: RatioOpt = None,
+    ratio_error: RatioErrOpt = 0.1,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check a measured shadow against a claimed place and time: verdict and margin."""
+    from geoverify.sun import check_shadow, parse_time
+
+    result = _run(
+        as_json,
+        lambda: check_shadow(
+            LatLon(lat, lon),
+            parse_time(time, zone=tz),
+            _shadow(shadow_azimuth, azimuth_error, length_ratio, ratio_error),
+        ),
+    )
+    if as_json:
+        typer.echo(_dump_json(to_jsonable(result)))
+    else:
+        typer.echo("\n".join(_render_check(result)))
+
+
+@sun_app.command("when")
+def sun_when_command(
+    lat: LatOpt,
+    lon: LonOpt,
+    start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD (UTC).")],
+    end: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (UTC).")],
+    shadow_azimuth: ShadowAzOpt = None,
+    azimuth_error: AzErrOpt = 5.0,
+    length_ratio: RatioOpt = None,
+    ratio_error: RatioErrOpt = 0.1,
+    as_json: JsonOpt = False,
+) -> None:
+    """Time windows (UTC) in a date range when the measured shadow fits at a place."""
+    from datetime import date
+
+    from geoverify.sun import shadow_time_windows
+
+    def run() -> Any:
+        try:
+            d0, d1 = date.fromisoformat(start), date.fromisoformat(end)
+        except ValueError:
+            msg = f"dates must be YYYY-MM-DD, got {start!r} and {end!r}"
+            raise InputError(msg, code="E_INPUT_TIME", hint="e.g. --from 2023-03-01") from None
+        shadow = _shadow(shadow_azimuth, azimuth_error, length_ratio, ratio_error)
+        return shadow_time_windows(LatLon(lat, lon), d0, d1, shadow)
+
+    windows = _run(as_json, run)
+    if as_json:
+        typer.echo(_dump_json({"windows": to_jsonable(windows)}))
+        return
+    if not windows:
+        typer.echo("no time in the range fits the measured shadow")
+    for w in windows:
+        a = w.start_utc.isoformat(timespec="seconds")
+        b = w.end_utc.isoformat(timespec="seconds")
+        typer.echo(f"{a}  to  {b}  (edges to {w.resolution_s:g} s)")
+
+
+@sun_app.command("where")
+def sun_where_command(
+    time: Annotated[str, typer.Option("--time", help="Known time, ISO 8601.")],
+    tz: TzOpt = None,
+    shadow_azimuth: ShadowAzOpt = None,
+    azimuth_error: AzErrOpt = 5.0,
+    length_ratio: RatioOpt = None,
+    ratio_error: RatioErrOpt = 0.1,
+    bbox: Annotated[
+        str, typer.Option("--bbox", help="south,west,north,east to search, degrees.")
+    ] = "-60,-180,75,180",
+    cell_deg: Annotated[float, typer.Option("--cell-deg", help="Coarse grid, degrees.")] = 1.0,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the band as GeoJSON.")] = None,
+) -> None:
+    """Find the band of places where the measured shadow fits at a known time (GeoJSON)."""
+    from geoverify.sun import parse_time, shadow_places
+
+    def run() -> Any:
+        try:
+            s, w, n, e = (float(x) for x in bbox.split(","))
+        except ValueError:
+            msg = f"--bbox {bbox!r} is not south,west,north,east"
+            raise InputError(msg, code="E_INPUT_OPTION", hint="e.g. 30,10,70,70") from None
+        shadow = _shadow(shadow_azimuth, azimuth_error, length_ratio, ratio_error)
+        band = shadow_places(
+            parse_time(time, zone=tz), shadow, south=s, west=w, north=n, east=e, cell_deg=cell_deg
+        )
+        if out is not None:
+            write_atomic(out, _dump_json(band).encode("utf-8"))
+        return band
+
+    band = _run(out is None, run)
+    if out is None:
+        typer.echo(_dump_json(band))
+    else:
+        typer.echo(f"{len(band['features'])} cells written to {out}")
