@@ -115,6 +115,11 @@ def test_screened_scene_scan_finds_the_same_cuts(tmp_path, gop):
     assert [(s.first_frame, s.began_with) for s in sel.shots] == [
         (s.first_frame, s.began_with) for s in full.shots
     ]
+    # the screening decoders give the same pixels as the stream's own decoder
+    every = select_frames(path, options=FrameOptions(every_s=0.04, best=1))
+    pixels = {f.frame_number: f.image_bgr for f in every.frames}
+    for f in sel.frames:
+        assert np.array_equal(f.image_bgr, pixels[f.frame_number])
 
 
 def test_screened_scene_scan_sees_a_cutaway_between_matching_keyframes(tmp_path):
@@ -167,9 +172,14 @@ def test_best_frames_are_distinct(multishot):
 
 
 @pytest.mark.parametrize(("matrix_deg", "corner"), [(-90, "top_right"), (180, "bottom_right")])
-def test_saved_frames_are_upright(tmp_path, matrix_deg, corner):
+@pytest.mark.parametrize(
+    "options",
+    [FrameOptions(every_s=10), FrameOptions(scenes=True), FrameOptions(scenes=True, best=1)],
+    ids=["every", "screened-scenes", "full-scan"],
+)
+def test_saved_frames_are_upright(tmp_path, matrix_deg, corner, options):
     clip = write_clip(tmp_path / "r.mp4", rotation_deg=matrix_deg)
-    (frame,) = select_frames(clip, options=FrameOptions(every_s=10)).frames
+    frame = select_frames(clip, options=options).frames[0]
     img = frame.image_bgr
     h, w = img.shape[:2]
     assert (h, w) == ((64, 48) if matrix_deg == -90 else (48, 64))

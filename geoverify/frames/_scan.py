@@ -17,6 +17,7 @@ import numpy.typing as npt
 from geoverify._decode import (
     DecodeLimits,
     _choose_video,
+    _decode_first_frame,
     _read_stream,
     open_container,
     report_item,
@@ -81,8 +82,12 @@ def _small_luma(frame: Any, width: int) -> npt.NDArray[np.uint8]:
 
 def _frame_rotation(frame: Any) -> int:
     """Clockwise display rotation from a decoded frame's display matrix (0, 90, 180, 270)."""
+    return _clockwise(frame.rotation or 0)
+
+
+def _clockwise(matrix_deg: float) -> int:
     # PyAV reports the matrix angle counter-clockwise; a player turns the picture the other way.
-    return (-round((frame.rotation or 0) / 90.0) * 90) % 360
+    return (-round(matrix_deg / 90.0) * 90) % 360
 
 
 def _upright(image: Image, rotation_deg: int) -> Image:
@@ -585,6 +590,16 @@ def _scan(
                 and len(key_pts) >= 3
                 and closed_gops(decode_order)
             )
+            if screen and selector.rotation is None:
+                # The screening decoders are made from the codec parameters alone and do not
+                # see the stream's display matrix: the rotation comes from the stream's own
+                # decoder, on the first frame. No first frame: no screening.
+                first = _decode_first_frame(container, stream, limits)
+                container.seek(0)
+                if first.decoded and first.rotation_deg is not None:
+                    selector.rotation = _clockwise(first.rotation_deg)
+                else:
+                    screen = False
             skipped: list[int] = []
             if seek_mode:
                 decoded_pts, missing_targets = _every_by_seeking(
