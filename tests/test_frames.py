@@ -297,3 +297,29 @@ def test_start_past_the_end_is_a_clear_error(tmp_path):
     with pytest.raises(MediaError) as exc:
         select_frames(clip, options=FrameOptions(every_s=1, start_s=60))
     assert "past its end" in exc.value.hint
+
+
+@pytest.mark.parametrize("source", ["msmpeg4-avi", "iphone-mov"])
+def test_screened_scan_agrees_with_the_full_scan_on_other_files(tmp_path, source):
+    # MS-MPEG4 takes its frame size from the AVI header, not the bitstream (a decoder built
+    # from the codec alone decodes nothing); the iPhone clip is real and turned 90 degrees.
+    from conftest import DATA
+
+    if source == "msmpeg4-avi":
+        clip = write_clip(tmp_path / "m.avi", codec="msmpeg4", container_format="avi", n_frames=60)
+    else:
+        clip = DATA / "video_metadata" / "iphone6_with-gps.mov"
+    screened = select_frames(clip, options=FrameOptions(scenes=True))
+    full = select_frames(clip, options=FrameOptions(scenes=True, scene_scan="full"))
+    assert screened.decode_error == ""
+    if source == "iphone-mov":
+        assert screened.frames_screened > 0
+        assert screened.rotation_deg == 90
+    assert screened.rotation_deg == full.rotation_deg
+    assert [(s.first_frame, s.began_with) for s in screened.shots] == [
+        (s.first_frame, s.began_with) for s in full.shots
+    ]
+    every = select_frames(clip, options=FrameOptions(every_s=1e-3, best=1, max_selected=5000))
+    pixels = {f.frame_number: f.image_bgr for f in every.frames}
+    for f in screened.frames:
+        assert np.array_equal(f.image_bgr, pixels[f.frame_number])

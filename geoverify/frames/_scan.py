@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import contextlib
 import dataclasses
 import math
 from collections import deque
@@ -17,7 +18,6 @@ import numpy.typing as npt
 from geoverify._decode import (
     DecodeLimits,
     _choose_video,
-    _decode_first_frame,
     _read_stream,
     open_container,
     report_item,
@@ -82,12 +82,8 @@ def _small_luma(frame: Any, width: int) -> npt.NDArray[np.uint8]:
 
 def _frame_rotation(frame: Any) -> int:
     """Clockwise display rotation from a decoded frame's display matrix (0, 90, 180, 270)."""
-    return _clockwise(frame.rotation or 0)
-
-
-def _clockwise(matrix_deg: float) -> int:
     # PyAV reports the matrix angle counter-clockwise; a player turns the picture the other way.
-    return (-round(matrix_deg / 90.0) * 90) % 360
+    return (-round((frame.rotation or 0) / 90.0) * 90) % 360
 
 
 def _upright(image: Image, rotation_deg: int) -> Image:
@@ -502,7 +498,7 @@ def _scan(
     """Decode the range once and run the strategies (inside the worker)."""
     import av
 
-    with open(path, "rb") as fh:
+    with contextlib.ExitStack() as stack, open(path, "rb") as fh:
         try:
             container = open_container(fh)
         except av.FFmpegError as exc:
@@ -590,16 +586,13 @@ def _scan(
                 and len(key_pts) >= 3
                 and closed_gops(decode_order)
             )
-            if screen and selector.rotation is None:
-                # The screening decoders are made from the codec parameters alone and do not
-                # see the stream's display matrix: the rotation comes from the stream's own
-                # decoder, on the first frame. No first frame: no screening.
-                first = _decode_first_frame(container, stream, limits)
-                container.seek(0)
-                if first.decoded and first.rotation_deg is not None:
-                    selector.rotation = _clockwise(first.rotation_deg)
-                else:
-                    screen = False
+            keys: Any = None
+            if screen:
+                # a second opening of the file gives a second decoder that has all of the
+                # stream's parameters (frame size from the container, display matrix, colour)
+                again = stack.enter_context(open(path, "rb"))
+                keys = stack.enter_context(open_container(again)).streams[index].codec_context
+                keys.thread_type = "AUTO"
             skipped: list[int] = []
             if seek_mode:
                 decoded_pts, missing_targets = _every_by_seeking(
@@ -621,6 +614,7 @@ def _scan(
                     source = screened_frames(
                         container,
                         stream,
+                        keys,
                         steady=steady,
                         spike_fraction=_SPIKE_FRACTION,
                         errors=errors,

@@ -41,16 +41,6 @@ def closed_gops(decode_order: Sequence[tuple[int, bool]]) -> bool:
     return True
 
 
-def _decoder(stream: Any) -> Any:
-    import av
-
-    cc = stream.codec_context
-    dec = av.CodecContext.create(cc.name, "r")
-    dec.extradata = cc.extradata
-    dec.thread_type = "AUTO"
-    return dec
-
-
 class _Gop:
     __slots__ = ("key", "packets", "size")
 
@@ -63,6 +53,7 @@ class _Gop:
 def screened_frames(
     container: Any,
     stream: Any,
+    keys: Any,
     *,
     steady: Callable[[Any, Any], bool],
     spike_fraction: float,
@@ -71,13 +62,16 @@ def screened_frames(
 ) -> Iterator[Any]:
     """Yield frames in presentation order: keyframes of steady GOPs, all frames of the rest.
 
+    ``keys`` is a second decoder for the same stream (the stream's decoder in a second opening
+    of the file, so that it has all of the stream's parameters: frame size from the container,
+    display matrix, colour description); it sees only keyframes and runs ahead to judge the
+    GOPs. The stream's own decoder decodes the GOPs that are not steady.
     ``steady(frame_a, frame_b)`` says whether two consecutive keyframes show the same shot.
     Presentation timestamps of the frames not decoded are appended to ``skipped``.
     """
     import av
 
-    keys = _decoder(stream)  # sees only keyframes; runs ahead to judge the GOPs
-    full = _decoder(stream)  # decodes the GOPs that are not steady
+    full = stream.codec_context
     pictures: dict[int, Any] = {}  # keyframe pts -> decoded keyframe, until used
     held: deque[_Gop] = deque()
 
