@@ -260,3 +260,19 @@ def write_numbered(
             out.mux(stream.encode(av.VideoFrame.from_ndarray(img, format="bgr24")))
         out.mux(stream.encode())
     return path
+
+
+def dissolve_frames() -> list[np.ndarray]:
+    """150 frames (25 fps): aero1, a 20-frame cross-dissolve to graf1 at frames 10-29, graf1.
+
+    A gradual change writes no large frame: with a 50-frame GOP only the first GOP's
+    keyframe and its later frames tell that the picture changed.
+    """
+    size = (320, 240)
+    a = _pan(_photo("aero1.jpg", 260), 1, 0.0, size)[0].astype(np.float32)
+    b = _pan(_photo("graf1.png", 260), 1, 0.0, size)[0].astype(np.float32)
+    frames = []
+    for i in range(150):
+        w = min(1.0, max(0.0, (i - 10) / 20))
+        frames.append(((1 - w) * a + w * b).round().astype(np.uint8))
+    return frames

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from fixtures import (
     cutaway_frames,
+    dissolve_frames,
     read_number,
     truncate_copy,
     write_clip,
@@ -323,3 +324,17 @@ def test_screened_scan_agrees_with_the_full_scan_on_other_files(tmp_path, source
     pixels = {f.frame_number: f.image_bgr for f in every.frames}
     for f in screened.frames:
         assert np.array_equal(f.image_bgr, pixels[f.frame_number])
+
+
+def test_screened_scan_looks_at_the_whole_gop_when_the_change_is_gradual(tmp_path):
+    path = write_h264(tmp_path / "dissolve.mp4", dissolve_frames(), gop=50)
+    screened = select_frames(path, options=FrameOptions(scenes=True))
+    full = select_frames(path, options=FrameOptions(scenes=True, scene_scan="full"))
+    assert [(s.first_frame, s.began_with) for s in screened.shots] == [
+        (s.first_frame, s.began_with) for s in full.shots
+    ]
+    # the frame before the first GOP's window does not look like its keyframe: the whole
+    # first GOP is looked at (50 frames, against 3 had the window been trusted); the middle
+    # GOP is screened; the last, with no next keyframe to compare with, is looked at in full
+    assert screened.frames_decoded >= 100
+    assert screened.frames_screened > 0

@@ -141,8 +141,9 @@ def frames_command(
         str,
         typer.Option(
             "--scene-scan",
-            help="auto: for --scenes alone, GOPs whose keyframes match and that hold no burst "
-            "of intra coding are not decoded (faster); full: decode every frame.",
+            help="auto: for --scenes alone, each GOP is screened first and only the part "
+            "where the picture can change is looked at frame by frame (faster); full: look "
+            "at every frame.",
         ),
     ] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,

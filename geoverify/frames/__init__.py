@@ -183,9 +183,11 @@ def select_frames(
             Note(
                 code="I_FRAMES_SCREENED",
                 message=(
-                    f"{result.frames_screened} of {result.frames_expected} frames were screened, "
-                    "not decoded: their GOP's keyframe matched the next and no frame in it was "
-                    "a burst of intra coding; scene_scan='full' (--scene-scan full) decodes all"
+                    f"{result.frames_screened} of {result.frames_expected} frames were screened "
+                    "rather than looked at: they lie in a GOP whose keyframe matched the next "
+                    "with no burst of intra coding, or before the point where a change in their "
+                    "GOP can start (some were decoded only as references for later frames); "
+                    "scene_scan='full' (--scene-scan full) looks at every frame"
                 ),
                 field="frames",
                 severity=Severity.INFO,

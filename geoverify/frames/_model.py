@@ -44,10 +44,11 @@ class FrameOptions:
     dedupe_bits
         Perceptual hashes this close (Hamming distance, of 64 bits) are near-duplicates.
     scene_scan
-        ``auto``: when scenes are the only strategy (keyframes aside) over the whole clip, a
-        GOP whose keyframe matches the next one and that holds no burst of intra coding is not
-        decoded (much faster; see ``geoverify.frames._screen`` for what that cannot see).
-        ``full``: decode every frame.
+        ``auto``: when scenes are the only strategy (keyframes aside) over the whole clip,
+        each GOP is screened first: one whose keyframe matches the next and that holds no
+        burst of intra coding contributes its keyframe only, and a changing one is looked at
+        from where the change can start (much faster; see ``geoverify.frames._screen`` for
+        what that cannot see). ``full``: decode and look at every frame.
     analysis_width
         Width in pixels of the downscaled luma used for analysis.
     sample_hz

@@ -1,16 +1,24 @@
-"""Scene detection without decoding every frame: screen each GOP first (worker side).
+"""Scene detection without looking at every frame: screen each GOP first (worker side).
 
 A GOP (a keyframe and the frames up to the next) is *steady* when its keyframe and the next
 look alike after motion compensation and none of its packets is a burst: a frame at least
 ``spike_fraction`` of the size of the smaller of the two keyframes, which is what an encoder
 writes when the picture changes and there is nothing to predict it from (a cut, a flash, a
 cutaway that comes back). A steady GOP contributes only its keyframe, decoded by a decoder that
-sees nothing but keyframes; every other GOP is decoded in full by a second decoder, so every
-frame around a possible boundary is looked at exactly as in a full scan.
+sees nothing but keyframes.
 
-What it cannot see: a change inside one GOP that leaves the next keyframe looking like the
-last and writes no large frame, such as a fade to black and back to the same picture within
-one GOP. ``FrameOptions(scene_scan="full")`` decodes every frame.
+A GOP that is not steady is decoded by the stream's own decoder from where a change can start:
+the first frame coded at or after the first burst, or, with no burst, its last frame (the
+change is then at the next keyframe). Every frame from there on is decoded and looked at
+exactly as in a full scan; before it, only the keyframe and the frame just before the window
+are looked at, and the frames that nothing refers to are not decoded at all. If that frame
+does not look like the keyframe (something changed earlier), the whole GOP is decoded again
+and looked at frame by frame.
+
+What it cannot see: a change inside one GOP that leaves the next keyframe (or the frame
+before the window) looking like the keyframe and writes no large frame, such as a fade to
+black and back to the same picture within one GOP. ``FrameOptions(scene_scan="full")`` looks
+at every frame.
 
 Only for streams whose GOPs are closed (no frame after a keyframe in decode order is shown
 before it), so that each GOP decodes on its own.
@@ -60,14 +68,14 @@ def screened_frames(
     errors: list[str],
     skipped: list[int],
 ) -> Iterator[Any]:
-    """Yield frames in presentation order: keyframes of steady GOPs, all frames of the rest.
+    """Yield frames in presentation order: keyframes of steady GOPs, the changing part of the rest.
 
     ``keys`` is a second decoder for the same stream (the stream's decoder in a second opening
     of the file, so that it has all of the stream's parameters: frame size from the container,
     display matrix, colour description); it sees only keyframes and runs ahead to judge the
     GOPs. The stream's own decoder decodes the GOPs that are not steady.
     ``steady(frame_a, frame_b)`` says whether two consecutive keyframes show the same shot.
-    Presentation timestamps of the frames not decoded are appended to ``skipped``.
+    Presentation timestamps of the frames not looked at are appended to ``skipped``.
     """
     import av
 
@@ -90,24 +98,76 @@ def screened_frames(
         full.flush_buffers()
         pictures.pop(gop.key.pts, None)
 
-    def is_steady(gop: _Gop, next_key: Any) -> bool:
-        a, b = pictures.get(gop.key.pts), pictures.get(next_key.pts)
-        if a is None or b is None:
-            return False
+    def decode_part(gop: _Gop, burst: int | None) -> Iterator[Any]:
+        """Decode a changing GOP from where the change can start, when the keyframe says so.
+
+        The change lies in the *window*: every frame shown at or after the first frame coded
+        at or after the first burst (or, with no burst, the GOP's last frame, the change then
+        being at the next keyframe). The *anchor* is the last frame shown before the window.
+        Frames before the anchor that nothing refers to are not decoded, and the references
+        among them are decoded but not looked at. If the anchor does not look like the
+        keyframe (a change outside the window), the GOP is decoded in full instead; nothing
+        has been yielded by then.
+        """
+        pk = gop.packets
+        key_pts = int(gop.key.pts)
+        window = min(int(p.pts) for p in pk[burst:]) if burst else max(int(p.pts) for p in pk)
+        before = [int(p.pts) for p in pk if int(p.pts) < window]
+        if not before:
+            yield from decode_all(gop)
+            return
+        anchor = max(before)
+        held_key: Any = None
+        confirmed = False
+        failed = False
+        for packet in [*pk, None]:
+            if packet is not None:
+                keep = packet.pts >= window or packet.pts in (key_pts, anchor)
+                full.skip_frame = "DEFAULT" if keep else "NONREF"
+            for f in decode(full, packet):
+                if failed:
+                    continue
+                if f.pts == key_pts:
+                    held_key = f
+                if f.pts == anchor:
+                    if held_key is not None and (f is held_key or steady(held_key, f)):
+                        confirmed = True
+                        yield held_key
+                        if f is not held_key:
+                            yield f
+                    else:
+                        failed = True
+                elif f.pts >= window:
+                    if confirmed:
+                        yield f
+                    else:
+                        failed = True
+        full.flush_buffers()
+        full.skip_frame = "DEFAULT"
+        if not confirmed:
+            yield from decode_all(gop)
+            return
+        pictures.pop(gop.key.pts, None)
+        skipped.extend(t for t in before if t not in (key_pts, anchor))
+
+    def burst_at(gop: _Gop, next_key: Any) -> int | None:
         limit = spike_fraction * min(int(gop.key.size), int(next_key.size))
-        if any(int(p.size) >= limit for p in gop.packets[1:]):
-            return False
-        return steady(a, b)
+        return next((i for i, p in enumerate(gop.packets) if i and int(p.size) >= limit), None)
 
     def settle(final: bool) -> Iterator[Any]:
         # a GOP is judged once the next keyframe's picture is out of the keyframe decoder
         while len(held) >= 2 and (held[1].key.pts in pictures or final):
             gop, nxt = held.popleft(), held[0]
-            if is_steady(gop, nxt.key):
+            a, b = pictures.get(gop.key.pts), pictures.get(nxt.key.pts)
+            if a is None or b is None:
+                yield from decode_all(gop)
+                continue
+            burst = burst_at(gop, nxt.key)
+            if burst is None and steady(a, b):
                 yield pictures.pop(gop.key.pts)
                 skipped.extend(int(p.pts) for p in gop.packets[1:] if p.pts is not None)
             else:
-                yield from decode_all(gop)
+                yield from decode_part(gop, burst)
         while sum(g.size for g in held) > _MAX_HELD_BYTES and len(held) > 1:
             yield from decode_all(held.popleft())
 
