@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeVar
@@ -164,6 +164,26 @@ def report_progress(done: int, total: int | None) -> None:
         return
     _progress_last = now
     _write_message(_progress_out, b"P", (done, total))
+
+
+def demux_packets(container: Any, stream: Any, errors: list[str]) -> Iterator[Any]:
+    """Yield the stream's packets in file order; a demuxer error ends them and is recorded.
+
+    Must be called inside the worker process. The final empty packet that drains a decoder
+    is yielded too.
+    """
+    import av
+
+    packets = container.demux(stream)
+    while True:
+        try:
+            packet = next(packets)
+        except StopIteration:
+            return
+        except av.FFmpegError as exc:
+            errors.append(f"demux: {type(exc).__name__}: {exc}"[:200])
+            return
+        yield packet
 
 
 def report_item(item: Any) -> None:

@@ -2,7 +2,7 @@
 
 A GOP (a keyframe and the frames up to the next) is *steady* when its keyframe and the next
 look alike after motion compensation and none of its packets is a burst: a frame at least
-``spike_fraction`` of the size of the smaller of the two keyframes, which is what an encoder
+``_BURST_FRACTION`` of the size of the smaller of the two keyframes, which is what an encoder
 writes when the picture changes and there is nothing to predict it from (a cut, a flash, a
 cutaway that comes back). A steady GOP contributes only its keyframe, decoded by a decoder that
 sees nothing but keyframes.
@@ -29,6 +29,13 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
+
+from geoverify._decode import demux_packets
+
+# A frame of a GOP at least this share of the size of the smaller of its two keyframes is a
+# burst of intra coding. Measured on the 60 s bench clip: 99.5 % of ordinary frames are under
+# 0.32 of their keyframe, frames after a cut 0.4-1.5.
+_BURST_FRACTION = 0.4
 
 # GOP packets held while waiting for the next keyframe's picture; past this the oldest GOP
 # is decoded in full rather than held (a file with rare keyframes costs time, not memory).
@@ -64,7 +71,6 @@ def screened_frames(
     keys: Any,
     *,
     steady: Callable[[Any, Any], bool],
-    spike_fraction: float,
     errors: list[str],
     skipped: list[int],
 ) -> Iterator[Any]:
@@ -151,7 +157,7 @@ def screened_frames(
         skipped.extend(t for t in before if t not in (key_pts, anchor))
 
     def burst_at(gop: _Gop, next_key: Any) -> int | None:
-        limit = spike_fraction * min(int(gop.key.size), int(next_key.size))
+        limit = _BURST_FRACTION * min(int(gop.key.size), int(next_key.size))
         return next((i for i, p in enumerate(gop.packets) if i and int(p.size) >= limit), None)
 
     def settle(final: bool) -> Iterator[Any]:
@@ -171,15 +177,7 @@ def screened_frames(
         while sum(g.size for g in held) > _MAX_HELD_BYTES and len(held) > 1:
             yield from decode_all(held.popleft())
 
-    packets = container.demux(stream)
-    while True:
-        try:
-            packet = next(packets)
-        except StopIteration:
-            break
-        except av.FFmpegError as exc:
-            errors.append(f"demux: {type(exc).__name__}: {exc}"[:200])
-            break
+    for packet in demux_packets(container, stream, errors):
         if packet.pts is None or packet.size == 0:
             continue
         if packet.is_keyframe:

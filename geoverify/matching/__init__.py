@@ -220,13 +220,11 @@ def match_image(image: Image, index: MatchIndex) -> ImageMatch:
     plain: ImageMatch | None = None
     plain_best: dict[str, int] = {}
     if opts.affine != "on":
-        plain_scores: dict[int, LandmarkScore] = {}
 
         def plain_score(i: int) -> LandmarkScore:
             s = _verify(
                 pts, desc, refs[i].points, refs[i].descriptors, refs[i], opts, area, affine=False
             )
-            plain_scores[i] = s
             lid = refs[i].landmark_id
             plain_best[lid] = max(plain_best.get(lid, 0), s.inliers)
             return s
