@@ -14,6 +14,7 @@ a malformed payload is skipped with a reason rather than raising.
 from __future__ import annotations
 
 import dataclasses
+import math
 import struct
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -153,10 +154,10 @@ def _parse_payload(payload_t_s: float, buf: bytes) -> GpmfFix | None:
                 gpsu = _gpsu(buf[data : data + 16])
             elif fourcc == "GPSF":
                 values = _numbers(buf, typ, size, repeat, data)
-                fix = int(values[0]) if values else -1
+                fix = int(values[0]) if values and _finite(values[0]) else -1
             elif fourcc == "GPSP":
                 values = _numbers(buf, typ, size, repeat, data)
-                dop = values[0] / 100.0 if values else None
+                dop = values[0] / 100.0 if values and _finite(values[0]) else None
             elif fourcc == "TYPE" and typ == "c":
                 layout = buf[data : data + size * repeat].decode("latin-1")
             elif fourcc == "GPS5" and typ == "l" and size == 20 and repeat > 0:
@@ -178,8 +179,10 @@ def _parse_payload(payload_t_s: float, buf: bytes) -> GpmfFix | None:
         if not scales or any(s == 0 for s in scales):
             continue
         lat, lon, alt, speed2d, _speed3d = (v / s for v, s in zip(sample, scales, strict=True))
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            continue
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180 and _finite(alt)):
+            continue  # NaN compares false: a fix of NaN or inf is no fix
+        if not _finite(speed2d):
+            has_speed = False
         return GpmfFix(
             payload_t_s=payload_t_s,
             time_utc=gpsu,
@@ -194,6 +197,10 @@ def _parse_payload(payload_t_s: float, buf: bytes) -> GpmfFix | None:
     return None
 
 
+def _finite(value: float) -> bool:
+    return math.isfinite(value) and abs(value) < 1e15
+
+
 def parse_gps5(payloads: tuple[tuple[float, bytes], ...]) -> tuple[GpmfFix, ...]:
     """Parse GPMF payloads (presentation time in seconds, bytes) into one fix per payload.
 
@@ -203,7 +210,7 @@ def parse_gps5(payloads: tuple[tuple[float, bytes], ...]) -> tuple[GpmfFix, ...]
     for t_s, raw in payloads:
         try:
             fix = _parse_payload(t_s, raw)
-        except struct.error:
+        except (struct.error, ValueError, OverflowError, ZeroDivisionError):
             fix = None
         if fix is not None:
             fixes.append(fix)

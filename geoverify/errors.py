@@ -7,11 +7,13 @@
     ├── MediaError                                not media, truncated, no video stream, crash
     ├── LimitError                                pixels, frames, memory or time limit hit
     ├── RegistryError(GeoverifyError, ValueError) registry or claims file invalid
+    ├── OutputError                               an output cannot be written (disk full, ...)
     └── MissingDependencyError(GeoverifyError, ImportError)  names the pip install to run
 
 Every error carries a stable ``code`` (``E_INPUT_EMPTY``, ...), a one-line ``message`` that
 quotes the offending value, and a ``hint`` that says what to do next. The CLI maps each class to
-the exit codes of the reliability contract (``EXIT_CODES``). A verdict such as "claim
+the exit codes of the reliability contract (``EXIT_CODES``, which the README's table repeats and a
+test checks). A verdict such as "claim
 inconsistent" is a result, never an exception: an exception means a check could not run.
 """
 
@@ -20,11 +22,17 @@ from __future__ import annotations
 from typing import ClassVar
 
 __all__ = [
+    "EXIT_CODES",
+    "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
+    "EXIT_TERMINATED",
+    "EXIT_USAGE",
     "GeoverifyError",
     "InputError",
     "LimitError",
     "MediaError",
     "MissingDependencyError",
+    "OutputError",
     "RegistryError",
 ]
 
@@ -111,3 +119,38 @@ class MissingDependencyError(GeoverifyError, ImportError):
 
     exit_code = 1
     default_code = "E_MISSING_DEPENDENCY"
+
+
+class OutputError(GeoverifyError):
+    """An output cannot be written.
+
+    A file where a folder should be, a read-only file system, a full disk, a symbolic link in
+    the output folder, or a folder holding files geoverify did not write.
+    """
+
+    exit_code = 7
+    default_code = "E_OUTPUT_WRITE"
+
+
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+# Every exit code of the command line, with what it means (the README's table, tested).
+EXIT_CODES: dict[int, str] = {
+    0: 'ran; an "inconsistent" verdict is a result, not an error',
+    EXIT_INTERNAL: "internal error (a bug)",
+    EXIT_USAGE: "usage error",
+    InputError.exit_code: (
+        "input rejected: missing, empty, not media, a still image, truncated, no video stream, "
+        "decoder crash"
+    ),
+    RegistryError.exit_code: "registry or claims file invalid",
+    LimitError.exit_code: (
+        "a resource limit was hit (file size, pixels, frames, cells, memory, time)"
+    ),
+    OutputError.exit_code: "an output cannot be written (path, permissions, disk full, link)",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
+    EXIT_TERMINATED: "terminated (SIGTERM)",
+}

@@ -32,20 +32,22 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import shapely
 from shapely.geometry import LineString, MultiLineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import linemerge
 
+from geoverify._io import hash_regular_file, limit_error, open_regular
 from geoverify.errors import InputError, MissingDependencyError, RegistryError
 from geoverify.models import Note
-from geoverify.registry import Landmark, Source
+from geoverify.registry import Landmark, Source, landmark_problems
 
 __all__ = ["OsmData", "OsmImport", "import_osm", "parse_tag_filters", "read_osm"]
 
 _MAX_BYTES = 2 * 2**30
+_MAX_JSON_BYTES = 512 * 2**20
 _AREA_KEYS = {"building", "landuse", "leisure", "amenity", "place", "man_made", "shop", "tourism"}
 _AREA_VALUES = {("natural", "water"), ("natural", "wood"), ("waterway", "riverbank")}
 _LINEAR_KEYS = {"highway", "waterway", "railway", "barrier", "power", "route"}
@@ -72,6 +74,7 @@ class OsmData:
         dataclasses.field(default_factory=dict)
     )
     source_name: str = ""
+    notes: list[Note] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,11 +89,39 @@ class OsmImport:
 # --- reading -------------------------------------------------------------------------------------
 
 
+_INT_TEXT = re.compile(r"-?\d{1,19}")
+
+
 def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
+    """Read an OSM id, ref or version: an integer or its decimal text (not a float or bool)."""
+    if isinstance(value, bool):
         return None
+    if isinstance(value, int):
+        return value if abs(value) < 2**63 else None
+    if isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()):
+        return int(value.strip())
+    return None
+
+
+def _clean(text: Any, notes: list[Note], where: str) -> str:
+    """Text from the file; a lone surrogate (invalid Unicode) becomes U+FFFD, with a note."""
+    value = str(text)
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+        notes.append(
+            Note(
+                code="W_OSM_TEXT_INVALID",
+                message=f"{where}: text with invalid Unicode (a lone surrogate) shown as U+FFFD",
+                field="osm",
+            )
+        )
+        value = "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in value)
+    return value
+
+
+def _tags(raw: Any, notes: list[Note], where: str) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        return {}
+    return {_clean(k, notes, where): _clean(v, notes, where) for k, v in raw.items()}
 
 
 def _bad(path: Path, why: str) -> RegistryError:
@@ -109,10 +140,10 @@ def _coord(lat: Any, lon: Any) -> tuple[float, float] | None:
     return la, lo
 
 
-def _read_xml(path: Path) -> OsmData:
+def _read_xml(path: Path, fh: BinaryIO) -> OsmData:
     data = OsmData(source_name=path.name)
     try:
-        for _, elem in ET.iterparse(path, events=("end",)):
+        for _, elem in ET.iterparse(fh, events=("end",)):
             tag = elem.tag
             if tag not in ("node", "way", "relation"):
                 continue
@@ -141,33 +172,50 @@ def _read_xml(path: Path) -> OsmData:
             elem.clear()
     except ET.ParseError as exc:
         raise _bad(path, f"XML error: {exc}") from None
+    except (LookupError, ValueError, UnicodeError) as exc:  # e.g. an unknown XML encoding
+        raise _bad(path, f"XML error: {str(exc)[:200]}") from None
     return data
 
 
-def _read_overpass(path: Path) -> OsmData:
+def _no_constant(name: str) -> Any:
+    msg = f"{name} is not valid JSON"
+    raise ValueError(msg)
+
+
+def _read_overpass(path: Path, fh: BinaryIO) -> OsmData:
+    raw = fh.read(_MAX_JSON_BYTES + 1)
+    if len(raw) > _MAX_JSON_BYTES:
+        raise _bad(path, "Overpass JSON larger than 512 MiB: use .osm.pbf for large extracts")
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise _bad(path, f"JSON error: {exc}") from None
+        doc = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise _bad(path, f"JSON error: {str(exc)[:200]}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("elements"), list):
         raise _bad(path, "no 'elements' list (is this an Overpass JSON export?)")
     data = OsmData(source_name=path.name)
+    unusable = 0
     for e in doc["elements"]:
         if not isinstance(e, dict):
+            unusable += 1
             continue
         oid = _int(e.get("id"))
         kind = e.get("type")
         if oid is None or kind not in ("node", "way", "relation"):
+            unusable += 1
             continue
-        raw_tags = e.get("tags") or {}
-        tags = {str(k): str(v) for k, v in raw_tags.items()} if isinstance(raw_tags, dict) else {}
-        meta = _Meta(_int(e.get("version")), str(e.get("timestamp", "")))
+        tags = _tags(e.get("tags"), data.notes, f"{kind} {oid}")
+        meta = _Meta(_int(e.get("version")), _clean(e.get("timestamp", ""), data.notes, "time"))
         if kind == "node":
             c = _coord(e.get("lat"), e.get("lon"))
             if c is not None:
                 data.nodes[oid] = (c[0], c[1], tags, meta)
         elif kind == "way":
-            refs = [r for r in (_int(x) for x in e.get("nodes") or []) if r is not None]
+            raw_refs = e.get("nodes")
+            refs = (
+                [r for r in (_int(x) for x in raw_refs or []) if r is not None]
+                if isinstance(raw_refs, list)
+                else []
+            )
             geometry = e.get("geometry")
             if isinstance(geometry, list) and len(geometry) == len(refs):  # `out geom` layout
                 for ref, pt in zip(refs, geometry, strict=True):
@@ -177,10 +225,26 @@ def _read_overpass(path: Path) -> OsmData:
             data.ways[oid] = (refs, tags, meta)
         else:
             members = []
-            for m in e.get("members") or []:
-                if isinstance(m, dict) and _int(m.get("ref")) is not None:
-                    members.append((str(m.get("type", "")), int(m["ref"]), str(m.get("role", ""))))
+            raw_members = e.get("members")
+            for m in raw_members if isinstance(raw_members, list) else []:
+                mref = _int(m.get("ref")) if isinstance(m, dict) else None
+                if mref is not None:
+                    members.append(
+                        (
+                            _clean(m.get("type", ""), data.notes, "member"),
+                            mref,
+                            _clean(m.get("role", ""), data.notes, "member"),
+                        )
+                    )
             data.relations[oid] = (members, tags, meta)
+    if unusable:
+        data.notes.append(
+            Note(
+                code="W_OSM_BAD_ELEMENT",
+                message=f"{unusable} element(s) without a usable type and integer id were skipped",
+                field="osm",
+            )
+        )
     return data
 
 
@@ -218,26 +282,28 @@ def _read_pbf(path: Path) -> OsmData:
 
 
 def read_osm(path: str | os.PathLike[str]) -> OsmData:
-    """Read an OSM file; the format is recognised from the content, not the name."""
+    """Read an OSM file; the format is recognised from the content, not the name.
+
+    Only a regular file is opened (a FIFO or a device is refused before it is read), of at
+    most 2 GiB (Overpass JSON: 512 MiB, as it is parsed whole).
+    """
     p = Path(os.fspath(path))
-    try:
-        size = p.stat().st_size
-        with open(p, "rb") as fh:
-            head = fh.read(64)
-    except OSError as exc:
-        msg = f"cannot read OSM file {str(p)!r}: {exc.strerror}"
-        raise InputError(msg, code="E_INPUT_MISSING", hint="Check the path.") from None
-    if size == 0:
-        raise _bad(p, "the file is empty")
-    if size > _MAX_BYTES:
-        raise _bad(p, "larger than 2 GiB: cut an extract first (osmium extract)")
-    text = head.lstrip()
-    if text.startswith(b"<"):
-        return _read_xml(p)
-    if text.startswith(b"{"):
-        return _read_overpass(p)
-    if head[4:8] == b"\n\tOS" or b"OSMHeader" in head:
-        return _read_pbf(p)
+    fd = open_regular(p, "OSM file", limit_error)
+    with os.fdopen(fd, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size == 0:
+            raise _bad(p, "the file is empty")
+        if size > _MAX_BYTES:
+            raise _bad(p, "larger than 2 GiB: cut an extract first (osmium extract)")
+        head = fh.read(64)
+        fh.seek(0)
+        text = head.lstrip()
+        if text.startswith(b"<"):
+            return _read_xml(p, fh)
+        if text.startswith(b"{"):
+            return _read_overpass(p, fh)
+        if head[4:8] == b"\n\tOS" or b"OSMHeader" in head:
+            return _read_pbf(p)
     raise _bad(p, "not OSM XML, Overpass JSON or PBF")
 
 
@@ -283,7 +349,11 @@ def _way_coords(data: OsmData, refs: list[int]) -> list[tuple[float, float]] | N
 
 
 def _rings(data: OsmData, way_ids: list[int]) -> list[list[tuple[float, float]]] | None:
-    """Join ways end to end into closed rings; ``None`` when a ring does not close."""
+    """Join ways end to end into closed rings; ``None`` when a ring does not close.
+
+    Near-linear in the number of ways: pieces are found through an index of their end points
+    (of the pieces that meet at a point, the first in member order is taken).
+    """
     pieces = []
     for wid in way_ids:
         way = data.ways.get(wid)
@@ -291,21 +361,28 @@ def _rings(data: OsmData, way_ids: list[int]) -> list[list[tuple[float, float]]]
         if coords is None or len(coords) < 2:
             return None
         pieces.append(coords)
+    ends: dict[tuple[float, float], list[int]] = defaultdict(list)
+    for i, piece in enumerate(pieces):
+        ends[piece[0]].append(i)
+        if piece[-1] != piece[0]:
+            ends[piece[-1]].append(i)
+    used = [False] * len(pieces)
     rings = []
-    while pieces:
-        ring = pieces.pop(0)
+    for i, first in enumerate(pieces):
+        if used[i]:
+            continue
+        used[i] = True
+        ring = list(first)
         while ring[0] != ring[-1]:
-            for i, p in enumerate(pieces):
-                if p[0] == ring[-1]:
-                    ring = ring + p[1:]
-                elif p[-1] == ring[-1]:
-                    ring = ring + p[::-1][1:]
-                else:
-                    continue
-                pieces.pop(i)
-                break
-            else:
+            at = ends.get(ring[-1], [])
+            while at and used[at[0]]:  # drop pieces already taken; each is dropped once
+                at.pop(0)
+            if not at:
                 return None
+            j = at.pop(0)
+            used[j] = True
+            piece = pieces[j]
+            ring.extend(piece[1:] if piece[0] == ring[-1] else piece[-2::-1])
         if len(ring) >= 4:
             rings.append(ring)
     return rings
@@ -321,10 +398,25 @@ def _multipolygon(data: OsmData, members: list[tuple[str, int, str]]) -> BaseGeo
     polys = []
     for ring in outers:
         shell = Polygon(ring)
+        shapely.prepare(shell)
         holes = [h for h in inners if shell.contains(Point(h[0]))]
         polys.append(Polygon(ring, holes))
     geom = polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
-    return geom if geom.is_valid else shapely.make_valid(geom)
+    return geom if geom.is_valid else _polygonal(shapely.make_valid(geom))
+
+
+def _polygonal(geom: BaseGeometry) -> BaseGeometry | None:
+    """Keep the polygons of a repaired geometry; ``None`` when no area is left.
+
+    ``make_valid`` can return a collection with lines and points, which a registry cannot hold.
+    """
+    if isinstance(geom, Polygon | shapely.MultiPolygon):
+        return geom
+    parts = [p for p in shapely.get_parts(geom) if isinstance(p, Polygon | shapely.MultiPolygon)]
+    polys = [q for p in parts for q in (p.geoms if isinstance(p, shapely.MultiPolygon) else [p])]
+    if not polys:
+        return None
+    return polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
 
 
 def _merged_lines(lines: list[list[tuple[float, float]]]) -> BaseGeometry:
@@ -333,7 +425,31 @@ def _merged_lines(lines: list[list[tuple[float, float]]]) -> BaseGeometry:
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "unnamed"
+    """Make an id part from a name in any script: letters and digits kept (``бахмутка``)."""
+    return re.sub(r"[\W_]+", "_", text.casefold()).strip("_")
+
+
+def _name_ids(names: Iterable[str], prefix: str) -> dict[str, str]:
+    """Give merged names stable, unique ids.
+
+    The id is the slug, with a hash of the exact name when the slug is empty or shared by
+    another name (``Foo Bar`` and ``foo-bar``).
+    """
+    import hashlib
+
+    names = sorted(set(names))
+    slugs = {n: _slug(n) for n in names}
+    counts: dict[str, int] = defaultdict(int)
+    for slug in slugs.values():
+        counts[slug] += 1
+    out = {}
+    for n in names:
+        slug = slugs[n]
+        if not slug or counts[slug] > 1:
+            digest = hashlib.sha256(n.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+            slug = f"{slug}_{digest}" if slug else digest
+        out[n] = f"{prefix}name_{slug}"
+    return out
 
 
 def _source(kind: str, oid: int, meta: _Meta, data: OsmData, sha: str) -> Source:
@@ -382,8 +498,6 @@ def import_osm(
     id_prefix
         Prefix of the landmark ids (``osm_n123``, ``osm_w456``, ``osm_r789``).
     """
-    import hashlib
-
     filters = parse_tag_filters(tags)
     if not filters:
         msg = "no tag filter given"
@@ -399,8 +513,8 @@ def import_osm(
         box = shapely.box(w, s, e, n)
     p = Path(os.fspath(path))
     data = read_osm(p)
-    sha = hashlib.sha256(p.read_bytes()).hexdigest()
-    skipped: list[Note] = []
+    sha = hash_regular_file(p, max_bytes=_MAX_BYTES, what="OSM file", error=limit_error)
+    skipped: list[Note] = list(data.notes)
     made: list[Landmark] = []
 
     def keep(geom: BaseGeometry | None) -> bool:
@@ -438,9 +552,18 @@ def import_osm(
         closed = len(coords) >= 4 and coords[0] == coords[-1]
         way_geom: BaseGeometry
         if closed and _is_area(t):
-            way_geom = Polygon(coords)
-            if not way_geom.is_valid:
-                way_geom = shapely.make_valid(way_geom)
+            area = Polygon(coords)
+            repaired = area if area.is_valid else _polygonal(shapely.make_valid(area))
+            if repaired is None:
+                skipped.append(
+                    Note(
+                        code="W_OSM_UNREPRESENTABLE",
+                        message=f"way {oid}: a closed way that encloses no area",
+                        field="osm",
+                    )
+                )
+                continue
+            way_geom = repaired
         else:
             if merge_by_name and t.get("name"):
                 by_name[t["name"]].append((oid, coords, t, meta))
@@ -456,6 +579,7 @@ def import_osm(
                     f"way {oid}",
                 )
             )
+    name_ids = _name_ids(by_name, id_prefix)
     for name, parts in sorted(by_name.items()):
         geom = _merged_lines([c for _, c, _, _ in parts])
         if not keep(geom):
@@ -464,7 +588,7 @@ def import_osm(
         for _, _, t, _ in parts[1:]:
             common = {k: v for k, v in common.items() if t.get(k) == v}
         sources = [_source("way", oid, meta, data, sha) for oid, _, _, meta in parts]
-        lm = _landmark(f"{id_prefix}name_{_slug(name)}", common, geom, sources, name)
+        lm = _landmark(name_ids[name], common, geom, sources, name)
         made.append(
             dataclasses.replace(lm, notes=f"merged from {len(parts)} OSM ways with name {name!r}")
         )
@@ -503,7 +627,20 @@ def import_osm(
                     f"relation {oid}",
                 )
             )
-    return OsmImport(landmarks=tuple(made), skipped=tuple(skipped), file_sha256=sha)
+    kept = []
+    for lm in made:
+        problems = landmark_problems(lm)
+        if problems:  # e.g. a way whose nodes all lie on one point: no line to write
+            skipped.append(
+                Note(
+                    code="W_OSM_UNREPRESENTABLE",
+                    message=f"{lm.id} ({lm.name}) cannot be a registry landmark: {problems[0]}",
+                    field="osm",
+                )
+            )
+        else:
+            kept.append(lm)
+    return OsmImport(landmarks=tuple(kept), skipped=tuple(skipped), file_sha256=sha)
 
 
 def _landmark(

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from geoverify._decode import DecodeLimits
+from geoverify._io import check_replaceable_dir, staged_dir
 from geoverify.claims import check_claims, load_claims
 from geoverify.frames import FrameOptions, FrameSelection, save_frames, select_frames
 from geoverify.matching import (
@@ -40,7 +41,7 @@ from geoverify.report import (
     write_report,
 )
 
-__all__ = ["Verification", "VerifyOptions", "save_verification", "verify"]
+__all__ = ["Verification", "VerifyOptions", "check_output", "save_verification", "verify"]
 
 LIMITATIONS = (
     "Metadata is what the file claims: a platform may have rewritten or removed it, and "
@@ -218,19 +219,40 @@ def verify(
     )
 
 
-def save_verification(result: Verification, out_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """Write frames/, matches/, report.json, report.html, report.md and manifest.json (last)."""
-    out = Path(os.fspath(out_dir))
-    out.mkdir(parents=True, exist_ok=True)
-    save_frames(result.selection, out / "frames")
-    if result.index is not None and result.matches:
-        save_matches(
-            result.matches,
-            result.selection.frames,
-            result.index,
-            out / "matches",
-            registry_dir=Path(result.registry.path).parent,
-            annotated=dict(result.annotated),
-        )
-    manifest = write_report(result.report, out)
-    return {"out_dir": str(out), "files": manifest}
+def save_verification(
+    result: Verification, out_dir: str | os.PathLike[str], *, overwrite: bool = False
+) -> dict[str, Any]:
+    """Write frames/, matches/, report.json, report.html, report.md and manifest.json (last).
+
+    Everything is written into a fresh temporary folder beside ``out_dir`` and moved into place
+    at the end, so the manifest lists exactly this run's files, and a failed or interrupted run
+    leaves the previous report whole, or nothing. An existing ``out_dir`` is replaced only if it
+    is empty or a previous report (it holds ``manifest.json``), or with ``overwrite``.
+
+    Raises
+    ------
+    OutputError
+        ``out_dir`` cannot be written (exit 7): see ``check_output``.
+    """
+    with staged_dir(out_dir, overwrite=overwrite) as stage:
+        save_frames(result.selection, stage / "frames")
+        if result.index is not None and result.matches:
+            save_matches(
+                result.matches,
+                result.selection.frames,
+                result.index,
+                stage / "matches",
+                registry_dir=Path(result.registry.path).parent,
+                annotated=dict(result.annotated),
+            )
+        manifest = write_report(result.report, stage)
+    return {"out_dir": os.fspath(out_dir), "files": manifest}
+
+
+def check_output(out_dir: str | os.PathLike[str], *, overwrite: bool = False) -> None:
+    """Check that ``save_verification`` can write ``out_dir``, before the expensive work.
+
+    Raises ``OutputError`` for a path that is a file or lies under one, a symbolic link, a
+    folder holding files no geoverify run wrote (unless ``overwrite``), or one not writable.
+    """
+    check_replaceable_dir(out_dir, overwrite=overwrite)

@@ -18,16 +18,16 @@ import json
 import math
 import os
 import platform
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 from jinja2 import Environment, PackageLoader
 
-from geoverify._io import write_atomic
+from geoverify._io import prepare_output_dir, write_atomic
 from geoverify._version import __version__
 from geoverify.models import CheckResult, LatLon, Verdict, to_jsonable
 from geoverify.registry import Registry
@@ -261,23 +261,41 @@ def render_html(report: Report) -> str:
     )
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]~|])")
+
+
+def md_text(value: object) -> str:
+    """Text from a file or a user, made inert in Markdown: one line, no HTML, no markup.
+
+    ``&``, ``<`` and ``>`` become entities (a renderer shows them as text, never as tags or
+    autolinks); the punctuation that makes code, emphasis, links, images and tables is
+    backslash-escaped; line breaks and control characters become spaces.
+    """
+    text = "".join(" " if (ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0) else ch for ch in str(value))
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
 def render_markdown(report: Report) -> str:
-    """Render a short plain-text summary to paste into a newsroom chat."""
-    lines = [f"**geoverify report** — {report.title}", ""]
-    lines.append(f"Video SHA-256 `{report.video.get('sha256', '')[:16]}…`")
+    """Render a short summary to paste into a newsroom chat; every value is ``md_text``."""
+    lines = [f"**geoverify report** — {md_text(report.title)}", ""]
+    lines.append(f"Video SHA-256 `{md_text(report.video.get('sha256', '')[:16])}…`")
     for c in report.checks:
         measured = "not measured" if c.measured is None else f"{c.measured:.1f} {c.unit}"
         lines.append(
-            f"- **{c.verdict.value}**: {c.text} (measured {measured}; claimed {c.expected})"
+            f"- **{c.verdict.value}**: {md_text(c.text)} (measured {measured}; "
+            f"claimed {md_text(c.expected)})"
         )
     matched = report.summary.get("frames_matched_by_landmark", {})
     if matched:
-        lines.append("- frames matched: " + ", ".join(f"{k} ({v})" for k, v in matched.items()))
+        lines.append(
+            "- frames matched: " + ", ".join(f"{md_text(k)} ({v})" for k, v in matched.items())
+        )
     else:
         lines.append("- no frame matched a registry landmark")
     lines.append("")
     lines.append("Full report: report.html; data: report.json")
-    return "\n".join(html.unescape(line) for line in lines) + "\n"
+    return "\n".join(lines) + "\n"
 
 
 def write_report(report: Report, out_dir: str | os.PathLike[str]) -> dict[str, str]:
@@ -285,8 +303,7 @@ def write_report(report: Report, out_dir: str | os.PathLike[str]) -> dict[str, s
 
     Returns the manifest: file name -> SHA-256, for every file in the folder.
     """
-    out = Path(os.fspath(out_dir))
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_output_dir(out_dir)
     data = to_jsonable(report)
     text = json.dumps(data, ensure_ascii=False, allow_nan=False, indent=2)
     write_atomic(out / "report.json", text.encode("utf-8"))
@@ -294,6 +311,8 @@ def write_report(report: Report, out_dir: str | os.PathLike[str]) -> dict[str, s
     write_atomic(out / "report.md", render_markdown(report).encode("utf-8"))
     manifest: dict[str, str] = {}
     for path in sorted(out.rglob("*")):
+        if path.is_symlink():
+            continue  # prepare_output_dir refused links; one planted since is not ours
         if path.is_file() and path.name != "manifest.json" and not path.name.startswith("."):
             manifest[str(path.relative_to(out))] = hashlib.sha256(path.read_bytes()).hexdigest()
     doc = {"schema_version": REPORT_SCHEMA_VERSION, "files": manifest}

@@ -59,7 +59,7 @@ from geoverify.claims._file import (
     claims_from_data,
     load_claims,
 )
-from geoverify.errors import InputError
+from geoverify.errors import InputError, RegistryError
 from geoverify.geodesy import angle_difference_deg, bearing_deg, distance_m, offset_from_line
 from geoverify.models import CandidateCheck, CheckResult, LatLon, Verdict
 from geoverify.registry import Landmark, Registry, geodesic_distance_m
@@ -87,7 +87,34 @@ def _role(claims: ClaimSet, name: str) -> Role:
 
 def _resolve(registry: Registry, claims: ClaimSet, name: str) -> list[Landmark]:
     role = _role(claims, name)
-    return [registry.get(c) for c in role.candidates]
+    out = []
+    for c in role.candidates:
+        try:
+            out.append(registry.get(c))
+        except InputError as exc:  # the claims file names what the registry does not have
+            msg = f"the claims file names {c!r}: {exc.message}"
+            raise RegistryError(
+                msg,
+                code="E_CLAIMS_UNKNOWN_LANDMARK",
+                hint=exc.hint,
+            ) from None
+    return out
+
+
+def _unknown_names(registry: Registry, claims: ClaimSet) -> list[str]:
+    """Every landmark the claims name (directly or through a role) that the registry lacks."""
+    problems = []
+    for claim in claims.claims:
+        for part, name in (("subject", claim.subject), ("reference", claim.reference)):
+            if not name:
+                continue
+            for candidate in _role(claims, name).candidates:
+                try:
+                    registry.get(candidate)
+                except InputError as exc:
+                    via = f" (role {name!r})" if candidate != name else ""
+                    problems.append(f"claim {claim.id!r}, {part}{via}: {exc.message}")
+    return list(dict.fromkeys(problems))
 
 
 # Decisions are taken at the resolution of the measurement (1 mm, 1e-6 degree): geodesics are
@@ -408,8 +435,9 @@ def _method(claim: Claim) -> str:
 def check_claim(claim: Claim, registry: Registry, claims: ClaimSet) -> CheckResult:
     """Check one claim against the registry, over every candidate choice of its roles.
 
-    Returns a ``CheckResult`` whatever the outcome; raises ``InputError`` only when a role
-    names a landmark the registry does not have.
+    Returns a ``CheckResult`` whatever the outcome; raises ``RegistryError``
+    (``E_CLAIMS_UNKNOWN_LANDMARK``) only when a role names a landmark the registry does not
+    have.
     """
     if claim.kind == "shadow":
         return _check_shadow_claim(claim, registry, claims)
@@ -515,7 +543,23 @@ def _check_shadow_claim(claim: Claim, registry: Registry, claims: ClaimSet) -> C
 
 
 def check_claims(registry: Registry, claims: ClaimSet) -> tuple[CheckResult, ...]:
-    """Check every claim; one result each, in file order."""
+    """Check every claim; one result each, in file order.
+
+    Raises
+    ------
+    RegistryError
+        ``E_CLAIMS_UNKNOWN_LANDMARK`` (exit 4) listing every landmark the claims name that the
+        registry does not have, before anything is checked.
+    """
+    problems = _unknown_names(registry, claims)
+    if problems:
+        msg = f"{len(problems)} name(s) in the claims file are not in the registry; first: "
+        raise RegistryError(
+            msg + problems[0],
+            code="E_CLAIMS_UNKNOWN_LANDMARK",
+            hint="Add the landmarks to the registry, or correct the ids in the claims file.",
+            detail="\n".join(problems),
+        )
     return tuple(check_claim(c, registry, claims) for c in claims.claims)
 
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pydantic
 import yaml
 
+from geoverify._io import read_regular_file
 from geoverify.errors import InputError, RegistryError
 from geoverify.sun import ShadowMeasurement, parse_time
 
@@ -57,7 +59,7 @@ _MAX_CLAIMS_BYTES = 1 << 20
 
 
 class _Strict(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class _DistanceSpec(_Strict):
@@ -155,9 +157,30 @@ class _SourceModel(_Strict):
     date: str = ""
     quote: str = ""
 
+    @pydantic.field_validator("date")
+    @classmethod
+    def _real_date(cls, value: str) -> str:
+        """Accept YYYY, YYYY-MM or YYYY-MM-DD, and only a day that exists."""
+        text = value.strip()
+        if text and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", text):
+            msg = f"date {value!r} is not YYYY, YYYY-MM or YYYY-MM-DD"
+            raise ValueError(msg)
+        try:
+            if len(text) == 10:
+                date.fromisoformat(text)
+            elif len(text) == 7:
+                date.fromisoformat(text + "-01")
+        except ValueError:
+            msg = f"date {value!r} does not exist"
+            raise ValueError(msg) from None
+        return value
+
+
+_Candidates = Annotated[list[str], pydantic.Field(min_length=1)]
+
 
 class _RoleModel(_Strict):
-    candidates: list[str]
+    candidates: _Candidates
     kind: dict[str, str] = {}
     notes: str = ""
 
@@ -165,7 +188,7 @@ class _RoleModel(_Strict):
 class _FileModel(_Strict):
     claims_version: Literal[1]
     source: _SourceModel = _SourceModel()
-    roles: dict[str, _RoleModel | list[str]] = {}
+    roles: dict[str, _RoleModel | _Candidates] = {}
     claims: list[_ClaimModel]
 
 
@@ -231,10 +254,14 @@ def _sector(word: str, half_width: float | None, *, side: bool = False) -> tuple
     w = word.strip().lower().replace(" ", "-")
     if w.startswith("bearing:"):
         try:
-            centre = float(w.split(":", 1)[1]) % 360.0
+            centre = float(w.split(":", 1)[1])
         except ValueError:
             msg = f"bad bearing {word!r}"
             raise ValueError(msg) from None
+        if not math.isfinite(centre):
+            msg = f"bearing {word!r} is not a finite number of degrees"
+            raise ValueError(msg)
+        centre %= 360.0
         return centre, half_width or 10.0
     if w not in COMPASS:
         msg = f"unknown direction {word!r}; use {', '.join(COMPASS)} or bearing:DEG"
@@ -288,19 +315,81 @@ def _convert(model: Any) -> Claim:
     return Claim(kind="nearest", reference=model.target, of_kind=dict(model.of_kind), **base)
 
 
-def _refuse_yaml_aliases(text: str, where: str) -> None:
+_MAX_DEPTH = 32  # a claims file is a few levels deep; deeper nesting is refused unread
+
+
+class _ClaimsLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without implicit timestamps.
+
+    Dates stay text for ``parse_time``, which refuses a time without a zone instead of
+    assuming UTC.
+    """
+
+
+_ClaimsLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _yaml_error(where: str, why: str) -> RegistryError:
+    msg = f"{where} is not a usable claims file: {why}"
+    return RegistryError(msg, code="E_CLAIMS_INVALID", hint="Fix the YAML (one document).")
+
+
+def _scan_yaml(text: str, where: str) -> None:
+    """Refuse aliases and deep nesting from the event stream, before anything is built."""
+    depth = 0
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        for event in yaml.parse(text, Loader=_ClaimsLoader):
             if isinstance(event, yaml.AliasEvent):
                 msg = f"{where}: YAML aliases (*name) are not allowed in a claims file"
                 raise RegistryError(msg, code="E_CLAIMS_INVALID", hint="Write each value out.")
+            if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                depth += 1
+                if depth > _MAX_DEPTH:
+                    raise _yaml_error(where, f"nested more than {_MAX_DEPTH} levels deep")
+            elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                depth -= 1
     except yaml.YAMLError as exc:
-        msg = f"{where} is not valid YAML: {str(exc).splitlines()[0]}"
-        raise RegistryError(msg, code="E_CLAIMS_INVALID", hint="Fix the YAML syntax.") from None
+        raise _yaml_error(where, f"invalid YAML: {str(exc).splitlines()[0]}") from None
+
+
+def _parse_yaml(text: str, where: str) -> Any:
+    _scan_yaml(text, where)
+    try:
+        return yaml.load(text, Loader=_ClaimsLoader)
+    except yaml.YAMLError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise _yaml_error(where, first) from None
+    except (ValueError, OverflowError, RecursionError, TypeError) as exc:
+        # e.g. an integer of thousands of digits (Python's int limit), an unhashable key
+        raise _yaml_error(where, str(exc).splitlines()[0][:200]) from None
+
+
+def _bad_text(data: Any, pointer: str = "") -> str | None:
+    """Find the first string (or key) holding a lone surrogate; return its JSON pointer."""
+    if isinstance(data, str):
+        return pointer or "/" if any(0xD800 <= ord(ch) <= 0xDFFF for ch in data) else None
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found = _bad_text(key, f"{pointer}/{key!s}") or _bad_text(value, f"{pointer}/{key!s}")
+            if found:
+                return found
+    if isinstance(data, list):
+        for i, value in enumerate(data):
+            found = _bad_text(value, f"{pointer}/{i}")
+            if found:
+                return found
+    return None
 
 
 def claims_from_data(data: Any, *, where: str = "<data>") -> ClaimSet:
     """Validate parsed claims data (see ``load_claims``)."""
+    bad = _bad_text(data)
+    if bad is not None:
+        msg = f"{where}: at {bad}: text with a lone surrogate (not valid Unicode)"
+        raise RegistryError(msg, code="E_CLAIMS_INVALID", hint="Write the text as valid UTF-8.")
     try:
         model = _FileModel.model_validate(data)
     except pydantic.ValidationError as exc:
@@ -346,6 +435,13 @@ def claims_from_data(data: Any, *, where: str = "<data>") -> ClaimSet:
     return ClaimSet(claims=tuple(claims), roles=roles, source=model.source.model_dump())
 
 
+def _claims_read_error(message: str, reason: str, hint: str) -> RegistryError:
+    if reason == "too_large":
+        return RegistryError(message, code="E_CLAIMS_TOO_LARGE", hint="A claims file is short.")
+    code = "E_CLAIMS_NOT_FILE" if reason == "not_regular" else "E_CLAIMS_MISSING"
+    return RegistryError(message, code=code, hint=hint)
+
+
 def load_claims(path: str | os.PathLike[str]) -> ClaimSet:
     """Load and validate a claims YAML file.
 
@@ -357,20 +453,14 @@ def load_claims(path: str | os.PathLike[str]) -> ClaimSet:
     import hashlib
 
     p = Path(os.fspath(path))
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        msg = f"cannot read claims file {str(p)!r}: {exc.strerror}"
-        raise RegistryError(msg, code="E_CLAIMS_MISSING", hint="Check the path.") from None
-    if len(raw) > _MAX_CLAIMS_BYTES:
-        msg = f"{str(p)!r} is larger than 1 MiB"
-        raise RegistryError(msg, code="E_CLAIMS_INVALID", hint="A claims file is short text.")
+    raw = read_regular_file(
+        p, max_bytes=_MAX_CLAIMS_BYTES, what="claims file", error=_claims_read_error
+    )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         msg = f"{str(p)!r} is not UTF-8 text"
         raise RegistryError(msg, code="E_CLAIMS_INVALID", hint="Save it as UTF-8.") from None
-    _refuse_yaml_aliases(text, str(p))
-    data = yaml.safe_load(text)
+    data = _parse_yaml(text, str(p))
     cs = claims_from_data(data, where=str(p))
     return dataclasses.replace(cs, path=str(p), sha256=hashlib.sha256(raw).hexdigest())

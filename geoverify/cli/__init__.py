@@ -5,8 +5,9 @@ the only package that imports typer or rich, prints, or exits; its modules follo
 pipeline (``_media``: probe, frames, match, verify; ``_places``: registry, check, candidates;
 ``_sun``; ``_common``: the app, the error boundary, JSON and progress output). One error
 boundary maps ``GeoverifyError`` to a one-line message with a hint on stderr (or a JSON error
-record on stdout with ``--json``) and the exit code of the reliability contract;
-``GEOVERIFY_DEBUG=1`` shows the traceback. Ctrl-C exits 130.
+record on stdout with ``--json``) and the exit code of the reliability contract
+(``geoverify.errors.EXIT_CODES``); ``GEOVERIFY_DEBUG=1`` shows the traceback. Ctrl-C exits 130
+and SIGTERM 143, start-up included (``geoverify._signals``).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from __future__ import annotations
 import sys
 import traceback
 
+from geoverify import _signals
 from geoverify.cli import _media, _places, _sun
-from geoverify.cli._common import EXIT_INTERNAL, app
+from geoverify.cli._common import app
 
 __all__ = ["app", "main"]
 
@@ -24,11 +26,29 @@ __all__ = ["app", "main"]
 _COMMANDS = (_media, _places, _sun)
 
 
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, KeyboardInterrupt | _signals.Interrupted):
+            return True
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
 def main() -> None:
     """Entry point of the ``geoverify`` command."""
+    _signals.install()  # again, for `python -m geoverify`
     try:
         app()
-    except Exception:  # a bug: say so, keep the traceback for the report
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(_signals.EXIT_INTERRUPTED)
+    except Exception as exc:  # a bug: say so, keep the traceback for the report
+        if _caused_by_interrupt(exc):
+            sys.stderr.write("interrupted\n")
+            sys.exit(_signals.EXIT_INTERRUPTED)
         traceback.print_exc()
         sys.stderr.write("error: internal error in geoverify (a bug); please report it\n")
-        sys.exit(EXIT_INTERNAL)
+        sys.exit(1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar
@@ -11,13 +12,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar
 import typer
 
 from geoverify._version import __version__
-from geoverify.errors import GeoverifyError, RegistryError
+from geoverify.errors import EXIT_INTERRUPTED, GeoverifyError, RegistryError
 
 if TYPE_CHECKING:  # stage modules load inside the commands that use them (faster start)
     from geoverify.models import CheckResult
 
-EXIT_INTERNAL = 1
-EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
     name="geoverify",
@@ -50,8 +49,13 @@ def _root(
     """Check where and when a video was filmed."""
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _dump_json(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, allow_nan=False, indent=2)
+    r"""Strict JSON (no NaN); a lone surrogate from a hostile file is written as text."""
+    text = json.dumps(data, ensure_ascii=False, allow_nan=False, indent=2)
+    return _SURROGATE.sub(lambda m: f"\\\\u{ord(m.group()):04x}", text)
 
 
 def _run(as_json: bool, func: Callable[[], R]) -> R:
@@ -65,6 +69,8 @@ def _run(as_json: bool, func: Callable[[], R]) -> R:
             typer.echo(_dump_json({"error": exc.to_dict()}))
         else:
             line = _printable(exc.message.replace("\n", " "), 1000)
+            if line.endswith(f"[{exc.code}]"):  # a worker's message may carry it already
+                line = line[: -len(exc.code) - 2].rstrip()
             typer.echo(f"error: {line} [{exc.code}]", err=True)
             if exc.hint:
                 typer.echo(f"hint: {exc.hint}", err=True)
@@ -75,6 +81,10 @@ def _run(as_json: bool, func: Callable[[], R]) -> R:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    except MemoryError:
+        typer.echo("error: out of memory [E_LIMIT_MEMORY]", err=True)
+        typer.echo("hint: Lower the limits or work on a smaller input.", err=True)
+        raise typer.Exit(6) from None
 
 
 def _fmt(value: Any) -> str:

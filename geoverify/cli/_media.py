@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -126,7 +125,7 @@ def probe_command(
 @app.command("frames")
 def frames_command(
     video: Annotated[Path, typer.Argument(help="Local video file.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for frames, frames.json, sheet.")],
+    out: Annotated[str, typer.Option("--out", help="Folder for frames, frames.json, sheet.")],
     every: Annotated[
         float | None, typer.Option("--every", help="A frame every SECONDS, exact PTS.")
     ] = None,
@@ -160,6 +159,9 @@ def frames_command(
     chosen = every is not None or keyframes or scenes or views or best > 0
 
     def run() -> tuple[Any, Any]:
+        from geoverify._io import prepare_output_dir
+
+        prepare_output_dir(out)  # before the decoding: a bad --out fails at once
         options = (
             FrameOptions(
                 every_s=every,
@@ -234,7 +236,7 @@ ModelOpt = Annotated[
 def match_command(
     source: Annotated[Path, typer.Argument(help="A video, or a folder written by `frames`.")],
     registry: Annotated[Path, typer.Option("--registry", help="Registry GeoJSON.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for matches.json and images.")],
+    out: Annotated[str, typer.Option("--out", help="Folder for matches.json and images.")],
     detector: Annotated[
         str, typer.Option("--detector", help="Local features: sift, rootsift or orb.")
     ] = "sift",
@@ -243,8 +245,15 @@ def match_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Which registry landmark each frame shows, with a false-match estimate and verdict."""
-    from geoverify.frames import Frame, FrameOptions, select_frames
-    from geoverify.matching import MatchOptions, build_index, load_image, match_frames, save_matches
+    from geoverify._io import prepare_output_dir
+    from geoverify.frames import FrameOptions, select_frames
+    from geoverify.matching import (
+        MatchOptions,
+        build_index,
+        load_frames_dir,
+        match_frames,
+        save_matches,
+    )
     from geoverify.registry import load_registry
 
     def run() -> tuple[Any, Path]:
@@ -253,26 +262,12 @@ def match_command(
             affine=affine,  # type: ignore[arg-type]
             model=model,  # type: ignore[arg-type]
         )
+        prepare_output_dir(out)  # before any decoding or matching
         reg = load_registry(registry)
         index = build_index(reg, options=options)
         frames: list[Any]
         if source.is_dir():
-            manifest = json.loads((source / "frames.json").read_text(encoding="utf-8"))
-            frames = [
-                Frame(
-                    image_bgr=load_image(source / Path(e["file"]).name),
-                    t_s=float(e["t_s"]),
-                    pts=int(e["pts"]),
-                    time_base=Fraction(e["time_base"]),
-                    frame_number=int(e["frame_number"]),
-                    keyframe=bool(e["keyframe"]),
-                    strategies=tuple(e["strategies"]),
-                    shot=e.get("shot"),
-                    sharpness=float(e["sharpness"]),
-                    phash=str(e["phash"]),
-                )
-                for e in manifest["frames"]
-            ]
+            frames = load_frames_dir(source)
         else:
             opts = FrameOptions(scenes=True, best=5)
             with _Progress("decoding", enabled=not as_json) as bar:
@@ -303,24 +298,31 @@ def verify_command(
     video: Annotated[Path, typer.Argument(help="Local video file.")],
     registry: Annotated[Path, typer.Option("--registry", help="Registry GeoJSON.")],
     claims: Annotated[Path, typer.Option("--claims", help="Claims YAML.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for the report.")],
+    out: Annotated[str, typer.Option("--out", help="Folder for the report.")],
     title: Annotated[str, typer.Option("--title", help="Report title.")] = "",
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite", help="Replace an --out folder that holds files geoverify did not write."
+        ),
+    ] = False,
     affine: AffineOpt = "auto",
     model: ModelOpt = "homography",
     as_json: JsonOpt = False,
 ) -> None:
     """Probe, pick frames, match landmarks, check claims: one report (JSON, HTML, Markdown)."""
     from geoverify.matching import MatchOptions
-    from geoverify.pipeline import VerifyOptions, save_verification, verify
+    from geoverify.pipeline import VerifyOptions, check_output, save_verification, verify
 
     def run() -> Any:
+        check_output(out, overwrite=overwrite)  # before the decoding: a bad --out fails at once
         matching = MatchOptions(affine=affine, model=model)  # type: ignore[arg-type]
         options = VerifyOptions(title=title, matching=matching)
         with _StageProgress(enabled=not as_json) as bar:
             result = verify(
                 video, registry=registry, claims=claims, options=options, progress=bar.stage
             )
-        saved = save_verification(result, out)
+        saved = save_verification(result, out, overwrite=overwrite)
         return result, saved
 
     result, saved = _run(as_json, run)

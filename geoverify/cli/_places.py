@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from geoverify.errors import InputError
+from geoverify.errors import InputError, RegistryError
 from geoverify.models import LatLon, Verdict, to_jsonable
 
 if TYPE_CHECKING:  # stage modules load inside the commands that use them (faster start)
@@ -52,9 +52,24 @@ def registry_validate(
     as_json: JsonOpt = False,
 ) -> None:
     """Check a registry file; list every problem (exit 4) or say it is valid."""
-    from geoverify.registry import load_registry
+    from geoverify.registry import Registry, load_registry
 
-    reg = _run(as_json, lambda: load_registry(registry, repair=repair))
+    def run() -> Registry:
+        from geoverify.matching import reference_image_problems
+
+        reg = load_registry(registry, repair=repair)
+        problems = reference_image_problems(reg)  # decoded safely, as `match` will
+        if problems:
+            msg = f"{len(problems)} problem(s) in {registry}; first: {problems[0]}"
+            raise RegistryError(
+                msg.removesuffix(problems[0][problems[0].rfind(" [") :]),
+                code="E_REGISTRY_INVALID",
+                hint="Replace each unusable reference image with a PNG or JPEG photograph.",
+                detail="\n".join(f"{registry}: {p}" for p in problems),
+            )
+        return reg
+
+    reg = _run(as_json, run)
     if as_json:
         typer.echo(
             _dump_json(

@@ -180,7 +180,7 @@ def sun_where_command(
             write_atomic(out, _dump_json(band).encode("utf-8"))
         return band
 
-    band = _run(out is None, run)
+    band = _run(False, run)  # errors on stderr: stdout carries only the GeoJSON
     if out is None:
         typer.echo(_dump_json(band))
     else:

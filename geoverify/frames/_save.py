@@ -18,8 +18,8 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
-from geoverify._io import write_atomic
-from geoverify.errors import InputError, MediaError
+from geoverify._io import prepare_output_dir, write_atomic
+from geoverify.errors import MediaError, OutputError
 from geoverify.frames._model import FRAMES_SCHEMA, Frame, FrameSelection, Image
 from geoverify.models import to_jsonable
 
@@ -148,7 +148,7 @@ class FrameWriter:
         """Start encoding and staging ``frame`` on a worker thread."""
         if self.staging is None:
             self._created_out = not self.out.exists()
-            self.out.mkdir(parents=True, exist_ok=True)
+            prepare_output_dir(self.out)
             self.staging = Path(tempfile.mkdtemp(dir=self.out, prefix=".staging-"))
         self._jobs[frame.frame_number] = self._pool.submit(self._prepare, frame, self.staging)
 
@@ -183,8 +183,7 @@ def save_frames(
     refused rather than mixed. ``prepared`` holds frames a ``FrameWriter`` already encoded and
     staged (their pixels need not be kept in the selection).
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_output_dir(out_dir)
     manifest_path = out / "frames.json"
     if manifest_path.exists():
         try:
@@ -195,7 +194,7 @@ def save_frames(
         if old_sha != selection.source_sha256:
             msg = f"{str(out)!r} already holds frames of another video"
             hint = "Choose an empty output folder."
-            raise InputError(msg, code="E_OUTPUT_EXISTS", hint=hint)
+            raise OutputError(msg, code="E_OUTPUT_EXISTS", hint=hint)
     ext = "png" if image_format == "png" else "jpg"
     taken: set[str] = set()
     saved: list[SavedFrame] = []

@@ -41,15 +41,17 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from geoverify._io import write_atomic
-from geoverify.matching._images import Image, cv2, image_size, load_image
-from geoverify.matching._index import MatchIndex, build_index
+from geoverify._io import prepare_output_dir, write_atomic
+from geoverify.errors import GeoverifyError, InputError
+from geoverify.matching._images import Image, cv2, image_size, load_image, read_image
+from geoverify.matching._index import MatchIndex, build_index, reference_image_problems
 from geoverify.matching._options import MatchOptions
 from geoverify.matching._verify import (
     LandmarkScore,
@@ -69,9 +71,11 @@ __all__ = [
     "annotated_images",
     "build_index",
     "image_size",
+    "load_frames_dir",
     "load_image",
     "match_frames",
     "match_image",
+    "reference_image_problems",
     "save_matches",
 ]
 
@@ -353,6 +357,90 @@ def annotated_images(
     return out
 
 
+_MAX_FRAMES_JSON_BYTES = 64 * 2**20
+
+
+def _manifest_error(message: str, reason: str, hint: str) -> InputError:
+    code = "E_FRAMES_MANIFEST_MISSING" if reason == "missing" else "E_FRAMES_MANIFEST_INVALID"
+    return InputError(
+        message, code=code, hint="Give a folder written by `geoverify frames`, or the video."
+    )
+
+
+def load_frames_dir(folder: str | os.PathLike[str], *, max_pixels: int = 60_000_000) -> list[Any]:
+    """Read back the frames a ``save_frames`` folder holds, from its ``frames.json``.
+
+    Each image is decoded safely (size checked from its header first) and checked against the
+    SHA-256 that ``frames.json`` records for it.
+
+    Raises
+    ------
+    InputError
+        ``E_FRAMES_MANIFEST_MISSING`` without ``frames.json``; ``E_FRAMES_MANIFEST_INVALID``
+        when it is not a frames manifest, names a file outside the folder, or an image does
+        not match its recorded hash.
+    """
+    import json
+    from fractions import Fraction
+
+    from geoverify._io import read_regular_file
+    from geoverify.frames import Frame
+
+    base = Path(os.fspath(folder))
+    raw = read_regular_file(
+        base / "frames.json",
+        max_bytes=_MAX_FRAMES_JSON_BYTES,
+        what="frames manifest",
+        error=_manifest_error,
+    )
+    where = str(base / "frames.json")
+
+    def bad(why: str) -> InputError:
+        msg = f"{where!r} is not a usable frames manifest: {why}"
+        return _manifest_error(msg, "invalid", "")
+
+    try:
+        manifest = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        why = f"JSON error: {str(exc)[:120]}"
+        raise bad(why) from None
+    entries = manifest.get("frames") if isinstance(manifest, dict) else None
+    if not isinstance(entries, list):
+        why = "no 'frames' list"
+        raise bad(why)
+    frames = []
+    for i, e in enumerate(entries):
+        try:
+            name = Path(str(e["file"])).name
+            if not name or name != str(e["file"]) or name.startswith("."):
+                why = f"frame {i} names {str(e['file'])[:80]!r}, not a file in the folder"
+                raise bad(why)
+            image, digest = read_image(base / name, max_pixels)
+            if e.get("sha256") and e["sha256"] != digest:
+                why = f"{name!r} has changed since `frames` wrote it (SHA-256 differs)"
+                raise bad(why)
+            frames.append(
+                Frame(
+                    image_bgr=image,
+                    t_s=float(e["t_s"]),
+                    pts=int(e["pts"]),
+                    time_base=Fraction(e["time_base"]),
+                    frame_number=int(e["frame_number"]),
+                    keyframe=bool(e["keyframe"]),
+                    strategies=tuple(str(x) for x in e["strategies"]),
+                    shot=e.get("shot"),
+                    sharpness=float(e["sharpness"]),
+                    phash=str(e["phash"]),
+                )
+            )
+        except GeoverifyError:
+            raise
+        except (KeyError, TypeError, ValueError, ZeroDivisionError, OverflowError) as exc:
+            why = f"frame {i}: {type(exc).__name__} {str(exc)[:80]}"
+            raise bad(why) from None
+    return frames
+
+
 def save_matches(
     results: Sequence[FrameMatch],
     frames: Sequence[Any],
@@ -371,8 +459,7 @@ def save_matches(
 
     from geoverify.models import to_jsonable
 
-    out = Path(os.fspath(out_dir))
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_output_dir(out_dir)
 
     if annotated is None:
         annotated = annotated_images(results, frames, index, registry_dir=registry_dir)
@@ -385,7 +472,8 @@ def save_matches(
                 entry["match"]["best"].pop(key, None)
             ok, buf = cv2.imencode(".png", annotated[result.frame_number])
             if ok:
-                name = f"match_{result.t_s:010.3f}s_{best.landmark_id}.png"
+                safe_id = re.sub(r"[^\w.-]+", "_", best.landmark_id)[:80].strip(".") or "lm"
+                name = f"match_{result.t_s:010.3f}s_{safe_id}.png"
                 write_atomic(out / name, bytes(buf))
                 entry["annotated_image"] = name
         runner = entry["match"].get("runner_up")

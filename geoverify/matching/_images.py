@@ -12,7 +12,8 @@ import cv2 as _cv2
 import numpy as np
 import numpy.typing as npt
 
-from geoverify.errors import InputError, LimitError, MediaError
+from geoverify._io import limit_error, read_regular_file
+from geoverify.errors import LimitError, MediaError
 
 Image = npt.NDArray[np.uint8]
 # OpenCV's bundled stubs do not describe its feature and matcher factories; used untyped here.
@@ -51,17 +52,20 @@ def load_image(path: str | os.PathLike[str], *, max_pixels: int = 60_000_000) ->
     LimitError
         Larger than ``max_pixels`` (``E_LIMIT_PIXELS``), checked before decoding.
     """
-    return _read_image(path, max_pixels)[0]
+    return read_image(path, max_pixels)[0]
 
 
-def _read_image(path: str | os.PathLike[str], max_pixels: int) -> tuple[Image, str]:
-    """``load_image`` and the SHA-256 of the bytes that were decoded."""
+MAX_IMAGE_BYTES = 256 * 2**20  # a photograph; a larger file is refused, not read
+
+
+def read_image(path: str | os.PathLike[str], max_pixels: int) -> tuple[Image, str]:
+    """``load_image`` and the SHA-256 of the bytes that were decoded.
+
+    Only a regular file of at most ``MAX_IMAGE_BYTES`` is read (``LimitError``
+    ``E_LIMIT_FILE_SIZE`` beyond).
+    """
     p = Path(os.fspath(path))
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        msg = f"cannot read image {str(p)!r}: {exc.strerror}"
-        raise InputError(msg, code="E_INPUT_MISSING", hint="Check the path.") from None
+    data = read_regular_file(p, max_bytes=MAX_IMAGE_BYTES, what="image", error=limit_error)
     size = image_size(data)
     if size is None:
         msg = f"{str(p)!r} is not a PNG or JPEG image"

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from geoverify.errors import InputError, MediaError
-from geoverify.matching._images import _read_image
+from geoverify.errors import GeoverifyError, InputError, MediaError, RegistryError
+from geoverify.matching._images import read_image
 from geoverify.matching._options import MatchOptions
 from geoverify.matching._verify import Points, _features, _matcher, _Reference, _scaled_gray
 from geoverify.registry import Registry
@@ -47,7 +47,7 @@ class MatchIndex:
             return cache[i]
         ref = self.references[i]
         opts = self.options
-        image, sha = _read_image(Path(self.base_dir) / ref.image, opts.max_pixels)
+        image, sha = read_image(Path(self.base_dir) / ref.image, opts.max_pixels)
         if sha != ref.file_sha256:
             msg = f"reference image {ref.image!r} changed since matching started"
             hint = "Re-run the command; do not edit reference images while matching runs."
@@ -59,6 +59,31 @@ class MatchIndex:
         while len(cache) > opts.affine_cache_size:
             cache.popitem(last=False)
         return cache[i]
+
+
+def reference_image_problems(
+    registry: Registry,
+    *,
+    base_dir: str | os.PathLike[str] | None = None,
+    max_pixels: int = 60_000_000,
+) -> tuple[str, ...]:
+    """List the reference images that ``build_index`` could not use; empty: all decode.
+
+    Each is decoded as ``build_index`` would (safely: header size first). Unusable: not PNG
+    or JPEG (an SVG or HTML file named ``.jpg``), truncated, over the pixel or size limit.
+    """
+    base = Path(os.fspath(base_dir)) if base_dir is not None else Path(registry.path).parent
+    problems = []
+    for lm in registry.landmarks:
+        for i, ref in enumerate(lm.reference_images):
+            try:
+                read_image(base / ref.path, max_pixels)
+            except GeoverifyError as exc:
+                problems.append(
+                    f"feature {lm.id!r} at /properties/reference_images/{i}/path: "
+                    f"{exc.message} [{exc.code}]"
+                )
+    return tuple(problems)
 
 
 def build_index(
@@ -76,7 +101,11 @@ def build_index(
     refs: list[_Reference] = []
     for lm in registry.landmarks:
         for ref in lm.reference_images:
-            image, sha = _read_image(base / ref.path, opts.max_pixels)
+            try:
+                image, sha = read_image(base / ref.path, opts.max_pixels)
+            except MediaError as exc:  # the registry names a file that is no usable image
+                msg = f"landmark {lm.id!r}: reference image {ref.path!r}: {exc.message}"
+                raise RegistryError(msg, code="E_REF_IMAGE_INVALID", hint=exc.hint) from None
             gray, _ = _scaled_gray(image, opts.max_side_px)
             for mirrored, g in ((False, gray), (True, np.ascontiguousarray(gray[:, ::-1]))):
                 pts, desc = _features(g, opts)

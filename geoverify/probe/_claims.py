@@ -75,6 +75,9 @@ def parse_iso6709(text: str) -> tuple[LatLon, float | None]:
         msg = f"not an ISO 6709 point: {text[:80]!r} ({exc})"
         raise InputError(msg, code="E_ISO6709", hint="Check the minutes and seconds.") from None
     alt = float(match["alt"]) if match["alt"] else None
+    if alt is not None and not (math.isfinite(alt) and abs(alt) < 1e8):
+        msg = f"not an ISO 6709 point: altitude {match['alt'][:20]!r}... is not a usable number"
+        raise InputError(msg, code="E_ISO6709", hint="The altitude is out of any real range.")
     return LatLon(lat, lon), alt
 
 
@@ -112,7 +115,10 @@ def _parse_time(raw: str) -> tuple[datetime | None, bool, str | None]:
         return None, zone, offset_text
     if parsed.tzinfo is None:
         return None, False, None
-    return parsed.astimezone(UTC), zone, offset_text
+    try:
+        return parsed.astimezone(UTC), zone, offset_text
+    except OverflowError:  # e.g. 0001-01-01T00:00+05:00: before the first representable UTC
+        return None, zone, offset_text
 
 
 def _creation_times(raw: RawContainer) -> list[CreationTime]:

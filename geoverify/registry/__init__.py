@@ -14,8 +14,13 @@ computed on these degrees: ``geoverify.geodesy`` does that. Spatial queries use 
 to find candidates, then measure geodesically.
 
 Writers (``save_registry``, ``add_landmark``, ``remove_landmark``) take an exclusive lock on a
-sidecar ``.lock`` file, re-read the registry, and replace it atomically, so two processes adding
-at once lose nothing.
+sidecar ``.lock`` file of the real file (a symbolic link is followed), re-read the registry, and
+replace it atomically, keeping its permissions, so two processes adding at once lose nothing.
+An edit changes only what it edits: features it does not touch are written back as they were
+read, and what geoverify does not model (top-level members such as ``description``, a
+feature's ``bbox``, properties such as ``wikidata``, a structured ``notes`` object) survives.
+Every write is validated with the loading rules first; a registry that could not be loaded
+again is never written (``E_REGISTRY_WRITE_REFUSED``).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from geoverify.registry._read import load_registry, registry_from_geojson
 from geoverify.registry._write import (
     add_landmark,
     add_landmarks,
+    landmark_problems,
     registry_to_geojson,
     remove_landmark,
     save_registry,
@@ -49,6 +55,7 @@ __all__ = [
     "add_landmark",
     "add_landmarks",
     "geodesic_distance_m",
+    "landmark_problems",
     "load_registry",
     "point_landmark",
     "registry_from_geojson",

@@ -25,6 +25,7 @@ from geoverify.models import LatLon, Note
 REGISTRY_FORMAT = 1
 _GEOM_TYPES = {"Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon"}
 _MAX_FILE_BYTES = 512 * 2**20
+_MAX_REFERENCE_BYTES = 256 * 2**20  # a reference photograph; larger is refused, not read
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,6 +78,11 @@ class Landmark:
         Provenance and material for matching.
     original_geometry
         The invalid geometry as read, when the registry was loaded with ``repair=True``.
+    extra_properties, foreign_members
+        What geoverify does not model, kept as read so that an edit of the registry changes
+        only what it edits: properties such as ``wikidata`` or a structured ``notes`` object,
+        and feature members other than ``type``, ``id``, ``geometry`` and ``properties``
+        (RFC 7946 foreign members, ``bbox``).
     """
 
     id: str
@@ -89,6 +95,8 @@ class Landmark:
     reference_images: tuple[ReferenceImage, ...] = ()
     notes: str = ""
     original_geometry: BaseGeometry | None = None
+    extra_properties: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    foreign_members: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def anchor(self) -> LatLon | None:
@@ -130,13 +138,18 @@ class RegistryProblem:
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Registry:
-    """Landmarks by id, with spatial queries. Build with ``load_registry``."""
+    """Landmarks by id, with spatial queries. Build with ``load_registry``.
+
+    ``foreign_members`` holds the file's top-level members that geoverify does not model
+    (``description``, ``crs``, ``bbox``...), written back unchanged.
+    """
 
     name: str
     landmarks: tuple[Landmark, ...]
     path: str = ""
     sha256: str = ""
     warnings: tuple[Note, ...] = ()
+    foreign_members: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     _tree: Any = dataclasses.field(default=None, repr=False, compare=False)
     _tree_ids: tuple[int, ...] = dataclasses.field(default=(), repr=False, compare=False)
 

@@ -17,11 +17,13 @@ from shapely.geometry import (
 )
 from shapely.geometry.base import BaseGeometry
 
-from geoverify.errors import RegistryError
+from geoverify._io import hash_regular_file, read_regular_file
+from geoverify.errors import GeoverifyError, RegistryError
 from geoverify.models import Note
 from geoverify.registry._model import (
     _GEOM_TYPES,
     _MAX_FILE_BYTES,
+    _MAX_REFERENCE_BYTES,
     Landmark,
     ReferenceImage,
     Registry,
@@ -32,10 +34,19 @@ from geoverify.registry._model import (
 # --- reading -------------------------------------------------------------------------------------
 
 
+# properties and members that geoverify models; everything else is kept as read
+_MODELLED_PROPERTIES = frozenset(
+    {"name", "aliases", "tags", "uncertainty_m", "sources", "reference_images", "notes"}
+)
+_FEATURE_MEMBERS = frozenset({"type", "id", "geometry", "properties"})
+_TOP_MEMBERS = frozenset({"type", "features", "name", "geoverify_registry"})
+
+
 class _Collector:
     def __init__(self) -> None:
         self.problems: list[RegistryProblem] = []
         self.warnings: list[Note] = []
+        self.dims: set[int] = set()  # position dimensions seen in the current geometry
 
     def add(self, code: str, pointer: str, fid: str, message: str) -> None:
         self.problems.append(
@@ -72,6 +83,16 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
+def _is_finite(v: Any) -> bool:
+    """Tell whether a JSON number is a finite float (a 400-digit integer is not)."""
+    if not _is_number(v):
+        return False
+    try:
+        return math.isfinite(float(v))
+    except OverflowError:
+        return False
+
+
 def _check_position(pos: Any, ptr: str, fid: str, c: _Collector) -> tuple[float, float] | None:
     if not isinstance(pos, list) or len(pos) not in (2, 3):
         c.add(
@@ -91,10 +112,11 @@ def _check_position(pos: Any, ptr: str, fid: str, c: _Collector) -> tuple[float,
             f"coordinate is {json.dumps(pos[i])[:40]}, not a number",
         )
         return None
-    lon, lat = float(pos[0]), float(pos[1])
-    if not (math.isfinite(lon) and math.isfinite(lat)):
-        c.add("E_COORD_RANGE", ptr, fid, "coordinate is not finite")
+    if not all(_is_finite(v) for v in pos):
+        c.add("E_COORD_RANGE", ptr, fid, "coordinate is not a finite number")
         return None
+    c.dims.add(len(pos))
+    lon, lat = float(pos[0]), float(pos[1])
     if not -90.0 <= lat <= 90.0 or not -180.0 <= lon <= 180.0:
         hint = ""
         if -90.0 <= lon <= 90.0 and -180.0 <= lat <= 180.0:
@@ -153,7 +175,7 @@ def _check_geometry(geom: Any, ptr: str, fid: str, c: _Collector) -> bool:
         c.add("E_GEOM_INVALID", ptr, fid, "geometry must be an object or null")
         return False
     gtype = geom.get("type")
-    if gtype not in _GEOM_TYPES:
+    if not isinstance(gtype, str) or gtype not in _GEOM_TYPES:
         c.add(
             "E_GEOM_INVALID",
             f"{ptr}/type",
@@ -164,6 +186,7 @@ def _check_geometry(geom: Any, ptr: str, fid: str, c: _Collector) -> bool:
     coords = geom.get("coordinates")
     cptr = f"{ptr}/coordinates"
     n_before = len(c.problems)
+    c.dims = set()
     if gtype == "Point":
         _check_position(coords, cptr, fid, c)
     elif gtype == "LineString":
@@ -179,6 +202,13 @@ def _check_geometry(geom: Any, ptr: str, fid: str, c: _Collector) -> bool:
                 check(part, f"{cptr}/{i}", fid, c)
             else:
                 _check_polygon(part, f"{cptr}/{i}", fid, c)
+    if len(c.problems) == n_before and len(c.dims) > 1:
+        c.add(
+            "E_GEOM_INVALID",
+            cptr,
+            fid,
+            "positions mix [lon, lat] and [lon, lat, alt]: give every position the same size",
+        )
     return len(c.problems) == n_before
 
 
@@ -212,16 +242,36 @@ def _parse_sources(raw: Any, ptr: str, fid: str, c: _Collector) -> tuple[Source,
                 "E_REGISTRY_INVALID", f"{ptr}/{i}", fid, f"unknown source fields: {sorted(unknown)}"
             )
             continue
-        try:
-            out.append(Source(**item))
-        except TypeError as exc:
-            c.add("E_REGISTRY_INVALID", f"{ptr}/{i}", fid, str(exc))
+        wrong = [
+            key
+            for key, value in item.items()
+            if not (
+                (isinstance(value, int) and not isinstance(value, bool)) or value is None
+                if key in _INT_SOURCE_FIELDS
+                else isinstance(value, str)
+            )
+        ]
+        if wrong:
+            kind = "an integer or null" if wrong[0] in _INT_SOURCE_FIELDS else "a string"
+            c.add(
+                "E_REGISTRY_INVALID",
+                f"{ptr}/{i}/{wrong[0]}",
+                fid,
+                f"source field {wrong[0]!r} must be {kind}, got {json.dumps(item[wrong[0]])[:40]}",
+            )
+            continue
+        out.append(Source(**item))
     return tuple(out)
 
 
+_INT_SOURCE_FIELDS = frozenset({"osm_id", "osm_version"})
+
+
 def _inside(base: Path, rel: str) -> Path | None:
+    if not rel or any(ord(ch) < 32 or ord(ch) == 127 for ch in rel):
+        return None  # NUL and control characters: no file name an analyst meant
     pure = PurePosixPath(rel)
-    if pure.is_absolute() or ".." in pure.parts or not rel:
+    if pure.is_absolute() or ".." in pure.parts:
         return None
     full = (base / pure).resolve()
     try:
@@ -247,6 +297,9 @@ def _parse_images(
             continue
         rel = item["path"]
         sha = item.get("sha256", "")
+        if not isinstance(sha, str) or not isinstance(item.get("note", ""), str):
+            c.add("E_REGISTRY_INVALID", iptr, fid, "sha256 and note must be strings")
+            continue
         if base is not None:
             full = _inside(base, rel)
             if full is None:
@@ -262,7 +315,13 @@ def _parse_images(
                     "E_REF_IMAGE_MISSING", f"{iptr}/path", fid, f"reference image {rel!r} not found"
                 )
                 continue
-            actual = hashlib.sha256(full.read_bytes()).hexdigest()
+            try:
+                actual = hash_regular_file(
+                    full, max_bytes=_MAX_REFERENCE_BYTES, what="reference image", error=_ref_error
+                )
+            except GeoverifyError as exc:
+                c.add(exc.code, f"{iptr}/path", fid, exc.message)
+                continue
             if sha and sha != actual:
                 c.add(
                     "E_REF_IMAGE_CHANGED",
@@ -274,6 +333,13 @@ def _parse_images(
             sha = actual
         out.append(ReferenceImage(path=rel, sha256=str(sha), note=str(item.get("note", ""))))
     return tuple(out)
+
+
+def _ref_error(message: str, reason: str, hint: str) -> GeoverifyError:
+    code = {"too_large": "E_REF_IMAGE_TOO_LARGE", "not_regular": "E_REF_IMAGE_PATH"}.get(
+        reason, "E_REF_IMAGE_MISSING"
+    )
+    return RegistryError(message, code=code, hint=hint)
 
 
 def registry_from_geojson(
@@ -349,7 +415,7 @@ def registry_from_geojson(
             )
             tags = {}
         unc = props.get("uncertainty_m")
-        if unc is not None and not (_is_number(unc) and math.isfinite(unc) and unc >= 0):
+        if unc is not None and not (_is_finite(unc) and unc >= 0):
             c.add(
                 "E_REGISTRY_INVALID",
                 f"{ptr}/properties/uncertainty_m",
@@ -362,6 +428,10 @@ def registry_from_geojson(
             props.get("reference_images"), f"{ptr}/properties/reference_images", fid, base_dir, c
         )
         notes = props.get("notes", "")
+        extra = {k: v for k, v in props.items() if k not in _MODELLED_PROPERTIES}
+        if not isinstance(notes, str):
+            extra["notes"] = notes  # a structured notes object, kept as it is
+        foreign = {k: v for k, v in feat.items() if k not in _FEATURE_MEMBERS}
         geometry: BaseGeometry | None = None
         original: BaseGeometry | None = None
         if geom_raw is not None and geometry_ok:
@@ -396,14 +466,17 @@ def registry_from_geojson(
                 uncertainty_m=float(unc) if unc is not None else None,
                 sources=sources,
                 reference_images=images,
-                notes=notes if isinstance(notes, str) else json.dumps(notes),
+                notes=notes if isinstance(notes, str) else structured_notes(notes),
                 original_geometry=original,
+                extra_properties=extra,
+                foreign_members=foreign,
             )
         )
     if c.problems:
         listing = "\n".join(f"{where}: {p}" for p in c.problems)
         first = c.problems[0]
-        msg = f"{len(c.problems)} problem(s) in {where}; first: {first}"
+        first_text = str(first).removesuffix(f" [{first.code}]")
+        msg = f"{len(c.problems)} problem(s) in {where}; first: {first_text}"
         raise RegistryError(
             msg,
             code="E_REGISTRY_INVALID",
@@ -412,7 +485,48 @@ def registry_from_geojson(
         )
     raw_name = data.get("name")
     name = raw_name if isinstance(raw_name, str) else Path(where).stem
-    return Registry(name=name, landmarks=tuple(landmarks), warnings=tuple(c.warnings))
+    return Registry(
+        name=name,
+        landmarks=tuple(landmarks),
+        warnings=tuple(c.warnings),
+        foreign_members={k: v for k, v in data.items() if k not in _TOP_MEMBERS},
+    )
+
+
+def structured_notes(notes: Any) -> str:
+    """Render a ``notes`` value that is not a string as text (the object itself is kept)."""
+    return json.dumps(notes, ensure_ascii=False, sort_keys=True)
+
+
+def _registry_read_error(message: str, reason: str, hint: str) -> GeoverifyError:
+    if reason == "too_large":
+        return RegistryError(message, code="E_REGISTRY_TOO_LARGE", hint="Split the registry.")
+    if reason == "not_regular":
+        return RegistryError(message, code="E_REGISTRY_NOT_FILE", hint=hint)
+    return RegistryError(
+        message,
+        code="E_REGISTRY_MISSING",
+        hint="Check the path, or create one with `geoverify registry add`.",
+    )
+
+
+def read_registry_bytes(path: Path) -> bytes:
+    """Read the registry file's bytes: a regular file of at most 512 MiB (``RegistryError``)."""
+    return read_regular_file(
+        path, max_bytes=_MAX_FILE_BYTES, what="registry file", error=_registry_read_error
+    )
+
+
+def parse_registry_document(raw: bytes, where: str) -> Any:
+    """Decode and parse a registry file's bytes as strict JSON (``RegistryError``)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        msg = f"{where!r} is not UTF-8 text"
+        raise RegistryError(
+            msg, code="E_REGISTRY_JSON", hint="Save the file as UTF-8 GeoJSON."
+        ) from None
+    return _strict_json(text, where)
 
 
 def load_registry(path: str | os.PathLike[str], *, repair: bool = False) -> Registry:
@@ -433,38 +547,7 @@ def load_registry(path: str | os.PathLike[str], *, repair: bool = False) -> Regi
         ``detail``; ``E_REGISTRY_JSON`` for a syntax error.
     """
     p = Path(os.fspath(path))
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        msg = f"no registry file {str(p)!r}"
-        raise RegistryError(
-            msg,
-            code="E_REGISTRY_MISSING",
-            hint="Check the path, or create one with `geoverify registry add`.",
-        ) from None
-    except OSError as exc:
-        msg = f"cannot read {str(p)!r}: {exc.strerror}"
-        raise RegistryError(
-            msg,
-            code="E_REGISTRY_MISSING",
-            hint="Check the path and permissions.",
-        ) from None
-    if len(raw) > _MAX_FILE_BYTES:
-        msg = f"{str(p)!r} is larger than {_MAX_FILE_BYTES // 2**20} MiB"
-        raise RegistryError(
-            msg,
-            code="E_REGISTRY_INVALID",
-            hint="Split the registry.",
-        )
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        msg = f"{str(p)!r} is not UTF-8 text"
-        raise RegistryError(
-            msg,
-            code="E_REGISTRY_JSON",
-            hint="Save the file as UTF-8 GeoJSON.",
-        ) from None
-    data = _strict_json(text, str(p))
+    raw = read_registry_bytes(p)
+    data = parse_registry_document(raw, str(p))
     reg = registry_from_geojson(data, where=str(p), base_dir=p.parent, repair=repair)
     return dataclasses.replace(reg, path=str(p), sha256=hashlib.sha256(raw).hexdigest())

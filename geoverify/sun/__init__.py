@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from geoverify.errors import InputError
+from geoverify.errors import InputError, LimitError
 from geoverify.geodesy import angle_difference_deg
 from geoverify.models import CheckResult, LatLon, Verdict
 from geoverify.sun._position import (
@@ -302,7 +302,17 @@ def _as_utc_bound(value: date | datetime, *, end_of_day: bool) -> datetime:
     if isinstance(value, datetime):
         return _require_aware(value)
     day = datetime(value.year, value.month, value.day, tzinfo=UTC)
-    return day + timedelta(days=1) if end_of_day else day
+    try:
+        return day + timedelta(days=1) if end_of_day else day
+    except OverflowError:
+        msg = f"the day after {value.isoformat()} cannot be represented"
+        raise InputError(
+            msg, code="E_INPUT_TIME", hint="Give a range that ends before the year 9999 does."
+        ) from None
+
+
+# The most cells ``shadow_places`` tests: the coarse grid, and every refinement level.
+MAX_SHADOW_CELLS = 2_000_000
 
 
 def shadow_places(
@@ -329,14 +339,33 @@ def shadow_places(
         raise InputError(
             msg, code="E_INPUT_OPTION", hint="Give south < north, west < east, cell 0.01-10 deg."
         )
+    if not 0 <= refine_levels <= 8:
+        msg = f"refine_levels {refine_levels!r} must be between 0 and 8"
+        raise InputError(msg, code="E_INPUT_OPTION", hint="Use 3, the default.")
+    coarse = math.ceil((north - south) / cell_deg) * math.ceil((east - west) / cell_deg)
+    if coarse > MAX_SHADOW_CELLS:
+        msg = (
+            f"a {cell_deg:g} degree grid over this box has {coarse:,} cells, over the limit of "
+            f"{MAX_SHADOW_CELLS:,}"
+        )
+        raise LimitError(
+            msg, code="E_LIMIT_CELLS", hint="Use a larger --cell-deg or a smaller --bbox."
+        )
     unix = utc.timestamp()
     lats = np.arange(south + cell_deg / 2, north, cell_deg)
     lons = np.arange(west + cell_deg / 2, east, cell_deg)
     cells = [(float(la), float(lo), cell_deg) for la in lats for lo in lons]
     fitting: list[tuple[float, float, float]] = []
+    tested = 0
     for level in range(refine_levels + 1):
         if not cells:
             break
+        tested += len(cells)
+        if tested > MAX_SHADOW_CELLS:
+            msg = f"refining the band needs more than {MAX_SHADOW_CELLS:,} cells"
+            raise LimitError(
+                msg, code="E_LIMIT_CELLS", hint="Use a larger --cell-deg or a smaller --bbox."
+            )
         arr = np.asarray([(c[0], c[1]) for c in cells])
         fit = _fits(sun_positions(arr[:, 0], arr[:, 1], unix), shadow)
         fit_set = {(round(c[0], 9), round(c[1], 9)) for c, f in zip(cells, fit, strict=True) if f}

@@ -6,6 +6,7 @@ import dataclasses
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -42,7 +43,7 @@ def parse_time(text: str, *, zone: str | None = None) -> datetime:
     Local times that do not exist (the hour skipped when clocks go forward) or that occur twice
     (when clocks go back) are refused with a hint, never guessed.
     """
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    from zoneinfo import ZoneInfoNotFoundError
 
     try:
         parsed = datetime.fromisoformat(text.strip())
@@ -55,14 +56,14 @@ def parse_time(text: str, *, zone: str | None = None) -> datetime:
         if zone is not None:
             msg = f"{text!r} has an offset and a zone was also given"
             raise InputError(msg, code="E_INPUT_TIME", hint="Give one or the other.")
-        return parsed.astimezone(UTC)
+        return _to_utc(parsed, text)
     if zone is None:
         msg = f"time {text!r} has no time zone"
         hint = "Add the offset (+02:00) or give the zone (--tz Europe/Kyiv)."
         raise InputError(msg, code="E_NAIVE_DATETIME", hint=hint)
     try:
-        tz = ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
+        tz = zone_info(zone)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         msg = f"unknown time zone {zone!r}"
         raise InputError(
             msg, code="E_INPUT_TIME", hint="Use an IANA name such as Europe/Kyiv."
@@ -73,7 +74,35 @@ def parse_time(text: str, *, zone: str | None = None) -> datetime:
         what = "does not exist (clocks went forward)" if gap else "happens twice (clocks went back)"
         msg = f"{text} in {zone} {what}"
         raise InputError(msg, code="E_INPUT_TIME", hint="Give the UTC offset explicitly.")
-    return early.astimezone(UTC)
+    return _to_utc(early, text)
+
+
+def zone_info(zone: str) -> Any:
+    """``ZoneInfo(zone)`` for a plausible IANA name; ``ValueError`` for anything else.
+
+    A folder of the zone database (``America``), a name of hundreds of characters or one with
+    control characters is refused before ``zoneinfo`` looks for a file.
+    """
+    from zoneinfo import ZoneInfo
+
+    if not (0 < len(zone) <= 64) or not all(ch.isalnum() or ch in "/_+-" for ch in zone):
+        msg = f"not a time zone name: {zone[:70]!r}"
+        raise ValueError(msg)
+    try:
+        return ZoneInfo(zone)
+    except IsADirectoryError:
+        msg = f"{zone!r} is a region, not a time zone"
+        raise ValueError(msg) from None
+
+
+def _to_utc(value: datetime, text: str) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        msg = f"time {text!r} is out of the range of dates geoverify can represent"
+        raise InputError(
+            msg, code="E_INPUT_TIME", hint="Give a date between the years 1 and 9999 in UTC."
+        ) from None
 
 
 def delta_t_s(year: npt.ArrayLike) -> FloatArray:
