@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
         LimitError,
         MediaError,
         MissingDependencyError,
+        OutputError,
         RegistryError,
     )
     from geoverify.frames import Frame, FrameOptions, FrameSelection, save_frames, select_frames
@@ -64,6 +65,7 @@ _LAZY = {
     "MediaError": "geoverify.errors",
     "MissingDependencyError": "geoverify.errors",
     "Note": "geoverify.models",
+    "OutputError": "geoverify.errors",
     "Registry": "geoverify.registry",
     "RegistryError": "geoverify.errors",
     "Severity": "geoverify.models",
@@ -126,6 +128,7 @@ __all__ = [
     "MediaInfo",
     "MissingDependencyError",
     "Note",
+    "OutputError",
     "Registry",
     "RegistryError",
     "Severity",

@@ -97,8 +97,9 @@ def check_local_file(path: str | os.PathLike[str]) -> Path:
     except FileNotFoundError:
         msg = f"no such file: {str(p)!r}"
         raise InputError(msg, code="E_INPUT_MISSING", hint="Check the path.") from None
-    except OSError as exc:
-        msg = f"cannot access {str(p)!r}: {exc.strerror}"
+    except (OSError, ValueError) as exc:  # ValueError: an embedded NUL in the name
+        reason = getattr(exc, "strerror", None) or str(exc)
+        msg = f"cannot access {str(p)!r}: {reason}"
         raise InputError(msg, code="E_INPUT_UNREADABLE", hint="Check the path.") from None
     if not stat.S_ISREG(st.st_mode):
         kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
@@ -180,6 +181,8 @@ def demux_packets(container: Any, stream: Any, errors: list[str]) -> Iterator[An
             packet = next(packets)
         except StopIteration:
             return
+        except MemoryError:  # out of memory is a limit, not a damaged file
+            raise
         except av.FFmpegError as exc:
             errors.append(f"demux: {type(exc).__name__}: {exc}"[:200])
             return
@@ -573,6 +576,8 @@ def _demux_timestamps(container: Any, stream: Any, limits: DecodeLimits) -> dict
             keys += bool(packet.is_keyframe)
             if len(timestamps) >= limits.max_frames:
                 break
+    except MemoryError:  # out of memory is a limit, not a damaged file
+        raise
     except av.FFmpegError:
         pass
     container.seek(0)
@@ -602,6 +607,8 @@ def _decode_first_frame(container: Any, stream: Any, limits: DecodeLimits) -> Ra
                 )
             if packets > 1000:
                 break
+    except MemoryError:  # out of memory is a limit, not a damaged file
+        raise
     except av.FFmpegError as exc:
         return RawFirstFrame(decoded=False, error=f"{type(exc).__name__}: {exc}"[:300])
     return RawFirstFrame(decoded=False, error=f"no frame decoded from {packets} packet(s)")
@@ -636,6 +643,8 @@ def _read_gpmf(
                 truncated = True
                 break
             payloads.append((t, data))
+    except MemoryError:  # out of memory is a limit, not a damaged file
+        raise
     except av.FFmpegError:
         truncated = True
     return tuple(payloads), truncated
@@ -648,6 +657,8 @@ def read_container(path: str, limits: DecodeLimits) -> RawContainer:
     with open(path, "rb") as fh:
         try:
             container = open_container(fh)
+        except MemoryError:  # out of memory is a limit, not a damaged file
+            raise
         except av.FFmpegError as exc:
             msg = f"FFmpeg cannot open the file as media: {exc}"[:300]
             raise MediaError(

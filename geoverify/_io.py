@@ -29,10 +29,12 @@ from pathlib import Path
 from geoverify.errors import GeoverifyError, LimitError, OutputError
 
 __all__ = [
+    "check_output_dir",
     "check_replaceable_dir",
     "hash_regular_file",
     "limit_error",
     "open_regular",
+    "output_error",
     "prepare_output_dir",
     "read_regular_file",
     "staged_dir",
@@ -120,7 +122,8 @@ def limit_error(message: str, reason: str, hint: str) -> GeoverifyError:
     return InputError(message, code=code, hint=hint)
 
 
-def _output_error(exc: OSError, target: Path) -> OutputError:
+def output_error(exc: OSError, target: Path) -> OutputError:
+    """Turn an ``OSError`` met while writing ``target`` into an ``OutputError`` with a hint."""
     reason = exc.strerror or str(exc)
     hints = {
         errno.ENOSPC: "The disk is full: free space or choose another --out.",
@@ -160,11 +163,11 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, *, durable: bool = F
     except FileNotFoundError:
         mode = 0o666 & ~_umask()
     except OSError as exc:
-        raise _output_error(exc, target) from None
+        raise output_error(exc, target) from None
     try:
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     except OSError as exc:
-        raise _output_error(exc, target) from None
+        raise output_error(exc, target) from None
     try:
         os.fchmod(fd, mode)  # mkstemp makes 0600; keep the file's mode, or the usual one
         with os.fdopen(fd, "wb") as fh:
@@ -175,18 +178,18 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, *, durable: bool = F
         os.replace(tmp, target)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise _output_error(exc, target) from None
+        raise output_error(exc, target) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def prepare_output_dir(path: str | os.PathLike[str], *, what: str = "--out") -> Path:
-    """Create (if needed) and check an output folder before any expensive work starts.
+def check_output_dir(path: str | os.PathLike[str], *, what: str = "--out") -> Path:
+    """Check, without creating anything, that an output folder can be made and written.
 
     Refused with ``OutputError``: an empty path, a path that is a file or lies under one, a
-    symbolic link as the folder, a folder that cannot be written, and a folder holding a
-    symbolic link (geoverify never writes through one).
+    symbolic link as the folder, a folder (or the nearest existing parent) that cannot be
+    written, and a folder holding a symbolic link (geoverify never writes through one).
     """
     raw = os.fspath(path)
     if not str(raw).strip():
@@ -201,20 +204,33 @@ def prepare_output_dir(path: str | os.PathLike[str], *, what: str = "--out") -> 
     if out.exists() and not out.is_dir():
         msg = f"{what} {raw!r} is a file, not a folder"
         raise OutputError(msg, code="E_OUTPUT_PATH", hint="Choose a folder for the output.")
+    existing = Path(os.path.abspath(raw))
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        msg = f"{what} {raw!r} lies under {str(existing)!r}, which is a file"
+        raise OutputError(msg, code="E_OUTPUT_PATH", hint="Choose a folder for the output.")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        msg = f"{what} {raw!r} cannot be written ({str(existing)!r} is not writable)"
+        raise OutputError(msg, code="E_OUTPUT_WRITE", hint="Choose a folder you can write to.")
+    if out.is_dir():
+        for entry in _walk_links(out):
+            msg = f"{what} {raw!r} holds a symbolic link {str(entry)!r}"
+            raise OutputError(
+                msg,
+                code="E_OUTPUT_SYMLINK",
+                hint="geoverify never writes through a link: remove it, or choose another folder.",
+            )
+    return out
+
+
+def prepare_output_dir(path: str | os.PathLike[str], *, what: str = "--out") -> Path:
+    """Check an output folder (``check_output_dir``), then create it if needed."""
+    out = check_output_dir(path, what=what)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise _output_error(exc, out) from None
-    if not os.access(out, os.W_OK | os.X_OK):
-        msg = f"{what} {raw!r} cannot be written"
-        raise OutputError(msg, code="E_OUTPUT_WRITE", hint="Choose a folder you can write to.")
-    for entry in _walk_links(out):
-        msg = f"{what} {raw!r} holds a symbolic link {str(entry)!r}"
-        raise OutputError(
-            msg,
-            code="E_OUTPUT_SYMLINK",
-            hint="geoverify never writes through a link: remove it, or choose an empty folder.",
-        )
+        raise output_error(exc, out) from None
     return out
 
 
@@ -287,7 +303,7 @@ def staged_dir(
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part"))
     except OSError as exc:
-        raise _output_error(exc, out) from None
+        raise output_error(exc, out) from None
     try:
         os.chmod(staging, 0o777 & ~_umask())
         yield staging
@@ -306,7 +322,7 @@ def staged_dir(
             shutil.rmtree(old, ignore_errors=True)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        raise _output_error(exc, out) from None
+        raise output_error(exc, out) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -252,9 +252,9 @@ def to_jsonable(value: Any) -> Any:
             raise ValueError(msg)
         return value.isoformat()
     if isinstance(value, PurePath):
-        return str(value)
+        return sanitize_text(str(value))
     if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
+        return {sanitize_text(str(k)): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, tuple | list):
         return [to_jsonable(v) for v in value]
     msg = f"cannot convert {type(value).__name__} to JSON"

@@ -29,7 +29,7 @@ from jinja2 import Environment, PackageLoader
 
 from geoverify._io import prepare_output_dir, write_atomic
 from geoverify._version import __version__
-from geoverify.models import CheckResult, LatLon, Verdict, to_jsonable
+from geoverify.models import CheckResult, LatLon, Verdict, sanitize_text, to_jsonable
 from geoverify.registry import Registry
 
 __all__ = ["REPORT_SCHEMA_VERSION", "Report", "render_html", "render_markdown", "write_report"]
@@ -271,7 +271,9 @@ def md_text(value: object) -> str:
     autolinks); the punctuation that makes code, emphasis, links, images and tables is
     backslash-escaped; line breaks and control characters become spaces.
     """
-    text = "".join(" " if (ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0) else ch for ch in str(value))
+    text = "".join(
+        " " if (ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0) else ch for ch in sanitize_text(str(value))
+    )
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", text)
 

@@ -19,7 +19,7 @@ from fixtures import (
     write_numbered,
 )
 
-from geoverify import InputError
+from geoverify import InputError, OutputError
 from geoverify.frames import FrameOptions, perceptual_hash, save_frames, select_frames
 
 CUT_TOL_FRAMES = 1
@@ -243,9 +243,10 @@ def test_a_folder_of_another_video_is_not_mixed(tmp_path, multishot):
     out = tmp_path / "out"
     save_frames(select_frames(path, options=FrameOptions(scenes=True)), out)
     other = write_clip(tmp_path / "other.mp4")
-    with pytest.raises(InputError) as exc:
+    with pytest.raises(OutputError) as exc:
         save_frames(select_frames(other, options=FrameOptions(every_s=1)), out)
     assert exc.value.code == "E_OUTPUT_EXISTS"
+    assert exc.value.exit_code == 7
 
 
 def test_options_are_validated():

@@ -162,6 +162,11 @@ def test_hostile_strings_stay_text(walk, tmp_path):
         if key == "src":
             assert value.startswith("data:image/jpeg;base64,")
     assert any(HOSTILE in t for t in audit.text)  # shown, as text
+    # report.md: a Markdown renderer must see entities and escaped punctuation, never HTML
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "<" not in md
+    assert ">" not in md
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in md
 
 
 def _chromium():

@@ -24,6 +24,7 @@ EXPECTED = [
     "MediaInfo",
     "MissingDependencyError",
     "Note",
+    "OutputError",
     "Registry",
     "RegistryError",
     "Severity",

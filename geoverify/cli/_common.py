@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
 import traceback
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Self, TypeVar
 
 import typer
 
 from geoverify._version import __version__
-from geoverify.errors import EXIT_INTERRUPTED, GeoverifyError, RegistryError
+from geoverify.errors import EXIT_INTERRUPTED, GeoverifyError, LimitError, RegistryError
 
 if TYPE_CHECKING:  # stage modules load inside the commands that use them (faster start)
     from geoverify.models import CheckResult
@@ -63,28 +65,48 @@ def _run(as_json: bool, func: Callable[[], R]) -> R:
     try:
         return func()
     except GeoverifyError as exc:
-        if os.environ.get("GEOVERIFY_DEBUG") == "1":
-            traceback.print_exc()
-        if as_json:
-            typer.echo(_dump_json({"error": exc.to_dict()}))
-        else:
-            line = _printable(exc.message.replace("\n", " "), 1000)
-            if line.endswith(f"[{exc.code}]"):  # a worker's message may carry it already
-                line = line[: -len(exc.code) - 2].rstrip()
-            typer.echo(f"error: {line} [{exc.code}]", err=True)
-            if exc.hint:
-                typer.echo(f"hint: {exc.hint}", err=True)
-            if isinstance(exc, RegistryError) and exc.detail:
-                for problem in exc.detail.splitlines()[:200]:
-                    typer.echo(f"  {_printable(problem, 500)}", err=True)
-        raise typer.Exit(exc.exit_code) from None
+        _fail(as_json, exc)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    except OSError as exc:
+        if exc.errno not in _OUTPUT_ERRNOS:
+            raise
+        # a full disk or a read-only file system met outside the library's own writers
+        from geoverify._io import output_error
+
+        _fail(as_json, output_error(exc, Path(exc.filename or "?")))
     except MemoryError:
-        typer.echo("error: out of memory [E_LIMIT_MEMORY]", err=True)
-        typer.echo("hint: Lower the limits or work on a smaller input.", err=True)
-        raise typer.Exit(6) from None
+        _fail(
+            as_json,
+            LimitError(
+                "out of memory",
+                code="E_LIMIT_MEMORY",
+                hint="Lower the limits or work on a smaller input.",
+            ),
+        )
+
+
+_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+
+
+def _fail(as_json: bool, exc: GeoverifyError) -> NoReturn:
+    """Report ``exc`` (one line and a hint on stderr, or a JSON record) and exit with its code."""
+    if os.environ.get("GEOVERIFY_DEBUG") == "1":
+        traceback.print_exc()
+    if as_json:
+        typer.echo(_dump_json({"error": exc.to_dict()}))
+    else:
+        line = _printable(exc.message.replace("\n", " "), 1000)
+        if line.endswith(f"[{exc.code}]"):  # a worker's message may carry it already
+            line = line[: -len(exc.code) - 2].rstrip()
+        typer.echo(f"error: {line} [{exc.code}]", err=True)
+        if exc.hint:
+            typer.echo(f"hint: {exc.hint}", err=True)
+        if isinstance(exc, RegistryError) and exc.detail:
+            for problem in exc.detail.splitlines()[:200]:
+                typer.echo(f"  {_printable(problem, 500)}", err=True)
+    raise typer.Exit(exc.exit_code) from None
 
 
 def _fmt(value: Any) -> str:
@@ -152,10 +174,20 @@ def _stderr_console() -> Any:
     return Console(stderr=True)
 
 
+def _finite_or_none(value: float | None) -> float | None:
+    """Return a number fit to show, or ``None``: "margin +nan deg" is never shown."""
+    import math
+
+    return value if value is not None and math.isfinite(value) else None
+
+
 def _render_check(result: CheckResult) -> list[str]:
     unit = result.unit
-    measured = f"{result.measured:.1f} {unit}" if result.measured is not None else "not measured"
-    margin = f"{result.margin:+.1f} {unit}" if result.margin is not None else "-"
+    finite = _finite_or_none
+    measured = (
+        f"{result.measured:.1f} {unit}" if finite(result.measured) is not None else "not measured"
+    )
+    margin = f"{result.margin:+.1f} {unit}" if finite(result.margin) is not None else "-"
     lines = [
         f"{result.verdict.value.upper():13s} {result.name}: {_printable(result.text)}",
         f"    measured {measured}; claimed {_printable(result.expected)}; margin {margin}",
@@ -164,7 +196,7 @@ def _render_check(result: CheckResult) -> list[str]:
         survives = "yes" if result.survives_choice else "NO"
         lines.append(f"    same verdict for every candidate landmark: {survives}")
         for c in result.candidates:
-            value = f"{c.measured:.1f} {unit}" if c.measured is not None else "-"
+            value = f"{c.measured:.1f} {unit}" if _finite_or_none(c.measured) is not None else "-"
             who = "/".join(c.landmarks.values())
             lines.append(f"      {who}: {value} -> {c.verdict.value} ({_printable(c.reason)})")
     lines += [f"    note: {_printable(n)}" for n in result.notes]

@@ -159,9 +159,9 @@ def frames_command(
     chosen = every is not None or keyframes or scenes or views or best > 0
 
     def run() -> tuple[Any, Any]:
-        from geoverify._io import prepare_output_dir
+        from geoverify._io import check_output_dir
 
-        prepare_output_dir(out)  # before the decoding: a bad --out fails at once
+        check_output_dir(out)  # before the decoding: a bad --out fails at once
         options = (
             FrameOptions(
                 every_s=every,
@@ -245,7 +245,7 @@ def match_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Which registry landmark each frame shows, with a false-match estimate and verdict."""
-    from geoverify._io import prepare_output_dir
+    from geoverify._io import check_output_dir
     from geoverify.frames import FrameOptions, select_frames
     from geoverify.matching import (
         MatchOptions,
@@ -262,7 +262,7 @@ def match_command(
             affine=affine,  # type: ignore[arg-type]
             model=model,  # type: ignore[arg-type]
         )
-        prepare_output_dir(out)  # before any decoding or matching
+        check_output_dir(out)  # before any decoding or matching
         reg = load_registry(registry)
         index = build_index(reg, options=options)
         frames: list[Any]

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
-from geoverify._io import prepare_output_dir, write_atomic
+from geoverify._io import output_error, prepare_output_dir, write_atomic
 from geoverify.errors import MediaError, OutputError
 from geoverify.frames._model import FRAMES_SCHEMA, Frame, FrameSelection, Image
 from geoverify.models import to_jsonable
@@ -133,7 +133,11 @@ class FrameWriter:
     def _prepare(self, frame: Frame, staging: Path) -> _Prepared:
         data = _encode(frame.image_bgr, self.image_format, self.jpeg_quality)
         staged = staging / f"{frame.frame_number:09d}"
-        staged.write_bytes(data)
+        try:
+            staged.write_bytes(data)
+        except OSError as exc:
+            staged.unlink(missing_ok=True)
+            raise output_error(exc, staged) from None
         h, w = frame.image_bgr.shape[:2]
         thumb = cv2.resize(frame.image_bgr, (320, max(1, round(h * 320 / w))))
         return _Prepared(
@@ -210,7 +214,10 @@ def save_frames(
         name = _file_name(f, ext, taken)
         done = ready.get(f.frame_number)
         if done is not None:
-            os.replace(done.staged, out / name)  # staged in the same folder: atomic
+            try:
+                os.replace(done.staged, out / name)  # staged in the same folder: atomic
+            except OSError as exc:
+                raise output_error(exc, out / name) from None
             digest, width, height = done.sha256, done.width, done.height
             sheet_frames.append(dataclasses.replace(f, image_bgr=done.thumb))
         else:

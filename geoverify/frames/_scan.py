@@ -364,12 +364,16 @@ def _decode_robust(
             cc.skip_frame = "DEFAULT" if packet.pts is None or packet.pts in wanted else "NONREF"
         try:
             yield from packet.decode()
+        except MemoryError:  # out of memory is a limit, not a damaged file
+            raise
         except av.FFmpegError as exc:
             errors.append(f"decode: {type(exc).__name__}: {exc}"[:200])
     try:
         yield from stream.codec_context.decode(None)
     except av.error.EOFError:
         pass  # the demuxer's final empty packet has already drained the decoder
+    except MemoryError:  # out of memory is a limit, not a damaged file
+        raise
     except av.FFmpegError as exc:
         errors.append(f"flush: {type(exc).__name__}: {exc}"[:200])
 
@@ -488,6 +492,8 @@ def _scan(
     with contextlib.ExitStack() as stack, open(path, "rb") as fh:
         try:
             container = open_container(fh)
+        except MemoryError:  # out of memory is a limit, not a damaged file
+            raise
         except av.FFmpegError as exc:
             msg = f"FFmpeg cannot open the file as media: {exc}"[:300]
             raise MediaError(msg, code="E_INPUT_NOT_MEDIA", hint="Check the file.") from None
@@ -520,6 +526,8 @@ def _scan(
                         if len(pts_list) > limits.max_frames:
                             msg = f"more than {limits.max_frames} frames"
                             raise LimitError(msg, code="E_LIMIT_FRAMES", hint="Cut the clip.")
+            except MemoryError:  # out of memory is a limit, not a damaged file
+                raise
             except av.FFmpegError as exc:
                 demux_error = f"{type(exc).__name__}: {exc}"[:300]
             pts_list.sort()

@@ -92,6 +92,8 @@ def screened_frames(
     def decode(dec: Any, packet: Any) -> list[Any]:
         try:
             return [f for f in dec.decode(packet) if f.pts is not None]
+        except MemoryError:  # out of memory is a limit, not a damaged file
+            raise
         except av.FFmpegError as exc:
             where = "flush" if packet is None else "decode"
             errors.append(f"{where}: {type(exc).__name__}: {exc}"[:200])
