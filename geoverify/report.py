@@ -261,7 +261,7 @@ def render_html(report: Report) -> str:
     )
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]~|])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]~|=])")
 
 
 def md_text(value: object) -> str:
@@ -269,7 +269,8 @@ def md_text(value: object) -> str:
 
     ``&``, ``<`` and ``>`` become entities (a renderer shows them as text, never as tags or
     autolinks); the punctuation that makes code, emphasis, links, images and tables is
-    backslash-escaped; line breaks and control characters become spaces.
+    backslash-escaped (``=`` too, so no ``onerror=`` survives even as inert text); line breaks
+    and control characters become spaces.
     """
     text = "".join(
         " " if (ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0) else ch for ch in sanitize_text(str(value))
