@@ -1,6 +1,7 @@
 """The one-call tier: from a video, a registry and a claims file to a report.
 
-``verify`` runs probe -> frames -> matching -> claims in memory and returns a ``Verification``;
+``verify`` runs probe -> claims -> frames -> matching -> evidence in memory and returns a
+``Verification`` whose report leads with the bottom line (``geoverify.evidence``);
 ``save_verification`` writes the frames, the annotated matches and the report (JSON, HTML,
 Markdown, manifest last). Each stage is the public function of its module, called with the
 options given here, so a notebook can run any step on its own and get the same numbers.
@@ -17,7 +18,8 @@ from typing import Any
 
 from geoverify._decode import DecodeLimits
 from geoverify._io import check_replaceable_dir, staged_dir
-from geoverify.claims import check_claims, load_claims
+from geoverify.claims import ClaimSet, check_claims, load_claims
+from geoverify.evidence import camera_positions, weigh_evidence
 from geoverify.frames import FrameOptions, FrameSelection, save_frames, select_frames
 from geoverify.matching import (
     FrameMatch,
@@ -28,18 +30,10 @@ from geoverify.matching import (
     match_frames,
     save_matches,
 )
-from geoverify.models import LatLon, to_jsonable
+from geoverify.models import to_jsonable
 from geoverify.probe import MediaInfo, probe
 from geoverify.registry import Registry, load_registry
-from geoverify.report import (
-    REPORT_SCHEMA_VERSION,
-    Report,
-    jpeg_data_uri,
-    map_features,
-    summarise,
-    versions,
-    write_report,
-)
+from geoverify.report import Report, build_report, write_report
 
 __all__ = ["Verification", "VerifyOptions", "check_output", "save_verification", "verify"]
 
@@ -82,30 +76,22 @@ class Verification:
     annotated: Mapping[int, Any] = dataclasses.field(default_factory=dict)
 
 
-def _camera(media: MediaInfo) -> LatLon | None:
-    for loc in media.locations:
-        if loc.position is not None:
-            return loc.position
-    if media.gps_track is not None and media.gps_track.fixes:
-        fix = media.gps_track.fixes[0]
-        return LatLon(fix.lat, fix.lon)
-    return None
-
-
 def verify(
     video: str | os.PathLike[str],
     *,
-    registry: str | os.PathLike[str],
-    claims: str | os.PathLike[str],
+    registry: str | os.PathLike[str] | Registry,
+    claims: str | os.PathLike[str] | ClaimSet,
     options: VerifyOptions | None = None,
     now: datetime | None = None,
     progress: Callable[[str, int, int | None], None] | None = None,
 ) -> Verification:
-    """Probe, select frames, match them to the registry and check the claims. Writes nothing.
+    """Probe, select frames, match them, check the claims and weigh the evidence. Writes nothing.
 
-    ``now`` (timezone-aware) is the report's creation time; the clock when ``None``.
-    ``progress`` is called with (stage, done, total) while frames are decoded (``decoding``)
-    and matched (``matching``).
+    ``registry`` and ``claims`` are paths or already loaded objects. ``now``
+    (timezone-aware) is the report's creation time; the clock when ``None``. ``progress`` is
+    called with (stage, done, total) while frames are decoded (``decoding``) and matched
+    (``matching``). The report's bottom line (``report.bottom_line``) answers: was this
+    footage filmed where, and when, it is said to be?
     """
 
     def ticker(stage: str) -> Callable[[int, int | None], None] | None:
@@ -116,9 +102,11 @@ def verify(
     opts = options or VerifyOptions()
     created = (now or datetime.now(UTC)).astimezone(UTC)
     # the inputs that are cheap to check come first, so a bad file fails fast
-    reg = load_registry(registry)
-    claim_set = load_claims(claims)
+    reg = registry if isinstance(registry, Registry) else load_registry(registry)
+    claim_set = claims if isinstance(claims, ClaimSet) else load_claims(claims)
     media = probe(video, limits=opts.limits, now=created)
+    cameras = camera_positions(media)
+    checks = check_claims(reg, claim_set, camera=cameras)  # before decoding: bad names fail fast
     selection = select_frames(
         video,
         options=opts.frames,
@@ -130,8 +118,9 @@ def verify(
     limitations = list(LIMITATIONS)
     index: MatchIndex | None = None
     matches: tuple[FrameMatch, ...] = ()
+    registry_dir = Path(reg.path).parent
     if any(lm.reference_images for lm in reg.landmarks):
-        index = build_index(reg, options=opts.matching)
+        index = build_index(reg, options=opts.matching, base_dir=registry_dir)
         matches = match_frames(selection.frames, index, progress=ticker("matching"))
         if any(fm.match.affine for fm in matches):
             limitations.append(
@@ -149,64 +138,40 @@ def verify(
         limitations.append(
             "No landmark in the registry has a reference image: no frame was matched."
         )
-    checks = check_claims(reg, claim_set)
+    bottom = weigh_evidence(
+        hypothesis=claim_set.footage,
+        registry=reg,
+        claims=claim_set,
+        checks=checks,
+        media=media,
+        matches=matches,
+        matched_at_all=index is not None,
+        max_false_match_rate=opts.matching.max_false_match_rate,
+    )
+    limitations.append(
+        "The bottom line comes from the rule table shown with it, applied to the lines of "
+        "evidence; it is no probability. A line that cannot decide says what would."
+    )
     annotated: dict[int, Any] = {}
     if index is not None:
-        annotated = annotated_images(
-            matches, selection.frames, index, registry_dir=Path(os.fspath(registry)).parent
-        )
-    images: dict[str, str] = {}
-    match_records = []
-    for frame, fm in zip(selection.frames, matches, strict=False):
-        key = f"frame_{frame.frame_number}"
-        m = fm.match
-        if frame.frame_number in annotated:
-            images[key] = jpeg_data_uri(annotated[frame.frame_number], max_width=900)
-        else:
-            images[key] = jpeg_data_uri(frame.image_bgr, max_width=640)
-        match_records.append(
-            {
-                "t_s": fm.t_s,
-                "frame_number": fm.frame_number,
-                "verdict": m.verdict,
-                "landmark_id": m.best.landmark_id if m.best else None,
-                "inliers": m.best.inliers if m.best else 0,
-                "runner_up": m.runner_up.landmark_id if m.runner_up else None,
-                "false_match_rate": m.false_match_rate,
-                "controls": m.controls,
-                "mirrored": m.mirrored,
-                "affine": m.affine,
-                "notes": list(m.notes),
-                "image_key": key,
-            }
-        )
-    frame_records = [to_jsonable(f) for f in selection.frames]
-    mentioned = {
-        lm_id for c in checks for cand in c.candidates for lm_id in cand.landmarks.values()
-    }
-    mentioned |= {str(r["landmark_id"]) for r in match_records if r["landmark_id"]}
-    report = Report(
-        schema_version=REPORT_SCHEMA_VERSION,
-        created_utc=created,
+        annotated = annotated_images(matches, selection.frames, index, registry_dir=registry_dir)
+    report = build_report(
         title=opts.title or Path(os.fspath(video)).name,
-        video={"path": media.path, "sha256": media.sha256, "size_bytes": media.size_bytes},
-        registry={"path": str(registry), "sha256": reg.sha256, "landmarks": len(reg)},
-        claims={"path": str(claims), "sha256": claim_set.sha256, "source": dict(claim_set.source)},
-        media=to_jsonable(media),
-        frames=frame_records,
-        matches=match_records,
+        created_utc=created,
+        media=media,
+        selection=selection,
+        matches=matches,
+        registry=reg,
+        claims=claim_set,
         checks=checks,
-        summary=summarise(checks, match_records),
+        bottom_line=bottom,
         parameters={
             "frames": to_jsonable(opts.frames),
             "matching": to_jsonable(opts.matching),
             "limits": to_jsonable(opts.limits),
         },
-        versions=versions(media.decoder_versions),
-        limitations=tuple(limitations),
-        map_features=map_features(reg, sorted(mentioned)),
-        camera=_camera(media),
-        images=images,
+        limitations=limitations,
+        annotated=annotated,
     )
     return Verification(
         report=report,

@@ -20,52 +20,129 @@ import os
 import platform
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
-from jinja2 import Environment, PackageLoader
+from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from geoverify._io import prepare_output_dir, write_atomic
 from geoverify._version import __version__
+from geoverify.evidence import BottomLine, CameraPosition
 from geoverify.models import CheckResult, LatLon, Verdict, sanitize_text, to_jsonable
 from geoverify.registry import Registry
 
-__all__ = ["REPORT_SCHEMA_VERSION", "Report", "render_html", "render_markdown", "write_report"]
+if TYPE_CHECKING:
+    from geoverify.claims import ClaimSet
+    from geoverify.frames import FrameSelection
+    from geoverify.matching import FrameMatch
+    from geoverify.probe import MediaInfo
 
-REPORT_SCHEMA_VERSION = "1.0"
+__all__ = [
+    "REPORT_SCHEMA_VERSION",
+    "ClaimsInput",
+    "MatchRecord",
+    "RegistryInput",
+    "Report",
+    "VideoInput",
+    "build_report",
+    "render_html",
+    "render_markdown",
+    "write_report",
+]
+
+REPORT_SCHEMA_VERSION = "2.0"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class VideoInput:
+    """The video a report is about."""
+
+    path: str
+    sha256: str
+    size_bytes: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RegistryInput:
+    """The registry a report used."""
+
+    path: str
+    sha256: str
+    landmarks: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimsInput:
+    """The claims file a report used: its source, version and the hypothesis in words."""
+
+    path: str
+    sha256: str
+    source: Mapping[str, str]
+    claims_version: int
+    hypothesis: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MatchRecord:
+    """One frame's landmark match, as the report shows it (``image_key`` names its picture)."""
+
+    t_s: float
+    frame_number: int
+    verdict: str
+    landmark_id: str | None
+    inliers: int
+    runner_up: str | None
+    false_match_rate: float | None
+    controls: int
+    mirrored: bool
+    affine: bool
+    notes: tuple[str, ...]
+    image_key: str
+    reference_image: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Report:
-    """A verification report: inputs, parameters, results and provenance (no pixel data).
+    """A verification report: the bottom line, the evidence, inputs and provenance (no pixels).
 
-    ``frames`` and ``matches`` hold the JSON records of the selected frames and their matches;
-    ``images`` maps a frame's file name to the annotated or plain image embedded in the HTML
-    (JPEG bytes, base64). ``map_features`` are the registry geometries shown on the map.
+    ``bottom_line`` answers the editor's question (``geoverify.evidence``); ``checks`` are the
+    claim checks behind it; ``frames`` hold the JSON records of the selected frames;
+    ``images`` maps a match's ``image_key`` to the annotated or plain image embedded in the
+    HTML (JPEG, base64). ``map_features`` are the registry geometries shown on the map,
+    ``unplaced`` the landmarks the report names that have no position, ``cameras`` every
+    position the file claims.
     """
 
     schema_version: str
     created_utc: datetime
     title: str
-    video: Mapping[str, Any]
-    registry: Mapping[str, Any]
-    claims: Mapping[str, Any]
-    media: Mapping[str, Any]
+    bottom_line: BottomLine
+    video: VideoInput
+    registry: RegistryInput
+    claims: ClaimsInput
+    media: MediaInfo
     frames: Sequence[Mapping[str, Any]]
-    matches: Sequence[Mapping[str, Any]]
+    matches: Sequence[MatchRecord]
     checks: Sequence[CheckResult]
     summary: Mapping[str, Any]
     parameters: Mapping[str, Any]
     versions: Mapping[str, str]
     limitations: Sequence[str]
     map_features: Sequence[Mapping[str, Any]] = ()
+    unplaced: Sequence[str] = ()
+    cameras: Sequence[CameraPosition] = ()
     camera: LatLon | None = None
     images: Mapping[str, str] = dataclasses.field(default_factory=dict, metadata={"json": False})
 
     def _repr_html_(self) -> str:
-        """Show the verdicts and matches in Jupyter (every string escaped)."""
+        """Show the bottom line, the verdicts and matches in Jupyter (every string escaped)."""
+        lines = "".join(
+            f"<tr><td>{html.escape(ln.line)}</td><td><b>{html.escape(ln.outcome.value)}</b>"
+            f"</td><td>{html.escape(ln.summary)}</td></tr>"
+            for ln in self.bottom_line.lines
+        )
         rows = "".join(
             f"<tr><td>{html.escape(c.text)}</td><td><b>{html.escape(c.verdict.value)}</b></td>"
             f"<td>{'-' if c.measured is None else f'{c.measured:.1f} {html.escape(c.unit)}'}</td>"
@@ -77,7 +154,11 @@ class Report:
             for k, v in self.summary.get("frames_matched_by_landmark", {}).items()
         )
         return (
-            f"<h4>{html.escape(self.title)}</h4><table><tr><th>claim</th><th>verdict</th>"
+            f"<h4>{html.escape(self.title)}</h4>"
+            f"<p><b>{html.escape(self.bottom_line.headline)}</b> "
+            f"(rule {html.escape(self.bottom_line.rule)})</p>"
+            f"<table><tr><th>line</th><th>outcome</th><th>why</th></tr>{lines}</table>"
+            f"<table><tr><th>claim</th><th>verdict</th>"
             f"<th>measured</th><th>claimed</th></tr>{rows}</table>"
             f"<p>frames matched: {matched or 'none'}</p>"
         )
@@ -103,15 +184,13 @@ def versions(decoder: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def summarise(
-    checks: Sequence[CheckResult], matches: Sequence[Mapping[str, Any]]
-) -> dict[str, Any]:
+def summarise(checks: Sequence[CheckResult], matches: Sequence[MatchRecord]) -> dict[str, Any]:
     """Count the verdicts and the matched landmarks, for the top of the report."""
     counts = {v.value: sum(1 for c in checks if c.verdict is v) for v in Verdict}
     landmarks: dict[str, int] = {}
     for m in matches:
-        if m.get("verdict") == "match" and m.get("landmark_id"):
-            landmarks[m["landmark_id"]] = landmarks.get(m["landmark_id"], 0) + 1
+        if m.verdict == "match" and m.landmark_id:
+            landmarks[m.landmark_id] = landmarks.get(m.landmark_id, 0) + 1
     return {"checks": counts, "frames_matched_by_landmark": landmarks}
 
 
@@ -145,6 +224,125 @@ def map_features(registry: Registry, ids: Sequence[str]) -> list[dict[str, Any]]
     return out
 
 
+def build_report(
+    *,
+    title: str,
+    created_utc: datetime,
+    media: MediaInfo,
+    selection: FrameSelection,
+    matches: Sequence[FrameMatch],
+    registry: Registry,
+    claims: ClaimSet,
+    checks: Sequence[CheckResult],
+    bottom_line: BottomLine,
+    parameters: Mapping[str, Any],
+    limitations: Sequence[str],
+    annotated: Mapping[int, np.ndarray] | None = None,
+) -> Report:
+    """Assemble the ``Report`` from the stages' results: the one place a report is built.
+
+    Every frame is shown: a matched frame with its inlier correspondences (``annotated``),
+    the others as they are, with the reason they did not match.
+    """
+    from geoverify.evidence import camera_positions
+
+    annotated = annotated or {}
+    images: dict[str, str] = {}
+    records = []
+    by_number = {fm.frame_number: fm for fm in matches}
+    for frame in selection.frames:
+        key = f"frame_{frame.frame_number}"
+        if frame.frame_number in annotated:
+            images[key] = jpeg_data_uri(annotated[frame.frame_number], max_width=900)
+        elif frame.image_bgr is not None and frame.image_bgr.size:
+            images[key] = jpeg_data_uri(frame.image_bgr, max_width=640)
+        fm = by_number.get(frame.frame_number)
+        if fm is None:
+            records.append(
+                MatchRecord(
+                    t_s=frame.t_s,
+                    frame_number=frame.frame_number,
+                    verdict="not_matched",
+                    landmark_id=None,
+                    inliers=0,
+                    runner_up=None,
+                    false_match_rate=None,
+                    controls=0,
+                    mirrored=False,
+                    affine=False,
+                    notes=("not matched: no landmark in the registry has a reference image",),
+                    image_key=key,
+                )
+            )
+            continue
+        m = fm.match
+        lid = m.best.landmark_id if m.best else None
+        records.append(
+            MatchRecord(
+                t_s=fm.t_s,
+                frame_number=fm.frame_number,
+                verdict=m.verdict,
+                landmark_id=lid,
+                inliers=m.best.inliers if m.best else 0,
+                runner_up=m.runner_up.landmark_id if m.runner_up else None,
+                false_match_rate=m.false_match_rate,
+                controls=m.controls,
+                mirrored=m.mirrored,
+                affine=m.affine,
+                notes=tuple(m.notes),
+                image_key=key,
+                reference_image=(m.best.image if m.best else None)
+                if frame.frame_number in annotated
+                else None,
+            )
+        )
+    mentioned = {
+        lm_id for c in checks for cand in c.candidates for lm_id in cand.landmarks.values()
+    }
+    mentioned |= {r.landmark_id for r in records if r.landmark_id}
+    hyp = claims.footage
+    names = [hyp.shows, hyp.filmed_at] if hyp is not None else []
+    for name in names:
+        if name:
+            role = claims.roles.get(name)
+            mentioned |= set(role.candidates if role is not None else (name,))
+    for c in claims.claims:
+        for name in (c.subject, c.reference):
+            role = claims.roles.get(name)
+            mentioned |= set(role.candidates if role is not None else (name,))
+    known = {lm.id: lm for lm in registry.landmarks}
+    unplaced = sorted(i for i in mentioned if i in known and known[i].geometry is None)
+    cameras = camera_positions(media)
+    return Report(
+        schema_version=REPORT_SCHEMA_VERSION,
+        created_utc=created_utc.astimezone(UTC),
+        title=title,
+        bottom_line=bottom_line,
+        video=VideoInput(path=media.path, sha256=media.sha256, size_bytes=media.size_bytes),
+        registry=RegistryInput(path=registry.path, sha256=registry.sha256, landmarks=len(registry)),
+        claims=ClaimsInput(
+            path=claims.path,
+            sha256=claims.sha256,
+            source=dict(claims.source),
+            claims_version=claims.version,
+            hypothesis=bottom_line.hypothesis,
+        ),
+        media=media,
+        frames=[to_jsonable(f) for f in selection.frames],
+        matches=records,
+        checks=tuple(checks),
+        summary=summarise(checks, records),
+        parameters=parameters,
+        versions=versions(media.decoder_versions),
+        limitations=tuple(limitations),
+        map_features=map_features(registry, sorted(mentioned)),
+        unplaced=tuple(unplaced),
+        cameras=cameras,
+        camera=cameras[0].position if cameras else None,
+        images=images,
+    )
+
+
 # --- HTML ----------------------------------------------------------------------------------------
 
 
@@ -157,15 +355,50 @@ def _flatten(coords: Any) -> list[tuple[float, float]]:
     return out
 
 
+_FAR_CAMERA_M = 20_000.0  # a camera farther than this from the landmarks is a callout
+
+
 def _svg_map(
-    features: Sequence[Mapping[str, Any]], camera: LatLon | None, links: Sequence[tuple[str, str]]
+    features: Sequence[Mapping[str, Any]],
+    cameras: Sequence[CameraPosition],
+    links: Sequence[tuple[str, str]],
 ) -> dict[str, Any]:
-    """Project lon/lat to a 640x420 SVG with a local equirectangular projection."""
-    pts = [p for f in features for p in _flatten(f["geometry"]["coordinates"])]
-    if camera is not None:
-        pts.append((camera.lon, camera.lat))
+    """Project lon/lat to a 640x420 SVG with a local equirectangular projection.
+
+    Camera positions far from every landmark (over 20 km) are not drawn, which would zoom the
+    map out to a continent: they become a labelled callout with their distance.
+    """
+    from geoverify.geodesy import distance_m
+
+    land = [p for f in features for p in _flatten(f["geometry"]["coordinates"])]
+    callout = None
+    near_cams = list(cameras)
+    if land and cameras:
+        centre = LatLon(
+            (min(p[1] for p in land) + max(p[1] for p in land)) / 2,
+            (min(p[0] for p in land) + max(p[0] for p in land)) / 2,
+        )
+        dists = [distance_m(c.position, centre) for c in cameras]
+        near_cams = [c for c, d in zip(cameras, dists, strict=True) if d <= _FAR_CAMERA_M]
+        far = [d for d in dists if d > _FAR_CAMERA_M]
+        if far:
+            callout = (
+                f"{len(far)} camera position(s) the file claims lie {min(far) / 1000:,.0f} km "
+                "or more away: off this map"
+            )
+    pts = land + [(c.position.lon, c.position.lat) for c in near_cams]
+    empty: dict[str, Any] = {
+        "width": 640,
+        "height": 420,
+        "items": [],
+        "links": [],
+        "track": "",
+        "scale_m": None,
+        "scale_px": 0,
+        "callout": callout,
+    }
     if not pts:
-        return {"width": 640, "height": 420, "items": [], "scale_m": None}
+        return empty
     lat0 = (min(p[1] for p in pts) + max(p[1] for p in pts)) / 2
     k = math.cos(math.radians(lat0))
     lon0 = (min(p[0] for p in pts) + max(p[0] for p in pts)) / 2
@@ -178,6 +411,9 @@ def _svg_map(
 
     def xy(lon: float, lat: float) -> tuple[float, float]:
         return (320 + ((lon - lon0) * k) * s, 210 - (lat - lat0) * s)
+
+    def osm(lat: float, lon: float) -> str:
+        return f"https://www.openstreetmap.org/?mlat={lat:.6f}&mlon={lon:.6f}#map=18/{lat:.6f}/{lon:.6f}"
 
     items = []
     for f in features:
@@ -196,21 +432,26 @@ def _svg_map(
                 "x": round(x, 1),
                 "y": round(y, 1),
                 "label": f["name"],
-                "osm": f"https://www.openstreetmap.org/?mlat={lat:.6f}&mlon={lon:.6f}#map=18/{lat:.6f}/{lon:.6f}",
+                "osm": osm(lat, lon),
                 "coord": f"{lat:.6f}, {lon:.6f}",
             }
         )
-    if camera is not None:
-        x, y = xy(camera.lon, camera.lat)
+    track = " ".join(
+        f"{x:.1f},{y:.1f}" for x, y in (xy(c.position.lon, c.position.lat) for c in near_cams)
+    )
+    for i, c in enumerate(near_cams):
+        if i and i != len(near_cams) - 1:
+            continue  # a track: its first and last fix are labelled, the line shows the rest
+        x, y = xy(c.position.lon, c.position.lat)
         items.append(
             {
                 "kind": "camera",
                 "points": "",
                 "x": round(x, 1),
                 "y": round(y, 1),
-                "label": "camera (embedded GPS)",
-                "osm": f"https://www.openstreetmap.org/?mlat={camera.lat:.6f}&mlon={camera.lon:.6f}#map=18/{camera.lat:.6f}/{camera.lon:.6f}",
-                "coord": f"{camera.lat:.6f}, {camera.lon:.6f}",
+                "label": c.label,
+                "osm": osm(c.position.lat, c.position.lon),
+                "coord": f"{c.position.lat:.6f}, {c.position.lon:.6f}",
             }
         )
     by_id = {f["id"]: f for f in features}
@@ -229,10 +470,10 @@ def _svg_map(
         if nice / metres_per_px <= 160:
             scale_m = float(nice)
     return {
-        "width": 640,
-        "height": 420,
+        **empty,
         "items": items,
         "links": lines,
+        "track": track if len(near_cams) > 1 else "",
         "scale_px": round(scale_m / metres_per_px, 1),
         "scale_m": int(scale_m),
     }
@@ -241,7 +482,9 @@ def _svg_map(
 def _environment() -> Environment:
     # autoescape is on for every template, whatever its name ("select_autoescape" would miss
     # .j2); URLs placed in attributes are built by geoverify from numbers, never taken from input
-    env = Environment(loader=PackageLoader("geoverify", "templates"), autoescape=True)
+    env = Environment(
+        loader=PackageLoader("geoverify", "templates"), autoescape=True, undefined=StrictUndefined
+    )
     env.filters["fmt"] = lambda v, d=1: "-" if v is None else f"{v:.{d}f}"
     return env
 
@@ -254,7 +497,7 @@ def render_html(report: Report) -> str:
             ids = list(cand.landmarks.values())
             if len(ids) == 2:
                 links.append((ids[0], ids[1]))
-    svg = _svg_map(report.map_features, report.camera, links)
+    svg = _svg_map(report.map_features, report.cameras, links)
     data = to_jsonable(report)
     return (
         _environment().get_template("report.html.j2").render(r=data, svg=svg, images=report.images)
@@ -280,9 +523,27 @@ def md_text(value: object) -> str:
 
 
 def render_markdown(report: Report) -> str:
-    """Render a short summary to paste into a newsroom chat; every value is ``md_text``."""
+    """Render a short summary to paste into a newsroom chat; every value is ``md_text``.
+
+    The bottom line comes first, then the lines of evidence, what would decide more, and the
+    claim checks.
+    """
+    b = report.bottom_line
     lines = [f"**geoverify report** — {md_text(report.title)}", ""]
-    lines.append(f"Video SHA-256 `{md_text(report.video.get('sha256', '')[:16])}…`")
+    lines.append(f"**Bottom line: {md_text(b.headline)}**")
+    lines.append(f"(rule {b.rule}: {md_text(b.rule_text)})")
+    lines.append("")
+    for ln in b.lines:
+        strength = f", {ln.strength}" if ln.strength else ""
+        lines.append(f"- {ln.line}: **{ln.outcome.value}**{strength}. {md_text(ln.summary)}")
+    for caveat in b.caveats:
+        lines.append(f"- caveat: {md_text(caveat)}")
+    if b.next_steps:
+        lines.append("")
+        lines.append("What would decide it:")
+        lines += [f"- {md_text(step)}" for step in b.next_steps]
+    lines.append("")
+    lines.append(f"Video SHA-256 `{md_text(report.video.sha256[:16])}…`")
     for c in report.checks:
         measured = "not measured" if c.measured is None else f"{c.measured:.1f} {c.unit}"
         lines.append(

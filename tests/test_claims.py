@@ -230,7 +230,7 @@ def test_qualifier_table_is_the_documented_one():
             {"claims_version": 1, "claims": [{"id": "x", "kind": "teleport", "text": "t"}]},
             "/claims/0",
         ),
-        ({"claims_version": 2, "claims": []}, "claims_version"),
+        ({"claims_version": 3, "claims": []}, "claims_version"),
         ({"claims_version": 1, "claims": [_dist_claim(), _dist_claim()]}, "qualifier"),
     ],
 )

@@ -46,15 +46,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 from shapely.geometry import LineString, MultiLineString, MultiPolygon, Point, Polygon
 
 from geoverify.claims._file import (
+    CAMERA,
     COMPASS,
     QUALIFIERS,
     Claim,
     ClaimSet,
+    Hypothesis,
     Role,
     claims_from_data,
     load_claims,
@@ -66,10 +69,13 @@ from geoverify.registry import Landmark, Registry, geodesic_distance_m
 from geoverify.sun import check_shadow
 
 __all__ = [
+    "CAMERA",
     "COMPASS",
     "QUALIFIERS",
+    "CameraFix",
     "Claim",
     "ClaimSet",
+    "Hypothesis",
     "check_claim",
     "check_claims",
     "claims_from_data",
@@ -104,16 +110,22 @@ def _resolve(registry: Registry, claims: ClaimSet, name: str) -> list[Landmark]:
 def _unknown_names(registry: Registry, claims: ClaimSet) -> list[str]:
     """Every landmark the claims name (directly or through a role) that the registry lacks."""
     problems = []
-    for claim in claims.claims:
-        for part, name in (("subject", claim.subject), ("reference", claim.reference)):
-            if not name:
-                continue
-            for candidate in _role(claims, name).candidates:
-                try:
-                    registry.get(candidate)
-                except InputError as exc:
-                    via = f" (role {name!r})" if candidate != name else ""
-                    problems.append(f"claim {claim.id!r}, {part}{via}: {exc.message}")
+    named = [(c.id, part, name) for c in claims.claims for part, name in (
+        ("subject", c.subject), ("reference", c.reference))]  # fmt: skip
+    if claims.footage is not None:
+        named += [
+            ("footage", "shows", claims.footage.shows or ""),
+            ("footage", "filmed_at", claims.footage.filmed_at or ""),
+        ]
+    for claim_id, part, name in named:
+        if not name or (name == CAMERA and claims.version >= 2):
+            continue
+        for candidate in _role(claims, name).candidates:
+            try:
+                registry.get(candidate)
+            except InputError as exc:
+                via = f" (role {name!r})" if candidate != name else ""
+                problems.append(f"claim {claim_id!r}, {part}{via}: {exc.message}")
     return list(dict.fromkeys(problems))
 
 
@@ -462,7 +474,16 @@ def check_claim(claim: Claim, registry: Registry, claims: ClaimSet) -> CheckResu
             notes.append(f"{role_name}: {role.notes}")
     if claim.notes:
         notes.append(claim.notes)
-    first = results[0]
+    first = _least_favourable(results)  # the headline: never the most flattering choice
+    if len(results) > 1:
+        measured = [c.measured for c in results if c.measured is not None]
+        if measured:
+            notes.insert(
+                0,
+                f"over the {len(results)} choices the measured value runs from "
+                f"{min(measured):.1f} to {max(measured):.1f} {_UNITS[claim.kind]}; the least "
+                "favourable choice is shown",
+            )
     if verdict is Verdict.INCONCLUSIVE and len(verdicts) == 1:
         notes.insert(0, first.reason)
     tolerance = None
@@ -542,8 +563,88 @@ def _check_shadow_claim(claim: Claim, registry: Registry, claims: ClaimSet) -> C
     )
 
 
-def check_claims(registry: Registry, claims: ClaimSet) -> tuple[CheckResult, ...]:
+_RANK = {Verdict.INCONSISTENT: 0, Verdict.INCONCLUSIVE: 1, Verdict.CONSISTENT: 2}
+
+
+def _least_favourable(results: list[CandidateCheck]) -> CandidateCheck:
+    """Pick the worst choice: an inconsistent one first, then the smallest margin."""
+    return min(
+        results,
+        key=lambda c: (_RANK[c.verdict], c.margin if c.margin is not None else math.inf),
+    )
+
+
+class CameraFix(Protocol):
+    """A position the footage claims for its camera (``geoverify.evidence.CameraPosition``)."""
+
+    @property
+    def label(self) -> str:
+        """How the position is named in the report."""
+        ...
+
+    @property
+    def position(self) -> LatLon:
+        """The position, WGS84."""
+        ...
+
+    @property
+    def accuracy_m(self) -> float | None:
+        """Its stated accuracy radius, metres (``None``: not stated)."""
+        ...
+
+
+def _with_camera(
+    registry: Registry, claims: ClaimSet, camera: Sequence[CameraFix]
+) -> tuple[Registry, ClaimSet]:
+    """Add the footage's positions to the registry and claims, as the role ``camera``."""
+    from shapely.geometry import Point
+
+    fixes = tuple(
+        Landmark(
+            id=f"camera_position_{i + 1}",
+            name=cam.label,
+            geometry=Point(cam.position.lon, cam.position.lat),
+            uncertainty_m=cam.accuracy_m,
+            tags={"geoverify:kind": "embedded_camera_position"},
+        )
+        for i, cam in enumerate(camera)
+    )
+    role = Role(
+        name=CAMERA,
+        candidates=tuple(f.id for f in fixes),
+        notes="the footage's own positions, as the file states them",
+    )
+    reg = dataclasses.replace(registry, landmarks=(*registry.landmarks, *fixes))
+    return reg, dataclasses.replace(claims, roles={**claims.roles, CAMERA: role})
+
+
+def _no_camera(claim: Claim) -> CheckResult:
+    reason = "the footage states no position of its own: nothing to measure"
+    return CheckResult(
+        name=claim.id,
+        kind=claim.kind,
+        text=claim.text,
+        verdict=Verdict.INCONCLUSIVE,
+        measured=None,
+        expected=_expected(claim),
+        tolerance=None,
+        margin=None,
+        unit=_UNITS[claim.kind],
+        method=_method(claim),
+        notes=(reason,),
+        candidates=(_unknown({"subject": CAMERA}, reason),),
+        survives_choice=None,
+    )
+
+
+def check_claims(
+    registry: Registry, claims: ClaimSet, *, camera: Sequence[CameraFix] | None = None
+) -> tuple[CheckResult, ...]:
     """Check every claim; one result each, in file order.
+
+    In a claims_version 2 file the subject (or reference) ``camera`` means the footage's own
+    positions: ``camera`` gives them (``geoverify.evidence.camera_positions``), each checked
+    as a candidate; without positions such a claim is inconclusive.
 
     Raises
     ------
@@ -560,7 +661,20 @@ def check_claims(registry: Registry, claims: ClaimSet) -> tuple[CheckResult, ...
             hint="Add the landmarks to the registry, or correct the ids in the claims file.",
             detail="\n".join(problems),
         )
-    return tuple(check_claim(c, registry, claims) for c in claims.claims)
+    uses_camera = claims.version >= 2 and any(
+        CAMERA in (c.subject, c.reference) for c in claims.claims
+    )
+    if not uses_camera:
+        return tuple(check_claim(c, registry, claims) for c in claims.claims)
+    if not camera:
+        return tuple(
+            _no_camera(c)
+            if CAMERA in (c.subject, c.reference)
+            else check_claim(c, registry, claims)
+            for c in claims.claims
+        )
+    reg, with_cam = _with_camera(registry, claims, camera)
+    return tuple(check_claim(c, reg, with_cam) for c in claims.claims)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

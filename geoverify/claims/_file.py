@@ -16,6 +16,7 @@ import yaml
 
 from geoverify._io import read_regular_file
 from geoverify.errors import InputError, RegistryError
+from geoverify.models import LatLon
 from geoverify.sun import ShadowMeasurement, parse_time
 
 QUALIFIERS: dict[str, tuple[float, float]] = {
@@ -185,11 +186,49 @@ class _RoleModel(_Strict):
     notes: str = ""
 
 
+class _PlaceModel(_Strict):
+    role: str | None = None
+    lat: Annotated[float, pydantic.Field(ge=-90, le=90)] | None = None
+    lon: Annotated[float, pydantic.Field(ge=-180, le=180)] | None = None
+    within_m: Annotated[float, pydantic.Field(gt=0)]
+
+    @pydantic.model_validator(mode="after")
+    def _one_place(self) -> _PlaceModel:
+        has_point = self.lat is not None or self.lon is not None
+        if has_point and (self.lat is None or self.lon is None):
+            msg = "give both lat and lon (WGS84 degrees)"
+            raise ValueError(msg)
+        if has_point == (self.role is not None):
+            msg = "give either role (a role or landmark id) or lat and lon, not both"
+            raise ValueError(msg)
+        return self
+
+
+class _FootageModel(_Strict):
+    shows: str | None = None
+    filmed_at: _PlaceModel | None = None
+    filmed_between: tuple[str | None, str | None] | None = None
+
+
 class _FileModel(_Strict):
-    claims_version: Literal[1]
+    claims_version: Literal[1, 2]
     source: _SourceModel = _SourceModel()
+    footage: _FootageModel | None = None
     roles: dict[str, _RoleModel | _Candidates] = {}
     claims: list[_ClaimModel]
+
+    @pydantic.model_validator(mode="after")
+    def _version(self) -> _FileModel:
+        if self.footage is not None and self.claims_version < 2:
+            msg = "the footage: section needs claims_version: 2"
+            raise ValueError(msg)
+        if self.claims_version >= 2 and CAMERA in self.roles:
+            msg = f"{CAMERA!r} is reserved in claims_version 2 (the footage's own positions)"
+            raise ValueError(msg)
+        return self
+
+
+CAMERA = "camera"  # the subject that means the footage's own embedded positions (version 2)
 
 
 # --- in memory -----------------------------------------------------------------------------------
@@ -230,14 +269,38 @@ class Role:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Hypothesis:
+    """What the footage is said to show, and where and when it is said to have been filmed.
+
+    ``shows`` and ``filmed_at`` name a role or a landmark id; ``filmed_at_point`` is a place
+    given by coordinates instead; ``within_m`` is how far from it the camera may have been.
+    Either end of the time window may be open (``None``); both are UTC.
+    """
+
+    shows: str | None = None
+    filmed_at: str | None = None
+    filmed_at_point: LatLon | None = None
+    within_m: float | None = None
+    filmed_from_utc: datetime | None = None
+    filmed_until_utc: datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class ClaimSet:
-    """Claims from one published source, with their roles."""
+    """Claims from one published source, with their roles and the hypothesis under test.
+
+    ``footage`` is ``None`` when the file states no hypothesis (every claims_version 1 file);
+    ``notes`` say so.
+    """
 
     claims: tuple[Claim, ...]
     roles: Mapping[str, Role]
     source: Mapping[str, str]
     path: str = ""
     sha256: str = ""
+    version: int = 1
+    footage: Hypothesis | None = None
+    notes: tuple[str, ...] = ()
 
 
 def _interval(spec: _DistanceSpec) -> tuple[tuple[float, float], str]:
@@ -432,7 +495,62 @@ def claims_from_data(data: Any, *, where: str = "<data>") -> ClaimSet:
             hint="Fix every problem listed.",
             detail="\n".join(problems),
         )
-    return ClaimSet(claims=tuple(claims), roles=roles, source=model.source.model_dump())
+    footage, footage_problems = _hypothesis(model.footage)
+    problems += [f"{where}: at /footage: {p}" for p in footage_problems]
+    if problems:
+        msg = f"{len(problems)} problem(s) in {where}; first: {problems[0].split(': ', 1)[1]}"
+        raise RegistryError(
+            msg,
+            code="E_CLAIMS_INVALID",
+            hint="Fix every problem listed.",
+            detail="\n".join(problems),
+        )
+    notes: tuple[str, ...] = ()
+    if footage is None:
+        notes = (
+            "the claims file states no hypothesis (a footage: section, claims_version 2): only "
+            "the published description of the place is tested",
+        )
+    return ClaimSet(
+        claims=tuple(claims),
+        roles=roles,
+        source=model.source.model_dump(),
+        version=model.claims_version,
+        footage=footage,
+        notes=notes,
+    )
+
+
+def _hypothesis(model: _FootageModel | None) -> tuple[Hypothesis | None, list[str]]:
+    if model is None:
+        return None, []
+    problems = []
+    ends: list[datetime | None] = [None, None]
+    if model.filmed_between is not None:
+        for i, text in enumerate(model.filmed_between):
+            if text is None:
+                continue
+            try:
+                ends[i] = parse_time(str(text))
+            except InputError as exc:
+                problems.append(f"filmed_between/{i}: {exc.message} (give the UTC offset)")
+        if ends[0] is not None and ends[1] is not None and ends[1] <= ends[0]:
+            problems.append("filmed_between: the end is not after the start")
+    place = model.filmed_at
+    point = None
+    if place is not None and place.lat is not None and place.lon is not None:
+        point = LatLon(place.lat, place.lon)
+    return (
+        Hypothesis(
+            shows=model.shows,
+            filmed_at=place.role if place is not None else None,
+            filmed_at_point=point,
+            within_m=place.within_m if place is not None else None,
+            filmed_from_utc=ends[0],
+            filmed_until_utc=ends[1],
+        ),
+        problems,
+    )
 
 
 def _claims_read_error(message: str, reason: str, hint: str) -> RegistryError:

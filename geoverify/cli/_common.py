@@ -17,6 +17,7 @@ from geoverify._version import __version__
 from geoverify.errors import EXIT_INTERRUPTED, GeoverifyError, LimitError, RegistryError
 
 if TYPE_CHECKING:  # stage modules load inside the commands that use them (faster start)
+    from geoverify.evidence import BottomLine
     from geoverify.models import CheckResult
 
 
@@ -201,3 +202,22 @@ def _render_check(result: CheckResult) -> list[str]:
             lines.append(f"      {who}: {value} -> {c.verdict.value} ({_printable(c.reason)})")
     lines += [f"    note: {_printable(n)}" for n in result.notes]
     return lines
+
+
+def _render_bottom_line(bottom: BottomLine) -> list[str]:
+    """Render the bottom line for the terminal: verdict, rule, lines, next steps."""
+    out = [
+        f"BOTTOM LINE  {_printable(bottom.headline, 400)}",
+        f"  rule {bottom.rule}: {bottom.rule_text}",
+    ]
+    for caveat in bottom.caveats:
+        out.append(f"  caveat: {_printable(caveat, 400)}")
+    for ln in bottom.lines:
+        strength = f" ({ln.strength})" if ln.strength else ""
+        out.append(
+            f"  {ln.line:12s} {ln.outcome.value + strength:22s} {_printable(ln.summary, 400)}"
+        )
+    if bottom.next_steps:
+        out.append("  what would decide it:")
+        out += [f"    - {_printable(step, 300)}" for step in bottom.next_steps]
+    return out

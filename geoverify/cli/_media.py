@@ -19,6 +19,7 @@ from geoverify.cli._common import (
     _fmt,
     _printable,
     _Progress,
+    _render_bottom_line,
     _render_check,
     _run,
     _StageProgress,
@@ -327,8 +328,19 @@ def verify_command(
 
     result, saved = _run(as_json, run)
     if as_json:
-        typer.echo(_dump_json({"out_dir": saved["out_dir"], "summary": result.report.summary}))
+        typer.echo(
+            _dump_json(
+                {
+                    "bottom_line": to_jsonable(result.report.bottom_line),
+                    "out_dir": saved["out_dir"],
+                    "summary": result.report.summary,
+                }
+            )
+        )
         return
+    typer.echo("\n".join(_render_bottom_line(result.report.bottom_line)))
+    typer.echo("")
+    typer.echo("claim checks (the published description of the place):")
     for c in result.report.checks:
         typer.echo("\n".join(_render_check(c)[:2]))
     matched = result.report.summary["frames_matched_by_landmark"]

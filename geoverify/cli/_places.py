@@ -18,6 +18,7 @@ from geoverify.cli._common import (
     JsonOpt,
     _dump_json,
     _printable,
+    _render_bottom_line,
     _render_check,
     _run,
     app,
@@ -257,15 +258,23 @@ def check_command(
         msg = "--fail-on takes consistent, inconsistent or inconclusive"
         raise typer.BadParameter(msg)
 
-    def run() -> tuple[Any, ...]:
+    def run() -> tuple[Any, Any]:
+        from geoverify.evidence import weigh_evidence
+
         reg = load_registry(registry)
         cs = load_claims(claims)
-        return check_claims(reg, cs)
+        results = check_claims(reg, cs)
+        bottom = weigh_evidence(
+            hypothesis=cs.footage, registry=reg, claims=cs, checks=results, media=None
+        )
+        return results, bottom
 
-    results = _run(as_json, run)
+    results, bottom = _run(as_json, run)
     if as_json:
-        typer.echo(_dump_json({"checks": to_jsonable(results)}))
+        typer.echo(_dump_json({"bottom_line": to_jsonable(bottom), "checks": to_jsonable(results)}))
     else:
+        typer.echo("\n".join(_render_bottom_line(bottom)))
+        typer.echo("")
         for r in results:
             typer.echo("\n".join(_render_check(r)))
     if fail_on is not None and any(r.verdict.value == fail_on for r in results):
