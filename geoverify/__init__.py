@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
     from geoverify.matching import MatchOptions, build_index, match_frames, match_image
     from geoverify.models import CheckResult, LatLon, Note, Severity, Verdict, to_jsonable
     from geoverify.osm import import_osm
+    from geoverify.pipeline import Verification, VerifyOptions, save_verification, verify
     from geoverify.registry import Landmark, Registry, load_registry, save_registry
     from geoverify.sun import (
         ShadowMeasurement,
@@ -65,6 +66,10 @@ _LAZY = {
     "MediaError": "geoverify.errors",
     "MissingDependencyError": "geoverify.errors",
     "Note": "geoverify.models",
+    "Verification": "geoverify.pipeline",
+    "VerifyOptions": "geoverify.pipeline",
+    "save_verification": "geoverify.pipeline",
+    "verify": "geoverify.pipeline",
     "OutputError": "geoverify.errors",
     "Registry": "geoverify.registry",
     "RegistryError": "geoverify.errors",
@@ -134,6 +139,8 @@ __all__ = [
     "Severity",
     "ShadowMeasurement",
     "Verdict",
+    "Verification",
+    "VerifyOptions",
     "__version__",
     "bearing_deg",
     "build_index",
@@ -153,10 +160,12 @@ __all__ = [
     "rank_candidates",
     "save_frames",
     "save_registry",
+    "save_verification",
     "select_frames",
     "sha256_file",
     "shadow_places",
     "shadow_time_windows",
     "sun_position",
     "to_jsonable",
+    "verify",
 ]

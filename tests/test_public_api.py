@@ -30,6 +30,8 @@ EXPECTED = [
     "Severity",
     "ShadowMeasurement",
     "Verdict",
+    "Verification",
+    "VerifyOptions",
     "__version__",
     "bearing_deg",
     "build_index",
@@ -49,12 +51,14 @@ EXPECTED = [
     "rank_candidates",
     "save_frames",
     "save_registry",
+    "save_verification",
     "select_frames",
     "sha256_file",
     "shadow_places",
     "shadow_time_windows",
     "sun_position",
     "to_jsonable",
+    "verify",
 ]
 
 

@@ -1,0 +1,462 @@
+"""The bottom line: the rule table, each line of evidence, and the cases of issue 12 end to end.
+
+Distances are checked against GeographicLib (the geographiclib package, an independent
+implementation of Karney's algorithms), to 0.05 m (the report rounds to 0.1 m).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import runpy
+import shutil
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import KARMA, ROOT, VIDEO_DATA
+from fixtures import IMAGES, write_clip
+from geographiclib.geodesic import Geodesic
+from typer.testing import CliRunner
+
+from geoverify import RegistryError, load_claims
+from geoverify.cli import app
+from geoverify.evidence import RULES, BottomVerdict, EvidenceLine, Outcome, decide
+from geoverify.pipeline import save_verification, verify
+from geoverify.registry import Landmark, ReferenceImage, Registry, save_registry
+
+BERLIN = ROOT / "samples" / "berlin"
+BAKHMUT = ROOT / "samples" / "bakhmut"
+IPHONE = VIDEO_DATA / "iphone6_with-gps.mov"
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+TOL_M = 0.05
+DOM = (52.51926834404209, 13.400703631118825)  # samples/berlin/registry.geojson, berliner_dom
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def walk(tmp_path_factory):
+    out = tmp_path_factory.mktemp("walk") / "walk.mp4"
+    return runpy.run_path(str(BERLIN / "make_walk.py"))["main"](out)
+
+
+def _claims(tmp_path: Path, text: str, name: str = "c.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _line(result, name: str) -> EvidenceLine:
+    return next(ln for ln in result.report.bottom_line.lines if ln.line == name)
+
+
+# --- the rule table, as a pure function ----------------------------------------------------
+
+
+def _lines(**outcomes: tuple[str, str | None]) -> list[EvidenceLine]:
+    names = ("location", "time", "visual", "description", "sun", "specificity")
+    return [
+        EvidenceLine(
+            line=n,  # type: ignore[arg-type]
+            outcome=Outcome(outcomes.get(n, ("not_tested", None))[0]),
+            strength=outcomes.get(n, ("not_tested", None))[1],  # type: ignore[arg-type]
+            summary="x",
+        )
+        for n in names
+    ]
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "verdict", "rule"),
+    [
+        ({}, "not_established", "R4"),
+        ({"location": ("contradicts", "strong")}, "contradicted", "R2"),
+        ({"time": ("contradicts", "weak")}, "not_established", "R4"),
+        ({"visual": ("supports", "weak")}, "supported", "R3"),
+        (
+            {"location": ("supports", "strong"), "visual": ("contradicts", "weak")},
+            "conflicting",
+            "R1",
+        ),
+        ({"visual": ("supports", "strong"), "sun": ("contradicts", "strong")}, "conflicting", "R1"),
+        ({"time": ("supports", "strong")}, "not_established", "R4"),  # time alone ties nothing
+        (
+            {"sun": ("supports", "weak"), "description": ("supports", "weak")},
+            "not_established",
+            "R4",
+        ),
+        # the published description is context: it neither supports nor contradicts the footage
+        (
+            {"visual": ("supports", "strong"), "description": ("contradicts", "weak")},
+            "supported",
+            "R3",
+        ),
+        ({"description": ("contradicts", "weak")}, "not_established", "R4"),
+        (
+            {"location": ("contradicts", "strong"), "description": ("supports", "weak")},
+            "contradicted",
+            "R2",
+        ),
+    ],
+)
+def test_the_rule_table(outcomes, verdict, rule):
+    got, rid, text = decide(_lines(**outcomes))
+    assert (got.value, rid) == (verdict, rule)
+    assert text == next(t for r, _, t in RULES if r == rule)
+
+
+def test_readme_documents_the_rule_table_as_the_code_applies_it():
+    readme = (ROOT / "README.md").read_text()
+    rows = re.findall(r"^\| (R\d) \| `(\w+)` \| (.+?) \|$", readme, flags=re.M)
+    assert [(r, v) for r, v, _ in rows] == [(r, v.value) for r, v, _ in RULES]
+    for (_, _, text), (_, _, documented) in zip(RULES, rows, strict=True):
+        assert documented.rstrip(".") == text
+
+
+# --- the claims file's hypothesis ----------------------------------------------------------
+
+
+def test_version_1_files_load_and_say_they_state_no_hypothesis(tmp_path):
+    path = _claims(tmp_path, "claims_version: 1\nclaims: []\n")
+    claims = load_claims(path)
+    assert claims.footage is None
+    assert "states no hypothesis" in claims.notes[0]
+
+
+def test_the_footage_section(tmp_path):
+    path = _claims(
+        tmp_path,
+        "claims_version: 2\nfootage:\n  shows: monument\n"
+        "  filmed_at: {role: monument, within_m: 300}\n"
+        "  filmed_between: [2023-03-05T00:00+02:00, null]\nclaims: []\n",
+    )
+    hyp = load_claims(path).footage
+    assert hyp is not None
+    assert (hyp.shows, hyp.filmed_at, hyp.within_m) == ("monument", "monument", 300)
+    assert hyp.filmed_from_utc == datetime(2023, 3, 4, 22, 0, tzinfo=UTC)
+    assert hyp.filmed_until_utc is None
+
+
+@pytest.mark.parametrize(
+    ("footage", "fragment"),
+    [
+        ("  filmed_between: [2023-03-05T00:00, null]", "no time zone"),
+        ("  filmed_between: [2023-03-06T00:00Z, 2023-03-05T00:00Z]", "not after"),
+        ("  filmed_at: {role: a, lat: 1, lon: 2, within_m: 5}", "not both"),
+        ("  filmed_at: {lat: 91, lon: 2, within_m: 5}", "lat"),
+        ("  filmed_at: {role: a, within_m: -1}", "within_m"),
+        ("  filmed_at: {role: a, within_m: .nan}", "within_m"),
+        ("  shows: [a, b]", "shows"),
+    ],
+)
+def test_a_bad_hypothesis_is_a_claims_error(tmp_path, footage, fragment):
+    path = _claims(tmp_path, f"claims_version: 2\nfootage:\n{footage}\nclaims: []\n")
+    with pytest.raises(RegistryError) as exc:
+        load_claims(path)
+    assert fragment in exc.value.detail
+    assert exc.value.exit_code == 4
+
+
+def test_footage_needs_version_2_and_camera_is_reserved_there(tmp_path):
+    with pytest.raises(RegistryError):
+        load_claims(_claims(tmp_path, "claims_version: 1\nfootage: {shows: a}\nclaims: []\n"))
+    with pytest.raises(RegistryError):
+        load_claims(_claims(tmp_path, "claims_version: 2\nroles: {camera: [a]}\nclaims: []\n"))
+    load_claims(_claims(tmp_path, "claims_version: 1\nroles: {camera: [a]}\nclaims: []\n"))
+
+
+def test_a_hypothesis_naming_an_unknown_landmark_is_exit_4(tmp_path):
+    path = _claims(tmp_path, "claims_version: 2\nfootage: {shows: nowhere}\nclaims: []\n")
+    result = runner.invoke(
+        app, ["check", "--registry", str(BERLIN / "registry.geojson"), "--claims", str(path)]
+    )
+    assert result.exit_code == 4
+    assert "nowhere" in result.stderr
+
+
+# --- the cases of issue 12, end to end -----------------------------------------------------
+
+
+def test_the_iphone_clip_against_the_berlin_hypothesis_is_contradicted_by_its_position():
+    result = verify(
+        IPHONE, registry=BERLIN / "registry.geojson", claims=BERLIN / "claims.yaml", now=NOW
+    )
+    bottom = result.report.bottom_line
+    assert bottom.verdict is BottomVerdict.CONTRADICTED
+    assert bottom.rule == "R2"
+    location = _line(result, "location")
+    assert location.outcome is Outcome.CONTRADICTS
+    expected_m = Geodesic.WGS84.Inverse(32.0929, 34.8620, *DOM)["s12"]  # the clip's ISO 6709
+    assert location.numbers["nearest_m"] == pytest.approx(expected_m, abs=TOL_M)
+    assert f"{expected_m / 1000:,.1f} km" in location.summary  # "2,854.4 km" named
+    assert _line(result, "visual").outcome is Outcome.NO_EVIDENCE  # a video-game box: no match
+
+
+def test_karma_against_a_hypothesis_in_bakhmut_is_contradicted(tmp_path):
+    claims = _claims(
+        tmp_path,
+        "claims_version: 2\nfootage:\n  filmed_at: {role: city_wikipedia, within_m: 5000}\n"
+        "claims: []\n",
+    )
+    result = verify(KARMA, registry=BAKHMUT / "registry.geojson", claims=claims, now=NOW)
+    bottom = result.report.bottom_line
+    assert bottom.verdict is BottomVerdict.CONTRADICTED
+    location = _line(result, "location")
+    fixes = result.media.gps_track.fixes
+    assert location.numbers["positions"] == len(fixes)  # every fix is checked
+    reg = json.loads((BAKHMUT / "registry.geojson").read_text())
+    lon, lat = next(f for f in reg["features"] if f["id"] == "city_wikipedia")["geometry"][
+        "coordinates"
+    ]
+    city = (lat, lon)
+    nearest = min(Geodesic.WGS84.Inverse(f.lat, f.lon, *city)["s12"] for f in fixes)
+    assert location.numbers["nearest_m"] == pytest.approx(nearest, abs=TOL_M)
+    assert nearest > 10_000_000  # California to Donbas
+
+
+def test_a_clip_with_no_metadata_and_no_match_is_not_established(tmp_path):
+    clip = write_clip(tmp_path / "plain.mp4", n_frames=25)
+    result = verify(
+        clip, registry=BERLIN / "registry.geojson", claims=BERLIN / "claims.yaml", now=NOW
+    )
+    bottom = result.report.bottom_line
+    assert bottom.verdict is BottomVerdict.NOT_ESTABLISHED
+    assert _line(result, "location").outcome is Outcome.NO_EVIDENCE
+    assert _line(result, "visual").outcome is Outcome.NO_EVIDENCE
+    assert any(step.startswith("location:") for step in bottom.next_steps)
+
+
+def test_the_berlin_demo_is_supported_by_its_visual_match(walk):
+    result = verify(
+        walk, registry=BERLIN / "registry.geojson", claims=BERLIN / "claims.yaml", now=NOW
+    )
+    bottom = result.report.bottom_line
+    assert bottom.verdict is BottomVerdict.SUPPORTED
+    assert bottom.rule == "R3"
+    visual = _line(result, "visual")
+    assert visual.outcome is Outcome.SUPPORTS
+    assert visual.strength == "weak"  # one landmark: no false-match rate can be estimated
+    assert any("all the support is weak" in c for c in bottom.caveats)
+    assert any("no stated uncertainty" in c for c in bottom.caveats)
+    # the headline of the distance claim is its least favourable camera, not the first
+    (check,) = result.report.checks
+    assert check.measured == min(c.measured for c in check.candidates)
+    assert check.margin == pytest.approx(min(c.margin for c in check.candidates))
+
+
+def _eleven_landmarks(tmp_path: Path) -> Path:
+    """The Dom and ten other landmarks with reference images (crops of unrelated real images),
+    so that a match's false-match rate can be estimated from 20 negative controls."""
+    shutil.copy(BERLIN / "photos" / "berlin_03.jpg", tmp_path / "dom.jpg")
+    landmarks = [
+        Landmark(
+            id="berliner_dom",
+            name="Berliner Dom",
+            geometry=_point(DOM[1], DOM[0]),
+            reference_images=(ReferenceImage(path="dom.jpg", sha256=""),),
+        )
+    ]
+    crops = []
+    for name in ("graf1.png", "aero1.jpg", "box_in_scene.png"):
+        img = cv2.imread(str(IMAGES / name))
+        h, w = img.shape[:2]
+        for qy in (0, 1):
+            for qx in (0, 1):
+                crops.append(img[qy * h // 2 : (qy + 1) * h // 2, qx * w // 2 : (qx + 1) * w // 2])
+    for i, crop in enumerate(crops[:10]):
+        cv2.imwrite(str(tmp_path / f"other_{i}.png"), np.ascontiguousarray(crop))
+        landmarks.append(
+            Landmark(
+                id=f"other_{i}",
+                name=f"Other landmark {i}",
+                geometry=_point(13.30 + 0.01 * i, 52.45),  # 5-10 km from the Dom
+                tags={"historic": "memorial"},
+                reference_images=(ReferenceImage(path=f"other_{i}.png", sha256=""),),
+            )
+        )
+    path = tmp_path / "r.geojson"
+    save_registry(Registry(name="eleven", landmarks=tuple(landmarks)), path)
+    return path
+
+
+def _point(lon: float, lat: float):
+    from shapely.geometry import Point
+
+    return Point(lon, lat)
+
+
+def test_frames_matching_another_landmark_than_shown_contradict(tmp_path, walk):
+    registry = _eleven_landmarks(tmp_path)
+    claims = _claims(tmp_path, "claims_version: 2\nfootage: {shows: other_3}\nclaims: []\n")
+    result = verify(walk, registry=registry, claims=claims, now=NOW)
+    bottom = result.report.bottom_line
+    visual = _line(result, "visual")
+    assert visual.outcome is Outcome.CONTRADICTS
+    assert visual.strength == "strong"  # 20 controls: an estimated false-match rate <= 0.05
+    assert "'berliner_dom'" in visual.summary
+    assert bottom.verdict is BottomVerdict.CONTRADICTED
+    # and the same footage said to show the Dom is supported, strongly
+    claims = _claims(tmp_path, "claims_version: 2\nfootage: {shows: berliner_dom}\nclaims: []\n")
+    result = verify(walk, registry=registry, claims=claims, now=NOW)
+    assert result.report.bottom_line.verdict is BottomVerdict.SUPPORTED
+    assert _line(result, "visual").strength == "strong"
+
+
+def test_a_file_time_outside_the_claimed_window_contradicts(tmp_path):
+    claims = _claims(
+        tmp_path,
+        "claims_version: 2\nfootage:\n"
+        "  filmed_between: [2023-03-05T00:00+02:00, 2023-03-06T20:09+02:00]\nclaims: []\n",
+    )
+    result = verify(IPHONE, registry=BERLIN / "registry.geojson", claims=claims, now=NOW)
+    time_line = _line(result, "time")
+    assert time_line.outcome is Outcome.CONTRADICTS
+    assert time_line.strength == "strong"  # Apple creationdate with its zone (+03:00)
+    assert time_line.numbers["source"] == "com.apple.quicktime.creationdate"
+    assert result.report.bottom_line.verdict is BottomVerdict.CONTRADICTED
+    # a window that holds the file's time supports, but time alone establishes nothing
+    claims = _claims(
+        tmp_path,
+        "claims_version: 2\nfootage:\n  filmed_between: [2019-07-24T00:00Z, 2019-07-25T00:00Z]"
+        "\nclaims: []\n",
+        "c2.yaml",
+    )
+    result = verify(IPHONE, registry=BERLIN / "registry.geojson", claims=claims, now=NOW)
+    assert _line(result, "time").outcome is Outcome.SUPPORTS
+    assert result.report.bottom_line.verdict is BottomVerdict.NOT_ESTABLISHED
+
+
+def test_a_time_without_zone_is_widened_by_every_zone_on_earth(tmp_path):
+    # karma.mp4: container creation_time 2017-04-17T19:27:57 without zone, no GPS clock
+    inside_if_local = "[2017-04-18T00:00Z, 2017-04-19T00:00Z]"  # 4.5 h after, as UTC
+    claims = _claims(
+        tmp_path,
+        f"claims_version: 2\nfootage:\n  filmed_between: {inside_if_local}\nclaims: []\n",
+    )
+    result = verify(KARMA, registry=BERLIN / "registry.geojson", claims=claims, now=NOW)
+    assert _line(result, "time").outcome is Outcome.NO_EVIDENCE  # undecided, not contradicted
+
+
+def test_camera_claims_test_the_files_own_position(tmp_path):
+    claims = _claims(
+        tmp_path,
+        "claims_version: 2\nclaims:\n - {id: near_dom, kind: distance, text: filmed near the Dom,"
+        " subject: camera, reference: berliner_dom, distance: {qualifier: within, value_m: 500}}\n",
+    )
+    result = verify(IPHONE, registry=BERLIN / "registry.geojson", claims=claims, now=NOW)
+    (check,) = result.report.checks
+    assert check.verdict.value == "inconsistent"
+    expected_m = Geodesic.WGS84.Inverse(32.0929, 34.8620, *DOM)["s12"]
+    assert check.measured == pytest.approx(expected_m, abs=TOL_M)
+    assert _line(result, "location").outcome is Outcome.CONTRADICTS
+    # without any position in the file, such a claim cannot be decided
+    clip = write_clip(tmp_path / "plain.mp4", n_frames=10)
+    result = verify(clip, registry=BERLIN / "registry.geojson", claims=claims, now=NOW)
+    assert result.report.checks[0].verdict.value == "inconclusive"
+
+
+def test_the_bakhmut_sample_is_not_established_and_lists_what_would_decide(tmp_path):
+    result = runner.invoke(
+        app,
+        [
+            "check",
+            "--registry",
+            str(BAKHMUT / "registry.geojson"),
+            "--claims",
+            str(BAKHMUT / "claims.yaml"),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0
+    bottom = json.loads(result.stdout)["bottom_line"]
+    assert bottom["verdict"] == "not_established"
+    steps = "\n".join(bottom["next_steps"])
+    assert "a sourced position for 't34_monument'" in steps
+    assert "'river_label_guardian' as a line" in steps
+    assert "a reference image of 't34_monument'" in steps
+
+
+# --- the report ----------------------------------------------------------------------------
+
+HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.attrs: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attrs += [k for k, _ in attrs]
+
+
+def test_the_report_leads_with_the_bottom_line_and_json_matches(tmp_path, walk):
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app,
+        [
+            "verify", str(walk), "--registry", str(BERLIN / "registry.geojson"),
+            "--claims", str(BERLIN / "claims.yaml"), "--out", str(out), "--json",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)["bottom_line"]
+    report = json.loads((out / "report.json").read_text())
+    assert printed == report["bottom_line"]
+    assert list(report)[:4] == ["schema_version", "created_utc", "title", "bottom_line"]
+    html_page = (out / "report.html").read_text()
+    assert html_page.index("Bottom line") < html_page.index("claim checks")
+    md = (out / "report.md").read_text()
+    assert md.splitlines()[2].startswith("**Bottom line: SUPPORTED")
+    text = runner.invoke(
+        app,
+        [
+            "verify", str(walk), "--registry", str(BERLIN / "registry.geojson"),
+            "--claims", str(BERLIN / "claims.yaml"), "--out", str(tmp_path / "o2"),
+        ],
+    )  # fmt: skip
+    assert text.stdout.startswith("BOTTOM LINE  SUPPORTED")
+
+
+def test_hostile_strings_in_every_new_field_stay_text(tmp_path, walk):
+    shutil.copy(BERLIN / "photos" / "berlin_03.jpg", tmp_path / "dom.jpg")
+    dom = Landmark(
+        id=HOSTILE,
+        name=HOSTILE,
+        geometry=_point(DOM[1], DOM[0]),
+        reference_images=(ReferenceImage(path="dom.jpg", sha256=""),),
+    )
+    save_registry(Registry(name=HOSTILE, landmarks=(dom,)), tmp_path / "r.geojson")
+    claims = _claims(
+        tmp_path,
+        "claims_version: 2\n"
+        f"footage:\n  shows: {json.dumps(HOSTILE)}\n"
+        f"  filmed_at: {{role: {json.dumps(HOSTILE)}, within_m: 100}}\n"
+        f"roles:\n  r: {{candidates: [{json.dumps(HOSTILE)}],"
+        f" kind: {{x: {json.dumps(HOSTILE)}}}}}\n"
+        "claims: []\n",
+    )
+    result = verify(walk, registry=tmp_path / "r.geojson", claims=claims, now=NOW)
+    save_verification(result, tmp_path / "out")
+    page = (tmp_path / "out" / "report.html").read_text()
+    audit = _Tags()
+    audit.feed(page)
+    assert "script" not in audit.tags
+    assert not [a for a in audit.attrs if a.startswith("on")]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # shown, as text
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "<" not in md
+    cli = runner.invoke(
+        app,
+        [
+            "verify", str(walk), "--registry", str(tmp_path / "r.geojson"),
+            "--claims", str(claims), "--out", str(tmp_path / "o3"),
+        ],
+    )  # fmt: skip
+    assert cli.exit_code == 0
+    assert "\x1b" not in cli.stdout
