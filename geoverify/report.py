@@ -104,6 +104,15 @@ class MatchRecord:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimedPlace:
+    """Where the hypothesis says the footage was filmed: centre and radius (the map circle)."""
+
+    label: str
+    centre: LatLon
+    within_m: float
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Report:
     """A verification report: the bottom line, the evidence, inputs and provenance (no pixels).
 
@@ -134,6 +143,7 @@ class Report:
     unplaced: Sequence[str] = ()
     cameras: Sequence[CameraPosition] = ()
     camera: LatLon | None = None
+    claimed_place: ClaimedPlace | None = None
     images: Mapping[str, str] = dataclasses.field(default_factory=dict, metadata={"json": False})
 
     def _repr_html_(self) -> str:
@@ -250,9 +260,10 @@ def build_report(
     images: dict[str, str] = {}
     records = []
     by_number = {fm.frame_number: fm for fm in matches}
+    matched = {n for n, fm in by_number.items() if fm.match.verdict in ("match", "ambiguous")}
     for frame in selection.frames:
         key = f"frame_{frame.frame_number}"
-        if frame.frame_number in annotated:
+        if frame.frame_number in annotated and frame.frame_number in matched:
             images[key] = jpeg_data_uri(annotated[frame.frame_number], max_width=900)
         elif frame.image_bgr is not None and frame.image_bgr.size:
             images[key] = jpeg_data_uri(frame.image_bgr, max_width=640)
@@ -292,7 +303,7 @@ def build_report(
                 notes=tuple(m.notes),
                 image_key=key,
                 reference_image=(m.best.image if m.best else None)
-                if frame.frame_number in annotated
+                if frame.frame_number in annotated and frame.frame_number in matched
                 else None,
             )
         )
@@ -313,6 +324,15 @@ def build_report(
     known = {lm.id: lm for lm in registry.landmarks}
     unplaced = sorted(i for i in mentioned if i in known and known[i].geometry is None)
     cameras = camera_positions(media)
+    place = None
+    if hyp is not None and hyp.within_m is not None:
+        if hyp.filmed_at_point is not None:
+            place = ClaimedPlace(label="claimed place", centre=hyp.filmed_at_point,
+                                 within_m=hyp.within_m)  # fmt: skip
+        elif hyp.filmed_at in known and known[hyp.filmed_at].anchor is not None:
+            anchor = known[hyp.filmed_at].anchor
+            if anchor is not None:
+                place = ClaimedPlace(label=hyp.filmed_at, centre=anchor, within_m=hyp.within_m)
     return Report(
         schema_version=REPORT_SCHEMA_VERSION,
         created_utc=created_utc.astimezone(UTC),
@@ -339,6 +359,7 @@ def build_report(
         unplaced=tuple(unplaced),
         cameras=cameras,
         camera=cameras[0].position if cameras else None,
+        claimed_place=place,
         images=images,
     )
 
@@ -362,8 +383,11 @@ def _svg_map(
     features: Sequence[Mapping[str, Any]],
     cameras: Sequence[CameraPosition],
     links: Sequence[tuple[str, str]],
+    place: ClaimedPlace | None = None,
 ) -> dict[str, Any]:
     """Project lon/lat to a 640x420 SVG with a local equirectangular projection.
+
+    ``place`` is drawn as the circle of ``within_m`` around the claimed place.
 
     Camera positions far from every landmark (over 20 km) are not drawn, which would zoom the
     map out to a continent: they become a labelled callout with their distance.
@@ -387,6 +411,13 @@ def _svg_map(
                 "or more away: off this map"
             )
     pts = land + [(c.position.lon, c.position.lat) for c in near_cams]
+    if place is not None and place.within_m <= _FAR_CAMERA_M:  # the circle fits in the map
+        dlat = place.within_m / 111_320.0
+        dlon = dlat / max(math.cos(math.radians(place.centre.lat)), 1e-6)
+        pts += [
+            (place.centre.lon - dlon, place.centre.lat - dlat),
+            (place.centre.lon + dlon, place.centre.lat + dlat),
+        ]
     empty: dict[str, Any] = {
         "width": 640,
         "height": 420,
@@ -396,6 +427,7 @@ def _svg_map(
         "scale_m": None,
         "scale_px": 0,
         "callout": callout,
+        "circle": None,
     }
     if not pts:
         return empty
@@ -469,8 +501,18 @@ def _svg_map(
     for nice in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000):
         if nice / metres_per_px <= 160:
             scale_m = float(nice)
+    circle = None
+    if place is not None:
+        cx, cy = xy(place.centre.lon, place.centre.lat)
+        circle = {
+            "cx": round(cx, 1),
+            "cy": round(cy, 1),
+            "r": round(place.within_m / metres_per_px, 1),
+            "label": f"claimed: within {place.within_m:g} m of {place.label}",
+        }
     return {
         **empty,
+        "circle": circle,
         "items": items,
         "links": lines,
         "track": track if len(near_cams) > 1 else "",
@@ -497,7 +539,7 @@ def render_html(report: Report) -> str:
             ids = list(cand.landmarks.values())
             if len(ids) == 2:
                 links.append((ids[0], ids[1]))
-    svg = _svg_map(report.map_features, report.cameras, links)
+    svg = _svg_map(report.map_features, report.cameras, links, report.claimed_place)
     data = to_jsonable(report)
     return (
         _environment().get_template("report.html.j2").render(r=data, svg=svg, images=report.images)

@@ -25,7 +25,8 @@ from typer.testing import CliRunner
 from geoverify import RegistryError, load_claims
 from geoverify.cli import app
 from geoverify.evidence import RULES, BottomVerdict, EvidenceLine, Outcome, decide
-from geoverify.pipeline import save_verification, verify
+from geoverify.matching import MatchOptions
+from geoverify.pipeline import VerifyOptions, save_verification, verify
 from geoverify.registry import Landmark, ReferenceImage, Registry, save_registry
 
 BERLIN = ROOT / "samples" / "berlin"
@@ -35,6 +36,8 @@ NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 TOL_M = 0.05
 DOM = (52.51926834404209, 13.400703631118825)  # samples/berlin/registry.geojson, berliner_dom
 runner = CliRunner()
+# these tests are not about the affine-simulation pass (seconds a frame): the plain pass only
+PLAIN = VerifyOptions(matching=MatchOptions(affine="off"))
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +185,11 @@ def test_a_hypothesis_naming_an_unknown_landmark_is_exit_4(tmp_path):
 
 def test_the_iphone_clip_against_the_berlin_hypothesis_is_contradicted_by_its_position():
     result = verify(
-        IPHONE, registry=BERLIN / "registry.geojson", claims=BERLIN / "claims.yaml", now=NOW
+        IPHONE,
+        registry=BERLIN / "registry.geojson",
+        claims=BERLIN / "claims.yaml",
+        now=NOW,
+        options=PLAIN,
     )
     bottom = result.report.bottom_line
     assert bottom.verdict is BottomVerdict.CONTRADICTED
@@ -201,7 +208,9 @@ def test_karma_against_a_hypothesis_in_bakhmut_is_contradicted(tmp_path):
         "claims_version: 2\nfootage:\n  filmed_at: {role: city_wikipedia, within_m: 5000}\n"
         "claims: []\n",
     )
-    result = verify(KARMA, registry=BAKHMUT / "registry.geojson", claims=claims, now=NOW)
+    result = verify(
+        KARMA, registry=BAKHMUT / "registry.geojson", claims=claims, now=NOW, options=PLAIN
+    )
     bottom = result.report.bottom_line
     assert bottom.verdict is BottomVerdict.CONTRADICTED
     location = _line(result, "location")
@@ -220,7 +229,11 @@ def test_karma_against_a_hypothesis_in_bakhmut_is_contradicted(tmp_path):
 def test_a_clip_with_no_metadata_and_no_match_is_not_established(tmp_path):
     clip = write_clip(tmp_path / "plain.mp4", n_frames=25)
     result = verify(
-        clip, registry=BERLIN / "registry.geojson", claims=BERLIN / "claims.yaml", now=NOW
+        clip,
+        registry=BERLIN / "registry.geojson",
+        claims=BERLIN / "claims.yaml",
+        now=NOW,
+        options=PLAIN,
     )
     bottom = result.report.bottom_line
     assert bottom.verdict is BottomVerdict.NOT_ESTABLISHED
@@ -231,7 +244,11 @@ def test_a_clip_with_no_metadata_and_no_match_is_not_established(tmp_path):
 
 def test_the_berlin_demo_is_supported_by_its_visual_match(walk):
     result = verify(
-        walk, registry=BERLIN / "registry.geojson", claims=BERLIN / "claims.yaml", now=NOW
+        walk,
+        registry=BERLIN / "registry.geojson",
+        claims=BERLIN / "claims.yaml",
+        now=NOW,
+        options=PLAIN,
     )
     bottom = result.report.bottom_line
     assert bottom.verdict is BottomVerdict.SUPPORTED
@@ -291,7 +308,7 @@ def _point(lon: float, lat: float):
 def test_frames_matching_another_landmark_than_shown_contradict(tmp_path, walk):
     registry = _eleven_landmarks(tmp_path)
     claims = _claims(tmp_path, "claims_version: 2\nfootage: {shows: other_3}\nclaims: []\n")
-    result = verify(walk, registry=registry, claims=claims, now=NOW)
+    result = verify(walk, registry=registry, claims=claims, now=NOW, options=PLAIN)
     bottom = result.report.bottom_line
     visual = _line(result, "visual")
     assert visual.outcome is Outcome.CONTRADICTS
@@ -300,7 +317,7 @@ def test_frames_matching_another_landmark_than_shown_contradict(tmp_path, walk):
     assert bottom.verdict is BottomVerdict.CONTRADICTED
     # and the same footage said to show the Dom is supported, strongly
     claims = _claims(tmp_path, "claims_version: 2\nfootage: {shows: berliner_dom}\nclaims: []\n")
-    result = verify(walk, registry=registry, claims=claims, now=NOW)
+    result = verify(walk, registry=registry, claims=claims, now=NOW, options=PLAIN)
     assert result.report.bottom_line.verdict is BottomVerdict.SUPPORTED
     assert _line(result, "visual").strength == "strong"
 
@@ -311,7 +328,9 @@ def test_a_file_time_outside_the_claimed_window_contradicts(tmp_path):
         "claims_version: 2\nfootage:\n"
         "  filmed_between: [2023-03-05T00:00+02:00, 2023-03-06T20:09+02:00]\nclaims: []\n",
     )
-    result = verify(IPHONE, registry=BERLIN / "registry.geojson", claims=claims, now=NOW)
+    result = verify(
+        IPHONE, registry=BERLIN / "registry.geojson", claims=claims, now=NOW, options=PLAIN
+    )
     time_line = _line(result, "time")
     assert time_line.outcome is Outcome.CONTRADICTS
     assert time_line.strength == "strong"  # Apple creationdate with its zone (+03:00)
@@ -324,7 +343,9 @@ def test_a_file_time_outside_the_claimed_window_contradicts(tmp_path):
         "\nclaims: []\n",
         "c2.yaml",
     )
-    result = verify(IPHONE, registry=BERLIN / "registry.geojson", claims=claims, now=NOW)
+    result = verify(
+        IPHONE, registry=BERLIN / "registry.geojson", claims=claims, now=NOW, options=PLAIN
+    )
     assert _line(result, "time").outcome is Outcome.SUPPORTS
     assert result.report.bottom_line.verdict is BottomVerdict.NOT_ESTABLISHED
 
@@ -336,7 +357,9 @@ def test_a_time_without_zone_is_widened_by_every_zone_on_earth(tmp_path):
         tmp_path,
         f"claims_version: 2\nfootage:\n  filmed_between: {inside_if_local}\nclaims: []\n",
     )
-    result = verify(KARMA, registry=BERLIN / "registry.geojson", claims=claims, now=NOW)
+    result = verify(
+        KARMA, registry=BERLIN / "registry.geojson", claims=claims, now=NOW, options=PLAIN
+    )
     assert _line(result, "time").outcome is Outcome.NO_EVIDENCE  # undecided, not contradicted
 
 
@@ -346,7 +369,9 @@ def test_camera_claims_test_the_files_own_position(tmp_path):
         "claims_version: 2\nclaims:\n - {id: near_dom, kind: distance, text: filmed near the Dom,"
         " subject: camera, reference: berliner_dom, distance: {qualifier: within, value_m: 500}}\n",
     )
-    result = verify(IPHONE, registry=BERLIN / "registry.geojson", claims=claims, now=NOW)
+    result = verify(
+        IPHONE, registry=BERLIN / "registry.geojson", claims=claims, now=NOW, options=PLAIN
+    )
     (check,) = result.report.checks
     assert check.verdict.value == "inconsistent"
     expected_m = Geodesic.WGS84.Inverse(32.0929, 34.8620, *DOM)["s12"]
@@ -354,7 +379,9 @@ def test_camera_claims_test_the_files_own_position(tmp_path):
     assert _line(result, "location").outcome is Outcome.CONTRADICTS
     # without any position in the file, such a claim cannot be decided
     clip = write_clip(tmp_path / "plain.mp4", n_frames=10)
-    result = verify(clip, registry=BERLIN / "registry.geojson", claims=claims, now=NOW)
+    result = verify(
+        clip, registry=BERLIN / "registry.geojson", claims=claims, now=NOW, options=PLAIN
+    )
     assert result.report.checks[0].verdict.value == "inconclusive"
 
 
@@ -402,6 +429,7 @@ def test_the_report_leads_with_the_bottom_line_and_json_matches(tmp_path, walk):
         [
             "verify", str(walk), "--registry", str(BERLIN / "registry.geojson"),
             "--claims", str(BERLIN / "claims.yaml"), "--out", str(out), "--json",
+            "--affine", "off",
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -418,6 +446,7 @@ def test_the_report_leads_with_the_bottom_line_and_json_matches(tmp_path, walk):
         [
             "verify", str(walk), "--registry", str(BERLIN / "registry.geojson"),
             "--claims", str(BERLIN / "claims.yaml"), "--out", str(tmp_path / "o2"),
+            "--affine", "off",
         ],
     )  # fmt: skip
     assert text.stdout.startswith("BOTTOM LINE  SUPPORTED")
@@ -441,7 +470,7 @@ def test_hostile_strings_in_every_new_field_stay_text(tmp_path, walk):
         f" kind: {{x: {json.dumps(HOSTILE)}}}}}\n"
         "claims: []\n",
     )
-    result = verify(walk, registry=tmp_path / "r.geojson", claims=claims, now=NOW)
+    result = verify(walk, registry=tmp_path / "r.geojson", claims=claims, now=NOW, options=PLAIN)
     save_verification(result, tmp_path / "out")
     page = (tmp_path / "out" / "report.html").read_text()
     audit = _Tags()
@@ -455,7 +484,7 @@ def test_hostile_strings_in_every_new_field_stay_text(tmp_path, walk):
         app,
         [
             "verify", str(walk), "--registry", str(tmp_path / "r.geojson"),
-            "--claims", str(claims), "--out", str(tmp_path / "o3"),
+            "--claims", str(claims), "--out", str(tmp_path / "o3"), "--affine", "off",
         ],
     )  # fmt: skip
     assert cli.exit_code == 0
