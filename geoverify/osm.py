@@ -44,7 +44,15 @@ from geoverify.errors import InputError, MissingDependencyError, RegistryError
 from geoverify.models import Note
 from geoverify.registry import Landmark, Source, landmark_problems
 
-__all__ = ["OsmData", "OsmImport", "import_osm", "parse_tag_filters", "read_osm"]
+__all__ = [
+    "OsmData",
+    "OsmImport",
+    "bbox_around",
+    "import_osm",
+    "parse_bbox",
+    "parse_tag_filters",
+    "read_osm",
+]
 
 _MAX_BYTES = 2 * 2**30
 _MAX_JSON_BYTES = 512 * 2**20
@@ -310,6 +318,45 @@ def read_osm(path: str | os.PathLike[str]) -> OsmData:
 # --- selecting and building geometry -------------------------------------------------------------
 
 
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """Read ``west,south,east,north`` in degrees (RFC 7946, osmnx and QGIS order).
+
+    An impossible box is refused, and one that reads only in the other common order
+    (south,west,north,east) says so in its hint.
+    """
+    try:
+        w, s, e, n = (float(x) for x in text.split(","))
+    except ValueError:
+        msg = f"--bbox {text!r} is not four numbers west,south,east,north"
+        raise InputError(msg, code="E_INPUT_OPTION", hint="e.g. 37.95,48.55,38.06,48.63") from None
+    if all(math.isfinite(v) for v in (w, s, e, n)) and (
+        -180 <= w < e <= 180 and -90 <= s < n <= 90
+    ):
+        return w, s, e, n
+    hint = "Give west,south,east,north in degrees (as osmnx and QGIS)."
+    if -180 <= s < n <= 180 and -90 <= w < e <= 90:
+        hint = (
+            f"This reads as south,west,north,east; geoverify takes west,south,east,north: "
+            f"--bbox {s},{w},{n},{e}"
+        )
+    msg = f"--bbox {text!r} is not a box west,south,east,north"
+    raise InputError(msg, code="E_INPUT_OPTION", hint=hint)
+
+
+def bbox_around(centre: Any, radius_m: float) -> tuple[float, float, float, float]:
+    """Return the (west, south, east, north) box that holds a circle around a LatLon."""
+    from geoverify.geodesy import destination
+
+    if not (math.isfinite(radius_m) and 0 < radius_m <= 100_000):
+        msg = f"--radius-m {radius_m!r} must be between 0 and 100,000 m"
+        raise InputError(msg, code="E_INPUT_OPTION", hint="e.g. --radius-m 2000")
+    north = destination(centre, 0.0, radius_m).lat
+    south = destination(centre, 180.0, radius_m).lat
+    east = destination(centre, 90.0, radius_m).lon
+    west = destination(centre, 270.0, radius_m).lon
+    return west, south, east, north
+
+
 def parse_tag_filters(filters: Sequence[str]) -> list[tuple[str, str | None]]:
     """Parse ``["historic=memorial", "waterway"]`` into (key, value or ``None``) pairs."""
     out: list[tuple[str, str | None]] = []
@@ -492,7 +539,9 @@ def import_osm(
     tags
         Filters such as ``historic=memorial`` or ``waterway``; an element matching any is kept.
     bbox
-        (south, west, north, east) in degrees: keep elements whose geometry meets this box.
+        (west, south, east, north) in degrees, the order of RFC 7946, osmnx and QGIS: keep
+        elements whose geometry meets this box. When the box selects nothing but elements
+        outside it match the tags, ``E_OSM_BBOX_EMPTY`` is raised (never an empty import).
     merge_by_name
         Merge selected ways with the same ``name`` into one line landmark.
     id_prefix
@@ -504,7 +553,7 @@ def import_osm(
         raise InputError(msg, code="E_INPUT_OPTION", hint="Select with --tag KEY=VALUE.")
     box: BaseGeometry | None = None
     if bbox is not None:
-        s, w, n, e = bbox
+        w, s, e, n = bbox
         if not (-90 <= s < n <= 90 and -180 <= w < e <= 180):
             msg = f"bad bounding box {bbox!r}"
             raise InputError(
@@ -517,8 +566,16 @@ def import_osm(
     skipped: list[Note] = list(data.notes)
     made: list[Landmark] = []
 
+    outside = 0
+
     def keep(geom: BaseGeometry | None) -> bool:
-        return geom is not None and not geom.is_empty and (box is None or geom.intersects(box))
+        nonlocal outside
+        if geom is None or geom.is_empty:
+            return False
+        if box is not None and not geom.intersects(box):
+            outside += 1
+            return False
+        return True
 
     for oid, (lat, lon, t, meta) in sorted(data.nodes.items()):
         if t and _matches(t, filters):
@@ -627,6 +684,17 @@ def import_osm(
                     f"relation {oid}",
                 )
             )
+    if bbox is not None and not made and outside:
+        w, s, e, n = bbox
+        msg = (
+            f"nothing matching the tags lies inside the box west {w}, south {s}, east {e}, "
+            f"north {n}; {outside} matching element(s) lie outside it"
+        )
+        raise InputError(
+            msg,
+            code="E_OSM_BBOX_EMPTY",
+            hint="--bbox is west,south,east,north (as osmnx and QGIS); check the order.",
+        )
     kept = []
     for lm in made:
         problems = landmark_problems(lm)

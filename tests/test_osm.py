@@ -18,7 +18,7 @@ FORMATS = ["helsinki_centre.osm", "helsinki_centre_overpass.json", "helsinki.osm
 @pytest.mark.parametrize("name", FORMATS)
 def test_memorials_with_pinned_versions(name):
     result = import_osm(
-        OSM / name, tags=["historic=memorial"], bbox=(60.1685, 24.9375, 60.1722, 24.9450)
+        OSM / name, tags=["historic=memorial"], bbox=(24.9375, 60.1685, 24.9450, 60.1722)
     )
     by_id = {lm.id: lm for lm in result.landmarks}
     kivi = by_id["osm_n60131847"]
@@ -42,7 +42,7 @@ def test_the_three_formats_agree():
         import_osm(
             OSM / n,
             tags=["historic=memorial", "building"],
-            bbox=(60.1690, 24.9400, 60.1715, 24.9440),
+            bbox=(24.9400, 60.1690, 24.9440, 60.1715),
         )
         for n in FORMATS
     ]

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from geoverify.errors import InputError, RegistryError
-from geoverify.models import LatLon, Verdict, to_jsonable
+from geoverify.errors import GeoverifyError, InputError, RegistryError
+from geoverify.models import Verdict, to_jsonable
 
 if TYPE_CHECKING:  # stage modules load inside the commands that use them (faster start)
     from geoverify.registry import Landmark
@@ -138,40 +138,203 @@ def registry_add(
     registry: RegistryArg,
     landmark_id: Annotated[str, typer.Option("--id", help="Unique id.")],
     name: Annotated[str, typer.Option("--name", help="Name.")],
-    lat: Annotated[float, typer.Option("--lat", help="Latitude, degrees north.")],
-    lon: Annotated[float, typer.Option("--lon", help="Longitude, degrees east.")],
-    tag: Annotated[list[str] | None, typer.Option("--tag", help="KEY=VALUE, repeatable.")] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            help='A point as pasted: "48.5947, 38.0008", "48°35′41″N 38°0′3″E", or an '
+            "OpenStreetMap or Google Maps link (latitude first).",
+        ),
+    ] = None,
+    lat: Annotated[float | None, typer.Option("--lat", help="Latitude, degrees north.")] = None,
+    lon: Annotated[float | None, typer.Option("--lon", help="Longitude, degrees east.")] = None,
+    line: Annotated[
+        str | None,
+        typer.Option("--line", help='A line (a river, a street): "lat,lon; lat,lon; ...".'),
+    ] = None,
+    area: Annotated[
+        str | None, typer.Option("--area", help='An area: "lat,lon; lat,lon; lat,lon; ...".')
+    ] = None,
+    wkt: Annotated[
+        str | None, typer.Option("--wkt", help="A geometry as WKT (x = longitude).")
+    ] = None,
+    geojson: Annotated[
+        str | None, typer.Option("--geojson", help="A GeoJSON geometry object (lon, lat).")
+    ] = None,
+    alias: Annotated[
+        list[str] | None, typer.Option("--alias", help="Another name, any script; repeatable.")
+    ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="KEY=VALUE (the kind), repeatable.")
+    ] = None,
     uncertainty_m: Annotated[
         float | None, typer.Option("--uncertainty-m", help="Position uncertainty, metres.")
     ] = None,
     source: Annotated[
-        str, typer.Option("--source", help="Where the position comes from (title or URL).")
+        str, typer.Option("--source", help="Where the position comes from (title).")
     ] = "",
+    source_url: Annotated[str, typer.Option("--source-url", help="The source's URL.")] = "",
+    image: Annotated[
+        list[Path] | None,
+        typer.Option("--image", help="A reference photograph (inside the registry's folder)."),
+    ] = None,
     notes: Annotated[str, typer.Option("--notes", help="Free text.")] = "",
     replace: Annotated[bool, typer.Option("--replace", help="Overwrite the same id.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write a position that looks swapped anyway.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add a point landmark (the file is locked and replaced atomically)."""
-    from geoverify.registry import Source, add_landmark, point_landmark
+    """Add a landmark: a point, line or area, with names, kind, sources and reference images.
 
-    def run() -> Landmark:
-        lm = point_landmark(
-            landmark_id,
-            name,
-            LatLon(lat, lon),
+    The positions read are printed before the file is written (locked, replaced atomically).
+    """
+    from geoverify.registry import (
+        Landmark,
+        Source,
+        add_landmark,
+        add_reference_image,
+        describe_positions,
+        load_registry,
+        parse_geometry,
+    )
+
+    def run() -> tuple[Landmark, list[str]]:
+        point_text = at
+        if lat is not None or lon is not None:
+            if lat is None or lon is None or at is not None:
+                msg = "give --lat with --lon, or --at, not a mix"
+                raise InputError(msg, code="E_INPUT_OPTION", hint="e.g. --at '48.5947, 38.0008'")
+            point_text = f"{lat!r}, {lon!r}"
+        geometry, done = parse_geometry(at=point_text, line=line, area=area, wkt=wkt,
+                                        geojson=geojson)  # fmt: skip
+        sources: tuple[Source, ...] = ()
+        if source or source_url:
+            sources = (Source(kind="other", title=source, url=source_url),)
+        lm = Landmark(
+            id=landmark_id,
+            name=name,
+            aliases=tuple(alias or ()),
             tags=_parse_tags(tag or []),
+            geometry=geometry,
             uncertainty_m=uncertainty_m,
-            sources=(Source(kind="other", title=source),) if source else (),
+            sources=sources,
             notes=notes,
         )
+        echo = [f"read: {p}" for p in describe_positions(geometry)] + done
+        if registry.exists():
+            flagged = _area_flags(load_registry(registry), lm)
+            swapped = [w for w in flagged if w.code == "W_PROBABLY_SWAPPED"]
+            if swapped and not force:
+                raise RegistryError(
+                    swapped[0].message,
+                    code="E_PROBABLY_SWAPPED",
+                    hint="Check the order (latitude first), or pass --force to write it anyway.",
+                )
+            echo += [f"[warning] {w.code}: {w.message}" for w in flagged]
         add_landmark(registry, lm, replace=replace)
-        return lm
+        for img in image or []:
+            add_reference_image(registry, lm.id, img)
+        return lm, echo
 
-    lm = _run(as_json, run)
+    lm, echo = _run(as_json, run)
     if as_json:
         typer.echo(_dump_json(_landmark_json(lm)))
+        return
+    for line_text in echo:
+        typer.echo(_printable(line_text, 400))
+    typer.echo(f"added {lm.id} to {registry}")
+
+
+def _area_flags(reg: Any, lm: Landmark) -> list[Any]:
+    """List the area-of-interest warnings the new landmark would raise in this registry."""
+    import dataclasses
+
+    from geoverify.registry import registry_from_geojson, registry_to_geojson
+
+    probe_reg = dataclasses.replace(reg, landmarks=(lm,))
+    try:
+        checked = registry_from_geojson(registry_to_geojson(probe_reg), where="<new>")
+    except GeoverifyError:
+        return []  # the write itself reports what is wrong
+    return [w for w in checked.warnings if w.code in ("W_PROBABLY_SWAPPED", "W_OUTSIDE_AREA")]
+
+
+@registry_app.command("add-image")
+def registry_add_image(
+    registry: RegistryArg,
+    landmark_id: Annotated[str, typer.Argument(help="Landmark id.")],
+    image: Annotated[Path, typer.Argument(help="A PNG or JPEG photograph of the landmark.")],
+    note: Annotated[str, typer.Option("--note", help="What the photograph shows.")] = "",
+    copy: Annotated[
+        bool, typer.Option("--copy", help="Copy it into the registry's images/ folder first.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a reference photograph to a landmark (hashed; path relative to the registry)."""
+    from geoverify.registry import add_reference_image
+
+    reg = _run(as_json, lambda: add_reference_image(registry, landmark_id, image, note=note,
+                                                    copy=copy))  # fmt: skip
+    lm = reg.get(landmark_id)
+    ref = lm.reference_images[-1]
+    if as_json:
+        typer.echo(_dump_json({"landmark": lm.id, "added": to_jsonable(ref)}))
     else:
-        typer.echo(f"added {lm.id} to {registry}")
+        typer.echo(f"added {ref.path} (sha256 {ref.sha256[:16]}...) to {lm.id}")
+
+
+@registry_app.command("set-area")
+def registry_set_area(
+    registry: RegistryArg,
+    bbox: Annotated[
+        str | None,
+        typer.Option("--bbox", help="west,south,east,north in degrees (as osmnx and QGIS)."),
+    ] = None,
+    around: Annotated[
+        str | None, typer.Option("--around", help="A centre, as --at takes it.")
+    ] = None,
+    radius_m: Annotated[
+        float | None, typer.Option("--radius-m", help="Radius around --around, metres.")
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove the area.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Declare the case's area of interest: landmarks outside it, or swapped, are flagged."""
+    from geoverify.registry import set_area_of_interest
+
+    def run() -> Any:
+        box = None if clear else _box(bbox, around, radius_m)
+        return set_area_of_interest(registry, box)
+
+    reg = _run(as_json, run)
+    if as_json:
+        typer.echo(_dump_json({"area_of_interest": reg.area_of_interest}))
+        return
+    if reg.area_of_interest is None:
+        typer.echo(f"{registry}: no area of interest")
+    else:
+        w, s_, e, n = reg.area_of_interest
+        typer.echo(f"{registry}: area of interest west {w:.6f}, south {s_:.6f}, east {e:.6f}, "
+                   f"north {n:.6f}")  # fmt: skip
+    for w in reg.warnings:
+        typer.echo(f"[warning] {w.code}: {_printable(w.message)}")
+
+
+def _box(
+    bbox: str | None, around: str | None, radius_m: float | None
+) -> tuple[float, float, float, float]:
+    """Build a (west, south, east, north) box from --bbox, or --around and --radius-m."""
+    from geoverify.osm import bbox_around, parse_bbox
+
+    if bbox is not None and around is None:
+        return parse_bbox(bbox)
+    if around is not None and radius_m is not None and bbox is None:
+        from geoverify.registry import parse_position
+
+        return bbox_around(parse_position(around), radius_m)
+    msg = "give --bbox, or --around with --radius-m"
+    raise InputError(msg, code="E_INPUT_OPTION", hint="e.g. --bbox 37.95,48.55,38.06,48.63")
 
 
 @registry_app.command("remove")
@@ -196,7 +359,8 @@ def registry_import_osm(
     osm_file: Annotated[Path, typer.Argument(help=".osm XML, Overpass JSON or .osm.pbf file.")],
     tag: Annotated[list[str], typer.Option("--tag", help="KEY or KEY=VALUE; repeatable.")],
     bbox: Annotated[
-        str | None, typer.Option("--bbox", help="south,west,north,east in degrees.")
+        str | None,
+        typer.Option("--bbox", help="west,south,east,north in degrees (as osmnx and QGIS)."),
     ] = None,
     merge_by_name: Annotated[
         bool, typer.Option("--merge-by-name", help="Merge ways sharing a name into one line.")
@@ -209,16 +373,9 @@ def registry_import_osm(
     from geoverify.registry import add_landmarks
 
     def run() -> Any:
-        box = None
-        if bbox is not None:
-            try:
-                s, w, n, e = (float(x) for x in bbox.split(","))
-            except ValueError:
-                msg = f"--bbox {bbox!r} is not south,west,north,east"
-                raise InputError(
-                    msg, code="E_INPUT_OPTION", hint="e.g. 48.57,37.97,48.61,38.03"
-                ) from None
-            box = (s, w, n, e)
+        from geoverify.osm import parse_bbox
+
+        box = parse_bbox(bbox) if bbox is not None else None
         result = import_osm(osm_file, tags=tag, bbox=box, merge_by_name=merge_by_name)
         add_landmarks(registry, result.landmarks, replace=replace)
         return result

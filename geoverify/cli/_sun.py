@@ -158,20 +158,25 @@ def sun_where_command(
     length_ratio: RatioOpt = None,
     ratio_error: RatioErrOpt = 0.1,
     bbox: Annotated[
-        str, typer.Option("--bbox", help="south,west,north,east to search, degrees.")
-    ] = "-60,-180,75,180",
+        str,
+        typer.Option(
+            "--bbox", help="west,south,east,north to search, degrees (as osmnx and QGIS)."
+        ),
+    ] = "-180,-60,180,75",
     cell_deg: Annotated[float, typer.Option("--cell-deg", help="Coarse grid, degrees.")] = 1.0,
     out: Annotated[Path | None, typer.Option("--out", help="Write the band as GeoJSON.")] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="With --out: print a JSON summary (errors as JSON too)."),
+    ] = False,
 ) -> None:
     """Find the band of places where the measured shadow fits at a known time (GeoJSON)."""
     from geoverify.sun import parse_time, shadow_places
 
     def run() -> Any:
-        try:
-            s, w, n, e = (float(x) for x in bbox.split(","))
-        except ValueError:
-            msg = f"--bbox {bbox!r} is not south,west,north,east"
-            raise InputError(msg, code="E_INPUT_OPTION", hint="e.g. 30,10,70,70") from None
+        from geoverify.osm import parse_bbox
+
+        w, s, e, n = parse_bbox(bbox)
         shadow = _shadow(shadow_azimuth, azimuth_error, length_ratio, ratio_error)
         band = shadow_places(
             parse_time(time, zone=tz), shadow, south=s, west=w, north=n, east=e, cell_deg=cell_deg
@@ -180,8 +185,10 @@ def sun_where_command(
             write_atomic(out, _dump_json(band).encode("utf-8"))
         return band
 
-    band = _run(False, run)  # errors on stderr: stdout carries only the GeoJSON
+    band = _run(as_json, run)  # without --json, errors on stderr: stdout is only the GeoJSON
     if out is None:
         typer.echo(_dump_json(band))
+    elif as_json:
+        typer.echo(_dump_json({"cells": len(band["features"]), "out": str(out)}))
     else:
         typer.echo(f"{len(band['features'])} cells written to {out}")

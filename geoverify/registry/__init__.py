@@ -25,6 +25,7 @@ again is never written (``E_REGISTRY_WRITE_REFUSED``).
 
 from __future__ import annotations
 
+from geoverify.registry._coords import describe_positions, parse_geometry, parse_position
 from geoverify.registry._model import (
     REGISTRY_FORMAT,
     Landmark,
@@ -39,10 +40,12 @@ from geoverify.registry._read import load_registry, registry_from_geojson
 from geoverify.registry._write import (
     add_landmark,
     add_landmarks,
+    add_reference_image,
     landmark_problems,
     registry_to_geojson,
     remove_landmark,
     save_registry,
+    set_area_of_interest,
 )
 
 __all__ = [
@@ -54,12 +57,17 @@ __all__ = [
     "Source",
     "add_landmark",
     "add_landmarks",
+    "add_reference_image",
+    "describe_positions",
     "geodesic_distance_m",
     "landmark_problems",
     "load_registry",
+    "parse_geometry",
+    "parse_position",
     "point_landmark",
     "registry_from_geojson",
     "registry_to_geojson",
     "remove_landmark",
     "save_registry",
+    "set_area_of_interest",
 ]

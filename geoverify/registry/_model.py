@@ -141,7 +141,10 @@ class Registry:
     """Landmarks by id, with spatial queries. Build with ``load_registry``.
 
     ``foreign_members`` holds the file's top-level members that geoverify does not model
-    (``description``, ``crs``, ``bbox``...), written back unchanged.
+    (``description``, ``crs``, ``bbox``...), written back unchanged. ``area_of_interest`` is the
+    box the case is about, (west, south, east, north) in degrees (the file's
+    ``geoverify_area_of_interest``): a landmark outside it is flagged, and one whose swapped
+    coordinates fall inside is flagged as probably swapped.
     """
 
     name: str
@@ -150,6 +153,7 @@ class Registry:
     sha256: str = ""
     warnings: tuple[Note, ...] = ()
     foreign_members: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    area_of_interest: tuple[float, float, float, float] | None = None
     _tree: Any = dataclasses.field(default=None, repr=False, compare=False)
     _tree_ids: tuple[int, ...] = dataclasses.field(default=(), repr=False, compare=False)
 

@@ -39,7 +39,10 @@ _MODELLED_PROPERTIES = frozenset(
     {"name", "aliases", "tags", "uncertainty_m", "sources", "reference_images", "notes"}
 )
 _FEATURE_MEMBERS = frozenset({"type", "id", "geometry", "properties"})
-_TOP_MEMBERS = frozenset({"type", "features", "name", "geoverify_registry"})
+_TOP_MEMBERS = frozenset(
+    {"type", "features", "name", "geoverify_registry", "geoverify_area_of_interest"}
+)
+AREA_MEMBER = "geoverify_area_of_interest"
 
 
 class _Collector:
@@ -483,14 +486,66 @@ def registry_from_geojson(
             hint="Fix every problem listed in the detail, then validate again.",
             detail=listing,
         )
+    area = _area_of_interest(data.get(AREA_MEMBER), c)
+    if area is not None:
+        for lm in landmarks:
+            _check_area(lm, area, c)
+    if c.problems:  # the area member itself is wrong
+        listing = "\n".join(f"{where}: {p}" for p in c.problems)
+        msg = f"{len(c.problems)} problem(s) in {where}; first: {c.problems[0].message}"
+        raise RegistryError(
+            msg, code="E_REGISTRY_INVALID", hint="Fix the area of interest.", detail=listing
+        )
     raw_name = data.get("name")
     name = raw_name if isinstance(raw_name, str) else Path(where).stem
     return Registry(
+        area_of_interest=area,
         name=name,
         landmarks=tuple(landmarks),
         warnings=tuple(c.warnings),
         foreign_members={k: v for k, v in data.items() if k not in _TOP_MEMBERS},
     )
+
+
+def _area_of_interest(raw: Any, c: _Collector) -> tuple[float, float, float, float] | None:
+    if raw is None:
+        return None
+    ok = isinstance(raw, list) and len(raw) == 4 and all(_is_finite(v) for v in raw)
+    if ok:
+        w, s, e, n = (float(v) for v in raw)
+        ok = -180 <= w < e <= 180 and -90 <= s < n <= 90
+    if not ok:
+        c.add(
+            "E_REGISTRY_INVALID",
+            f"/{AREA_MEMBER}",
+            "",
+            f"the area of interest is [west, south, east, north] in degrees, got "
+            f"{json.dumps(raw)[:60]}",
+        )
+        return None
+    return (w, s, e, n)
+
+
+def _inside_box(lon: float, lat: float, box: tuple[float, float, float, float]) -> bool:
+    w, s, e, n = box
+    return w <= lon <= e and s <= lat <= n
+
+
+def _check_area(lm: Landmark, box: tuple[float, float, float, float], c: _Collector) -> None:
+    """Flag a landmark outside the area of interest, and one that is probably swapped."""
+    if lm.geometry is None:
+        return
+    coords = [(float(x), float(y)) for x, y, *_ in shapely.get_coordinates(lm.geometry)]
+    if not coords or any(_inside_box(x, y, box) for x, y in coords):
+        return
+    if all(_inside_box(y, x, box) for x, y in coords):
+        c.warn(
+            "W_PROBABLY_SWAPPED",
+            f"feature {lm.id!r} lies outside the area of interest, but its coordinates swapped "
+            f"(lat/lon for lon/lat) fall inside: probably swapped (GeoJSON wants [lon, lat])",
+        )
+        return
+    c.warn("W_OUTSIDE_AREA", f"feature {lm.id!r} lies outside the registry's area of interest")
 
 
 def structured_notes(notes: Any) -> str:

@@ -17,13 +17,15 @@ from shapely.geometry import (
 )
 
 from geoverify._io import write_atomic
-from geoverify.errors import GeoverifyError, OutputError, RegistryError
+from geoverify.errors import GeoverifyError, InputError, OutputError, RegistryError
 from geoverify.registry._model import (
     REGISTRY_FORMAT,
     Landmark,
+    ReferenceImage,
     Registry,
 )
 from geoverify.registry._read import (
+    AREA_MEMBER,
     parse_registry_document,
     read_registry_bytes,
     registry_from_geojson,
@@ -89,6 +91,8 @@ def registry_to_geojson(registry: Registry) -> dict[str, Any]:
     for key, value in registry.foreign_members.items():
         doc.setdefault(key, value)
     doc["geoverify_registry"] = REGISTRY_FORMAT
+    if registry.area_of_interest is not None:
+        doc[AREA_MEMBER] = list(registry.area_of_interest)
     doc["features"] = [_feature(lm) for lm in registry.landmarks]
     return doc
 
@@ -209,6 +213,11 @@ def _modify(path: Path, change: Callable[[Registry], Registry]) -> Registry:
             for lm in updated.landmarks
         ]
         out = {**doc, "features": features}
+        if updated.area_of_interest != current.area_of_interest:
+            if updated.area_of_interest is None:
+                out.pop(AREA_MEMBER, None)
+            else:
+                out[AREA_MEMBER] = list(updated.area_of_interest)
         write_atomic(path, _encode_checked(out, path))
         return updated
 
@@ -290,3 +299,104 @@ def remove_landmark(path: str | os.PathLike[str], landmark_id: str) -> Registry:
         return dataclasses.replace(reg, landmarks=kept)
 
     return _modify(p, change)
+
+
+def set_area_of_interest(
+    path: str | os.PathLike[str], box: tuple[float, float, float, float] | None
+) -> Registry:
+    """Set (or with ``None`` remove) the registry's area of interest, (west, south, east, north).
+
+    Landmarks outside it are flagged on every load (``W_OUTSIDE_AREA``), and those whose
+    swapped coordinates fall inside it as ``W_PROBABLY_SWAPPED``.
+    """
+    p = _real(path)
+    if box is not None:
+        w, s, e, n = box
+        if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+            msg = f"bad area of interest {box!r}"
+            raise InputError(
+                msg, code="E_INPUT_OPTION", hint="Give west,south,east,north in degrees."
+            )
+    return _modify(p, lambda reg: dataclasses.replace(reg, area_of_interest=box))
+
+
+def add_reference_image(
+    path: str | os.PathLike[str],
+    landmark_id: str,
+    image: str | os.PathLike[str],
+    *,
+    note: str = "",
+    copy: bool = False,
+) -> Registry:
+    """Add a reference photograph to a landmark: hashed, its path relative to the registry.
+
+    The image must lie inside the registry's folder; with ``copy`` it is copied into its
+    ``images/`` subfolder first (a file of the same name and other content is refused). It is
+    decoded first, safely, as matching will (``load_image``'s limits).
+    """
+    import hashlib
+    import shutil
+
+    from geoverify._io import read_regular_file
+
+    p = _real(path)
+    src = Path(os.fspath(image))
+    data = read_regular_file(src, max_bytes=256 * 2**20, what="image", error=_image_error)
+    _check_image(data, src)
+    folder = p.parent.resolve()
+    target = src.resolve()
+    if copy:
+        target = folder / "images" / src.name
+        if target.exists() and target.read_bytes() != data:
+            msg = f"{str(target)!r} exists with other content"
+            raise OutputError(msg, code="E_OUTPUT_EXISTS", hint="Rename the image first.")
+        target.parent.mkdir(exist_ok=True)
+        if not target.exists():
+            shutil.copyfile(src, target)
+    try:
+        rel = target.relative_to(folder).as_posix()
+    except ValueError:
+        msg = f"{str(src)!r} is not inside the registry's folder {str(folder)!r}"
+        raise InputError(
+            msg,
+            code="E_REF_IMAGE_PATH",
+            hint="Pass --copy to copy it into the registry's images/ folder.",
+        ) from None
+    ref = ReferenceImage(path=rel, sha256=hashlib.sha256(data).hexdigest(), note=note)
+
+    def change(reg: Registry) -> Registry:
+        lm = reg.get(landmark_id)
+        if any(r.path == rel for r in lm.reference_images):
+            msg = f"{rel!r} is already a reference image of {lm.id!r}"
+            raise RegistryError(msg, code="E_DUPLICATE_ID", hint="Nothing to add.")
+        new = dataclasses.replace(lm, reference_images=(*lm.reference_images, ref))
+        return dataclasses.replace(
+            reg, landmarks=tuple(new if x.id == lm.id else x for x in reg.landmarks)
+        )
+
+    return _modify(p, change)
+
+
+def _image_error(message: str, reason: str, hint: str) -> GeoverifyError:
+    code = {"too_large": "E_LIMIT_FILE_SIZE"}.get(reason, "E_INPUT_MISSING")
+    return InputError(message, code=code, hint=hint)
+
+
+def _check_image(data: bytes, src: Path) -> None:
+    """Refuse what is not a PNG or JPEG of sane size (a full decode happens when matching)."""
+    import struct
+
+    size: tuple[int, int] | None = None
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
+        size = struct.unpack(">II", data[16:24])
+    elif data[:2] == b"\xff\xd8":
+        size = (1, 1)  # JPEG: the header walk is the matcher's; a full decode below
+    if size is None:
+        msg = f"{str(src)!r} is not a PNG or JPEG image"
+        raise InputError(msg, code="E_IMAGE_INVALID", hint="Use PNG or JPEG reference images.")
+    import cv2
+    import numpy as np
+
+    if cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_REDUCED_GRAYSCALE_8) is None:
+        msg = f"{str(src)!r} could not be decoded"
+        raise InputError(msg, code="E_IMAGE_INVALID", hint="The file is corrupt.")
