@@ -8,6 +8,7 @@
     ├── LimitError                                pixels, frames, memory or time limit hit
     ├── RegistryError(GeoverifyError, ValueError) registry or claims file invalid
     ├── OutputError                               an output cannot be written (disk full, ...)
+    ├── NetworkError                              a fetch failed (``registry fetch-osm`` only)
     └── MissingDependencyError(GeoverifyError, ImportError)  names the pip install to run
 
 Every error carries a stable ``code`` (``E_INPUT_EMPTY``, ...), a one-line ``message`` that
@@ -23,6 +24,7 @@ from typing import ClassVar
 
 __all__ = [
     "EXIT_CODES",
+    "EXIT_FAIL_ON",
     "EXIT_INTERNAL",
     "EXIT_INTERRUPTED",
     "EXIT_TERMINATED",
@@ -32,6 +34,7 @@ __all__ = [
     "LimitError",
     "MediaError",
     "MissingDependencyError",
+    "NetworkError",
     "OutputError",
     "RegistryError",
 ]
@@ -132,8 +135,19 @@ class OutputError(GeoverifyError):
     default_code = "E_OUTPUT_WRITE"
 
 
+class NetworkError(GeoverifyError):
+    """A request to a server failed: unreachable, timed out, rate limited or a bad answer.
+
+    Only commands whose job is to fetch (``registry fetch-osm``) use the network.
+    """
+
+    exit_code = 9
+    default_code = "E_NET_UNREACHABLE"
+
+
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
+EXIT_FAIL_ON = 8
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
@@ -151,6 +165,8 @@ EXIT_CODES: dict[int, str] = {
         "a resource limit was hit (file size, pixels, frames, cells, memory, time)"
     ),
     OutputError.exit_code: "an output cannot be written (path, permissions, disk full, link)",
+    EXIT_FAIL_ON: "a check gave the verdict `check --fail-on` names",
+    NetworkError.exit_code: "a fetch failed: unreachable, timed out, rate limited, bad answer",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
     EXIT_TERMINATED: "terminated (SIGTERM)",
 }

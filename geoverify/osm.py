@@ -47,8 +47,11 @@ from geoverify.registry import Landmark, Source, landmark_problems
 __all__ = [
     "OsmData",
     "OsmImport",
+    "OverpassFetch",
     "bbox_around",
+    "fetch_overpass",
     "import_osm",
+    "overpass_query",
     "parse_bbox",
     "parse_tag_filters",
     "read_osm",
@@ -690,11 +693,10 @@ def import_osm(
             f"nothing matching the tags lies inside the box west {w}, south {s}, east {e}, "
             f"north {n}; {outside} matching element(s) lie outside it"
         )
-        raise InputError(
-            msg,
-            code="E_OSM_BBOX_EMPTY",
-            hint="--bbox is west,south,east,north (as osmnx and QGIS); check the order.",
-        )
+        hint = "--bbox is west,south,east,north (as osmnx and QGIS); check the order."
+        if -90 <= w < e <= 90 and -180 <= s < n <= 180:
+            hint += f" If you meant south,west,north,east, that box is --bbox {s},{w},{n},{e}"
+        raise InputError(msg, code="E_OSM_BBOX_EMPTY", hint=hint)
     kept = []
     for lm in made:
         problems = landmark_problems(lm)
@@ -723,3 +725,142 @@ def _landmark(
         geometry=geom,
         sources=tuple(sources),
     )
+
+
+# --- fetching from Overpass (only when the user runs `registry fetch-osm`) ----------------------
+
+DEFAULT_OVERPASS_ENDPOINT = "https://overpass-api.de/api/interpreter"
+OVERPASS_ENDPOINT_ENV = "GEOVERIFY_OVERPASS_URL"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class OverpassFetch:
+    """One Overpass response, saved verbatim: where from, when, its hash and data timestamp."""
+
+    endpoint: str
+    query: str
+    fetched_utc: str
+    path: str
+    sha256: str
+    size_bytes: int
+    osm_base: str  # the data's timestamp as the server states it ("" when it does not)
+
+
+def overpass_query(
+    box: tuple[float, float, float, float], tags: Sequence[str], *, timeout_s: int = 60
+) -> str:
+    """Write the Overpass QL query for every element matching ``tags`` in ``box`` (w, s, e, n)."""
+    w, s, e, n = box
+    area = f"({s:.7f},{w:.7f},{n:.7f},{e:.7f})"
+    parts = []
+    for key, value in parse_tag_filters(tags):
+        k = json.dumps(key)
+        selector = f"[{k}={json.dumps(value)}]" if value is not None else f"[{k}]"
+        parts.append(f"  nwr{selector}{area};")
+    return (
+        f"[out:json][timeout:{int(timeout_s)}];\n(\n"
+        + "\n".join(parts)
+        + "\n);\n(._;>;);\nout meta;\n"
+    )
+
+
+def fetch_overpass(
+    query: str,
+    out_dir: str | os.PathLike[str],
+    *,
+    endpoint: str | None = None,
+    timeout_s: float = 90.0,
+) -> OverpassFetch:
+    """Send one Overpass query and save the response verbatim in ``out_dir``.
+
+    The endpoint is ``endpoint``, else the ``GEOVERIFY_OVERPASS_URL`` environment variable,
+    else the public Overpass API. The response is saved as ``overpass_<sha256[:16]>.json`` with
+    a ``.provenance.json`` beside it (endpoint, query, time, SHA-256, the data's ``osm_base``
+    timestamp). This is the only function of geoverify that uses the network.
+
+    Raises
+    ------
+    NetworkError
+        The server cannot be reached, times out, refuses (429: rate limited, with its
+        ``Retry-After``) or answers something that is not Overpass JSON; nothing is saved.
+    """
+    import hashlib
+    import urllib.error
+    import urllib.request
+    from datetime import UTC, datetime
+
+    from geoverify._io import prepare_output_dir, write_atomic
+    from geoverify.errors import NetworkError
+
+    url = endpoint or os.environ.get(OVERPASS_ENDPOINT_ENV) or DEFAULT_OVERPASS_ENDPOINT
+    if not url.startswith(("http://", "https://")):
+        msg = f"the Overpass endpoint {url!r} is not an http(s) URL"
+        raise InputError(
+            msg, code="E_INPUT_OPTION", hint="e.g. https://overpass-api.de/api/interpreter"
+        )
+    body = urllib.parse.urlencode({"data": query}).encode("ascii")
+    request = urllib.request.Request(
+        url,
+        data=body,
+        headers={"User-Agent": "geoverify (registry fetch-osm)", "Accept": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            raw = response.read(_MAX_JSON_BYTES + 1)
+    except urllib.error.HTTPError as exc:
+        exc.close()  # it holds the response and its socket
+        if exc.code == 429:
+            retry = exc.headers.get("Retry-After", "") if exc.headers else ""
+            msg = f"{url} refused the query: too many requests (HTTP 429)"
+            hint = f"Wait{' ' + retry + ' s' if retry else ''} and run it again, or use --endpoint."
+            raise NetworkError(msg, code="E_NET_RATE_LIMITED", hint=hint) from None
+        msg = f"{url} answered HTTP {exc.code} {exc.reason}"
+        raise NetworkError(
+            msg, code="E_NET_HTTP", hint="Check the query and the endpoint."
+        ) from None
+    except TimeoutError:
+        msg = f"{url} did not answer within {timeout_s:g} s"
+        raise NetworkError(
+            msg, code="E_NET_TIMEOUT", hint="Try again later, or a smaller area."
+        ) from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        if isinstance(reason, TimeoutError):
+            msg = f"{url} did not answer within {timeout_s:g} s"
+            raise NetworkError(msg, code="E_NET_TIMEOUT", hint="Try again later.") from None
+        msg = f"cannot reach {url}: {reason}"
+        raise NetworkError(
+            msg, code="E_NET_UNREACHABLE", hint="Check the network, or use --endpoint."
+        ) from None
+    if len(raw) > _MAX_JSON_BYTES:
+        msg = f"{url} sent more than 512 MiB"
+        raise NetworkError(msg, code="E_NET_BAD_RESPONSE", hint="Query a smaller area.")
+    try:
+        doc = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        msg = f"{url} answered something that is not JSON: {str(exc)[:120]}"
+        raise NetworkError(msg, code="E_NET_BAD_RESPONSE", hint="Check the endpoint.") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("elements"), list):
+        remark = doc.get("remark", "") if isinstance(doc, dict) else ""
+        msg = f"{url} answered JSON without an 'elements' list {str(remark)[:160]}".strip()
+        raise NetworkError(msg, code="E_NET_BAD_RESPONSE", hint="Check the query and endpoint.")
+    osm3s = doc.get("osm3s")
+    osm_base = str(osm3s.get("timestamp_osm_base", "")) if isinstance(osm3s, dict) else ""
+    sha = hashlib.sha256(raw).hexdigest()
+    folder = prepare_output_dir(out_dir, what="the OSM folder")
+    target = folder / f"overpass_{sha[:16]}.json"
+    write_atomic(target, raw)
+    fetched = OverpassFetch(
+        endpoint=url,
+        query=query,
+        fetched_utc=datetime.now(UTC).isoformat(timespec="seconds"),
+        path=str(target),
+        sha256=sha,
+        size_bytes=len(raw),
+        osm_base=osm_base,
+    )
+    write_atomic(
+        target.with_suffix(".provenance.json"),
+        json.dumps(dataclasses.asdict(fetched), indent=2).encode("utf-8"),
+    )
+    return fetched

@@ -236,6 +236,12 @@ def _check_distance(
         return _unknown(pair, _no_geometry(ref))
     lo, hi = claim.interval_m or (0.0, math.inf)
     verdict, pmin, pmax, margin, why = _interval_verdict(d, u, lo, hi)
+    if claim.sector is not None:  # "about 1 km west of the square": the direction too
+        direction = _check_direction(claim, s_pos, ref, u, pair)
+        why = f"distance: {why}; direction: {direction.reason}"
+        if direction.measured is not None:
+            why += f" (bearing from the reference {direction.measured:.1f} deg)"
+        verdict = min(verdict, direction.verdict, key=_ORDER.index)
     return CandidateCheck(
         landmarks=pair,
         measured=d,
@@ -418,7 +424,7 @@ _UNITS = {
 
 def _expected(claim: Claim) -> str:
     parts = []
-    if claim.kind in ("direction", "side_of_line") and claim.sector is not None:
+    if claim.kind in ("direction", "side_of_line", "distance") and claim.sector is not None:
         c, h = claim.sector
         parts.append(f"{claim.direction}: bearing {c - h:g} to {c + h:g} deg")
     if claim.interval_m is not None:

@@ -99,6 +99,8 @@ class _DistanceModel(_ClaimBase):
     subject: str
     reference: str
     distance: _DistanceSpec
+    direction: str | None = None  # "about 1 km west of the square": both are checked
+    half_width_deg: Annotated[float, pydantic.Field(gt=0, le=180)] | None = None
 
 
 class _DirectionModel(_ClaimBase):
@@ -337,11 +339,16 @@ def _convert(model: Any) -> Claim:
     base = {"id": model.id, "text": model.text, "subject": model.subject, "notes": model.notes}
     if isinstance(model, _DistanceModel):
         claimed, claimed_rule = _interval(model.distance)
+        sector = None
+        if model.direction is not None:
+            sector = _sector(model.direction, model.half_width_deg)
         return Claim(
             kind="distance",
             reference=model.reference,
             interval_m=claimed,
             interval_rule=claimed_rule,
+            direction=model.direction or "",
+            sector=sector,
             **base,
         )
     if isinstance(model, _DirectionModel):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from geoverify.errors import GeoverifyError, InputError, RegistryError
+from geoverify.errors import EXIT_FAIL_ON, GeoverifyError, InputError, RegistryError
 from geoverify.models import Verdict, to_jsonable
 
 if TYPE_CHECKING:  # stage modules load inside the commands that use them (faster start)
@@ -397,13 +397,84 @@ def registry_import_osm(
         typer.echo(f"[skipped] {_printable(note.message)}")
 
 
+@registry_app.command("fetch-osm")
+def registry_fetch_osm(
+    registry: RegistryArg,
+    tag: Annotated[list[str], typer.Option("--tag", help="KEY or KEY=VALUE; repeatable.")],
+    around: Annotated[
+        str | None, typer.Option("--around", help="A centre, as registry add --at takes it.")
+    ] = None,
+    radius_m: Annotated[
+        float | None, typer.Option("--radius-m", help="Radius around --around, metres.")
+    ] = None,
+    bbox: Annotated[
+        str | None,
+        typer.Option("--bbox", help="west,south,east,north in degrees (as osmnx and QGIS)."),
+    ] = None,
+    endpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--endpoint",
+            help="Overpass API URL (default: $GEOVERIFY_OVERPASS_URL, else the public "
+            "overpass-api.de).",
+        ),
+    ] = None,
+    timeout_s: Annotated[
+        float, typer.Option("--timeout-s", help="Give up after this many seconds.")
+    ] = 90.0,
+    merge_by_name: Annotated[
+        bool, typer.Option("--merge-by-name", help="Merge ways sharing a name into one line.")
+    ] = False,
+    replace: Annotated[bool, typer.Option("--replace", help="Overwrite same ids.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fetch from OpenStreetMap (one Overpass query), save the answer, import it.
+
+    The only command that uses the network, and only when it is run. The response is saved
+    verbatim in osm/ beside the registry, with its SHA-256 and the data's timestamp, then
+    imported exactly as import-osm would.
+    """
+    from geoverify.osm import fetch_overpass, import_osm, overpass_query
+    from geoverify.registry import add_landmarks
+
+    def run() -> tuple[Any, Any]:
+        box = _box(bbox, around, radius_m)
+        query = overpass_query(box, tag, timeout_s=int(min(timeout_s, 900)))
+        fetched = fetch_overpass(
+            query, registry.parent / "osm", endpoint=endpoint, timeout_s=timeout_s
+        )
+        result = import_osm(fetched.path, tags=tag, bbox=box, merge_by_name=merge_by_name)
+        add_landmarks(registry, result.landmarks, replace=replace)
+        return fetched, result
+
+    fetched, result = _run(as_json, run)
+    if as_json:
+        typer.echo(
+            _dump_json(
+                {
+                    "fetched": to_jsonable(fetched),
+                    "added": [lm.id for lm in result.landmarks],
+                    "skipped": to_jsonable(result.skipped),
+                }
+            )
+        )
+        return
+    typer.echo(
+        f"saved {fetched.path} ({fetched.size_bytes:,} bytes, sha256 {fetched.sha256[:16]}..., "
+        f"OSM data as of {fetched.osm_base or 'not stated by the server'})"
+    )
+    typer.echo(f"added {len(result.landmarks)} landmarks to {registry}")
+    for note in result.skipped[:50]:
+        typer.echo(f"[skipped] {_printable(note.message)}")
+
+
 @app.command("check")
 def check_command(
     registry: Annotated[Path, typer.Option("--registry", help="Registry GeoJSON.")],
     claims: Annotated[Path, typer.Option("--claims", help="Claims YAML.")],
     fail_on: Annotated[
         str | None,
-        typer.Option("--fail-on", help="Exit 3 if any verdict is this (e.g. inconsistent)."),
+        typer.Option("--fail-on", help="Exit 8 if any verdict is this (e.g. inconsistent)."),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -435,7 +506,7 @@ def check_command(
         for r in results:
             typer.echo("\n".join(_render_check(r)))
     if fail_on is not None and any(r.verdict.value == fail_on for r in results):
-        raise typer.Exit(3)
+        raise typer.Exit(EXIT_FAIL_ON)
 
 
 @app.command("candidates")
@@ -463,3 +534,92 @@ def candidates_command(
             f"{r.landmark_id:32s} consistent {r.consistent}  inconclusive {r.inconclusive}  "
             f"inconsistent {r.inconsistent}  worst margin {margin}"
         )
+
+
+claims_app = typer.Typer(help="Claims files: validate, a starter template, the kinds explained.")
+app.add_typer(claims_app, name="claims")
+
+
+@claims_app.command("validate")
+def claims_validate(
+    claims: Annotated[Path, typer.Argument(help="Claims YAML.")],
+    registry: Annotated[
+        Path | None,
+        typer.Option("--registry", help="Also check every name against this registry."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check a claims file; list every problem (exit 4) or summarise it."""
+    from geoverify.claims import check_claims, load_claims
+    from geoverify.evidence import describe_hypothesis
+    from geoverify.registry import load_registry
+
+    def run() -> Any:
+        cs = load_claims(claims)
+        if registry is not None:
+            check_claims(load_registry(registry), cs)  # raises on unknown names
+        return cs
+
+    cs = _run(as_json, run)
+    summary = {
+        "valid": True,
+        "claims_version": cs.version,
+        "claims": [c.id for c in cs.claims],
+        "roles": sorted(cs.roles),
+        "hypothesis": describe_hypothesis(cs.footage),
+        "notes": list(cs.notes),
+        "sha256": cs.sha256,
+    }
+    if as_json:
+        typer.echo(_dump_json(summary))
+        return
+    typer.echo(
+        f"valid: claims_version {cs.version}, {len(cs.claims)} claims, {len(cs.roles)} roles "
+        f"in {claims}"
+    )
+    typer.echo(f"hypothesis: {_printable(summary['hypothesis'], 400)}")
+    for note in cs.notes:
+        typer.echo(f"note: {note}")
+
+
+@claims_app.command("template")
+def claims_template(
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write it to this file (refused if it exists).")
+    ] = None,
+) -> None:
+    """Print (or write) a commented starter claims file."""
+    from geoverify.claims._guide import template_text
+
+    text = template_text()
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+
+    def write() -> None:
+        from geoverify._io import write_atomic
+        from geoverify.errors import OutputError
+
+        if out.exists():
+            msg = f"{str(out)!r} exists"
+            raise OutputError(msg, code="E_OUTPUT_EXISTS", hint="Choose a new file name.")
+        write_atomic(out, text.encode("utf-8"))
+
+    _run(False, write)
+    typer.echo(f"wrote {out}")
+
+
+@claims_app.command("explain")
+def claims_explain() -> None:
+    """Every claim kind with an example, the qualifier table and the compass sectors."""
+    from geoverify.claims._guide import explain_text
+
+    typer.echo(explain_text(), nl=False)
+
+
+@claims_app.command("schema")
+def claims_schema() -> None:
+    """Print the claims file's JSON Schema (also geoverify/schemas/claims.schema.json)."""
+    from geoverify.claims._guide import schema_text
+
+    typer.echo(schema_text(), nl=False)
