@@ -221,7 +221,7 @@ def test_registry_add_list_import_and_check(tmp_path):
             "inconclusive",
         ],
     )
-    assert failing.exit_code == 3
+    assert failing.exit_code == 8  # its own code, not "input rejected"
 
 
 def test_bad_claims_file_exit_4(tmp_path):
@@ -421,6 +421,6 @@ def test_match_command_on_frames_and_video(tmp_path):
             "sometimes",
         ],
     )
-    assert bad.exit_code == 3, bad.output  # InputError: E_INPUT_OPTION
+    assert bad.exit_code == 2, bad.output  # a bad choice is a usage error (the library Literal)
     assert "affine" in bad.output
     assert not (tmp_path / "m3").exists()

@@ -6,6 +6,7 @@ import errno
 import json
 import os
 import re
+import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -21,13 +22,19 @@ if TYPE_CHECKING:  # stage modules load inside the commands that use them (faste
     from geoverify.models import CheckResult
 
 
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
 app = typer.Typer(
     name="geoverify",
     help="Check where and when a video was filmed: probe, frames, landmarks, claims, sun.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
+    context_settings=CONTEXT,
 )
+
+# --quiet and --verbose, set once by the root callback for the command that runs
+_SETTINGS = {"quiet": False, "verbose": False}
 
 R = TypeVar("R")
 
@@ -48,8 +55,21 @@ def _root(
             "--version", callback=_version_callback, is_eager=True, help="Show the version."
         ),
     ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress, no warnings: results only.")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log what each stage does, on stderr.")
+    ] = False,
 ) -> None:
     """Check where and when a video was filmed."""
+    _SETTINGS["quiet"], _SETTINGS["verbose"] = quiet, verbose
+    if verbose:
+        import logging
+
+        logging.basicConfig(
+            stream=sys.stderr, level=logging.INFO, format="%(name)s: %(message)s", force=True
+        )
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -128,11 +148,23 @@ def _printable(text: str, max_chars: int = 300) -> str:
 
 
 class _Progress:
-    """A rich progress bar on stderr, fed by the library's progress callback."""
+    """Progress on stderr, fed by the library's progress callback.
+
+    A rich bar on a terminal; elsewhere (Jupyter's ``!geoverify``, CI logs, pipes) plain
+    lines, at most one every 5 s and the last one; nothing with ``--quiet``.
+    """
 
     def __init__(self, label: str, enabled: bool) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+        enabled = enabled and not _SETTINGS["quiet"]
+        self.plain = enabled and not sys.stderr.isatty()
+        self.label = label
+        self._last = 0.0
+        self._shown: tuple[int, int | None] | None = None
+        self._pending: tuple[int, int | None] | None = None
+        if self.plain:
+            enabled = False
         self.bar = Progress(
             "[progress.description]{task.description}",
             BarColumn(),
@@ -150,9 +182,32 @@ class _Progress:
 
     def __exit__(self, *exc: object) -> None:
         self.bar.stop()
+        if self.plain and self._pending is not None:
+            self._line(self.label, *self._pending)
 
     def __call__(self, done: int, total: int | None) -> None:
         self.bar.update(self.task, completed=done, total=total)
+        self._plain(self.label, done, total)
+
+    def _plain(self, label: str, done: int, total: int | None) -> None:
+        if not self.plain:
+            return
+        import time
+
+        now = time.monotonic()
+        if now - self._last >= 5.0 or (total is not None and done >= total):
+            self._line(label, done, total)
+            self._last = now
+            self._pending = None
+        else:
+            self._pending = (done, total)
+
+    def _line(self, label: str, done: int, total: int | None) -> None:
+        if self._shown == (done, total):
+            return
+        self._shown = (done, total)
+        sys.stderr.write(f"{label}: {done}{'' if total is None else f'/{total}'}\n")
+        sys.stderr.flush()
 
 
 class _StageProgress(_Progress):
@@ -167,6 +222,11 @@ class _StageProgress(_Progress):
         if stage not in self.tasks:
             self.tasks[stage] = self.bar.add_task(stage, total=total)
         self.bar.update(self.tasks[stage], completed=done, total=total)
+        if self.plain and stage != self.label:
+            if self._pending is not None:
+                self._line(self.label, *self._pending)
+            self.label, self._last, self._pending = stage, 0.0, None
+        self._plain(stage, done, total)
 
 
 def _stderr_console() -> Any:

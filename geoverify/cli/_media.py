@@ -8,6 +8,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from geoverify._choices import (
+    DEFAULT_AFFINE,
+    DEFAULT_DETECTOR,
+    DEFAULT_IMAGE_FORMAT,
+    DEFAULT_MODEL,
+    DEFAULT_SCENE_SCAN,
+    AffineMode,
+    Detector,
+    GeometryModel,
+    ImageFormat,
+    SceneScan,
+)
 from geoverify.models import to_jsonable
 
 if TYPE_CHECKING:  # stage modules load inside the commands that use them (faster start)
@@ -136,16 +148,18 @@ def frames_command(
     best: Annotated[int, typer.Option("--best", help="The N sharpest distinct frames.")] = 0,
     start: Annotated[float | None, typer.Option("--start", help="From SECONDS.")] = None,
     end: Annotated[float | None, typer.Option("--end", help="Up to SECONDS.")] = None,
-    image_format: Annotated[str, typer.Option("--format", help="png (lossless) or jpeg.")] = "png",
+    image_format: Annotated[
+        ImageFormat, typer.Option("--format", help="png (lossless) or jpeg.")
+    ] = DEFAULT_IMAGE_FORMAT,
     scene_scan: Annotated[
-        str,
+        SceneScan,
         typer.Option(
             "--scene-scan",
             help="auto: for --scenes alone, each GOP is screened first and only the part "
             "where the picture can change is looked at frame by frame (faster); full: look "
             "at every frame.",
         ),
-    ] = "auto",
+    ] = DEFAULT_SCENE_SCAN,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
     """Save the frames worth looking at, with timestamps, hashes and a contact sheet.
@@ -154,9 +168,6 @@ def frames_command(
     """
     from geoverify.frames import FrameOptions, FrameWriter, save_frames, select_frames
 
-    if image_format not in ("png", "jpeg"):
-        msg = "--format must be png or jpeg"
-        raise typer.BadParameter(msg)
     chosen = every is not None or keyframes or scenes or views or best > 0
 
     def run() -> tuple[Any, Any]:
@@ -172,14 +183,14 @@ def frames_command(
                 best=best,
                 start_s=start,
                 end_s=end,
-                scene_scan=scene_scan,  # type: ignore[arg-type]
+                scene_scan=scene_scan,
             )
             if chosen
             else FrameOptions(
                 scenes=True,
                 start_s=start,
                 end_s=end,
-                scene_scan=scene_scan,  # type: ignore[arg-type]
+                scene_scan=scene_scan,
             )
         )
         fmt: Any = image_format
@@ -215,7 +226,7 @@ def frames_command(
 
 
 AffineOpt = Annotated[
-    str,
+    AffineMode,
     typer.Option(
         "--affine",
         help="Affine simulation for strongly slanted views: auto (frames where the plain pass "
@@ -224,7 +235,7 @@ AffineOpt = Annotated[
 ]
 
 ModelOpt = Annotated[
-    str,
+    GeometryModel,
     typer.Option(
         "--model",
         help="Geometry that verifies a match: homography (a plane or a distant scene; "
@@ -238,11 +249,11 @@ def match_command(
     source: Annotated[Path, typer.Argument(help="A video, or a folder written by `frames`.")],
     registry: Annotated[Path, typer.Option("--registry", help="Registry GeoJSON.")],
     out: Annotated[str, typer.Option("--out", help="Folder for matches.json and images.")],
-    detector: Annotated[
-        str, typer.Option("--detector", help="Local features: sift, rootsift or orb.")
-    ] = "sift",
-    affine: AffineOpt = "auto",
-    model: ModelOpt = "homography",
+    detector: Annotated[Detector, typer.Option("--detector", help="Local features.")] = (
+        DEFAULT_DETECTOR
+    ),
+    affine: AffineOpt = DEFAULT_AFFINE,
+    model: ModelOpt = DEFAULT_MODEL,
     as_json: JsonOpt = False,
 ) -> None:
     """Which registry landmark each frame shows, with a false-match estimate and verdict."""
@@ -259,9 +270,9 @@ def match_command(
 
     def run() -> tuple[Any, Path]:
         options = MatchOptions(
-            detector=detector,  # type: ignore[arg-type]
-            affine=affine,  # type: ignore[arg-type]
-            model=model,  # type: ignore[arg-type]
+            detector=detector,
+            affine=affine,
+            model=model,
         )
         check_output_dir(out)  # before any decoding or matching
         reg = load_registry(registry)
@@ -307,8 +318,8 @@ def verify_command(
             "--overwrite", help="Replace an --out folder that holds files geoverify did not write."
         ),
     ] = False,
-    affine: AffineOpt = "auto",
-    model: ModelOpt = "homography",
+    affine: AffineOpt = DEFAULT_AFFINE,
+    model: ModelOpt = DEFAULT_MODEL,
     as_json: JsonOpt = False,
 ) -> None:
     """Probe, pick frames, match landmarks, check claims: one report (JSON, HTML, Markdown)."""
@@ -317,7 +328,7 @@ def verify_command(
 
     def run() -> Any:
         check_output(out, overwrite=overwrite)  # before the decoding: a bad --out fails at once
-        matching = MatchOptions(affine=affine, model=model)  # type: ignore[arg-type]
+        matching = MatchOptions(affine=affine, model=model)
         options = VerifyOptions(title=title, matching=matching)
         with _StageProgress(enabled=not as_json) as bar:
             result = verify(

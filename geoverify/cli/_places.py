@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # stage modules load inside the commands that use them (faste
     from geoverify.registry import Landmark
 
 from geoverify.cli._common import (
+    CONTEXT,
     JsonOpt,
     _dump_json,
     _printable,
@@ -24,7 +25,9 @@ from geoverify.cli._common import (
     app,
 )
 
-registry_app = typer.Typer(help="Landmark registries (GeoJSON): validate, list, edit, import.")
+registry_app = typer.Typer(
+    context_settings=CONTEXT, help="Landmark registries (GeoJSON): validate, list, edit, import."
+)
 app.add_typer(registry_app, name="registry")
 
 RegistryArg = Annotated[Path, typer.Argument(help="Registry GeoJSON file.")]
@@ -473,7 +476,7 @@ def check_command(
     registry: Annotated[Path, typer.Option("--registry", help="Registry GeoJSON.")],
     claims: Annotated[Path, typer.Option("--claims", help="Claims YAML.")],
     fail_on: Annotated[
-        str | None,
+        Verdict | None,
         typer.Option("--fail-on", help="Exit 8 if any verdict is this (e.g. inconsistent)."),
     ] = None,
     as_json: JsonOpt = False,
@@ -481,10 +484,6 @@ def check_command(
     """Check published claims against the registry: verdicts with margins (exit 0)."""
     from geoverify.claims import check_claims, load_claims
     from geoverify.registry import load_registry
-
-    if fail_on is not None and fail_on not in {v.value for v in Verdict}:
-        msg = "--fail-on takes consistent, inconsistent or inconclusive"
-        raise typer.BadParameter(msg)
 
     def run() -> tuple[Any, Any]:
         from geoverify.evidence import weigh_evidence
@@ -505,7 +504,7 @@ def check_command(
         typer.echo("")
         for r in results:
             typer.echo("\n".join(_render_check(r)))
-    if fail_on is not None and any(r.verdict.value == fail_on for r in results):
+    if fail_on is not None and any(r.verdict is fail_on for r in results):
         raise typer.Exit(EXIT_FAIL_ON)
 
 
@@ -536,7 +535,10 @@ def candidates_command(
         )
 
 
-claims_app = typer.Typer(help="Claims files: validate, a starter template, the kinds explained.")
+claims_app = typer.Typer(
+    context_settings=CONTEXT,
+    help="Claims files: validate, a starter template, the kinds explained.",
+)
 app.add_typer(claims_app, name="claims")
 
 

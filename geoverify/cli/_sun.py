@@ -9,6 +9,7 @@ import typer
 
 from geoverify._io import write_atomic
 from geoverify.cli._common import (
+    CONTEXT,
     JsonOpt,
     _dump_json,
     _render_check,
@@ -18,7 +19,9 @@ from geoverify.cli._common import (
 from geoverify.errors import InputError
 from geoverify.models import LatLon, to_jsonable
 
-sun_app = typer.Typer(help="Sun position and shadows: when and where a shadow fits.")
+sun_app = typer.Typer(
+    context_settings=CONTEXT, help="Sun position and shadows: when and where a shadow fits."
+)
 app.add_typer(sun_app, name="sun")
 
 LatOpt = Annotated[float, typer.Option("--lat", help="Latitude, degrees north.")]

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from geoverify._choices import DEFAULT_SCENE_SCAN, SceneScan
 from geoverify.errors import InputError
 from geoverify.models import Note
 
@@ -68,7 +69,7 @@ class FrameOptions:
     scene_ratio: float = 3.0
     view_change: float = 0.33
     dedupe_bits: int = 10
-    scene_scan: Literal["auto", "full"] = "auto"
+    scene_scan: SceneScan = DEFAULT_SCENE_SCAN
     analysis_width: int = 160
     sample_hz: float = 4.0
     max_selected: int = 2000

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
 
+from geoverify._choices import (
+    DEFAULT_AFFINE,
+    DEFAULT_DETECTOR,
+    DEFAULT_MODEL,
+    AffineMode,
+    Detector,
+    GeometryModel,
+)
 from geoverify.errors import InputError
 
 
@@ -63,12 +70,12 @@ class MatchOptions:
         References whose simulated-view features are kept in memory.
     """
 
-    detector: Literal["sift", "rootsift", "orb"] = "sift"
+    detector: Detector = DEFAULT_DETECTOR
     max_features: int = 2000
     max_side_px: int = 1280
     ratio: float = 0.75
     ransac_px: float = 4.0
-    model: Literal["homography", "fundamental"] = "homography"
+    model: GeometryModel = DEFAULT_MODEL
     epipolar_px: float = 1.0
     min_inliers: int = 15
     candidates: int = 5
@@ -77,7 +84,7 @@ class MatchOptions:
     min_controls: int = 19
     max_controls: int = 24
     max_pixels: int = 60_000_000
-    affine: Literal["off", "auto", "on"] = "auto"
+    affine: AffineMode = DEFAULT_AFFINE
     affine_tilt_levels: int = 4
     affine_features_per_view: int = 1000
     affine_candidates: int = 2

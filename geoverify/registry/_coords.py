@@ -47,7 +47,9 @@ def _checked(lat: float, lon: float, text: str) -> LatLon:
     try:
         return LatLon(lat, lon)
     except InputError as exc:
-        raise _bad(text, exc.message) from None
+        err = _bad(text, exc.message)
+        err.hint = exc.hint or err.hint  # LatLon's hint says when the order looks swapped
+        raise err from None
 
 
 def _from_link(text: str) -> LatLon | None:
