@@ -145,7 +145,7 @@ def registry_add(
         str | None,
         typer.Option(
             "--at",
-            help='A point as pasted: "48.5947, 38.0008", "48°35′41″N 38°0′3″E", or an '
+            help='A point as pasted: "48.59472, 38.00083", "48°35′41″N 38°0′3″E", or an '
             "OpenStreetMap or Google Maps link (latitude first).",
         ),
     ] = None,
@@ -207,7 +207,7 @@ def registry_add(
         if lat is not None or lon is not None:
             if lat is None or lon is None or at is not None:
                 msg = "give --lat with --lon, or --at, not a mix"
-                raise InputError(msg, code="E_INPUT_OPTION", hint="e.g. --at '48.5947, 38.0008'")
+                raise InputError(msg, code="E_INPUT_OPTION", hint="e.g. --at '48.59472, 38.00083'")
             point_text = f"{lat!r}, {lon!r}"
         geometry, done = parse_geometry(at=point_text, line=line, area=area, wkt=wkt,
                                         geojson=geojson)  # fmt: skip

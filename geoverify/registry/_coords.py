@@ -4,7 +4,7 @@
 
 - an OpenStreetMap link (``?mlat=..&mlon=..`` or ``#map=ZOOM/LAT/LON``) or a Google Maps link
   (``/@LAT,LON,ZOOMz``, ``?q=LAT,LON``, ``?ll=LAT,LON``, ``!3dLAT!4dLON``);
-- two decimal numbers, latitude first (``48.5947, 38.0008`` or ``48.5947 38.0008``);
+- two decimal numbers, latitude first (``48.59472, 38.00083`` or ``48.59472 38.00083``);
 - degrees, minutes and seconds with their symbols and hemispheres (``48°35′41″N 38°0′3″E``,
   ``48°35'41"N, 38°0'3"E``), read with geopy's ``Point`` and checked against the degrees
   written in the text (geopy reads some forms without symbols wrongly, e.g. ``48 35 41 N, 38 0
@@ -35,7 +35,7 @@ _DECIMAL_PAIR = re.compile(rf"^\s*({_NUM})\s*[,;\s]\s*({_NUM})\s*$")
 _AT_ZOOM = re.compile(rf"@({_NUM}),({_NUM})(?:,[\d.]+[zm])?")
 _3D4D = re.compile(rf"!3d({_NUM})!4d({_NUM})")
 _OSM_MAP = re.compile(rf"#map=\d+(?:\.\d+)?/({_NUM})/({_NUM})")
-_DMS_HINT = "Give decimal degrees (48.5947, 38.0008), 48°35′41″N 38°0′3″E, or a map link."
+_DMS_HINT = "Give decimal degrees (48.59472, 38.00083), 48°35′41″N 38°0′3″E, or a map link."
 
 
 def _bad(text: str, why: str) -> InputError:
