@@ -200,10 +200,42 @@ class CheckResult:
             ("margin", num(self.margin)),
             *(("note", n) for n in self.notes),
         ]
+        out = html_table(rows)
+        if len(self.candidates) > 1 or self.survives_choice is not None:
+            survives = {None: "single definition", True: "yes", False: "NO"}[self.survives_choice]
+            out += f"<p>same verdict for every candidate: {html.escape(survives)}</p>"
+        if self.candidates:
+            out += html_table(
+                [
+                    (
+                        " / ".join(c.landmarks.values()),
+                        num(c.measured),
+                        c.verdict.value,
+                        c.reason,
+                    )
+                    for c in self.candidates
+                ],
+                header=("candidate", "measured", "verdict", "why"),
+            )
+        return out
+
+
+def html_table(rows: Any, *, header: tuple[str, ...] | None = None) -> str:
+    """Render an HTML table for Jupyter's ``_repr_html_``; every cell is escaped text."""
+    import html
+
+    def cells(row: Any, tag: str) -> str:
+        return "".join(f"<{tag}>{html.escape(str(v))}</{tag}>" for v in row)
+
+    if header is None:
         body = "".join(
-            f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows
+            f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+            for k, v in rows
         )
         return f"<table>{body}</table>"
+    head = f"<tr>{cells(header, 'th')}</tr>"
+    body = "".join(f"<tr>{cells(row, 'td')}</tr>" for row in rows)
+    return f"<table>{head}{body}</table>"
 
 
 def sanitize_text(value: str, *, max_chars: int | None = None) -> str:

@@ -434,3 +434,38 @@ def test_a_distance_with_a_direction_checks_both(tmp_path):
         (check,) = json.loads(stdout)["checks"]
         assert check["verdict"] == verdict
         assert check["measured"] == pytest.approx(1000.0, abs=1e-3)
+
+
+# --- from Python: rich displays in Jupyter -------------------------------------------------
+
+
+def test_notebook_displays_are_tables_with_every_string_escaped(tmp_path):
+    from datetime import UTC, datetime
+
+    from fixtures import write_clip
+    from shapely.geometry import Point
+
+    from geoverify import FrameOptions, LatLon, select_frames, sun_position
+    from geoverify.registry import Landmark, Registry
+
+    hostile = "<script>alert(1)</script>"
+    reg = Registry(name=hostile, landmarks=(Landmark(id="a", name=hostile, geometry=Point(1, 2)),))
+    page = reg._repr_html_()
+    assert "<table>" in page
+    assert hostile not in page
+    assert "&lt;script&gt;" in page
+    assert "2.000000, 1.000000" in page  # lat, lon
+    selection = select_frames(write_clip(tmp_path / "c.mp4"), options=FrameOptions(every_s=0.5))
+    page = selection._repr_html_()
+    assert page.count("<tr>") >= len(selection.frames) + 1
+    sun = sun_position(LatLon(48.6, 38.0), datetime(2023, 3, 6, 8, 0, tzinfo=UTC))
+    assert "shadow azimuth" in sun._repr_html_()
+    from geoverify import check_claims, load_claims, load_registry
+
+    bakhmut = ROOT / "samples" / "bakhmut"
+    results = check_claims(
+        load_registry(bakhmut / "registry.geojson"), load_claims(bakhmut / "claims.yaml")
+    )
+    page = results[2]._repr_html_()  # the station against three definitions of the centre
+    assert page.count("<tr>") >= 4 + 3  # the summary rows, then one row per candidate
+    assert "city_geonames_713174" in page

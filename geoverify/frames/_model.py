@@ -184,6 +184,33 @@ class FrameSelection:
     notes: tuple[Note, ...]
     frames_screened: int = 0
 
+    def _repr_html_(self) -> str:
+        """Show the selection in Jupyter: what was decoded, then each frame (text escaped)."""
+        import html
+
+        from geoverify.models import html_table
+
+        summary = html_table(
+            [
+                ("video", self.source_path),
+                ("frames", len(self.frames)),
+                ("shots", len(self.shots)),
+                ("decoded", f"{self.frames_decoded} of {self.frames_expected}"),
+                ("uncovered", ", ".join(f"{a:.3f}-{b:.3f} s" for a, b in self.uncovered_ranges_s)
+                 or "none"),
+                *((n.code, n.message) for n in self.notes),
+            ]
+        )  # fmt: skip
+        rows = [
+            (f"{f.t_s:.3f} s", f.frame_number, "key" if f.keyframe else "", ",".join(f.strategies),
+             f"{f.sharpness:.1f}")
+            for f in self.frames
+        ]  # fmt: skip
+        header = ("time", "frame", "keyframe", "why chosen", "sharpness")
+        return (
+            f"<h4>{html.escape(self.source_path)}</h4>" + summary + html_table(rows, header=header)
+        )
+
 
 # --- pure image measures -------------------------------------------------------------------------
 

@@ -103,6 +103,30 @@ class ImageMatch:
     notes: tuple[str, ...]
     affine: bool = False
 
+    def _repr_html_(self) -> str:
+        """Show the verdict and the evidence behind it in Jupyter (text escaped)."""
+        from geoverify.models import html_table
+
+        rate = (
+            "not estimated (too few negative controls)"
+            if self.false_match_rate is None
+            else f"{self.false_match_rate:.3f}"
+        )
+        return html_table(
+            [
+                ("verdict", self.verdict),
+                ("best", f"{self.best.landmark_id} ({self.best.inliers} inliers)" if self.best
+                 else "-"),
+                ("runner-up", f"{self.runner_up.landmark_id} ({self.runner_up.inliers})"
+                 if self.runner_up else "-"),
+                ("false-match rate", rate),
+                ("controls", f"{self.controls}: {list(self.control_scores)[:8]}"),
+                ("mirrored", self.mirrored),
+                ("affine pass", self.affine),
+                *(("note", n) for n in self.notes),
+            ]
+        )  # fmt: skip
+
 
 def _decide(
     refs: Sequence[_Reference],
@@ -301,6 +325,10 @@ class FrameMatch:
     frame_number: int
     frame_sha256: str
     match: ImageMatch
+
+    def _repr_html_(self) -> str:
+        """Show the frame's time and its match in Jupyter."""
+        return f"<h4>{self.t_s:.3f} s, frame {self.frame_number}</h4>" + self.match._repr_html_()
 
 
 def match_frames(

@@ -171,6 +171,37 @@ class Registry:
     def __len__(self) -> int:
         return len(self.landmarks)
 
+    def _repr_html_(self) -> str:
+        """Show the landmarks as a table in Jupyter (every string escaped)."""
+        import html
+
+        from geoverify.models import html_table
+
+        rows = []
+        for lm in self.landmarks[:500]:
+            pos = lm.anchor
+            rows.append(
+                (
+                    lm.id,
+                    lm.name,
+                    lm.geometry.geom_type if lm.geometry is not None else "no position",
+                    f"{pos.lat:.6f}, {pos.lon:.6f}" if pos else "-",
+                    "-" if lm.uncertainty_m is None else f"{lm.uncertainty_m:g} m",
+                    ", ".join(f"{k}={v}" for k, v in list(lm.tags.items())[:3]),
+                    len(lm.reference_images),
+                )
+            )
+        more = f"<p>... {len(self) - 500} more</p>" if len(self) > 500 else ""
+        warn = "".join(f"<p><b>{html.escape(w.code)}</b>: {html.escape(w.message)}</p>"
+                       for w in self.warnings)  # fmt: skip
+        header = ("id", "name", "geometry", "lat, lon", "uncertainty", "kind", "images")
+        return (
+            f"<h4>registry {html.escape(self.name)}: {len(self)} landmarks</h4>"
+            + html_table(rows, header=header)
+            + more
+            + warn
+        )
+
     def __iter__(self) -> Iterator[Landmark]:
         return iter(self.landmarks)
 

@@ -219,6 +219,18 @@ class TimeWindow:
     end_utc: datetime
     resolution_s: float
 
+    def _repr_html_(self) -> str:
+        """Show the window in Jupyter."""
+        from geoverify.models import html_table
+
+        return html_table(
+            [
+                ("from (UTC)", self.start_utc.isoformat()),
+                ("to (UTC)", self.end_utc.isoformat()),
+                ("edges to", f"{self.resolution_s:g} s"),
+            ]
+        )
+
 
 def shadow_time_windows(
     where: LatLon,

@@ -340,6 +340,26 @@ class SunPosition:
     where: LatLon
     delta_t_s: float
 
+    def _repr_html_(self) -> str:
+        """Show the position in Jupyter."""
+        from geoverify.models import html_table
+
+        def deg(v: float | None) -> str:
+            return "-" if v is None else f"{v:.4f} deg"
+
+        return html_table(
+            [
+                ("when (UTC)", self.when_utc.isoformat()),
+                ("where", f"{self.where.lat:.6f}, {self.where.lon:.6f}"),
+                ("azimuth", deg(self.azimuth_deg)),
+                ("elevation (apparent)", deg(self.elevation_deg)),
+                ("shadow azimuth", deg(self.shadow_azimuth_deg)),
+                ("shadow length / height",
+                 "-" if self.shadow_length_ratio is None else f"{self.shadow_length_ratio:.3f}"),
+                ("above the horizon", self.above_horizon),
+            ]
+        )  # fmt: skip
+
 
 def _atmosphere(pressure_hpa: float, temperature_c: float, elevation_m: float) -> None:
     for name, value, lo, hi in (
