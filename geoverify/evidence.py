@@ -883,7 +883,9 @@ def weigh_evidence(
             BottomVerdict.CONFLICTING,
         ):
             steps += [f"{ln.line}: {d}" for d in ln.would_decide]
-    caveats = _caveats(lines, checks, hypothesis, verdict)
+    caveats = _caveats(lines, checks, hypothesis, verdict) + _osm_after(
+        hypothesis, registry, claims
+    )
     return BottomLine(
         verdict=verdict,
         rule=rule,
@@ -922,6 +924,43 @@ def _caveats(
     for ln in lines:
         if ln.line == "description" and ln.outcome is Outcome.CONTRADICTS:
             out.append("the published description does not fit: " + ln.summary)
+    return tuple(out)
+
+
+def _osm_after(hyp: Hypothesis | None, registry: Registry, claims: ClaimSet) -> tuple[str, ...]:
+    """Warn when a landmark's OpenStreetMap data was edited after the footage's claimed date.
+
+    A war-damaged place may be mapped after the event: the map then shows it as it was after.
+    """
+    if hyp is None:
+        return ()
+    claimed = hyp.filmed_until_utc or hyp.filmed_from_utc
+    if claimed is None:
+        return ()
+    names = {hyp.shows, hyp.filmed_at}
+    names |= {n for c in claims.claims for n in (c.subject, c.reference)}
+    ids: set[str] = set()
+    for name in names - {None, "", "camera"}:
+        role = claims.roles.get(name or "")
+        ids |= set(role.candidates if role is not None else (name or "",))
+    out = []
+    for lm in registry.landmarks:
+        if lm.id not in ids:
+            continue
+        for src in lm.sources:
+            if src.kind != "osm" or not src.osm_timestamp:
+                continue
+            try:
+                edited = datetime.fromisoformat(src.osm_timestamp.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            if edited.tzinfo is not None and edited > claimed:
+                out.append(
+                    f"the OpenStreetMap data of {lm.id!r} ({src.osm_type} {src.osm_id} version "
+                    f"{src.osm_version}, {src.osm_timestamp}) was edited after the footage's "
+                    f"claimed date ({_iso(claimed)}): the map may show the place as it was after "
+                    "the event; import it with --as-of that date"
+                )
     return tuple(out)
 
 

@@ -31,6 +31,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -86,6 +87,39 @@ class OsmData:
     )
     source_name: str = ""
     notes: list[Note] = dataclasses.field(default_factory=list)
+    as_of: datetime | None = None
+    versions: dict[tuple[str, int], int] = dataclasses.field(default_factory=dict)
+    newer: int = 0  # element versions dated after as_of, left out
+    undated: int = 0  # element versions without a timestamp, left out under as_of
+
+    def accept(self, kind: str, oid: int, meta: _Meta, visible: bool) -> bool:
+        """Whether this version of an element is the one to keep (the newest, as of ``as_of``).
+
+        A history file holds every version: the newest one dated at or before ``as_of`` wins,
+        and an element deleted by then (``visible="false"``) is dropped.
+        """
+        if self.as_of is not None:
+            when = _timestamp(meta.timestamp)
+            if when is None:
+                self.undated += 1
+                return False
+            if when > self.as_of:
+                self.newer += 1
+                return False
+        key = (kind, oid)
+        version = meta.version or 0
+        if key in self.versions and self.versions[key] >= version:
+            return False
+        self.versions[key] = version
+        if not visible:
+            if kind == "node":
+                self.nodes.pop(oid, None)
+            elif kind == "way":
+                self.ways.pop(oid, None)
+            else:
+                self.relations.pop(oid, None)
+            return False
+        return True
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -151,8 +185,16 @@ def _coord(lat: Any, lon: Any) -> tuple[float, float] | None:
     return la, lo
 
 
-def _read_xml(path: Path, fh: BinaryIO) -> OsmData:
-    data = OsmData(source_name=path.name)
+def _timestamp(text: str) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
+
+
+def _read_xml(path: Path, fh: BinaryIO, as_of: datetime | None = None) -> OsmData:
+    data = OsmData(source_name=path.name, as_of=as_of)
     try:
         for _, elem in ET.iterparse(fh, events=("end",)):
             tag = elem.tag
@@ -164,6 +206,9 @@ def _read_xml(path: Path, fh: BinaryIO) -> OsmData:
                 continue
             tags = {t.get("k", ""): t.get("v", "") for t in elem.findall("tag")}
             meta = _Meta(_int(elem.get("version")), elem.get("timestamp", ""))
+            if not data.accept(tag, oid, meta, elem.get("visible", "true") != "false"):
+                elem.clear()
+                continue
             if tag == "node":
                 c = _coord(elem.get("lat"), elem.get("lon"))
                 if c is not None:
@@ -193,7 +238,7 @@ def _no_constant(name: str) -> Any:
     raise ValueError(msg)
 
 
-def _read_overpass(path: Path, fh: BinaryIO) -> OsmData:
+def _read_overpass(path: Path, fh: BinaryIO, as_of: datetime | None = None) -> OsmData:
     raw = fh.read(_MAX_JSON_BYTES + 1)
     if len(raw) > _MAX_JSON_BYTES:
         raise _bad(path, "Overpass JSON larger than 512 MiB: use .osm.pbf for large extracts")
@@ -203,7 +248,7 @@ def _read_overpass(path: Path, fh: BinaryIO) -> OsmData:
         raise _bad(path, f"JSON error: {str(exc)[:200]}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("elements"), list):
         raise _bad(path, "no 'elements' list (is this an Overpass JSON export?)")
-    data = OsmData(source_name=path.name)
+    data = OsmData(source_name=path.name, as_of=as_of)
     unusable = 0
     for e in doc["elements"]:
         if not isinstance(e, dict):
@@ -216,6 +261,8 @@ def _read_overpass(path: Path, fh: BinaryIO) -> OsmData:
             continue
         tags = _tags(e.get("tags"), data.notes, f"{kind} {oid}")
         meta = _Meta(_int(e.get("version")), _clean(e.get("timestamp", ""), data.notes, "time"))
+        if not data.accept(kind, oid, meta, e.get("visible", True) is not False):
+            continue
         if kind == "node":
             c = _coord(e.get("lat"), e.get("lon"))
             if c is not None:
@@ -259,7 +306,7 @@ def _read_overpass(path: Path, fh: BinaryIO) -> OsmData:
     return data
 
 
-def _read_pbf(path: Path) -> OsmData:
+def _read_pbf(path: Path, as_of: datetime | None = None) -> OsmData:
     try:
         import osmium
     except ImportError:
@@ -267,7 +314,7 @@ def _read_pbf(path: Path) -> OsmData:
         raise MissingDependencyError(
             msg, hint="pip install 'geoverify[osm]'  (or: pip install osmium)"
         ) from None
-    data = OsmData(source_name=path.name)
+    data = OsmData(source_name=path.name, as_of=as_of)
     names = {"n": "node", "w": "way", "r": "relation"}
     try:
         processor: Any = osmium.FileProcessor(str(path))
@@ -276,6 +323,9 @@ def _read_pbf(path: Path) -> OsmData:
             meta = _Meta(
                 o.version, o.timestamp.strftime("%Y-%m-%dT%H:%M:%SZ") if o.timestamp else ""
             )
+            kind = "node" if o.is_node() else "way" if o.is_way() else "relation"
+            if not data.accept(kind, o.id, meta, bool(o.visible)):
+                continue
             if o.is_node():
                 if o.location.valid():
                     data.nodes[o.id] = (o.location.lat, o.location.lon, tags, meta)
@@ -292,12 +342,17 @@ def _read_pbf(path: Path) -> OsmData:
     return data
 
 
-def read_osm(path: str | os.PathLike[str]) -> OsmData:
+def read_osm(path: str | os.PathLike[str], *, as_of: datetime | None = None) -> OsmData:
     """Read an OSM file; the format is recognised from the content, not the name.
 
     Only a regular file is opened (a FIFO or a device is refused before it is read), of at
-    most 2 GiB (Overpass JSON: 512 MiB, as it is parsed whole).
+    most 2 GiB (Overpass JSON: 512 MiB, as it is parsed whole). With ``as_of`` (aware), each
+    element is taken as it was then: from a history file (``.osh``, ``.osh.pbf``) the newest
+    version dated at or before it; versions dated after it are left out and counted in a note.
     """
+    if as_of is not None and as_of.tzinfo is None:
+        msg = "as_of must be timezone-aware"
+        raise InputError(msg, code="E_NAIVE_DATETIME", hint="e.g. 2023-03-01T00:00+00:00")
     p = Path(os.fspath(path))
     fd = open_regular(p, "OSM file", limit_error)
     with os.fdopen(fd, "rb") as fh:
@@ -310,12 +365,38 @@ def read_osm(path: str | os.PathLike[str]) -> OsmData:
         fh.seek(0)
         text = head.lstrip()
         if text.startswith(b"<"):
-            return _read_xml(p, fh)
+            return _dated(_read_xml(p, fh, as_of))
         if text.startswith(b"{"):
-            return _read_overpass(p, fh)
+            return _dated(_read_overpass(p, fh, as_of))
         if head[4:8] == b"\n\tOS" or b"OSMHeader" in head:
-            return _read_pbf(p)
+            return _dated(_read_pbf(p, as_of))
     raise _bad(p, "not OSM XML, Overpass JSON or PBF")
+
+
+def _dated(data: OsmData) -> OsmData:
+    """Say what ``as_of`` left out."""
+    if data.as_of is None:
+        return data
+    when = data.as_of.isoformat()
+    if data.newer:
+        data.notes.append(
+            Note(
+                code="W_OSM_NEWER_THAN_AS_OF",
+                message=f"{data.newer} element version(s) dated after {when} were left out; "
+                "only a history file (.osh, .osh.pbf) holds the versions before them",
+                field="osm",
+            )
+        )
+    if data.undated:
+        data.notes.append(
+            Note(
+                code="W_OSM_UNDATED",
+                message=f"{data.undated} element version(s) without a timestamp were left out "
+                f"(their state on {when} cannot be known)",
+                field="osm",
+            )
+        )
+    return data
 
 
 # --- selecting and building geometry -------------------------------------------------------------
@@ -532,6 +613,7 @@ def import_osm(
     bbox: tuple[float, float, float, float] | None = None,
     merge_by_name: bool = False,
     id_prefix: str = "osm_",
+    as_of: datetime | None = None,
 ) -> OsmImport:
     """Make landmarks from the elements of an OSM file that match ``tags``.
 
@@ -549,6 +631,9 @@ def import_osm(
         Merge selected ways with the same ``name`` into one line landmark.
     id_prefix
         Prefix of the landmark ids (``osm_n123``, ``osm_w456``, ``osm_r789``).
+    as_of
+        Take the map as it was at this time (see ``read_osm``); each landmark keeps its
+        element's version and timestamp.
     """
     filters = parse_tag_filters(tags)
     if not filters:
@@ -564,7 +649,7 @@ def import_osm(
             )
         box = shapely.box(w, s, e, n)
     p = Path(os.fspath(path))
-    data = read_osm(p)
+    data = read_osm(p, as_of=as_of)
     sha = hash_regular_file(p, max_bytes=_MAX_BYTES, what="OSM file", error=limit_error)
     skipped: list[Note] = list(data.notes)
     made: list[Landmark] = []
@@ -747,7 +832,11 @@ class OverpassFetch:
 
 
 def overpass_query(
-    box: tuple[float, float, float, float], tags: Sequence[str], *, timeout_s: int = 60
+    box: tuple[float, float, float, float],
+    tags: Sequence[str],
+    *,
+    timeout_s: int = 60,
+    as_of: datetime | None = None,
 ) -> str:
     """Write the Overpass QL query for every element matching ``tags`` in ``box`` (w, s, e, n)."""
     w, s, e, n = box
@@ -757,11 +846,11 @@ def overpass_query(
         k = json.dumps(key)
         selector = f"[{k}={json.dumps(value)}]" if value is not None else f"[{k}]"
         parts.append(f"  nwr{selector}{area};")
-    return (
-        f"[out:json][timeout:{int(timeout_s)}];\n(\n"
-        + "\n".join(parts)
-        + "\n);\n(._;>;);\nout meta;\n"
-    )
+    date = ""
+    if as_of is not None:  # Overpass "attic" data: the map as it was then
+        date = f'[date:"{as_of.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}"]'
+    head = f"[out:json][timeout:{int(timeout_s)}]{date};\n"
+    return head + "(\n" + "\n".join(parts) + "\n);\n(._;>;);\nout meta;\n"
 
 
 def fetch_overpass(

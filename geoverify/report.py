@@ -224,11 +224,17 @@ def map_features(registry: Registry, ids: Sequence[str]) -> list[dict[str, Any]]
     out = []
     for lm in registry.landmarks:
         if lm.id in ids and lm.geometry is not None:
+            osm = [
+                f"{src.osm_type} {src.osm_id} v{src.osm_version} {src.osm_timestamp}".strip()
+                for src in lm.sources
+                if src.kind == "osm"
+            ]
             out.append(
                 {
                     "id": lm.id,
                     "name": lm.name,
                     "geometry": json.loads(json.dumps(mapping(lm.geometry))),
+                    "osm": osm,
                 }
             )
     return out
@@ -466,6 +472,7 @@ def _svg_map(
                 "label": f["name"],
                 "osm": osm(lat, lon),
                 "coord": f"{lat:.6f}, {lon:.6f}",
+                "osm_data": "; ".join(f.get("osm", [])),
             }
         )
     track = " ".join(
@@ -484,6 +491,7 @@ def _svg_map(
                 "label": c.label,
                 "osm": osm(c.position.lat, c.position.lon),
                 "coord": f"{c.position.lat:.6f}, {c.position.lon:.6f}",
+                "osm_data": "",
             }
         )
     by_id = {f["id"]: f for f in features}

@@ -469,3 +469,72 @@ def test_notebook_displays_are_tables_with_every_string_escaped(tmp_path):
     page = results[2]._repr_html_()  # the station against three definitions of the centre
     assert page.count("<tr>") >= 4 + 3  # the summary rows, then one row per candidate
     assert "city_geonames_713174" in page
+
+
+# --- the map as it was ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def history(tmp_path):
+    import runpy
+
+    make = runpy.run_path(str(OSM / "make_history.py"))
+    return make["write_xml"](tmp_path / "h.osh"), make["write_pbf"](tmp_path / "h.osh.pbf")
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["osh", "osh.pbf"])
+def test_import_as_of_a_date_takes_each_element_as_it_was(tmp_path, history, which):
+    path = history[which]
+    reg = tmp_path / f"r{which}.geojson"
+    rc, out, err = _cli(
+        "registry", "import-osm", str(reg), str(path), "--tag", "historic", "--as-of",
+        "2023-03-06", "--json",
+    )  # fmt: skip
+    assert rc == 0, err
+    report = json.loads(out)
+    assert report["added"] == ["osm_n1"]  # the kiosk was deleted, the statue not yet there
+    lm = load_registry(reg).get("osm_n1")
+    assert lm.name == "Test memorial"  # version 1, not the 2023-06 rebuild
+    assert (lm.anchor.lat, lm.anchor.lon) == (pytest.approx(0.001), pytest.approx(0.001))
+    (src,) = lm.sources
+    assert (src.osm_version, src.osm_timestamp) == (1, "2020-01-01T00:00:00Z")
+    codes = [n["code"] for n in report["skipped"]]
+    assert "W_OSM_NEWER_THAN_AS_OF" in codes
+    # without --as-of: the newest version of each, deleted ones dropped
+    rc, out, _ = _cli("registry", "import-osm", str(tmp_path / f"n{which}.geojson"), str(path),
+                      "--tag", "historic", "--json")  # fmt: skip
+    assert sorted(json.loads(out)["added"]) == ["osm_n1", "osm_n3"]
+    assert load_registry(tmp_path / f"n{which}.geojson").get("osm_n1").name.endswith("(rebuilt)")
+
+
+def test_the_report_warns_when_the_map_is_newer_than_the_footage(tmp_path, history):
+    from geoverify import load_claims
+    from geoverify.evidence import weigh_evidence
+
+    reg = tmp_path / "r.geojson"
+    _cli("registry", "import-osm", str(reg), str(history[0]), "--tag", "historic")
+    claims = tmp_path / "c.yaml"
+    claims.write_text(
+        "claims_version: 2\nfootage:\n  shows: osm_n1\n"
+        "  filmed_between: [null, 2023-03-06T00:00+02:00]\nclaims: []\n"
+    )
+    bottom = weigh_evidence(
+        hypothesis=load_claims(claims).footage,
+        registry=load_registry(reg),
+        claims=load_claims(claims),
+        checks=(),
+        media=None,
+    )
+    (caveat,) = [c for c in bottom.caveats if "OpenStreetMap data" in c]
+    assert "'osm_n1'" in caveat
+    assert "2023-06-01T00:00:00Z" in caveat
+
+
+def test_fetch_osm_as_of_asks_overpass_for_the_map_as_it_was(tmp_path, overpass):
+    rc, _, err = _cli(
+        "registry", "fetch-osm", str(tmp_path / "r.geojson"), "--bbox", "24.93,60.16,24.95,60.18",
+        "--tag", "historic=memorial", "--endpoint", overpass, "--as-of", "2019-01-01",
+    )  # fmt: skip
+    assert rc == 0, err
+    (query,) = _Overpass.queries
+    assert query.startswith('[out:json][timeout:90][date:"2019-01-01T00:00:00Z"];')

@@ -369,6 +369,14 @@ def registry_import_osm(
         bool, typer.Option("--merge-by-name", help="Merge ways sharing a name into one line.")
     ] = False,
     replace: Annotated[bool, typer.Option("--replace", help="Overwrite same ids.")] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="The map as it was then: a date (00:00 UTC) or a time with its zone; from a "
+            "history file (.osh, .osh.pbf) the newest version before it.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add landmarks from an OpenStreetMap file; OSM id, version and timestamp are kept."""
@@ -379,7 +387,8 @@ def registry_import_osm(
         from geoverify.osm import parse_bbox
 
         box = parse_bbox(bbox) if bbox is not None else None
-        result = import_osm(osm_file, tags=tag, bbox=box, merge_by_name=merge_by_name)
+        when = _as_of(as_of)
+        result = import_osm(osm_file, tags=tag, bbox=box, merge_by_name=merge_by_name, as_of=when)
         add_landmarks(registry, result.landmarks, replace=replace)
         return result
 
@@ -398,6 +407,21 @@ def registry_import_osm(
     typer.echo(f"added {len(result.landmarks)} landmarks to {registry}")
     for note in result.skipped[:50]:
         typer.echo(f"[skipped] {_printable(note.message)}")
+
+
+def _as_of(text: str | None) -> Any:
+    """``--as-of``: a date means 00:00 UTC that day; a time must carry its zone."""
+    if text is None:
+        return None
+    from datetime import UTC, date, datetime
+
+    from geoverify.sun import parse_time
+
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        return parse_time(text)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 @registry_app.command("fetch-osm")
@@ -429,6 +453,14 @@ def registry_fetch_osm(
         bool, typer.Option("--merge-by-name", help="Merge ways sharing a name into one line.")
     ] = False,
     replace: Annotated[bool, typer.Option("--replace", help="Overwrite same ids.")] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="The map as it was then (Overpass attic data): a date (00:00 UTC) or a time "
+            "with its zone.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Fetch from OpenStreetMap (one Overpass query), save the answer, import it.
@@ -442,11 +474,14 @@ def registry_fetch_osm(
 
     def run() -> tuple[Any, Any]:
         box = _box(bbox, around, radius_m)
-        query = overpass_query(box, tag, timeout_s=int(min(timeout_s, 900)))
+        when = _as_of(as_of)
+        query = overpass_query(box, tag, timeout_s=int(min(timeout_s, 900)), as_of=when)
         fetched = fetch_overpass(
             query, registry.parent / "osm", endpoint=endpoint, timeout_s=timeout_s
         )
-        result = import_osm(fetched.path, tags=tag, bbox=box, merge_by_name=merge_by_name)
+        result = import_osm(
+            fetched.path, tags=tag, bbox=box, merge_by_name=merge_by_name, as_of=when
+        )
         add_landmarks(registry, result.landmarks, replace=replace)
         return fetched, result
 
