@@ -538,3 +538,43 @@ def test_fetch_osm_as_of_asks_overpass_for_the_map_as_it_was(tmp_path, overpass)
     assert rc == 0, err
     (query,) = _Overpass.queries
     assert query.startswith('[out:json][timeout:90][date:"2019-01-01T00:00:00Z"];')
+
+
+def test_progress_is_plain_lines_when_stderr_is_not_a_terminal(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import KARMA
+
+    geoverify = Path(sys.executable).parent / "geoverify"
+    proc = subprocess.run(
+        [str(geoverify), "frames", str(KARMA), "--out", str(tmp_path / "f"), "--every", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("decoding: ")]
+    assert lines, proc.stderr
+    assert re.fullmatch(r"decoding: \d+(/\d+)?", lines[-1])
+    assert "\x1b[" not in proc.stderr  # no terminal control codes in a log
+    quiet = subprocess.run(
+        [str(geoverify), "-q", "frames", str(KARMA), "--out", str(tmp_path / "g"), "--every", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert quiet.returncode == 0
+    assert "decoding" not in quiet.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["claims", "explain", "--json"], ["claims", "template", "--json"], ["claims", "schema"]],
+)
+def test_claims_commands_speak_json(args):
+    rc, out, _ = _cli(*args)
+    assert rc == 0
+    json.loads(out)

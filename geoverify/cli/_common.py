@@ -56,7 +56,7 @@ def _root(
         ),
     ] = False,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress, no warnings: results only.")
+        bool, typer.Option("--quiet", "-q", help="No progress output: results only.")
     ] = False,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log what each stage does, on stderr.")
@@ -180,9 +180,9 @@ class _Progress:
         self.bar.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
         self.bar.stop()
-        if self.plain and self._pending is not None:
+        if self.plain and self._pending is not None and exc_type is None:
             self._line(self.label, *self._pending)
 
     def __call__(self, done: int, total: int | None) -> None:

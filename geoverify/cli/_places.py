@@ -624,13 +624,14 @@ def claims_template(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write it to this file (refused if it exists).")
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Print (or write) a commented starter claims file."""
     from geoverify.claims._guide import template_text
 
     text = template_text()
     if out is None:
-        typer.echo(text, nl=False)
+        typer.echo(_dump_json({"template": text}) if as_json else text, nl=as_json)
         return
 
     def write() -> None:
@@ -642,20 +643,40 @@ def claims_template(
             raise OutputError(msg, code="E_OUTPUT_EXISTS", hint="Choose a new file name.")
         write_atomic(out, text.encode("utf-8"))
 
-    _run(False, write)
-    typer.echo(f"wrote {out}")
+    _run(as_json, write)
+    typer.echo(_dump_json({"written": str(out)}) if as_json else f"wrote {out}")
 
 
 @claims_app.command("explain")
-def claims_explain() -> None:
+def claims_explain(as_json: JsonOpt = False) -> None:
     """Every claim kind with an example, the qualifier table and the compass sectors."""
-    from geoverify.claims._guide import explain_text
+    from geoverify.claims._file import COMPASS, QUALIFIERS
+    from geoverify.claims._guide import EXAMPLES, explain_text
 
+    if as_json:
+        typer.echo(
+            _dump_json(
+                {
+                    "qualifiers": {
+                        q: [a, None if b == float("inf") else b] for q, (a, b) in QUALIFIERS.items()
+                    },
+                    "compass": {w: {"centre_deg": c, "half_width_deg": h}
+                                for w, (c, h) in COMPASS.items()},
+                    "kinds": {k: {"checks": what, "example": ex} for k, (what, ex) in
+                              EXAMPLES.items()},
+                }
+            )
+        )  # fmt: skip
+        return
     typer.echo(explain_text(), nl=False)
 
 
 @claims_app.command("schema")
-def claims_schema() -> None:
+def claims_schema(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Accepted for uniformity: the schema is JSON.")
+    ] = False,
+) -> None:
     """Print the claims file's JSON Schema (also geoverify/schemas/claims.schema.json)."""
     from geoverify.claims._guide import schema_text
 
