@@ -27,6 +27,7 @@ __all__ = [
     "EXIT_FAIL_ON",
     "EXIT_INTERNAL",
     "EXIT_INTERRUPTED",
+    "EXIT_SOME_FAILED",
     "EXIT_TERMINATED",
     "EXIT_USAGE",
     "GeoverifyError",
@@ -148,6 +149,7 @@ class NetworkError(GeoverifyError):
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
 EXIT_FAIL_ON = 8
+EXIT_SOME_FAILED = 5
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
@@ -161,6 +163,7 @@ EXIT_CODES: dict[int, str] = {
         "decoder crash"
     ),
     RegistryError.exit_code: "registry or claims file invalid",
+    EXIT_SOME_FAILED: "batch finished, but some items failed (each has its row and error code)",
     LimitError.exit_code: (
         "a resource limit was hit (file size, pixels, frames, cells, memory, time)"
     ),

@@ -429,18 +429,41 @@ def _file_time(media: MediaInfo) -> tuple[datetime, datetime, str, bool] | None:
     return None
 
 
-def time_line(hyp: Hypothesis | None, media: MediaInfo | None) -> EvidenceLine:
-    """Weigh the file's capture time against ``filmed_between``."""
-    if hyp is None or (hyp.filmed_from_utc is None and hyp.filmed_until_utc is None):
+def time_line(
+    hyp: Hypothesis | None, media: MediaInfo | None, posted_utc: datetime | None = None
+) -> EvidenceLine:
+    """Weigh the file's capture time against ``filmed_between`` (and the post time).
+
+    A post time is an upper bound on when the footage was filmed ("filmed before posted"):
+    the window's end is the earlier of the two.
+    """
+    start_claim = hyp.filmed_from_utc if hyp is not None else None
+    end_claim = hyp.filmed_until_utc if hyp is not None else None
+    if posted_utc is not None and (end_claim is None or posted_utc < end_claim):
+        end_claim = posted_utc
+    if start_claim is None and end_claim is None:
         return EvidenceLine(
             line="time",
             outcome=Outcome.NOT_TESTED,
             summary="The hypothesis states no time when the footage was filmed.",
             would_decide=("state when it was filmed: footage.filmed_between",),
         )
-    lo = hyp.filmed_from_utc or datetime.min.replace(tzinfo=UTC)
-    hi = hyp.filmed_until_utc or datetime.max.replace(tzinfo=UTC)
-    window = f"[{_iso(hyp.filmed_from_utc)}, {_iso(hyp.filmed_until_utc)}]"
+    if start_claim is not None and end_claim is not None and end_claim < start_claim:
+        return EvidenceLine(
+            line="time",
+            outcome=Outcome.CONTRADICTS,
+            strength="strong",
+            summary=(
+                f"The footage was posted at {_iso(posted_utc)}, before the claimed start of "
+                f"filming {_iso(start_claim)}."
+            ),
+            numbers={"posted_utc": _iso(posted_utc), "window_start_utc": _iso(start_claim)},
+        )
+    lo = start_claim or datetime.min.replace(tzinfo=UTC)
+    hi = end_claim or datetime.max.replace(tzinfo=UTC)
+    window = f"[{_iso(start_claim)}, {_iso(end_claim)}]"
+    if posted_utc is not None and end_claim == posted_utc:
+        window += " (the end is the post time: filmed before posted)"
     found = _file_time(media) if media is not None else None
     if found is None:
         return EvidenceLine(
@@ -810,6 +833,7 @@ def weigh_evidence(
     matches: Sequence[FrameMatch] = (),
     matched_at_all: bool = False,
     max_false_match_rate: float = 0.05,
+    posted_utc: datetime | None = None,
 ) -> BottomLine:
     """Build every line of evidence and apply the rule table.
 
@@ -842,7 +866,7 @@ def weigh_evidence(
     else:
         footage_lines = (
             location_line(hypothesis, registry, claims, cams, media, camera_checks),
-            time_line(hypothesis, media),
+            time_line(hypothesis, media, posted_utc),
             visual_line(
                 hypothesis,
                 registry,

@@ -84,8 +84,12 @@ def verify(
     options: VerifyOptions | None = None,
     now: datetime | None = None,
     progress: Callable[[str, int, int | None], None] | None = None,
+    posted_utc: datetime | None = None,
 ) -> Verification:
     """Probe, select frames, match them, check the claims and weigh the evidence. Writes nothing.
+
+    ``posted_utc`` (aware) is when the footage was first posted, when known (``batch`` takes it
+    from a Telegram export): an upper bound on when it was filmed, used by the time line.
 
     ``registry`` and ``claims`` are paths or already loaded objects. ``now``
     (timezone-aware) is the report's creation time; the clock when ``None``. ``progress`` is
@@ -147,6 +151,7 @@ def verify(
         matches=matches,
         matched_at_all=index is not None,
         max_false_match_rate=opts.matching.max_false_match_rate,
+        posted_utc=posted_utc,
     )
     limitations.append(
         "The bottom line comes from the rule table shown with it, applied to the lines of "

@@ -16,14 +16,14 @@ import sys
 import traceback
 
 from geoverify import _signals
-from geoverify.cli import _media, _places, _sun
+from geoverify.cli import _batch, _media, _places, _sun
 from geoverify.cli._common import app
 
 __all__ = ["app", "main"]
 
 # the commands (and the registry and sun groups) register themselves on ``app`` as their
 # modules load; the order of this tuple is the order of ``geoverify --help``
-_COMMANDS = (_media, _places, _sun)
+_COMMANDS = (_media, _batch, _places, _sun)
 
 
 def _caused_by_interrupt(exc: BaseException) -> bool:
