@@ -64,14 +64,21 @@ class DecodeLimits:
         Address-space limit of the worker process (``RLIMIT_AS``), in bytes.
     timeout_s
         Wall-time limit of the worker, in seconds.
+    decoder_threads
+        Threads of each FFmpeg decoder; 0 lets FFmpeg choose (about one per core). ``batch``
+        gives each of several workers one, so that they do not compete for the cores.
     """
 
     max_pixels: int = 8192 * 8192
     max_frames: int = 2_000_000
     max_memory_bytes: int = 6 * _GIB
     timeout_s: float = 300.0
+    decoder_threads: int = 0
 
     def __post_init__(self) -> None:
+        if not isinstance(self.decoder_threads, int) or not 0 <= self.decoder_threads <= 64:
+            msg = f"decoder_threads must be 0 (FFmpeg chooses) to 64, got {self.decoder_threads!r}"
+            raise InputError(msg, code="E_INPUT_OPTION", hint="Fix the limit value.")
         for name in ("max_pixels", "max_frames", "max_memory_bytes"):
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:

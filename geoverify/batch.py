@@ -64,6 +64,7 @@ VIDEO_SUFFIXES = frozenset(
 _NOT_INCLUDED = "(File not included."
 _MAX_EXPORT_BYTES = 512 * 2**20
 _NEAR_DUPLICATE_BITS = 10  # of 64: frames this close are the same picture re-encoded
+_MARKER = ".geoverify-batch"  # written first: an interrupted batch's folder is known as ours
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -321,10 +322,19 @@ def run_item(task: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _verify_options(record: Mapping[str, Any]) -> Any:
+    from geoverify._decode import DecodeLimits
     from geoverify.matching import MatchOptions
     from geoverify.pipeline import VerifyOptions
 
-    return VerifyOptions(matching=MatchOptions(**record.get("matching", {})))
+    threads = int(record.get("decoder_threads", 0))
+    if threads:
+        import cv2
+
+        cv2.setNumThreads(threads)
+    return VerifyOptions(
+        matching=MatchOptions(**record.get("matching", {})),
+        limits=DecodeLimits(decoder_threads=threads),
+    )
 
 
 def _thumbnail(result: Any) -> str:
@@ -376,17 +386,24 @@ def verify_batch(
     from geoverify.registry import load_registry
 
     out_dir = Path(os.fspath(out))
-    if out_dir.exists() and not (out_dir / "summary.json").exists():
+    ours = (out_dir / "summary.json").exists() or (out_dir / _MARKER).exists()
+    if out_dir.exists() and not ours:
         check_replaceable_dir(out_dir, overwrite=not any(out_dir.iterdir()))
     out_dir.mkdir(parents=True, exist_ok=True)
+    write_atomic(out_dir / _MARKER, f"geoverify {__version__} batch folder\n".encode())
     reg = load_registry(registry)  # fail fast, before any item runs
     claims_sha = load_claims(claims).sha256 if claims is not None else ""
     items = collect_inputs(inputs)
+    from geoverify._decode import DecodeLimits
     from geoverify.matching import MatchOptions
     from geoverify.pipeline import VerifyOptions
 
-    options = {"matching": {"affine": affine}}
-    settings = VerifyOptions(matching=MatchOptions(affine=affine))
+    # several workers: one decoder thread and one OpenCV thread each, so that they share the
+    # cores instead of competing for them (one verify alone keeps about 1.5 cores busy)
+    threads = 1 if (scheduler is not None or _workers(workers) > 1) else 0
+    options = {"matching": {"affine": affine}, "decoder_threads": threads}
+    # the key depends on what changes results: not on the decoder's thread count
+    settings = VerifyOptions(matching=MatchOptions(affine=affine), limits=DecodeLimits())
     context = json.dumps(
         {
             "geoverify": __version__,
@@ -491,16 +508,20 @@ def _run_pool(
         with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
             futures = {pool.submit(run_item, t): t for t in todo}
             broken = False
-            for fut in concurrent.futures.as_completed(futures):
-                task = futures[fut]
-                try:
-                    results[task["key"]] = fut.result()
-                except concurrent.futures.process.BrokenProcessPool:
-                    broken = True
-                    continue
-                done += 1
-                if progress is not None:
-                    progress(done, len(tasks))
+            try:
+                for fut in concurrent.futures.as_completed(futures):
+                    task = futures[fut]
+                    try:
+                        results[task["key"]] = fut.result()
+                    except concurrent.futures.process.BrokenProcessPool:
+                        broken = True
+                        continue
+                    done += 1
+                    if progress is not None:
+                        progress(done, len(tasks))
+            except BaseException:  # Ctrl-C: what has not started is cancelled, not waited for
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
         todo = [t for t in todo if t["key"] not in results]
         if broken and todo:
             # the pool died with these running: the first is taken as the cause and failed,

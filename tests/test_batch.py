@@ -185,3 +185,33 @@ def test_an_out_folder_of_other_files_is_refused(tmp_path, export):
     assert result.exit_code == 7
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
     shutil.rmtree(out)
+
+
+def test_an_interrupted_batch_resumes_where_it_stopped(tmp_path, export):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    geoverify = Path(sys.executable).parent / "geoverify"
+    out = tmp_path / "out"
+    cmd = [
+        str(geoverify), "batch", str(export), "--registry", str(BERLIN / "registry.geojson"),
+        "--out", str(out), "--workers", "1", "--affine", "off",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(out.glob("items/*/row.json")):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    finished = {p.parent.name for p in out.glob("items/*/row.json")}
+    if proc.returncode != 130:  # it finished everything before the signal arrived
+        pytest.skip("the batch finished before it could be interrupted")
+    assert "Traceback" not in err
+    assert finished  # what was done is kept
+    rest = verify_batch(
+        [export], registry=BERLIN / "registry.geojson", out=out, workers=1, affine="off"
+    )
+    assert rest.reused == len(finished)  # only what was not finished runs again
+    assert rest.done == sum(1 for r in rest.rows if r.status == "done") - len(finished)

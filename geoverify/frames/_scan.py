@@ -554,6 +554,8 @@ def _scan(
                 target = first_pts + round(start_s / tb)
                 container.seek(target, stream=stream, backward=True, any_frame=False)
             cc.thread_type = "AUTO"
+            if limits.decoder_threads:
+                cc.thread_count = limits.decoder_threads
             # Scenes, views and best need every frame's luma; every and keyframes need none.
             analyse = opts.scenes or opts.views or opts.best > 0
             if only_keys:
@@ -588,6 +590,8 @@ def _scan(
                 again = stack.enter_context(open(path, "rb"))
                 keys = stack.enter_context(open_container(again)).streams[index].codec_context
                 keys.thread_type = "AUTO"
+                if limits.decoder_threads:
+                    keys.thread_count = limits.decoder_threads
             skipped: list[int] = []
             if seek_mode:
                 decoded_pts, missing_targets = _every_by_seeking(
