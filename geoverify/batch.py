@@ -88,6 +88,7 @@ class BatchItem:
     path: str
     posts: tuple[Post, ...] = ()
     missing_reason: str = ""
+    skip_reason: str = ""
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -232,6 +233,16 @@ def read_telegram_export(path: str | os.PathLike[str]) -> list[BatchItem]:
             except ValueError:
                 items.append(
                     BatchItem(path=rel, posts=(post,), missing_reason="outside the export folder")
+                )
+                continue
+            if not m.get("media_type"):  # a photo: verify takes videos (stills: issue 15)
+                items.append(
+                    BatchItem(
+                        path=str(target),
+                        posts=(post,),
+                        skip_reason="a photo: verify takes videos; still images are not "
+                        "supported yet",
+                    )
                 )
                 continue
             items.append(BatchItem(path=str(target), posts=(post,)))
@@ -419,6 +430,16 @@ def verify_batch(
     for item in items:
         if item.missing_reason:
             rows.append(_missing_row(item))
+            continue
+        if item.skip_reason:
+            rows.append(
+                dataclasses.replace(
+                    _missing_row(item),
+                    status="skipped",
+                    error_code="E_INPUT_IS_IMAGE",
+                    error_message=item.skip_reason,
+                )
+            )
             continue
         try:
             sha = _sha256(item.path)

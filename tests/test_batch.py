@@ -43,7 +43,7 @@ def _by_file(result):
 
 def test_the_export_is_read_as_telegram_writes_it(export):
     items = read_telegram_export(export)
-    assert len(items) == 6  # the service message is not an item
+    assert len(items) == 7  # the service message is not an item
     missing = [i for i in items if i.missing_reason]
     assert [i.posts[0].message_id for i in missing] == [104]
     first = items[0].posts[0]
@@ -63,6 +63,7 @@ def test_every_row(batch):
     assert rows["broken.mp4"].status == "failed"
     assert rows["broken.mp4"].error_code.startswith("E_")
     assert rows[""].status == "missing"  # the file the export did not include
+    assert rows["berlin_01.jpg"].status == "skipped"  # a photo (still images: issue 15)
     # the re-upload: other bytes, the same pictures, linked with its distance, not merged
     reup = rows["iphone_reupload.mp4"]
     assert reup.status == "done"
@@ -73,12 +74,12 @@ def test_every_row(batch):
     # the outputs: summary.json, summary.csv, index.html, one report per distinct file
     summary = json.loads((out / "summary.json").read_text())
     assert summary["schema_version"] == "1.0"
-    assert len(summary["rows"]) == len(result.rows) == 5
+    assert len(summary["rows"]) == len(result.rows) == 6
     with (out / "summary.csv").open() as fh:
         table = list(csv.DictReader(fh))
-    assert {r["status"] for r in table} == {"done", "failed", "missing"}
+    assert {r["status"] for r in table} == {"done", "failed", "missing", "skipped"}
     page = (out / "index.html").read_text()
-    assert page.count("<tr class=") == 5
+    assert page.count("<tr class=") == 6
     assert "script-src 'sha256-" in page
     for row in result.rows:
         if row.status == "done":

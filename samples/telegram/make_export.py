@@ -4,9 +4,10 @@ Writes OUT/result.json (a single-chat export in Telegram Desktop's JSON shape) a
 with: the Karma GoPro clip; the iPhone clip; the same Karma bytes under another name, posted
 again as a forward; the iPhone clip re-encoded (a re-upload: other bytes, the same pictures);
 a post whose file the export did not include; a service message; a corrupt video (the first
-4 KiB of the Karma clip). The channel, texts and post times are made up for the fixture
-(labelled so in the channel's name); the media are the real sample files, unchanged but for the
-re-encoded and the corrupt copy. Deterministic: the same files every run.
+4 KiB of the Karma clip); a photo (the first Berlin photograph). The channel, texts and post
+times are made up for the fixture (labelled so in the channel's name); the media are the real
+sample files, unchanged but for the re-encoded and the corrupt copy. Deterministic: the same
+files every run.
 
 Usage: python samples/telegram/make_export.py OUT
 """
@@ -81,6 +82,9 @@ def main(out: Path) -> Path:
     if not (files / "iphone_reupload.mp4").exists():
         reencode(IPHONE, files / "iphone_reupload.mp4")
     (files / "broken.mp4").write_bytes(KARMA.read_bytes()[:4096])
+    (out / "photos").mkdir(exist_ok=True)
+    shutil.copyfile(ROOT / "samples" / "berlin" / "photos" / "berlin_01.jpg",
+                    out / "photos" / "berlin_01.jpg")  # fmt: skip
     video = {"media_type": "video_file", "mime_type": "video/mp4"}
     messages = [
         message(0, file="video_files/karma.mp4", text="Flight over the coast", **video),
@@ -95,6 +99,7 @@ def main(out: Path) -> Path:
          "actor": "geoverify test channel", "action": "pin_message", "message_id": 100,
          "text": ""},
         message(6, file="video_files/broken.mp4", text="Corrupt upload", **video),
+        message(7, photo="photos/berlin_01.jpg", width=3264, height=2448, text="A photo"),
     ]  # fmt: skip
     export = {
         "name": "geoverify test channel (synthetic fixture)",
