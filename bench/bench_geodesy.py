@@ -7,10 +7,10 @@ Usage: python bench/bench_geodesy.py [--runs N]
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import numpy as np
+from _common import timed
 from pyproj import Geod
 
 from geoverify.geodesy import offsets_from_line_many
@@ -18,15 +18,6 @@ from geoverify.models import LatLon
 from geoverify.registry import Landmark, Registry
 
 N = 1_000_000
-
-
-def timed(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> None:

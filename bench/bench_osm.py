@@ -16,11 +16,11 @@ from __future__ import annotations
 import argparse
 import itertools
 import random
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _common import timed
 
 SEED = 20261201
 
@@ -58,15 +58,6 @@ def ring_relation_xml(n_ways: int, *, nodes_per_way: int = 2) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _time(func, runs: int) -> float:  # type: ignore[no-untyped-def]
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
@@ -91,7 +82,7 @@ def main() -> None:
                 if len(areas) != 1:
                     sys.exit(f"osmium assembled {len(areas)} areas")
 
-            rows.append((n, _time(ours, args.runs), _time(reference, args.runs)))
+            rows.append((n, timed(ours, args.runs), timed(reference, args.runs)))
     print(f"{'ways':>7} {'geoverify s':>12} {'osmium s':>10} {'ratio':>6}")
     for n, ours_s, ref_s in rows:
         print(f"{n:7d} {ours_s:12.3f} {ref_s:10.3f} {ours_s / ref_s:6.2f}")

@@ -192,6 +192,21 @@ def check_output_dir(path: str | os.PathLike[str], *, what: str = "--out") -> Pa
     written, and a folder holding a symbolic link (geoverify never writes through one).
     """
     raw = os.fspath(path)
+    out = _checked_path(raw, what)
+    _check_writable_from(Path(os.path.abspath(raw)), raw, what)
+    if out.is_dir():
+        for entry in _walk_links(out):
+            msg = f"{what} {raw!r} holds a symbolic link {str(entry)!r}"
+            raise OutputError(
+                msg,
+                code="E_OUTPUT_SYMLINK",
+                hint="geoverify never writes through a link: remove it, or choose another folder.",
+            )
+    return out
+
+
+def _checked_path(raw: str, what: str) -> Path:
+    """Refuse an empty path, a symbolic link and a file where a folder is wanted."""
     if not str(raw).strip():
         msg = f"{what} is empty"
         raise OutputError(msg, code="E_OUTPUT_PATH", hint="Name an output folder.")
@@ -204,7 +219,12 @@ def check_output_dir(path: str | os.PathLike[str], *, what: str = "--out") -> Pa
     if out.exists() and not out.is_dir():
         msg = f"{what} {raw!r} is a file, not a folder"
         raise OutputError(msg, code="E_OUTPUT_PATH", hint="Choose a folder for the output.")
-    existing = Path(os.path.abspath(raw))
+    return out
+
+
+def _check_writable_from(path: Path, raw: str, what: str) -> None:
+    """Check the nearest existing folder at or above ``path`` is a folder we can write."""
+    existing = path
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
@@ -213,15 +233,6 @@ def check_output_dir(path: str | os.PathLike[str], *, what: str = "--out") -> Pa
     if not os.access(existing, os.W_OK | os.X_OK):
         msg = f"{what} {raw!r} cannot be written ({str(existing)!r} is not writable)"
         raise OutputError(msg, code="E_OUTPUT_WRITE", hint="Choose a folder you can write to.")
-    if out.is_dir():
-        for entry in _walk_links(out):
-            msg = f"{what} {raw!r} holds a symbolic link {str(entry)!r}"
-            raise OutputError(
-                msg,
-                code="E_OUTPUT_SYMLINK",
-                hint="geoverify never writes through a link: remove it, or choose another folder.",
-            )
-    return out
 
 
 def prepare_output_dir(path: str | os.PathLike[str], *, what: str = "--out") -> Path:
@@ -255,35 +266,15 @@ def check_replaceable_dir(
     parent folder that cannot be created or written. Returns the absolute path.
     """
     raw = os.fspath(path)
-    if not str(raw).strip():
-        msg = f"{what} is empty"
-        raise OutputError(msg, code="E_OUTPUT_PATH", hint="Name an output folder.")
-    out = Path(os.path.abspath(raw))
-    if out.is_symlink():
-        msg = f"{what} {raw!r} is a symbolic link"
+    out = Path(os.path.abspath(_checked_path(raw, what)))
+    if out.exists() and not overwrite and any(out.iterdir()) and not (out / MANIFEST).is_file():
+        msg = f"{what} {raw!r} holds files that geoverify did not write"
         raise OutputError(
-            msg, code="E_OUTPUT_SYMLINK", hint="Give the real folder, not a link to it."
+            msg,
+            code="E_OUTPUT_NOT_EMPTY",
+            hint="Choose a new or empty folder, or pass --overwrite to replace it.",
         )
-    if out.exists():
-        if not out.is_dir():
-            msg = f"{what} {raw!r} is a file, not a folder"
-            raise OutputError(msg, code="E_OUTPUT_PATH", hint="Choose a folder for the output.")
-        if not overwrite and any(out.iterdir()) and not (out / MANIFEST).is_file():
-            msg = f"{what} {raw!r} holds files that geoverify did not write"
-            raise OutputError(
-                msg,
-                code="E_OUTPUT_NOT_EMPTY",
-                hint="Choose a new or empty folder, or pass --overwrite to replace it.",
-            )
-    parent = out.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        msg = f"{what} {raw!r} lies under {str(parent)!r}, which is a file"
-        raise OutputError(msg, code="E_OUTPUT_PATH", hint="Choose a folder for the output.")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        msg = f"{what} {raw!r} cannot be created: {str(parent)!r} is not writable"
-        raise OutputError(msg, code="E_OUTPUT_WRITE", hint="Choose a folder you can write to.")
+    _check_writable_from(out.parent, raw, what)
     return out
 
 

@@ -31,6 +31,16 @@ registry_app = typer.Typer(
 app.add_typer(registry_app, name="registry")
 
 RegistryArg = Annotated[Path, typer.Argument(help="Registry GeoJSON file.")]
+BboxOpt = Annotated[
+    str | None,
+    typer.Option("--bbox", help="west,south,east,north in degrees (as osmnx and QGIS)."),
+]
+AroundOpt = Annotated[
+    str | None, typer.Option("--around", help="A centre, as registry add --at takes it.")
+]
+RadiusOpt = Annotated[
+    float | None, typer.Option("--radius-m", help="Radius around --around, metres.")
+]
 
 
 def _landmark_row(lm: Landmark) -> str:
@@ -290,16 +300,9 @@ def registry_add_image(
 @registry_app.command("set-area")
 def registry_set_area(
     registry: RegistryArg,
-    bbox: Annotated[
-        str | None,
-        typer.Option("--bbox", help="west,south,east,north in degrees (as osmnx and QGIS)."),
-    ] = None,
-    around: Annotated[
-        str | None, typer.Option("--around", help="A centre, as --at takes it.")
-    ] = None,
-    radius_m: Annotated[
-        float | None, typer.Option("--radius-m", help="Radius around --around, metres.")
-    ] = None,
+    bbox: BboxOpt = None,
+    around: AroundOpt = None,
+    radius_m: RadiusOpt = None,
     clear: Annotated[bool, typer.Option("--clear", help="Remove the area.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -361,10 +364,7 @@ def registry_import_osm(
     registry: RegistryArg,
     osm_file: Annotated[Path, typer.Argument(help=".osm XML, Overpass JSON or .osm.pbf file.")],
     tag: Annotated[list[str], typer.Option("--tag", help="KEY or KEY=VALUE; repeatable.")],
-    bbox: Annotated[
-        str | None,
-        typer.Option("--bbox", help="west,south,east,north in degrees (as osmnx and QGIS)."),
-    ] = None,
+    bbox: BboxOpt = None,
     merge_by_name: Annotated[
         bool, typer.Option("--merge-by-name", help="Merge ways sharing a name into one line.")
     ] = False,
@@ -428,16 +428,9 @@ def _as_of(text: str | None) -> Any:
 def registry_fetch_osm(
     registry: RegistryArg,
     tag: Annotated[list[str], typer.Option("--tag", help="KEY or KEY=VALUE; repeatable.")],
-    around: Annotated[
-        str | None, typer.Option("--around", help="A centre, as registry add --at takes it.")
-    ] = None,
-    radius_m: Annotated[
-        float | None, typer.Option("--radius-m", help="Radius around --around, metres.")
-    ] = None,
-    bbox: Annotated[
-        str | None,
-        typer.Option("--bbox", help="west,south,east,north in degrees (as osmnx and QGIS)."),
-    ] = None,
+    around: AroundOpt = None,
+    radius_m: RadiusOpt = None,
+    bbox: BboxOpt = None,
     endpoint: Annotated[
         str | None,
         typer.Option(
