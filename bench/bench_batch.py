@@ -5,7 +5,8 @@ Karma and iPhone clips once each, and 2 s generated pans over the Berlin photogr
 matching test images (deterministic; no two clips share their bytes, so no item is skipped as
 a duplicate). Then times, in the same run:
   - reference: a shell loop of `geoverify verify` over the same clips (what a user would do);
-  - `geoverify batch --workers 1` and `--workers 2` (the local process pool);
+  - `geoverify batch --workers 1` (one thread, and automatic threads) and `--workers 2` (one
+    thread each: the local process pool);
   - the same task on a Dask LocalCluster (2 workers, 1 thread each);
   - a resumed run over the finished batch.
 Prints medians of --runs runs (default 1: each run is minutes) and the ratios in clips per
@@ -98,15 +99,19 @@ def main() -> None:
                                "--claims", str(CLAIMS), "--out", str(work / f"v{run}" / c.stem),
                                "--affine", "off"])  # fmt: skip
             add("shell loop of verify", loop)
-            for w in (1, 2):
-                out = work / f"b{run}_{w}"
-                add(f"batch --workers {w}", timed([
+            for w, threads in ((1, 1), (1, 0), (2, 1)):
+                out = work / f"b{run}_{w}_{threads}"
+                name = f"batch --workers {w}" + (" (1 thread)" if threads else " (automatic)")
+                if w == 2:
+                    name = "batch --workers 2"
+                add(name, timed([
                     str(GEOVERIFY), "-q", "batch", str(work / "clips"), "--registry",
                     str(REGISTRY), "--claims", str(CLAIMS), "--out", str(out),
-                    "--workers", str(w), "--affine", "off"]))  # fmt: skip
+                    "--workers", str(w), "--threads-per-worker", str(threads),
+                    "--affine", "off"]))  # fmt: skip
             resume = [
                 str(GEOVERIFY), "-q", "batch", str(work / "clips"), "--registry", str(REGISTRY),
-                "--claims", str(CLAIMS), "--out", str(work / f"b{run}_2"), "--affine", "off",
+                "--claims", str(CLAIMS), "--out", str(work / f"b{run}_2_1"), "--affine", "off",
             ]  # fmt: skip
             add("resumed batch (all done)", timed(resume))
             from dask.distributed import LocalCluster
@@ -127,8 +132,10 @@ def main() -> None:
         print(f"  {name:42s} {s:8.1f} s   {60 * n / s:7.1f} clips/min")
     base = med["shell loop of verify"]
     print(f"batch --workers 2 vs shell loop:      {base / med['batch --workers 2']:.2f}x")
-    print(f"batch --workers 2 vs --workers 1:     "
-          f"{med['batch --workers 1'] / med['batch --workers 2']:.2f}x")  # fmt: skip
+    print(f"batch --workers 2 vs --workers 1, one thread each:  "
+          f"{med['batch --workers 1 (1 thread)'] / med['batch --workers 2']:.2f}x")  # fmt: skip
+    print(f"batch --workers 2 vs --workers 1 with automatic threads:  "
+          f"{med['batch --workers 1 (automatic)'] / med['batch --workers 2']:.2f}x")  # fmt: skip
     dask = med["batch on a Dask LocalCluster (2 workers)"]
     print(f"Dask LocalCluster vs local pool (2):  {med['batch --workers 2'] / dask:.2f}x")
     print(f"Dask overhead per clip:               {(dask - med['batch --workers 2']) / n:+.2f} s")

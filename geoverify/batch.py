@@ -373,6 +373,7 @@ def verify_batch(
     workers: int | None = None,
     scheduler: str | None = None,
     affine: AffineMode = DEFAULT_AFFINE,
+    threads_per_worker: int | None = None,
     progress: Callable[[int, int | None], None] | None = None,
 ) -> BatchResult:
     """Verify every input; write ``items/``, ``summary.json``, ``summary.csv``, ``index.html``.
@@ -390,12 +391,19 @@ def verify_batch(
         ``tcp://HOST:PORT`` of a Dask distributed scheduler, instead of the local pool.
     affine
         The matcher's affine-simulation pass (``MatchOptions.affine``) for every item.
+    threads_per_worker
+        Decoder and OpenCV threads of each worker; by default 1 when several workers (or a
+        cluster) share the machine, else FFmpeg's and OpenCV's own choice (0).
     progress
         Called with (items finished, items to do).
     """
     from geoverify.claims import load_claims
     from geoverify.registry import load_registry
 
+    n_workers = _workers(workers)  # the options are checked before anything is written
+    if threads_per_worker is not None and not 0 <= threads_per_worker <= 64:
+        msg = f"--threads-per-worker {threads_per_worker} must be 0 (automatic) to 64"
+        raise InputError(msg, code="E_INPUT_OPTION", hint="e.g. --threads-per-worker 1")
     out_dir = Path(os.fspath(out))
     ours = (out_dir / "summary.json").exists() or (out_dir / _MARKER).exists()
     if out_dir.exists() and not ours:
@@ -411,7 +419,9 @@ def verify_batch(
 
     # several workers: one decoder thread and one OpenCV thread each, so that they share the
     # cores instead of competing for them (one verify alone keeps about 1.5 cores busy)
-    threads = 1 if (scheduler is not None or _workers(workers) > 1) else 0
+    threads = 1 if (scheduler is not None or n_workers > 1) else 0
+    if threads_per_worker is not None:
+        threads = threads_per_worker
     options = {"matching": {"affine": affine}, "decoder_threads": threads}
     # the key depends on what changes results: not on the decoder's thread count
     settings = VerifyOptions(matching=MatchOptions(affine=affine), limits=DecodeLimits())
@@ -474,11 +484,11 @@ def verify_batch(
                 "posted_utc": min(times).isoformat() if times else "",
             }
         )
-    engine = f"dask {scheduler}" if scheduler else f"process pool ({_workers(workers)} workers)"
+    engine = f"dask {scheduler}" if scheduler else f"process pool ({n_workers} workers)"
     results = (
         _run_dask(tasks, scheduler, progress)
         if scheduler
-        else _run_pool(tasks, _workers(workers), progress)
+        else _run_pool(tasks, n_workers, progress)
     )
     for data in list(results.values()) + list(reused.values()):
         sha = data["file_sha256"]

@@ -216,3 +216,30 @@ def test_an_interrupted_batch_resumes_where_it_stopped(tmp_path, export):
     )
     assert rest.reused == len(finished)  # only what was not finished runs again
     assert rest.done == sum(1 for r in rest.rows if r.status == "done") - len(finished)
+
+
+def test_a_full_account_export_nests_its_chats(tmp_path, export):
+    single = json.loads((export / "result.json").read_text())
+    account = {
+        "about": "full export",
+        "chats": {"about": "", "list": [single, dict(single, name="b")]},
+    }
+    folder = tmp_path / "account"
+    shutil.copytree(export / "video_files", folder / "video_files")
+    shutil.copytree(export / "photos", folder / "photos")
+    (folder / "result.json").write_text(json.dumps(account))
+    items = read_telegram_export(folder)
+    assert len(items) == 2 * len(read_telegram_export(export))
+    assert {i.posts[0].channel for i in items} == {single["name"], "b"}
+
+
+def test_bad_batch_options_are_refused_before_any_work(tmp_path, export):
+    from geoverify import InputError
+
+    with pytest.raises(InputError):
+        verify_batch([export], registry=BERLIN / "registry.geojson", out=tmp_path / "o",
+                     threads_per_worker=-1)  # fmt: skip
+    with pytest.raises(InputError):
+        verify_batch([export], registry=BERLIN / "registry.geojson", out=tmp_path / "p",
+                     workers=0)  # fmt: skip
+    assert list(tmp_path.iterdir()) == []  # nothing was written

@@ -38,6 +38,14 @@ def batch_command(
     affine: Annotated[
         AffineMode, typer.Option("--affine", help="Affine-simulation pass of the matcher.")
     ] = DEFAULT_AFFINE,
+    threads_per_worker: Annotated[
+        int | None,
+        typer.Option(
+            "--threads-per-worker",
+            help="Decoder and OpenCV threads per worker (default: 1 with several workers, "
+            "else automatic; 0: automatic).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Verify every video of a folder, a glob or a Telegram export (exit 5 if any failed).
@@ -58,6 +66,7 @@ def batch_command(
                 workers=workers,
                 scheduler=scheduler,
                 affine=affine,
+                threads_per_worker=threads_per_worker,
                 progress=bar,
             )
 
