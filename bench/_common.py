@@ -7,8 +7,11 @@ import time
 from collections.abc import Callable
 
 
-def timed(fn: Callable[[], object], runs: int) -> float:
-    """Median wall time of ``runs`` calls of ``fn``, seconds."""
+def timed(fn: Callable[[], object], runs: int, *, warmup: bool = False) -> float:
+    """Median wall time of ``runs`` calls of ``fn``, seconds (after one untimed call if
+    ``warmup``: caches, lazy imports, compiled tables)."""
+    if warmup:
+        fn()
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()

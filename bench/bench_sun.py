@@ -8,24 +8,13 @@ Usage: python bench/bench_sun.py [--runs N]
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
+from _common import timed
 
 from geoverify.sun import sun_positions
 
 N = 100_000
-
-
-def timed(fn, runs: int) -> float:
-    fn()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -52,7 +41,7 @@ def main() -> None:
     }
     print(f"runs: {args.runs}, N = {N}")
     for name, (ours, ref) in cases.items():
-        a, b = timed(ours, args.runs), timed(ref, args.runs)
+        a, b = timed(ours, args.runs, warmup=True), timed(ref, args.runs, warmup=True)
         print(
             f"{name:24s} geoverify {a:6.3f} s ({N / a / 1e3:7.0f} k/s)   "
             f"suncalc {b:6.3f} s ({N / b / 1e3:7.0f} k/s)   geoverify/suncalc time {a / b:5.2f}"

@@ -38,6 +38,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from geoverify.claims import CAMERA
 from geoverify.geodesy import distance_m
 from geoverify.models import CheckResult, LatLon, Verdict
 
@@ -234,9 +235,7 @@ def _targets(
 
 
 def _resolve(registry: Registry, claims: ClaimSet, name: str) -> list[Landmark]:
-    role = claims.roles.get(name)
-    ids = role.candidates if role is not None else (name,)
-    return [registry.get(i) for i in ids]
+    return [registry.get(i) for i in claims.candidates(name)]
 
 
 def _distance_to(pos: LatLon, target: Landmark | LatLon) -> tuple[float, float | None]:
@@ -716,7 +715,7 @@ def _deciders(check: CheckResult, registry: Registry, claims: ClaimSet) -> list[
     claim = next((c for c in claims.claims if c.id == check.name), None)
     if claim is not None:
         for part, name in (("subject", claim.subject), ("reference", claim.reference)):
-            if not name or name == "camera":
+            if not name or name == CAMERA:
                 continue
             for lm in _resolve(registry, claims, name):
                 if lm.geometry is None:
@@ -847,7 +846,7 @@ def weigh_evidence(
         for c in checks
         if claims.version >= 2
         and c.name in by_name
-        and "camera" in (by_name[c.name].subject, by_name[c.name].reference)
+        and CAMERA in (by_name[c.name].subject, by_name[c.name].reference)
     ]
     shadow = [c for c in checks if c.kind == "shadow" and c not in camera_checks]
     description = [c for c in checks if c.kind != "shadow" and c not in camera_checks]
@@ -964,9 +963,8 @@ def _osm_after(hyp: Hypothesis | None, registry: Registry, claims: ClaimSet) -> 
     names = {hyp.shows, hyp.filmed_at}
     names |= {n for c in claims.claims for n in (c.subject, c.reference)}
     ids: set[str] = set()
-    for name in names - {None, "", "camera"}:
-        role = claims.roles.get(name or "")
-        ids |= set(role.candidates if role is not None else (name or "",))
+    for name in names - {None, "", CAMERA}:
+        ids |= set(claims.candidates(name or ""))
     out = []
     for lm in registry.landmarks:
         if lm.id not in ids:

@@ -319,14 +319,10 @@ def build_report(
     mentioned |= {r.landmark_id for r in records if r.landmark_id}
     hyp = claims.footage
     names = [hyp.shows, hyp.filmed_at] if hyp is not None else []
+    names += [n for c in claims.claims for n in (c.subject, c.reference)]
     for name in names:
         if name:
-            role = claims.roles.get(name)
-            mentioned |= set(role.candidates if role is not None else (name,))
-    for c in claims.claims:
-        for name in (c.subject, c.reference):
-            role = claims.roles.get(name)
-            mentioned |= set(role.candidates if role is not None else (name,))
+            mentioned |= set(claims.candidates(name))
     known = {lm.id: lm for lm in registry.landmarks}
     unplaced = sorted(i for i in mentioned if i in known and known[i].geometry is None)
     cameras = camera_positions(media)

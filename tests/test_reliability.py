@@ -700,8 +700,8 @@ def test_ctrl_c_at_any_moment_exits_130_with_one_line(tmp_path, delay_s):
     time.sleep(delay_s)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    if proc.returncode == 0:  # finished before the signal arrived
-        return
+    if proc.returncode == 0:  # finished before the signal arrived: say so, do not pass
+        pytest.skip(f"the command finished within {delay_s} s, before the signal")
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1] == "interrupted"
@@ -720,7 +720,7 @@ def test_sigterm_exits_143(tmp_path):
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     if proc.returncode == 0:
-        return
+        pytest.skip("the command finished before the signal")
     assert proc.returncode == 143, err
     assert "Traceback" not in err
 

@@ -88,7 +88,7 @@ __all__ = [
 
 
 def _role(claims: ClaimSet, name: str) -> Role:
-    return claims.roles.get(name) or Role(name=name, candidates=(name,))
+    return claims.roles.get(name) or Role(name=name, candidates=claims.candidates(name))
 
 
 def _resolve(registry: Registry, claims: ClaimSet, name: str) -> list[Landmark]:

@@ -304,6 +304,11 @@ class ClaimSet:
     footage: Hypothesis | None = None
     notes: tuple[str, ...] = ()
 
+    def candidates(self, name: str) -> tuple[str, ...]:
+        """Return the landmark ids a name may mean: a role's candidates, or the name itself."""
+        role = self.roles.get(name)
+        return role.candidates if role is not None else (name,)
+
 
 def _interval(spec: _DistanceSpec) -> tuple[tuple[float, float], str]:
     if spec.range_m is not None:
@@ -467,13 +472,7 @@ def claims_from_data(data: Any, *, where: str = "<data>") -> ClaimSet:
             f"{where}: at /{'/'.join(str(p) for p in err['loc'])}: {err['msg']}"
             for err in exc.errors()
         ]
-        msg = f"{len(problems)} problem(s) in {where}; first: {problems[0].split(': ', 1)[1]}"
-        raise RegistryError(
-            msg,
-            code="E_CLAIMS_INVALID",
-            hint="Fix every problem listed.",
-            detail="\n".join(problems),
-        ) from None
+        raise _problems_error(where, problems) from None
     roles: dict[str, Role] = {}
     for name, spec in model.roles.items():
         if isinstance(spec, list):
@@ -497,13 +496,7 @@ def claims_from_data(data: Any, *, where: str = "<data>") -> ClaimSet:
     footage, footage_problems = _hypothesis(model.footage)
     problems += [f"{where}: at /footage: {p}" for p in footage_problems]
     if problems:
-        msg = f"{len(problems)} problem(s) in {where}; first: {problems[0].split(': ', 1)[1]}"
-        raise RegistryError(
-            msg,
-            code="E_CLAIMS_INVALID",
-            hint="Fix every problem listed.",
-            detail="\n".join(problems),
-        )
+        raise _problems_error(where, problems)
     notes: tuple[str, ...] = ()
     if footage is None:
         notes = (
@@ -517,6 +510,14 @@ def claims_from_data(data: Any, *, where: str = "<data>") -> ClaimSet:
         version=model.claims_version,
         footage=footage,
         notes=notes,
+    )
+
+
+def _problems_error(where: str, problems: list[str]) -> RegistryError:
+    """One ``E_CLAIMS_INVALID`` listing every problem, the first in the message."""
+    msg = f"{len(problems)} problem(s) in {where}; first: {problems[0].split(': ', 1)[1]}"
+    return RegistryError(
+        msg, code="E_CLAIMS_INVALID", hint="Fix every problem listed.", detail="\n".join(problems)
     )
 
 

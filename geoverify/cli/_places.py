@@ -38,6 +38,10 @@ BboxOpt = Annotated[
 AroundOpt = Annotated[
     str | None, typer.Option("--around", help="A centre, as registry add --at takes it.")
 ]
+MergeOpt = Annotated[
+    bool, typer.Option("--merge-by-name", help="Merge ways sharing a name into one line.")
+]
+ReplaceOpt = Annotated[bool, typer.Option("--replace", help="Overwrite same ids.")]
 RadiusOpt = Annotated[
     float | None, typer.Option("--radius-m", help="Radius around --around, metres.")
 ]
@@ -365,10 +369,8 @@ def registry_import_osm(
     osm_file: Annotated[Path, typer.Argument(help=".osm XML, Overpass JSON or .osm.pbf file.")],
     tag: Annotated[list[str], typer.Option("--tag", help="KEY or KEY=VALUE; repeatable.")],
     bbox: BboxOpt = None,
-    merge_by_name: Annotated[
-        bool, typer.Option("--merge-by-name", help="Merge ways sharing a name into one line.")
-    ] = False,
-    replace: Annotated[bool, typer.Option("--replace", help="Overwrite same ids.")] = False,
+    merge_by_name: MergeOpt = False,
+    replace: ReplaceOpt = False,
     as_of: Annotated[
         str | None,
         typer.Option(
@@ -442,10 +444,8 @@ def registry_fetch_osm(
     timeout_s: Annotated[
         float, typer.Option("--timeout-s", help="Give up after this many seconds.")
     ] = 90.0,
-    merge_by_name: Annotated[
-        bool, typer.Option("--merge-by-name", help="Merge ways sharing a name into one line.")
-    ] = False,
-    replace: Annotated[bool, typer.Option("--replace", help="Overwrite same ids.")] = False,
+    merge_by_name: MergeOpt = False,
+    replace: ReplaceOpt = False,
     as_of: Annotated[
         str | None,
         typer.Option(

@@ -48,9 +48,9 @@ from typing import Any, Literal
 
 import numpy as np
 
+from geoverify._images import Image, cv2, image_size, load_image, read_image
 from geoverify._io import prepare_output_dir, write_atomic
 from geoverify.errors import GeoverifyError, InputError
-from geoverify.matching._images import Image, cv2, image_size, load_image, read_image
 from geoverify.matching._index import MatchIndex, build_index, reference_image_problems
 from geoverify.matching._options import MatchOptions
 from geoverify.matching._verify import (

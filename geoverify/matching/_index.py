@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from geoverify._images import read_image
 from geoverify.errors import GeoverifyError, InputError, MediaError, RegistryError
-from geoverify.matching._images import read_image
 from geoverify.matching._options import MatchOptions
 from geoverify.matching._verify import Points, _features, _matcher, _Reference, _scaled_gray
 from geoverify.registry import Registry

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from geoverify.matching._images import Image, cv2
+from geoverify._images import Image, cv2
 from geoverify.matching._options import MatchOptions
 
 

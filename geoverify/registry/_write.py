@@ -332,22 +332,26 @@ def add_reference_image(
 
     The image must lie inside the registry's folder; with ``copy`` it is copied into its
     ``images/`` subfolder first (a file of the same name and other content is refused). It is
-    decoded first, safely, as matching will (``load_image``'s limits).
+    decoded first, safely, as matching will (``geoverify._images.read_image``).
     """
-    import hashlib
     import shutil
 
-    from geoverify._io import read_regular_file
+    from geoverify._images import read_image
 
     p = _real(path)
     src = Path(os.fspath(image))
-    data = read_regular_file(src, max_bytes=256 * 2**20, what="image", error=_image_error)
-    _check_image(data, src)
+    _, sha = read_image(src, 60_000_000)  # decoded safely, as matching will read it
     folder = p.parent.resolve()
+
+    def hash_file(f: Path) -> str:
+        from geoverify._io import hash_regular_file, limit_error
+
+        return hash_regular_file(f, max_bytes=256 * 2**20, what="image", error=limit_error)
+
     target = src.resolve()
     if copy:
         target = folder / "images" / src.name
-        if target.exists() and target.read_bytes() != data:
+        if target.exists() and hash_file(target) != sha:
             msg = f"{str(target)!r} exists with other content"
             raise OutputError(msg, code="E_OUTPUT_EXISTS", hint="Rename the image first.")
         target.parent.mkdir(exist_ok=True)
@@ -362,7 +366,7 @@ def add_reference_image(
             code="E_REF_IMAGE_PATH",
             hint="Pass --copy to copy it into the registry's images/ folder.",
         ) from None
-    ref = ReferenceImage(path=rel, sha256=hashlib.sha256(data).hexdigest(), note=note)
+    ref = ReferenceImage(path=rel, sha256=sha, note=note)
 
     def change(reg: Registry) -> Registry:
         lm = reg.get(landmark_id)
@@ -375,28 +379,3 @@ def add_reference_image(
         )
 
     return _modify(p, change)
-
-
-def _image_error(message: str, reason: str, hint: str) -> GeoverifyError:
-    code = {"too_large": "E_LIMIT_FILE_SIZE"}.get(reason, "E_INPUT_MISSING")
-    return InputError(message, code=code, hint=hint)
-
-
-def _check_image(data: bytes, src: Path) -> None:
-    """Refuse what is not a PNG or JPEG of sane size (a full decode happens when matching)."""
-    import struct
-
-    size: tuple[int, int] | None = None
-    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
-        size = struct.unpack(">II", data[16:24])
-    elif data[:2] == b"\xff\xd8":
-        size = (1, 1)  # JPEG: the header walk is the matcher's; a full decode below
-    if size is None:
-        msg = f"{str(src)!r} is not a PNG or JPEG image"
-        raise InputError(msg, code="E_IMAGE_INVALID", hint="Use PNG or JPEG reference images.")
-    import cv2
-    import numpy as np
-
-    if cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_REDUCED_GRAYSCALE_8) is None:
-        msg = f"{str(src)!r} could not be decoded"
-        raise InputError(msg, code="E_IMAGE_INVALID", hint="The file is corrupt.")
