@@ -18,5 +18,7 @@ ImageFormat = Literal["png", "jpeg"]
 DEFAULT_DETECTOR: Detector = "sift"
 DEFAULT_MODEL: GeometryModel = "homography"
 DEFAULT_AFFINE: AffineMode = "auto"
+BackgroundMode = Literal["auto", "off"]
+DEFAULT_BACKGROUND: BackgroundMode = "auto"
 DEFAULT_SCENE_SCAN: SceneScan = "auto"
 DEFAULT_IMAGE_FORMAT: ImageFormat = "png"

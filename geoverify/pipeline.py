@@ -56,7 +56,7 @@ class VerifyOptions:
     """Options of every stage ``verify`` runs."""
 
     frames: FrameOptions = dataclasses.field(
-        default_factory=lambda: FrameOptions(scenes=True, best=4)
+        default_factory=lambda: FrameOptions(scenes=True, views=True, best=4)
     )
     matching: MatchOptions = dataclasses.field(default_factory=MatchOptions)
     limits: DecodeLimits = dataclasses.field(default_factory=DecodeLimits)
@@ -131,6 +131,23 @@ def verify(
                 "Some frames were scored by a second pass with affine simulation, run because "
                 "the first pass found too few consistent points; for those frames the chance "
                 "of a false match is up to the sum of the two passes' rates."
+            )
+        if index.background:
+            limitations.append(
+                f"The registry holds too few references of other landmarks to estimate a "
+                f"false-match rate, so {len(index.background)} bundled background photographs "
+                "(geoverify/data/background, real photographs of other places; manifest "
+                f"SHA-256 {index.background_sha256}) were added as negative controls. The "
+                "rate says how often an unrelated picture scores as high, not whether a "
+                "similar-looking landmark nearby would."
+            )
+        if any(fm.match.affine_decision == "skipped" for fm in matches):
+            n = sum(fm.match.affine_decision == "skipped" for fm in matches)
+            limitations.append(
+                f"{n} frame(s) matched nothing in the first pass and were not given the "
+                "affine-simulation pass: its low-resolution screen found too few consistent "
+                "points (each frame's notes give the counts). --affine on runs it for every "
+                "frame."
             )
         if opts.matching.model == "fundamental":
             limitations.append(

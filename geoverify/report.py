@@ -52,7 +52,7 @@ __all__ = [
     "write_report",
 ]
 
-REPORT_SCHEMA_VERSION = "2.0"
+REPORT_SCHEMA_VERSION = "2.1"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,6 +101,9 @@ class MatchRecord:
     notes: tuple[str, ...]
     image_key: str
     reference_image: str | None = None
+    verdict_text: str = ""
+    affine_decision: str = "not_needed"
+    control_references: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -289,6 +292,8 @@ def build_report(
                     affine=False,
                     notes=("not matched: no landmark in the registry has a reference image",),
                     image_key=key,
+                    verdict_text="not matched",
+                    affine_decision="off",
                 )
             )
             continue
@@ -311,6 +316,9 @@ def build_report(
                 reference_image=(m.best.image if m.best else None)
                 if frame.frame_number in annotated and frame.frame_number in matched
                 else None,
+                verdict_text=m.verdict_text,
+                affine_decision=m.affine_decision,
+                control_references=m.control_references,
             )
         )
     mentioned = {

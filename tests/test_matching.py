@@ -18,6 +18,7 @@ from geoverify.matching import MatchOptions, build_index, load_image, match_imag
 from geoverify.registry import Landmark, ReferenceImage, Registry, load_registry, save_registry
 
 IM = DATA / "image_matching"
+BACKGROUND_FREE = Path(__file__).resolve().parents[1] / "geoverify" / "data" / "background"
 GEO = BERLIN
 TOL_PX = 3.0
 
@@ -104,11 +105,66 @@ def test_mirrored_footage_is_detected(index):
     assert any("mirrored" in n for n in m.notes)
 
 
-def test_false_match_rate_needs_enough_controls(index):
-    m = match_image(load_image(IM / "box_in_scene.png"), index)
+def test_false_match_rate_needs_enough_controls(tmp_path):
+    reg = _registry(
+        tmp_path, {"graf": IM / "graf1.png", "box": IM / "box.png", "dom": GEO / "berlin_03.jpg"}
+    )
+    own_only = build_index(reg, options=MatchOptions(background="off"))
+    assert own_only.background == ()
+    m = match_image(load_image(IM / "box_in_scene.png"), own_only)
     assert m.false_match_rate is None  # 2 other landmarks x 2 orientations = 4 controls
     assert m.controls == 4
     assert any("too few to estimate" in n for n in m.notes)
+    assert m.verdict == "match"
+    assert m.verdict_text == "match (false-match rate not estimated)"
+
+
+def test_a_one_landmark_registry_gets_a_rate_from_the_background_photographs(tmp_path):
+    from geoverify.matching import background_set
+
+    reg = _registry(tmp_path, {"box": IM / "box.png"})
+    idx = build_index(reg)
+    assert len(idx.background) == len(background_set()) >= 40
+    assert idx.landmark_ids == ("box",)
+    m = match_image(load_image(IM / "box_in_scene.png"), idx)
+    assert m.verdict == "match"
+    assert m.best.landmark_id == "box"
+    # the only other references are the background photographs (box's own mirror image is
+    # the same landmark): the 24 with most retrieval votes
+    assert m.controls == 24
+    assert all(c.startswith("background:") for c in m.control_references)
+    # no control reaches the 66 inliers: (0 + 1) / (24 + 1)
+    assert m.best.inliers > max(m.control_scores)
+    assert m.false_match_rate == pytest.approx(1 / 25)
+    assert m.verdict_text == "match"
+    for other in (IM / "graf3.png", GEO / "berlin_01.jpg"):
+        unrelated = match_image(load_image(other), idx)
+        assert unrelated.verdict == "no_match"
+        assert unrelated.controls == 24
+
+
+def test_a_registry_with_enough_controls_of_its_own_adds_no_background(tmp_path):
+    reg = _registry(
+        tmp_path, {"graf": IM / "graf1.png", "box": IM / "box.png", "dom": GEO / "berlin_03.jpg"}
+    )
+    # 2 other landmarks x 2 orientations = 4 controls each: enough when 4 are asked for
+    idx = build_index(reg, options=MatchOptions(min_controls=4, affine="off"))
+    assert idx.background == ()
+    assert idx.background_sha256 is None
+
+
+def test_a_background_photograph_is_never_the_match(tmp_path):
+    from geoverify.matching._background import BACKGROUND_DIR
+
+    # the frame IS one of the background photographs: it must not become "the landmark";
+    # it is the strongest control, so a weak landmark score cannot be a match
+    reg = _registry(tmp_path, {"box": IM / "box.png"})
+    idx = build_index(reg, options=MatchOptions(affine="off"))
+    m = match_image(load_image(BACKGROUND_DIR / "opencv_building.jpg"), idx)
+    assert m.verdict == "no_match"
+    assert m.best is None or m.best.landmark_id == "box"
+    assert m.runner_up is None or not m.runner_up.landmark_id.startswith("background:")
+    assert max(m.control_scores) > 100  # the photograph against itself
 
 
 def test_false_match_rate_when_estimated(tmp_path):
@@ -184,22 +240,48 @@ def test_aero_pair_matches_through_affine_simulation(tmp_path, frame, reference)
     # finds no more consistent points than against unrelated images; simulated tilts do.
     reg = _registry(tmp_path, {"aero": IM / reference, **SLANT_OTHERS})
     query = load_image(IM / frame)
+    # the registry's own 6 controls suffice here (min_controls=6): the background photographs,
+    # scored with affine simulation too, would cost a minute per run
     plain = match_image(query, build_index(reg, options=MatchOptions(affine="off")))
     assert plain.verdict == "no_match"
-    m = match_image(query, build_index(reg))  # affine="auto"
+    assert plain.affine_decision == "off"
+    m = match_image(query, build_index(reg, options=MatchOptions(min_controls=6)))  # auto
     assert m.verdict == "match"
     assert m.affine
     assert m.best.landmark_id == "aero"
     assert not m.mirrored
     assert m.controls == 6  # 3 other landmarks x 2 orientations, scored with simulation too
+    assert m.false_match_rate == pytest.approx(1 / 7)
+    assert m.affine_decision == "run"
     assert m.best.inliers >= 3 * max(m.control_scores)
+    assert any("low-resolution screen" in n for n in m.notes)
     assert any("affine simulation" in n for n in m.notes)
     assert any("second pass" in n for n in m.notes)
 
 
+def test_no_match_frames_get_no_affine_pass_unless_the_screen_finds_the_scene(tmp_path):
+    reg = _registry(tmp_path, {"aero": IM / "aero1.jpg", **SLANT_OTHERS})
+    idx = build_index(reg)  # affine="auto", the default
+    for name in (IM / "box_in_scene.png", GEO / "berlin_01.jpg"):
+        # box_in_scene matches box in the plain pass: no second pass needed
+        m = match_image(load_image(name), idx)
+        assert m.affine_decision == "not_needed"
+    for name in (IM / "graf3.png",):
+        assert match_image(load_image(name), idx).affine_decision == "not_needed"
+    # an unrelated picture: the plain pass finds nothing and the screen finds nothing either
+    unrelated = load_image(BACKGROUND_FREE / "opencv_leuvena.jpg")
+    m = match_image(unrelated, build_index(reg, options=MatchOptions(background="off")))
+    assert m.verdict == "no_match"
+    assert m.affine_decision == "skipped"
+    assert not m.affine
+    skipped = [n for n in m.notes if n.startswith("affine pass skipped")]
+    assert skipped
+    assert "the full pass is run from 10" in skipped[0]
+
+
 def test_affine_pass_is_repeatable_whatever_ran_before(tmp_path):
     reg = _registry(tmp_path, {"aero": IM / "aero1.jpg", "box": IM / "box.png"})
-    idx = build_index(reg, options=MatchOptions(affine="on", min_controls=2))
+    idx = build_index(reg, options=MatchOptions(affine="on", min_controls=2, background="off"))
     query = load_image(IM / "aero3.jpg")
     first = match_image(query, idx)
     cv2.setRNGSeed(987654)  # disturb OpenCV's RNG, which FLANN draws from
@@ -215,7 +297,7 @@ def test_affine_pass_is_repeatable_whatever_ran_before(tmp_path):
 
 def test_reference_edited_during_matching_is_refused(tmp_path):
     reg = _registry(tmp_path, {"aero": IM / "aero1.jpg", "box": IM / "box.png"})
-    idx = build_index(reg, options=MatchOptions(affine="on"))
+    idx = build_index(reg, options=MatchOptions(affine="on", background="off"))
     shutil.copy(IM / "aero3.jpg", tmp_path / "refs" / "aero1.jpg")  # swapped after indexing
     with pytest.raises(MediaError) as exc:
         match_image(load_image(IM / "aero3.jpg"), idx)

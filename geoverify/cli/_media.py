@@ -10,11 +10,13 @@ import typer
 
 from geoverify._choices import (
     DEFAULT_AFFINE,
+    DEFAULT_BACKGROUND,
     DEFAULT_DETECTOR,
     DEFAULT_IMAGE_FORMAT,
     DEFAULT_MODEL,
     DEFAULT_SCENE_SCAN,
     AffineMode,
+    BackgroundMode,
     Detector,
     GeometryModel,
     ImageFormat,
@@ -230,7 +232,8 @@ AffineOpt = Annotated[
     typer.Option(
         "--affine",
         help="Affine simulation for strongly slanted views: auto (frames where the plain pass "
-        "finds too few consistent points), on (every frame), off. Seconds per frame.",
+        "finds too few consistent points and a quick low-resolution screen finds the scene), "
+        "on (every frame), off. The full pass costs seconds per frame.",
     ),
 ]
 
@@ -244,6 +247,45 @@ ModelOpt = Annotated[
 ]
 
 
+EveryOpt = Annotated[
+    float | None, typer.Option("--every", help="A frame every SECONDS, exact PTS.")
+]
+ScenesOpt = Annotated[bool, typer.Option("--scenes", help="One frame per shot.")]
+ViewsOpt = Annotated[
+    bool, typer.Option("--views", help="A frame at each new view inside a shot (a pan, a walk).")
+]
+BestOpt = Annotated[int | None, typer.Option("--best", help="The N sharpest distinct frames.")]
+StartOpt = Annotated[float | None, typer.Option("--start", help="From SECONDS.")]
+EndOpt = Annotated[float | None, typer.Option("--end", help="Up to SECONDS.")]
+BackgroundOpt = Annotated[
+    BackgroundMode,
+    typer.Option(
+        "--background",
+        help="auto: when the registry has too few references of other landmarks to estimate "
+        "a false-match rate, add the bundled background photographs as negative controls; "
+        "off: the registry's own references only.",
+    ),
+]
+
+
+def _cover_options(
+    every: float | None,
+    scenes: bool,
+    views: bool,
+    best: int | None,
+    start: float | None,
+    end: float | None,
+) -> Any:
+    """Choose the frames ``match VIDEO`` and ``verify`` look at: every view by default."""
+    from geoverify.frames import FrameOptions
+
+    if every is None and not scenes and not views and best is None:
+        return FrameOptions(scenes=True, views=True, best=4, start_s=start, end_s=end)
+    return FrameOptions(
+        every_s=every, scenes=scenes, views=views, best=best or 0, start_s=start, end_s=end
+    )
+
+
 @app.command("match")
 def match_command(
     source: Annotated[Path, typer.Argument(help="A video, or a folder written by `frames`.")],
@@ -254,11 +296,24 @@ def match_command(
     ),
     affine: AffineOpt = DEFAULT_AFFINE,
     model: ModelOpt = DEFAULT_MODEL,
+    background: BackgroundOpt = DEFAULT_BACKGROUND,
+    every: EveryOpt = None,
+    scenes: ScenesOpt = False,
+    views: ViewsOpt = False,
+    best: BestOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Which registry landmark each frame shows, with a false-match estimate and verdict."""
+    """Which registry landmark each frame shows, with a false-match estimate and verdict.
+
+    For a video, the frames are chosen as by `frames`. With none of
+    --every/--scenes/--views/--best: --scenes --views --best 4 (every shot, every new view
+    inside a shot, and the 4 sharpest distinct frames). The frame options are ignored for a
+    folder written by `frames`.
+    """
     from geoverify._io import check_output_dir
-    from geoverify.frames import FrameOptions, select_frames
+    from geoverify.frames import select_frames
     from geoverify.matching import (
         MatchOptions,
         build_index,
@@ -273,7 +328,9 @@ def match_command(
             detector=detector,
             affine=affine,
             model=model,
+            background=background,
         )
+        frame_options = _cover_options(every, scenes, views, best, start, end)
         check_output_dir(out)  # before any decoding or matching
         reg = load_registry(registry)
         index = build_index(reg, options=options)
@@ -281,9 +338,9 @@ def match_command(
         if source.is_dir():
             frames = load_frames_dir(source)
         else:
-            opts = FrameOptions(scenes=True, best=5)
             with _Progress("decoding", enabled=not as_json) as bar:
-                frames = list(select_frames(source, options=opts, progress=bar).frames)
+                selection = select_frames(source, options=frame_options, progress=bar)
+                frames = list(selection.frames)
         with _Progress("matching", enabled=not as_json) as bar:
             results = match_frames(frames, index, progress=bar)
         return results, save_matches(results, frames, index, out, registry_dir=registry.parent)
@@ -294,13 +351,14 @@ def match_command(
         return
     for r in results:
         m = r.match
-        best = f"{m.best.landmark_id} ({m.best.inliers} inliers)" if m.best else "-"
+        shown = f"{m.best.landmark_id} ({m.best.inliers} inliers)" if m.best else "-"
         fmr = f"{m.false_match_rate:.3f}" if m.false_match_rate is not None else "n/a"
         mirrored = " MIRRORED" if m.mirrored else ""
-        how = " (affine simulation)" if m.affine else ""
+        how = {"run": " (affine simulation run)", "skipped": " (affine pass skipped)"}
         typer.echo(
-            f"{r.t_s:10.3f} s  frame {r.frame_number:6d}  {m.verdict:9s} {best}  "
-            f"false-match rate {fmr}{mirrored}{how}"
+            f"{r.t_s:10.3f} s  frame {r.frame_number:6d}  {m.verdict_text:9s} {shown}  "
+            f"false-match rate {fmr} ({m.controls} controls){mirrored}"
+            f"{how.get(m.affine_decision, '')}"
         )
     typer.echo(f"manifest: {manifest_path}")
 
@@ -320,16 +378,29 @@ def verify_command(
     ] = False,
     affine: AffineOpt = DEFAULT_AFFINE,
     model: ModelOpt = DEFAULT_MODEL,
+    background: BackgroundOpt = DEFAULT_BACKGROUND,
+    every: EveryOpt = None,
+    scenes: ScenesOpt = False,
+    views: ViewsOpt = False,
+    best: BestOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Probe, pick frames, match landmarks, check claims: one report (JSON, HTML, Markdown)."""
+    """Probe, pick frames, match landmarks, check claims: one report (JSON, HTML, Markdown).
+
+    Frames are chosen as by `frames`. With none of --every/--scenes/--views/--best:
+    --scenes --views --best 4 (every shot, every new view inside a shot, and the 4 sharpest
+    distinct frames).
+    """
     from geoverify.matching import MatchOptions
     from geoverify.pipeline import VerifyOptions, check_output, save_verification, verify
 
     def run() -> Any:
         check_output(out, overwrite=overwrite)  # before the decoding: a bad --out fails at once
-        matching = MatchOptions(affine=affine, model=model)
-        options = VerifyOptions(title=title, matching=matching)
+        matching = MatchOptions(affine=affine, model=model, background=background)
+        frame_options = _cover_options(every, scenes, views, best, start, end)
+        options = VerifyOptions(title=title, matching=matching, frames=frame_options)
         with _StageProgress(enabled=not as_json) as bar:
             result = verify(
                 video, registry=registry, claims=claims, options=options, progress=bar.stage

@@ -51,17 +51,19 @@ import numpy as np
 from geoverify._images import Image, cv2, image_size, load_image, read_image
 from geoverify._io import prepare_output_dir, write_atomic
 from geoverify.errors import GeoverifyError, InputError
+from geoverify.matching._background import BackgroundImage, background_set
 from geoverify.matching._index import MatchIndex, build_index, reference_image_problems
 from geoverify.matching._options import MatchOptions
 from geoverify.matching._verify import (
     LandmarkScore,
-    _features,
-    _Reference,
-    _scaled_gray,
-    _verify,
+    Reference,
+    features,
+    scaled_gray,
+    verify_pair,
 )
 
 __all__ = [
+    "BackgroundImage",
     "FrameMatch",
     "ImageMatch",
     "LandmarkScore",
@@ -69,6 +71,7 @@ __all__ = [
     "MatchOptions",
     "annotate",
     "annotated_images",
+    "background_set",
     "build_index",
     "image_size",
     "load_frames_dir",
@@ -89,7 +92,11 @@ class ImageMatch:
     close), or ``no_match``. ``false_match_rate`` is ``None`` when there were too few controls
     to estimate it. ``scale`` maps frame pixels to the scaled image the points refer to.
     ``affine`` says the result comes from the affine-simulation pass (its scores and controls
-    were all computed that way).
+    were all computed that way). ``affine_decision`` says why that pass was or was not run:
+    ``not_needed`` (the plain pass found enough consistent points), ``off`` (not asked for),
+    ``skipped`` (the low-resolution screen found no landmark worth it, see the notes), ``run``.
+    ``control_references`` names the negative controls scored: landmark ids (``(mirrored)``
+    for a mirrored reference) and ``background:<file>`` for the bundled background photographs.
     """
 
     verdict: Literal["match", "no_match", "ambiguous"]
@@ -102,6 +109,15 @@ class ImageMatch:
     scale: float
     notes: tuple[str, ...]
     affine: bool = False
+    affine_decision: Literal["not_needed", "off", "skipped", "run"] = "not_needed"
+    control_references: tuple[str, ...] = ()
+
+    @property
+    def verdict_text(self) -> str:
+        """The verdict as a person should read it: a match without an estimated rate says so."""
+        if self.verdict == "match" and self.false_match_rate is None:
+            return "match (false-match rate not estimated)"
+        return self.verdict.replace("_", " ")
 
     def _repr_html_(self) -> str:
         """Show the verdict and the evidence behind it in Jupyter (text escaped)."""
@@ -114,7 +130,7 @@ class ImageMatch:
         )
         return html_table(
             [
-                ("verdict", self.verdict),
+                ("verdict", self.verdict_text),
                 ("best", f"{self.best.landmark_id} ({self.best.inliers} inliers)" if self.best
                  else "-"),
                 ("runner-up", f"{self.runner_up.landmark_id} ({self.runner_up.inliers})"
@@ -129,7 +145,7 @@ class ImageMatch:
 
 
 def _decide(
-    refs: Sequence[_Reference],
+    refs: Sequence[Reference],
     score: Callable[[int], LandmarkScore],
     candidates: Sequence[int],
     control_order: Sequence[int],
@@ -149,7 +165,8 @@ def _decide(
     best_i = max(scores, key=lambda i: (scores[i].inliers, not refs[i].mirrored), default=None)
     best_ref = scores[best_i] if best_i is not None and scores[best_i].inliers > 0 else None
     best_id = best_ref.landmark_id if best_ref is not None else None
-    # negative controls: references of the other landmarks, both orientations, by votes
+    # negative controls: references of the other landmarks, both orientations, and background
+    # photographs, most retrieval votes first
     others = [i for i in control_order if refs[i].landmark_id != best_id][: opts.max_controls]
     skip_controls = controls_only_if_needed and (
         best_ref is None or best_ref.inliers < opts.min_inliers
@@ -162,7 +179,7 @@ def _decide(
     notes: list[str] = []
     runner: LandmarkScore | None = None
     for i in sorted(scores, key=lambda i: -scores[i].inliers):
-        if refs[i].landmark_id != best_id and scores[i].inliers > 0:
+        if refs[i].landmark_id != best_id and scores[i].inliers > 0 and not refs[i].background:
             runner = scores[i]
             break
     mirrored = bool(best_ref is not None and best_ref.mirrored)
@@ -185,9 +202,12 @@ def _decide(
         k = sum(1 for c in controls if c >= best_ref.inliers)
         fmr = (k + 1) / (len(controls) + 1)
     elif best_ref is not None and not skip_controls:
+        kinds = "other landmarks' references, both orientations"
+        if any(refs[i].background for i in others):
+            kinds += ", background photographs"
         notes.append(
-            f"only {len(controls)} negative controls (other landmarks' references, both "
-            f"orientations): too few to estimate a false-match rate (need {opts.min_controls})"
+            f"only {len(controls)} negative controls ({kinds}): "
+            f"too few to estimate a false-match rate (need {opts.min_controls})"
         )
     if best_ref is not None and controls:
         notes.append(f"best control: {max(controls)} inliers; best match: {best_ref.inliers}")
@@ -220,6 +240,11 @@ def _decide(
         mirrored=mirrored,
         scale=scale,
         notes=tuple(notes),
+        control_references=()
+        if skip_controls
+        else tuple(
+            refs[i].landmark_id + (" (mirrored)" if refs[i].mirrored else "") for i in others
+        ),
     )
 
 
@@ -229,8 +254,8 @@ _RANK = {"no_match": 0, "ambiguous": 1, "match": 2}
 def match_image(image: Image, index: MatchIndex) -> ImageMatch:
     """Find which landmark ``image`` (BGR or grey) shows; see the module docstring."""
     opts = index.options
-    gray, scale = _scaled_gray(image, opts.max_side_px)
-    pts, desc = _features(gray, opts)
+    gray, scale = scaled_gray(image, opts.max_side_px)
+    pts, desc = features(gray, opts)
     area = float(gray.shape[0] * gray.shape[1])
     refs = index.references
     upright = index._upright
@@ -241,16 +266,20 @@ def match_image(image: Image, index: MatchIndex) -> ImageMatch:
                 ref_i = upright[pair[0].imgIdx]  # imgIdx: which trained reference
                 votes[ref_i] = votes.get(ref_i, 0) + 1
     by_votes = sorted(range(len(refs)), key=lambda i: (-votes.get(i, 0), i))
-    # the references with most votes, topped up with others so ``candidates`` are verified
-    ranked = sorted(votes, key=lambda i: -votes[i])[: opts.candidates]
-    ranked += [i for i in upright if i not in votes][: max(0, opts.candidates - len(ranked))]
+    # the landmark references with most votes, topped up with others so ``candidates`` are
+    # verified (background photographs are controls, never candidates)
+    ranked = [i for i in sorted(votes, key=lambda i: -votes[i]) if not refs[i].background]
+    ranked = ranked[: opts.candidates]
+    ranked += [i for i in upright if i not in votes and not refs[i].background][
+        : max(0, opts.candidates - len(ranked))
+    ]
     candidate_landmarks = {refs[i].landmark_id for i in ranked}
     plain: ImageMatch | None = None
     plain_best: dict[str, int] = {}
     if opts.affine != "on":
 
         def plain_score(i: int) -> LandmarkScore:
-            s = _verify(
+            s = verify_pair(
                 pts, desc, refs[i].points, refs[i].descriptors, refs[i], opts, area, affine=False
             )
             lid = refs[i].landmark_id
@@ -263,19 +292,38 @@ def match_image(image: Image, index: MatchIndex) -> ImageMatch:
         enough = plain.best is not None and plain.best.inliers >= opts.min_inliers
         if enough or opts.affine == "off":
             # with enough inliers, an ambiguous or uncertain result is not a viewpoint problem
-            return plain
+            return dataclasses.replace(plain, affine_decision="not_needed" if enough else "off")
     # affine pass: the most promising landmarks of the plain pass, then by votes
-    order = list(dict.fromkeys(refs[i].landmark_id for i in by_votes))
+    order = list(dict.fromkeys(refs[i].landmark_id for i in by_votes if not refs[i].background))
     order.sort(key=lambda lid: -plain_best.get(lid, 0))  # stable: ties keep the vote order
-    chosen = set(order[: opts.affine_candidates])
-    a_pts, a_desc = _features(gray, opts, affine=True)
+    chosen = order[: opts.affine_candidates]
+    screen_note: str | None = None
+    if plain is not None:
+        screened = _affine_screen(gray, index, chosen, area)
+        worth = [lid for lid in chosen if screened[lid] >= opts.affine_screen_min_inliers]
+        found = ", ".join(f"{lid!r} {screened[lid]}" for lid in chosen)
+        side = opts.affine_screen_side_px
+        if not worth:
+            note = (
+                f"affine pass skipped: its low-resolution screen ({side} px) found at most "
+                f"{max(screened.values(), default=0)} consistent points ({found}); the full "
+                f"pass is run from {opts.affine_screen_min_inliers}"
+            )
+            return dataclasses.replace(plain, notes=(*plain.notes, note), affine_decision="skipped")
+        chosen = worth
+        screen_note = (
+            f"the affine pass's low-resolution screen ({side} px) found {found} consistent "
+            f"points (the full pass is run from {opts.affine_screen_min_inliers})"
+        )
+    a_pts, a_desc = features(gray, opts, affine=True)
 
     def affine_score(i: int) -> LandmarkScore:
-        r_pts, r_desc = index._affine_features(i)
-        return _verify(a_pts, a_desc, r_pts, r_desc, refs[i], opts, area, affine=True)
+        r_pts, r_desc = index.affine_features(i)
+        return verify_pair(a_pts, a_desc, r_pts, r_desc, refs[i], opts, area, affine=True)
 
-    cands = [i for i, r in enumerate(refs) if r.landmark_id in chosen]
+    cands = [i for i, r in enumerate(refs) if r.landmark_id in set(chosen)]
     result = _decide(refs, affine_score, cands, by_votes, opts, scale, controls_only_if_needed=True)
+    result = dataclasses.replace(result, affine_decision="run")
     tilt = 2 ** (opts.affine_tilt_levels / 2)
     what = (
         f"affine simulation (views tilted up to {tilt:.3g}x, "
@@ -283,6 +331,8 @@ def match_image(image: Image, index: MatchIndex) -> ImageMatch:
     )
     if plain is None or _RANK[result.verdict] > _RANK[plain.verdict]:
         notes = [f"scores from {what}; the controls were scored the same way"]
+        if screen_note is not None:
+            notes.append(screen_note)
         if plain is not None:
             notes.append(
                 f"the plain pass gave {plain.verdict} "
@@ -293,16 +343,36 @@ def match_image(image: Image, index: MatchIndex) -> ImageMatch:
         return dataclasses.replace(result, notes=tuple(notes) + result.notes, affine=True)
     best = result.best.inliers if result.best else 0
     note = f"a second pass with {what} did not do better ({result.verdict}, {best} inliers)"
-    return dataclasses.replace(plain, notes=(*plain.notes, note))
+    extra = (screen_note, note) if screen_note is not None else (note,)
+    return dataclasses.replace(plain, notes=(*plain.notes, *extra), affine_decision="run")
+
+
+def _affine_screen(
+    gray: Image, index: MatchIndex, landmarks: Sequence[str], area: float
+) -> dict[str, int]:
+    """Consistent points of the low-resolution affine screen, best reference per landmark.
+
+    Every upright reference of each landmark is screened. A view both mirrored and strongly
+    slanted is therefore not screened in (``affine="on"`` scores it).
+    """
+    opts = index.options
+    q_pts, q_desc = features(gray, opts, screen=True)
+    out = dict.fromkeys(landmarks, 0)
+    for i, ref in enumerate(index.references):
+        if ref.landmark_id in out and not ref.mirrored:
+            r_pts, r_desc = index.affine_features(i, screen=True)
+            s = verify_pair(q_pts, q_desc, r_pts, r_desc, ref, opts, area, affine=True)
+            out[ref.landmark_id] = max(out[ref.landmark_id], s.inliers)
+    return out
 
 
 def annotate(image: Image, match: ImageMatch, reference: Image) -> Image:
     """Side-by-side picture of the frame and the reference with the inlier correspondences."""
     best = match.best
-    f_small, _ = _scaled_gray(image, 1280)
+    f_small, _ = scaled_gray(image, 1280)
     if best is None:
         return np.asarray(cv2.cvtColor(f_small, cv2.COLOR_GRAY2BGR), dtype=np.uint8)
-    r_small, _ = _scaled_gray(reference, 1280)
+    r_small, _ = scaled_gray(reference, 1280)
     if best.mirrored:
         r_small = np.ascontiguousarray(r_small[:, ::-1])
     h = max(f_small.shape[0], r_small.shape[0])

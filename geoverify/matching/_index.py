@@ -12,8 +12,13 @@ import numpy as np
 
 from geoverify._images import read_image
 from geoverify.errors import GeoverifyError, InputError, MediaError, RegistryError
+from geoverify.matching._background import (
+    BACKGROUND_DIR,
+    background_references,
+    background_sha256,
+)
 from geoverify.matching._options import MatchOptions
-from geoverify.matching._verify import Points, _features, _matcher, _Reference, _scaled_gray
+from geoverify.matching._verify import Points, Reference, features, retrieval_matcher, scaled_gray
 from geoverify.registry import Registry
 
 
@@ -21,44 +26,56 @@ from geoverify.registry import Registry
 class MatchIndex:
     """Reference features of a registry, with one retrieval index over all of them.
 
-    Features of the affine-simulated views of a reference are computed the first time a frame
-    needs them and kept for the ``affine_cache_size`` most recently used references.
+    Features of the affine-simulated views of a reference (full and screen resolution) are
+    computed the first time a frame needs them and kept for the ``affine_cache_size`` most
+    recently used references. ``background`` lists the background photographs added as
+    negative controls (empty when the registry has enough references of its own, or with
+    ``background="off"``); ``background_sha256`` is the SHA-256 of their manifest.
     """
 
-    references: tuple[_Reference, ...]
+    references: tuple[Reference, ...]
     options: MatchOptions
     registry_sha256: str
     base_dir: str
     _upright: tuple[int, ...] = dataclasses.field(repr=False, compare=False)
     _matcher: Any = dataclasses.field(repr=False, compare=False)
-    _affine_cache: OrderedDict[int, tuple[Points, Any]] = dataclasses.field(
+    background: tuple[str, ...] = ()
+    background_sha256: str | None = None
+    _affine_cache: OrderedDict[tuple[int, bool], tuple[Points, Any]] = dataclasses.field(
         default_factory=OrderedDict, repr=False, compare=False
     )
 
     @property
     def landmark_ids(self) -> tuple[str, ...]:
         """Landmarks that have at least one reference image."""
-        return tuple(dict.fromkeys(r.landmark_id for r in self.references if not r.mirrored))
+        return tuple(
+            dict.fromkeys(
+                r.landmark_id for r in self.references if not r.mirrored and not r.background
+            )
+        )
 
-    def _affine_features(self, i: int) -> tuple[Points, Any]:
+    def affine_features(self, i: int, *, screen: bool = False) -> tuple[Points, Any]:
+        """Features of reference ``i``'s affine-simulated views (``screen``: low resolution)."""
         cache = self._affine_cache
-        if i in cache:
-            cache.move_to_end(i)
-            return cache[i]
+        key = (i, screen)
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
         ref = self.references[i]
         opts = self.options
-        image, sha = read_image(Path(self.base_dir) / ref.image, opts.max_pixels)
+        folder = BACKGROUND_DIR if ref.background else Path(self.base_dir)
+        image, sha = read_image(folder / ref.image, opts.max_pixels)
         if sha != ref.file_sha256:
             msg = f"reference image {ref.image!r} changed since matching started"
             hint = "Re-run the command; do not edit reference images while matching runs."
             raise MediaError(msg, code="E_REFERENCE_CHANGED", hint=hint)
-        gray, _ = _scaled_gray(image, opts.max_side_px)
+        gray, _ = scaled_gray(image, opts.max_side_px)
         if ref.mirrored:
             gray = np.ascontiguousarray(gray[:, ::-1])
-        cache[i] = _features(gray, opts, affine=True)
-        while len(cache) > opts.affine_cache_size:
+        cache[key] = features(gray, opts, affine=not screen, screen=screen)
+        while len(cache) > 2 * opts.affine_cache_size:
             cache.popitem(last=False)
-        return cache[i]
+        return cache[key]
 
 
 def reference_image_problems(
@@ -98,7 +115,7 @@ def build_index(
     """
     opts = options or MatchOptions()
     base = Path(os.fspath(base_dir)) if base_dir is not None else Path(registry.path).parent
-    refs: list[_Reference] = []
+    refs: list[Reference] = []
     for lm in registry.landmarks:
         for ref in lm.reference_images:
             try:
@@ -106,11 +123,11 @@ def build_index(
             except MediaError as exc:  # the registry names a file that is no usable image
                 msg = f"landmark {lm.id!r}: reference image {ref.path!r}: {exc.message}"
                 raise RegistryError(msg, code="E_REF_IMAGE_INVALID", hint=exc.hint) from None
-            gray, _ = _scaled_gray(image, opts.max_side_px)
+            gray, _ = scaled_gray(image, opts.max_side_px)
             for mirrored, g in ((False, gray), (True, np.ascontiguousarray(gray[:, ::-1]))):
-                pts, desc = _features(g, opts)
+                pts, desc = features(g, opts)
                 refs.append(
-                    _Reference(
+                    Reference(
                         landmark_id=lm.id,
                         image=ref.path,
                         mirrored=mirrored,
@@ -124,8 +141,19 @@ def build_index(
         msg = "no landmark in the registry has a reference image"
         hint = "Add reference_images to the landmarks to match against."
         raise InputError(msg, code="E_NO_REFERENCES", hint=hint)
+    # the fewest controls any landmark would get from the registry alone
+    own_controls = min(
+        sum(1 for r in refs if r.landmark_id != lid) for lid in {r.landmark_id for r in refs}
+    )
+    background: tuple[str, ...] = ()
+    background_sha: str | None = None
+    if opts.background == "auto" and own_controls < opts.min_controls:
+        extra = background_references(opts)
+        refs.extend(extra)
+        background = tuple(r.image for r in extra)
+        background_sha = background_sha256()
     upright = [i for i, r in enumerate(refs) if not r.mirrored and len(r.descriptors)]
-    matcher = _matcher(opts)
+    matcher = retrieval_matcher(opts)
     if upright:
         matcher.add([refs[i].descriptors for i in upright])
         matcher.train()
@@ -134,6 +162,8 @@ def build_index(
         options=opts,
         registry_sha256=registry.sha256,
         base_dir=str(base),
+        background=background,
+        background_sha256=background_sha,
         _upright=tuple(upright),
         _matcher=matcher,
     )

@@ -6,9 +6,11 @@ import dataclasses
 
 from geoverify._choices import (
     DEFAULT_AFFINE,
+    DEFAULT_BACKGROUND,
     DEFAULT_DETECTOR,
     DEFAULT_MODEL,
     AffineMode,
+    BackgroundMode,
     Detector,
     GeometryModel,
 )
@@ -56,9 +58,13 @@ class MatchOptions:
     affine
         Affine simulation (ASIFT: features also extracted from views of each image tilted up
         to ``sqrt(2) ** affine_tilt_levels`` in several directions) for strongly slanted views
-        such as oblique aerial footage. ``auto`` (default) runs it only for frames where the
-        plain pass finds fewer than ``min_inliers`` consistent points, ``on`` for every frame,
-        ``off`` never. It costs seconds per frame.
+        such as oblique aerial footage. ``auto`` (default) runs it only where it can pay off:
+        for a frame where the plain pass finds fewer than ``min_inliers`` consistent points, a
+        low-resolution screen (the same simulation on images scaled to
+        ``affine_screen_side_px``, ASIFT's own two-resolution scheme) is run against the
+        ``affine_candidates`` most promising landmarks, and the full pass only for those where
+        the screen finds at least ``affine_screen_min_inliers`` consistent points. ``on`` runs
+        the full pass for every frame, ``off`` never. The full pass costs seconds per frame.
     affine_tilt_levels
         Tilt levels simulated; 4 reaches a tilt of 4 (a view about 76 degrees from the
         perpendicular), so two views up to about 16:1 apart can be compared.
@@ -68,6 +74,20 @@ class MatchOptions:
         Landmarks verified with affine simulation (the best of the plain pass first).
     affine_cache_size
         References whose simulated-view features are kept in memory.
+    affine_screen_side_px
+        Longer side of the images the screen simulates views of.
+    affine_screen_features_per_view
+        Keypoints kept per simulated view in the screen.
+    affine_screen_min_inliers
+        Consistent points the screen must find against a landmark for the full pass to be
+        run on it. Unrelated images give the screen at most 7 (bench/README.md: the background
+        photographs against the test references), a view of the same scene 20 or more.
+    background
+        ``auto`` (default): when the registry holds fewer than ``min_controls`` references of
+        other landmarks, the bundled background photographs (``geoverify/data/background``,
+        real photographs of places none of which is a registry landmark) are added as negative
+        controls, so even a one-landmark registry gets an estimated false-match rate.
+        ``off``: the registry's own references only.
     """
 
     detector: Detector = DEFAULT_DETECTOR
@@ -89,6 +109,10 @@ class MatchOptions:
     affine_features_per_view: int = 1000
     affine_candidates: int = 2
     affine_cache_size: int = 32
+    affine_screen_side_px: int = 240
+    affine_screen_features_per_view: int = 150
+    affine_screen_min_inliers: int = 10
+    background: BackgroundMode = DEFAULT_BACKGROUND
 
     def __post_init__(self) -> None:
         if self.detector not in ("sift", "rootsift", "orb"):
@@ -108,9 +132,17 @@ class MatchOptions:
             and self.affine_features_per_view >= 100
             and self.affine_candidates >= 1
             and self.affine_cache_size >= 1
+            and 64 <= self.affine_screen_side_px <= self.max_side_px
+            and self.affine_screen_features_per_view >= 50
+            and self.affine_screen_min_inliers >= 4
         ):
             msg = (
                 "affine_tilt_levels must be 1-6, affine_features_per_view >= 100, "
-                "affine_candidates and affine_cache_size >= 1"
+                "affine_candidates and affine_cache_size >= 1, affine_screen_side_px "
+                "64..max_side_px, affine_screen_features_per_view >= 50, "
+                "affine_screen_min_inliers >= 4"
             )
             raise InputError(msg, code="E_INPUT_OPTION", hint="Check the matching options.")
+        if self.background not in ("auto", "off"):
+            msg = f"unknown background mode {self.background!r}"
+            raise InputError(msg, code="E_INPUT_OPTION", hint="Use auto or off.")

@@ -13,7 +13,7 @@ from geoverify._images import Image, cv2
 from geoverify.matching._options import MatchOptions
 
 
-def _scaled_gray(image: Image, max_side: int) -> tuple[Image, float]:
+def scaled_gray(image: Image, max_side: int) -> tuple[Image, float]:
     gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     h, w = gray.shape[:2]
     scale = min(1.0, max_side / max(h, w))
@@ -22,17 +22,28 @@ def _scaled_gray(image: Image, max_side: int) -> tuple[Image, float]:
     return np.asarray(gray, dtype=np.uint8), scale
 
 
-def _features(
-    gray: Image, opts: MatchOptions, *, affine: bool = False
+def features(
+    gray: Image, opts: MatchOptions, *, affine: bool = False, screen: bool = False
 ) -> tuple[npt.NDArray[np.float32], Any]:
-    n = opts.affine_features_per_view if affine else opts.max_features
+    """Keypoints (in the coordinates of ``gray``) and descriptors.
+
+    ``affine``: ASIFT view sampling, tilts sqrt(2)^1..^levels and rotations every 72/tilt
+    degrees. ``screen``: the low-resolution screen of the affine pass (the image scaled down to
+    ``affine_screen_side_px``, ``affine_screen_features_per_view`` keypoints per view, rotations
+    every 72/tilt degrees, as the full pass); its keypoints are in the coordinates of the
+    scaled-down image (screen scores are counts, compared with counts only).
+    """
+    if screen:
+        affine = True
+        gray, _ = scaled_gray(gray, opts.affine_screen_side_px)
+        n = opts.affine_screen_features_per_view
+    else:
+        n = opts.affine_features_per_view if affine else opts.max_features
     det: Any = (
         cv2.ORB_create(nfeatures=n) if opts.detector == "orb" else cv2.SIFT_create(nfeatures=n)
     )
     if affine:
-        # ASIFT's view sampling: tilts sqrt(2)^1..^levels, rotations every 72/tilt degrees;
-        # keypoints come back in the coordinates of ``gray``.
-        det = cv2.AffineFeature_create(det, maxTilt=opts.affine_tilt_levels)
+        det = cv2.AffineFeature_create(det, maxTilt=opts.affine_tilt_levels, rotateStepBase=72.0)
     kps, desc = det.detectAndCompute(gray, None)
     pts = np.asarray([k.pt for k in kps], dtype=np.float32).reshape(-1, 2)
     if desc is None:
@@ -46,7 +57,7 @@ def _features(
     return pts, desc
 
 
-def _matcher(opts: MatchOptions) -> Any:
+def retrieval_matcher(opts: MatchOptions) -> Any:
     if opts.detector == "orb":
         index = {"algorithm": 6, "table_number": 6, "key_size": 12, "multi_probe_level": 1}
         return cv2.FlannBasedMatcher(index, {"checks": 64})
@@ -79,13 +90,11 @@ def _tentative(
     if len(q_desc) < 2 or len(r_desc) < 2:
         return empty, empty
     if affine:
-        cv2.setRNGSeed(_FLANN_SEED)
-        knn = _matcher(opts).knnMatch(q_desc, r_desc, k=6)
-    else:
-        # exact nearest neighbours, so inlier counts and homographies do not depend on
-        # FLANN's random state; FLANN is for retrieval and the (much larger) affine pass
-        norm = cv2.NORM_HAMMING if opts.detector == "orb" else cv2.NORM_L2
-        knn = cv2.BFMatcher(norm).knnMatch(q_desc, r_desc, k=3)
+        return _tentative_flann(q_pts, q_desc, r_pts, r_desc, opts)
+    # exact nearest neighbours, so inlier counts and homographies do not depend on FLANN's
+    # random state; FLANN is for retrieval and the (much larger) affine pass
+    norm = cv2.NORM_HAMMING if opts.detector == "orb" else cv2.NORM_L2
+    knn = cv2.BFMatcher(norm).knnMatch(q_desc, r_desc, k=3)
     pairs: list[tuple[float, int, int]] = []
     where = r_pts.tolist()
     for row in knn:
@@ -106,6 +115,39 @@ def _tentative(
     pairs.sort()
     src = np.asarray([q_pts[q] for _, q, _ in pairs], np.float32).reshape(-1, 2)
     dst = np.asarray([r_pts[t] for _, _, t in pairs], np.float32).reshape(-1, 2)
+    keep = _distinct(src, dst, _SAME_POINT_PX)
+    return src[keep], dst[keep]
+
+
+def _tentative_flann(
+    q_pts: Points, q_desc: Any, r_pts: Points, r_desc: Any, opts: MatchOptions
+) -> tuple[Points, Points]:
+    """``_tentative`` with FLANN's approximate neighbours (seeded), on whole arrays at once."""
+    k = min(6, len(r_desc))
+    if opts.detector == "orb":
+        params = {"algorithm": 6, "table_number": 6, "key_size": 12, "multi_probe_level": 1}
+    else:
+        params = {"algorithm": 1, "trees": 4}
+    cv2.setRNGSeed(_FLANN_SEED)
+    index = cv2.flann_Index(np.ascontiguousarray(r_desc), params)
+    nn, dist = index.knnSearch(np.ascontiguousarray(q_desc), k, params={"checks": 64})
+    nn = np.asarray(nn, np.int64).reshape(len(q_desc), k)
+    dist = np.asarray(dist, np.float64).reshape(len(q_desc), k)
+    if opts.detector != "orb":
+        dist = np.sqrt(np.maximum(dist, 0.0))  # FLANN's L2 distances are squared
+    valid = nn >= 0  # LSH may find fewer than k neighbours
+    safe = np.where(valid, nn, 0)
+    best_xy = r_pts[safe[:, 0]]
+    far = np.linalg.norm(r_pts[safe[:, 1:]] - best_xy[:, None, :], axis=2) > _SAME_POINT_PX
+    far &= valid[:, 1:]
+    has_second = far.any(axis=1) & valid[:, 0]
+    second = dist[np.arange(len(nn)), far.argmax(axis=1) + 1]
+    ok = has_second & (dist[:, 0] < opts.ratio * second)
+    rows = np.flatnonzero(ok)
+    ratio = dist[rows, 0] / np.maximum(second[rows], 1e-9)
+    rows = rows[np.argsort(ratio, kind="stable")]
+    src = np.ascontiguousarray(q_pts[rows], np.float32).reshape(-1, 2)
+    dst = np.ascontiguousarray(r_pts[nn[rows, 0]], np.float32).reshape(-1, 2)
     keep = _distinct(src, dst, _SAME_POINT_PX)
     return src[keep], dst[keep]
 
@@ -165,7 +207,7 @@ def _plausible(h: npt.NDArray[np.float64], at: Points) -> bool:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class _Reference:
+class Reference:
     landmark_id: str
     image: str
     mirrored: bool
@@ -173,6 +215,7 @@ class _Reference:
     points: npt.NDArray[np.float32]
     descriptors: Any
     size: tuple[int, int]  # scaled (width, height)
+    background: bool = False  # a background photograph (a negative control only)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -196,12 +239,12 @@ class LandmarkScore:
     reference_points: tuple[tuple[float, float], ...] = dataclasses.field(default=(), repr=False)
 
 
-def _verify(
+def verify_pair(
     q_pts: Points,
     q_desc: Any,
     r_pts: Points,
     r_desc: Any,
-    ref: _Reference,
+    ref: Reference,
     opts: MatchOptions,
     frame_area: float,
     *,
