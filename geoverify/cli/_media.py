@@ -23,6 +23,7 @@ from geoverify._choices import (
     SceneScan,
 )
 from geoverify.models import to_jsonable
+from geoverify.probe._track import TrackFormat
 
 if TYPE_CHECKING:  # stage modules load inside the commands that use them (faster start)
     from geoverify.probe import MediaInfo
@@ -97,16 +98,37 @@ def _render_probe(info: MediaInfo) -> str:
     )
     if device:
         rows.append(("device", device))
+    if info.still is not None:
+        s = info.still
+        rows.append(
+            (
+                "photo",
+                f"{s.format} {s.width}x{s.height}, EXIF orientation {s.orientation or 'none'}, "
+                f"displayed {s.display_width}x{s.display_height} ({s.decoder})",
+            )
+        )
+    for direction in info.directions:
+        rows.append(
+            (
+                "direction",
+                f"{direction.kind} {direction.bearing_deg:.2f} deg from {direction.reference} "
+                f"north ({direction.source})",
+            )
+        )
     if info.gps_track is not None:
         g = info.gps_track
         f0 = g.fixes[0]
         rows.append(
             (
                 "gps track",
-                f"{len(g.fixes)} fixes ({g.sample_count} samples), first {f0.lat:.6f}, "
-                f"{f0.lon:.6f} at {g.first_time_utc.isoformat() if g.first_time_utc else 'no UTC'}",
+                f"{len(g.fixes)} fixes ({g.sample_count} samples) from {g.source}, first "
+                f"{f0.lat:.6f}, {f0.lon:.6f} at "
+                f"{g.first_time_utc.isoformat() if g.first_time_utc else 'no UTC time'}",
             )
         )
+    if info.telemetry is not None:
+        tf = info.telemetry
+        rows.append(("telemetry", f"{tf.format} {tf.path} ({tf.found_by}), SHA-256 {tf.sha256}"))
     rows.append(
         (
             "media data",
@@ -124,13 +146,51 @@ def _render_probe(info: MediaInfo) -> str:
 
 @app.command("probe")
 def probe_command(
-    video: Annotated[Path, typer.Argument(help="Local video file to examine.")],
+    video: Annotated[Path, typer.Argument(help="Local video or photo (JPEG, PNG, HEIC).")],
+    telemetry: Annotated[
+        Path | None,
+        typer.Option(
+            "--telemetry",
+            help="DJI .SRT flight telemetry for the video (default: a .SRT with the video's "
+            "name beside it, when there is one).",
+        ),
+    ] = None,
+    track: Annotated[
+        TrackFormat | None,
+        typer.Option("--track", help="Write the GPS track as gpx, kml, geojson or csv (--out)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="File the --track is written to.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
-    """Show what a video file is and what it claims: hashes, streams, times, places, trust."""
+    """Show what a video or photo claims: hashes, streams, times, places, directions, trust."""
     from geoverify.probe import probe
 
-    info = _run(as_json, lambda: probe(video))
+    def run() -> Any:
+        from geoverify._io import check_output_dir, write_atomic
+        from geoverify.errors import InputError, MediaError
+
+        if (track is None) != (out is None):
+            msg = "--track and --out go together"
+            raise InputError(msg, code="E_INPUT_OPTION", hint="e.g. --track gpx --out t.gpx")
+
+        if out is not None:
+            check_output_dir(out.parent if str(out.parent) else Path("."))
+        info = probe(video, telemetry=telemetry)
+        if track is not None and out is not None:
+            from geoverify.probe._track import export_track
+
+            if info.gps_track is None or not info.gps_track.fixes:
+                msg = f"{str(video)!r} carries no GPS track to write"
+                hint = "Only GoPro GPMF and DJI .SRT tracks are read; probe shows what there is."
+                raise MediaError(msg, code="E_NO_GPS_TRACK", hint=hint)
+            write_atomic(out, export_track(info.gps_track, track, name=video.name))
+        return info
+
+    info = _run(as_json, run)
+    if track is not None and not as_json:
+        typer.echo(f"track ({track}): {out}")
     if as_json:
         typer.echo(_dump_json(to_jsonable(info)))
     else:

@@ -65,13 +65,83 @@ __all__ = [
     "SavedFrames",
     "Shot",
     "contact_sheet",
+    "is_photo",
     "perceptual_hash",
     "save_frames",
     "select_frames",
     "sharpness",
+    "still_selection",
 ]
 
 # --- public API ----------------------------------------------------------------------------------
+
+
+def is_photo(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` holds a photograph geoverify reads (JPEG, PNG, HEIC), from its bytes."""
+    from geoverify.probe._sniff import _sniff
+
+    try:
+        with open(os.fspath(path), "rb") as fh:
+            head = fh.read(512)
+    except OSError:
+        return False
+    sniffed = _sniff(head)
+    return sniffed in ("jpeg", "png") or (
+        sniffed == "heif" and head[8:12] in (b"heic", b"heix", b"heim", b"heis", b"mif1")
+    )
+
+
+def still_selection(
+    path: str | os.PathLike[str], *, options: FrameOptions | None = None
+) -> FrameSelection:
+    """Make a photograph a one-frame selection (upright: the EXIF orientation applied).
+
+    Every strategy's answer for a photo is the photo itself: it is frame 0 at 0 s, chosen as
+    ``still``.
+    """
+    from fractions import Fraction
+
+    from geoverify._images import cv2, read_photo
+    from geoverify.frames._model import perceptual_hash, sharpness
+    from geoverify.models import Note, Severity
+
+    opts = options or FrameOptions()
+    image, digest = read_photo(path)
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    h, w = gray.shape
+    width = opts.analysis_width
+    small = cv2.resize(gray, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
+    frame = Frame(
+        image_bgr=image,
+        t_s=0.0,
+        pts=0,
+        time_base=Fraction(1, 1),
+        frame_number=0,
+        keyframe=True,
+        strategies=("still",),
+        shot=None,
+        sharpness=sharpness(small),
+        phash=f"{perceptual_hash(gray):016x}",
+    )
+    note = Note(
+        code="I_STILL_IMAGE",
+        message="a photograph: its one picture is the frame looked at",
+        severity=Severity.INFO,
+        field="frames",
+    )
+    return FrameSelection(
+        source_path=os.fspath(path),
+        source_sha256=digest,
+        options=opts,
+        frames=(frame,),
+        shots=(),
+        rotation_deg=0,
+        frames_expected=1,
+        frames_decoded=1,
+        uncovered_ranges_s=(),
+        decode_error="",
+        notes=(note,),
+    )
 
 
 def select_frames(
@@ -121,6 +191,8 @@ def select_frames(
     """
     limits = limits or DecodeLimits()
     p = check_local_file(path)
+    if is_photo(p):
+        return still_selection(p, options=options)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         # hash on a thread while the worker decodes (hashlib releases the GIL)
         digest = pool.submit(sha256_file, p) if source_sha256 is None else None

@@ -58,6 +58,7 @@ from geoverify.matching._verify import (
     LandmarkScore,
     Reference,
     features,
+    flann_index,
     scaled_gray,
     verify_pair,
 )
@@ -299,9 +300,10 @@ def match_image(image: Image, index: MatchIndex) -> ImageMatch:
     chosen = order[: opts.affine_candidates]
     screen_note: str | None = None
     if plain is not None:
-        screened = _affine_screen(gray, index, chosen, area)
+        screened = _affine_screen(gray, index, order[: opts.affine_screen_candidates], area)
+        chosen = sorted(screened, key=lambda lid: -screened[lid])[: opts.affine_candidates]
         worth = [lid for lid in chosen if screened[lid] >= opts.affine_screen_min_inliers]
-        found = ", ".join(f"{lid!r} {screened[lid]}" for lid in chosen)
+        found = ", ".join(f"{lid!r} {screened[lid]}" for lid in screened)
         side = opts.affine_screen_side_px
         if not worth:
             note = (
@@ -353,15 +355,21 @@ def _affine_screen(
     """Consistent points of the low-resolution affine screen, best reference per landmark.
 
     Every upright reference of each landmark is screened. A view both mirrored and strongly
-    slanted is therefore not screened in (``affine="on"`` scores it).
+    slanted is therefore not screened in (``affine="on"`` scores it). One FLANN index over the
+    frame's screen features is searched with each reference's (the counts are symmetric).
     """
     opts = index.options
-    q_pts, q_desc = features(gray, opts, screen=True)
+    f_pts, f_desc = features(gray, opts, screen=True)
     out = dict.fromkeys(landmarks, 0)
+    if len(f_desc) < 2:
+        return out
+    f_index = flann_index(f_desc, opts)
     for i, ref in enumerate(index.references):
         if ref.landmark_id in out and not ref.mirrored:
             r_pts, r_desc = index.affine_features(i, screen=True)
-            s = verify_pair(q_pts, q_desc, r_pts, r_desc, ref, opts, area, affine=True)
+            s = verify_pair(
+                r_pts, r_desc, f_pts, f_desc, ref, opts, area, affine=True, r_index=f_index
+            )
             out[ref.landmark_id] = max(out[ref.landmark_id], s.inliers)
     return out
 

@@ -62,8 +62,9 @@ class MatchOptions:
         for a frame where the plain pass finds fewer than ``min_inliers`` consistent points, a
         low-resolution screen (the same simulation on images scaled to
         ``affine_screen_side_px``, ASIFT's own two-resolution scheme) is run against the
-        ``affine_candidates`` most promising landmarks, and the full pass only for those where
-        the screen finds at least ``affine_screen_min_inliers`` consistent points. ``on`` runs
+        ``affine_screen_candidates`` landmarks with most plain-pass evidence, and the full pass
+        only for the ``affine_candidates`` best of them where the screen finds at least
+        ``affine_screen_min_inliers`` consistent points. ``on`` runs
         the full pass for every frame, ``off`` never. The full pass costs seconds per frame.
     affine_tilt_levels
         Tilt levels simulated; 4 reaches a tilt of 4 (a view about 76 degrees from the
@@ -76,6 +77,9 @@ class MatchOptions:
         References whose simulated-view features are kept in memory.
     affine_screen_side_px
         Longer side of the images the screen simulates views of.
+    affine_screen_candidates
+        Landmarks screened per frame (most plain-pass inliers, then retrieval votes, first). In
+        a larger registry a steep view of a landmark outside them is not screened in.
     affine_screen_features_per_view
         Keypoints kept per simulated view in the screen.
     affine_screen_min_inliers
@@ -110,6 +114,7 @@ class MatchOptions:
     affine_candidates: int = 2
     affine_cache_size: int = 32
     affine_screen_side_px: int = 240
+    affine_screen_candidates: int = 5
     affine_screen_features_per_view: int = 150
     affine_screen_min_inliers: int = 10
     background: BackgroundMode = DEFAULT_BACKGROUND
@@ -135,6 +140,7 @@ class MatchOptions:
             and 64 <= self.affine_screen_side_px <= self.max_side_px
             and self.affine_screen_features_per_view >= 50
             and self.affine_screen_min_inliers >= 4
+            and self.affine_screen_candidates >= 1
         ):
             msg = (
                 "affine_tilt_levels must be 1-6, affine_features_per_view >= 100, "

@@ -79,7 +79,14 @@ Points = npt.NDArray[np.float32]
 
 
 def _tentative(
-    q_pts: Points, q_desc: Any, r_pts: Points, r_desc: Any, opts: MatchOptions, *, affine: bool
+    q_pts: Points,
+    q_desc: Any,
+    r_pts: Points,
+    r_desc: Any,
+    opts: MatchOptions,
+    *,
+    affine: bool,
+    r_index: Any = None,
 ) -> tuple[Points, Points]:
     """Ratio-test correspondences, one per physical point, best ratio first.
 
@@ -90,7 +97,7 @@ def _tentative(
     if len(q_desc) < 2 or len(r_desc) < 2:
         return empty, empty
     if affine:
-        return _tentative_flann(q_pts, q_desc, r_pts, r_desc, opts)
+        return _tentative_flann(q_pts, q_desc, r_pts, r_desc, opts, index=r_index)
     # exact nearest neighbours, so inlier counts and homographies do not depend on FLANN's
     # random state; FLANN is for retrieval and the (much larger) affine pass
     norm = cv2.NORM_HAMMING if opts.detector == "orb" else cv2.NORM_L2
@@ -119,17 +126,33 @@ def _tentative(
     return src[keep], dst[keep]
 
 
-def _tentative_flann(
-    q_pts: Points, q_desc: Any, r_pts: Points, r_desc: Any, opts: MatchOptions
-) -> tuple[Points, Points]:
-    """``_tentative`` with FLANN's approximate neighbours (seeded), on whole arrays at once."""
-    k = min(6, len(r_desc))
+def flann_index(desc: Any, opts: MatchOptions) -> Any:
+    """Build a seeded FLANN index over ``desc`` (KD-trees for SIFT, LSH for ORB)."""
     if opts.detector == "orb":
         params = {"algorithm": 6, "table_number": 6, "key_size": 12, "multi_probe_level": 1}
     else:
         params = {"algorithm": 1, "trees": 4}
     cv2.setRNGSeed(_FLANN_SEED)
-    index = cv2.flann_Index(np.ascontiguousarray(r_desc), params)
+    return cv2.flann_Index(np.ascontiguousarray(desc), params)
+
+
+def _tentative_flann(
+    q_pts: Points,
+    q_desc: Any,
+    r_pts: Points,
+    r_desc: Any,
+    opts: MatchOptions,
+    *,
+    index: Any = None,
+) -> tuple[Points, Points]:
+    """``_tentative`` with FLANN's approximate neighbours (seeded), on whole arrays at once.
+
+    ``index`` is a ``flann_index`` of ``r_desc`` built beforehand (to search it many times).
+    """
+    k = min(6, len(r_desc))
+    if index is None:
+        index = flann_index(r_desc, opts)
+    cv2.setRNGSeed(_FLANN_SEED)
     nn, dist = index.knnSearch(np.ascontiguousarray(q_desc), k, params={"checks": 64})
     nn = np.asarray(nn, np.int64).reshape(len(q_desc), k)
     dist = np.asarray(dist, np.float64).reshape(len(q_desc), k)
@@ -249,6 +272,7 @@ def verify_pair(
     frame_area: float,
     *,
     affine: bool,
+    r_index: Any = None,
 ) -> LandmarkScore:
     empty = LandmarkScore(
         landmark_id=ref.landmark_id,
@@ -260,7 +284,7 @@ def verify_pair(
         spread=0.0,
         homography=None,
     )
-    src, dst = _tentative(q_pts, q_desc, r_pts, r_desc, opts, affine=affine)
+    src, dst = _tentative(q_pts, q_desc, r_pts, r_desc, opts, affine=affine, r_index=r_index)
     if opts.model == "fundamental":
         return _verify_epipolar(src, dst, empty, opts, frame_area)
     if len(src) < 4:

@@ -1,4 +1,4 @@
-"""Stage 1, probe: what a video file is and what it claims about itself.
+"""Stage 1, probe: what a video or photo file is and what it claims about itself.
 
 Input: a path to a local video file (untrusted). Output: a frozen ``MediaInfo`` with the file's
 identity (size, SHA-256, container sniffed from its bytes), its streams (the video stream used
@@ -10,6 +10,10 @@ Nothing here decodes media in this process: the demuxer and decoder run in the i
 of ``geoverify._decode``. This module only reads the file's first bytes and, for MP4/QuickTime,
 walks its box headers (bounded, pure Python) to sniff the format, find truncation and read the
 track matrix.
+
+Photographs (JPEG, PNG, HEIC) are read by ``geoverify.probe._exif`` (Pillow and pillow-heif,
+headers only). A DJI flight's ``.SRT`` sidecar (same name as the video, or given as
+``telemetry``) is read by ``geoverify.probe._srt`` into the same GPS-track model as GoPro GPMF.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from __future__ import annotations
 import concurrent.futures
 import os
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from geoverify._decode import (
     DecodeLimits,
@@ -28,11 +33,12 @@ from geoverify._decode import (
     sha256_file,
 )
 from geoverify.errors import GeoverifyError, InputError, MediaError
-from geoverify.models import sanitize_text
+from geoverify.models import Note, sanitize_text
 from geoverify.probe._claims import _creation_times, _device, _folded, _locations, parse_iso6709
 from geoverify.probe._model import (
     PROBE_SCHEMA,
     AudioStreamInfo,
+    CameraDirection,
     ContainerInfo,
     CreationTime,
     DeviceInfo,
@@ -40,6 +46,8 @@ from geoverify.probe._model import (
     LocationClaim,
     MediaInfo,
     MetadataTag,
+    StillImageInfo,
+    TelemetryFile,
     VideoStreamInfo,
 )
 from geoverify.probe._notes import _gps_track, _tags, _trust_notes, _video_info
@@ -47,6 +55,7 @@ from geoverify.probe._sniff import _STILL_IMAGES, _scan_bmff, _sniff
 
 __all__ = [
     "AudioStreamInfo",
+    "CameraDirection",
     "ContainerInfo",
     "CreationTime",
     "DeviceInfo",
@@ -54,6 +63,8 @@ __all__ = [
     "LocationClaim",
     "MediaInfo",
     "MetadataTag",
+    "StillImageInfo",
+    "TelemetryFile",
     "VideoStreamInfo",
     "parse_iso6709",
     "probe",
@@ -67,8 +78,9 @@ def probe(
     limits: DecodeLimits | None = None,
     now: datetime | None = None,
     progress: Callable[[int, int | None], None] | None = None,
+    telemetry: str | os.PathLike[str] | None = None,
 ) -> MediaInfo:
-    """Describe a video file and what it claims about itself.
+    """Describe a video or photo file and what it claims about itself.
 
     Parameters
     ----------
@@ -80,6 +92,10 @@ def probe(
         The current time (timezone-aware) used to flag future dates; defaults to the clock.
     progress
         Called with (bytes hashed, total bytes) while hashing.
+    telemetry
+        A DJI ``.SRT`` telemetry file for the video. When ``None``, a file beside the video
+        with its name and the extension ``.SRT`` (any case) is read if present; a sidecar that
+        cannot be read is then a note, a given file that cannot be read an error.
 
     Returns
     -------
@@ -109,9 +125,15 @@ def probe(
         head = fh.read(512)
     sniffed = _sniff(head)
     extension = p.suffix.lower().lstrip(".")
+    if sniffed in ("jpeg", "png") or (sniffed == "heif" and head[8:12] in _HEIC_BRANDS):
+        if telemetry is not None:
+            msg = "--telemetry is for a video; a photo carries its own EXIF"
+            raise InputError(msg, code="E_INPUT_OPTION", hint="Leave --telemetry out.")
+        return _probe_still(p, sniffed, extension, now)
     if sniffed in _STILL_IMAGES:
-        msg = f"{str(p)!r} is a still image ({sniffed.upper()}), not a video"
-        raise MediaError(msg, code="E_INPUT_IS_IMAGE", hint="Give a video file.")
+        msg = f"{str(p)!r} is a still image ({sniffed.upper()}) that geoverify does not read"
+        hint = "Convert it to PNG or JPEG (its metadata may be lost: keep the original too)."
+        raise MediaError(msg, code="E_INPUT_IS_IMAGE", hint=hint)
     if sniffed in ("html/xml", "playlist"):
         msg = f"{str(p)!r} is a text document ({sniffed}), not a video"
         hint = "A web page or playlist was saved instead of the video; download the media itself."
@@ -185,6 +207,18 @@ def probe(
     device = _device(_folded(raw.metadata))
     gps = _gps_track(raw)
     tags = _tags(raw)
+    try:
+        sidecar = _telemetry(p, telemetry, gps)
+    except GeoverifyError as exc:
+        raise reject(exc) from None
+    extra_notes: list[Note] = []
+    telemetry_file = None
+    directions: list[CameraDirection] = []
+    if sidecar is not None:
+        telemetry_file, track, srt_times, directions, extra_notes = sidecar
+        times += srt_times
+        if gps is None and track is not None:
+            gps = track
     notes = _trust_notes(
         raw=raw,
         sniffed=sniffed,
@@ -199,6 +233,7 @@ def probe(
         tags=tags,
         now=now,
     )
+    notes += extra_notes
     st_after = p.stat()
     if (st_after.st_size, st_after.st_mtime_ns) != (st_before.st_size, st_before.st_mtime_ns):
         msg = f"{str(p)!r} changed while it was being probed"
@@ -241,4 +276,167 @@ def probe(
         tags=tuple(tags),
         notes=tuple(notes),
         decoder_versions=dict(raw.library_versions),
+        directions=tuple(directions),
+        telemetry=telemetry_file,
+    )
+
+
+_HEIC_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"mif1")
+
+
+def _find_sidecar(video: Path) -> Path | None:
+    try:
+        names = {q.name: q for q in video.parent.iterdir()}
+    except OSError:
+        return None
+    for _name, q in sorted(names.items()):
+        if q.stem == video.stem and q.suffix.lower() == ".srt" and q != video:
+            return q
+    return None
+
+
+def _telemetry(
+    video: Path, given: str | os.PathLike[str] | None, gps: GpsTrack | None
+) -> tuple[TelemetryFile, GpsTrack | None, list[CreationTime], list[CameraDirection],
+           list[Note]] | None:  # fmt: skip
+    """Read the DJI SRT telemetry of ``video`` (given, or the sidecar with its name)."""
+    from geoverify._io import hash_regular_file
+    from geoverify.probe._srt import MAX_SRT_BYTES, parse_srt
+
+    path = Path(os.fspath(given)) if given is not None else _find_sidecar(video)
+    if path is None:
+        return None
+    found_by = "given (--telemetry)" if given is not None else "sidecar with the video's name"
+    try:
+        srt = parse_srt(path)
+        digest = hash_regular_file(
+            path, max_bytes=MAX_SRT_BYTES, what="telemetry file",
+            error=lambda m, r, h: InputError(m, code="E_TELEMETRY_INVALID", hint=h),
+        )  # fmt: skip
+    except GeoverifyError as exc:
+        if given is not None:
+            raise
+        note = Note(
+            code="W_TELEMETRY_UNREADABLE",
+            message=sanitize_text(f"the sidecar {path.name!r} was not read: {exc.message}"),
+            field="gps_track",
+        )
+        return None, None, [], [], [note]  # type: ignore[return-value]
+    notes = list(srt.notes)
+    notes.append(
+        Note(
+            code="W_TELEMETRY_SIDECAR",
+            message=sanitize_text(
+                f"the GPS track comes from {path.name!r} ({found_by}), a separate file: "
+                "anyone can edit it, and only its name ties it to this video "
+                f"(SHA-256 {digest})"
+            ),
+            field="gps_track",
+        )
+    )
+    track = None
+    if srt.fixes:
+        track = GpsTrack(
+            source=f"DJI SRT telemetry {path.name}",
+            fixes=srt.fixes,
+            sample_count=len(srt.fixes),
+            first_time_utc=None,
+            last_time_utc=None,
+            truncated=any(n.code == "W_TELEMETRY_TRUNCATED" for n in srt.notes),
+        )
+        if gps is not None:
+            notes.append(
+                Note(
+                    code="W_TWO_TRACKS",
+                    message="the file has its own GPS track and a DJI sidecar: the embedded "
+                    "track is used, the sidecar's is not",
+                    field="gps_track",
+                )
+            )
+    times = []
+    first_local = next((f.time_local for f in srt.fixes if f.time_local), None)
+    if first_local is not None:
+        when = datetime.fromisoformat(first_local)
+        times.append(
+            CreationTime(
+                source=f"DJI SRT first cue (aircraft clock, local time, no zone): {path.name}",
+                raw=first_local,
+                utc=when.replace(tzinfo=UTC),
+                zone_stated=False,
+                local_offset=None,
+            )
+        )
+    directions = [
+        CameraDirection(
+            source=f"DJI SRT gimbal yaw, first cue ({path.name})",
+            kind="view",
+            bearing_deg=f.gimbal_pry_deg[2] % 360,
+            reference="unknown",
+        )
+        for f in srt.fixes[:1]
+        if f.gimbal_pry_deg is not None
+    ]
+    info = TelemetryFile(
+        path=sanitize_text(str(path)),
+        sha256=digest,
+        format="DJI SRT",
+        cues=srt.cues,
+        fixes=len(srt.fixes),
+        found_by=found_by,
+    )
+    return info, track, times, directions, notes
+
+
+def _probe_still(p: Path, sniffed: str, extension: str, now: datetime) -> MediaInfo:
+    """Describe a photograph: identity, size, orientation and its EXIF claims."""
+    from geoverify._images import MAX_IMAGE_BYTES, read_image_bytes
+    from geoverify.probe._exif import read_still
+
+    data, digest = read_image_bytes(p)
+    try:
+        still, times, locations, directions, device, notes = read_still(
+            data, sniffed, max_pixels=60_000_000
+        )
+    except GeoverifyError as exc:
+        exc.input_sha256 = digest
+        raise
+    for t in times:
+        if t.utc is not None and t.utc > now + timedelta(days=1):
+            notes.append(
+                Note(
+                    code="W_TIME_IMPLAUSIBLE",
+                    message=sanitize_text(f"{t.source} {t.raw!r} is in the future"),
+                    field="creation",
+                )
+            )
+    from PIL import __version__ as pillow_version
+
+    return MediaInfo(
+        schema=PROBE_SCHEMA,
+        path=sanitize_text(os.fspath(p)),
+        size_bytes=len(data),
+        sha256=digest,
+        container=ContainerInfo(
+            format_sniffed=still.format,
+            demuxer=still.decoder,
+            demuxer_long_name=f"still image read by {still.decoder}",
+            extension=extension,
+            major_brand=None,
+            duration_s=None,
+            start_time_s=None,
+            bit_rate=None,
+        ),
+        video=None,
+        audio=(),
+        data_streams=(),
+        creation_times=tuple(times),
+        locations=tuple(locations),
+        device=device,
+        gps_track=None,
+        media_data_complete=None,
+        tags=(),
+        notes=tuple(notes),
+        decoder_versions={"Pillow": pillow_version, "max_image_bytes": str(MAX_IMAGE_BYTES)},
+        still=still,
+        directions=tuple(directions),
     )

@@ -187,6 +187,59 @@ class GpsTrack:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class StillImageInfo:
+    """A still image (JPEG, PNG, HEIC): its stored size and the EXIF orientation.
+
+    ``display_width`` and ``display_height`` are after the EXIF orientation (5-8 swap them);
+    ``orientation`` is ``None`` when the file has none (1, upright, is then assumed).
+    """
+
+    format: str
+    width: int
+    height: int
+    orientation: int | None
+    display_width: int
+    display_height: int
+    decoder: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CameraDirection:
+    """A direction the file claims: where the camera looked, or where it moved.
+
+    Attributes
+    ----------
+    source
+        The field, e.g. ``EXIF GPSImgDirection`` or ``DJI SRT gimbal yaw``.
+    kind
+        ``view`` (where the lens points), ``destination`` (EXIF GPSDestBearing: the bearing to
+        the photographed subject, as the device wrote it) or ``movement`` (GPSTrack).
+    bearing_deg
+        Degrees clockwise from the reference north, as written.
+    reference
+        ``true``, ``magnetic`` (not converted: the declination at the place and date was not
+        applied, so a check against a true bearing must allow for it) or ``unknown``.
+    """
+
+    source: str
+    kind: str
+    bearing_deg: float
+    reference: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class TelemetryFile:
+    """A telemetry sidecar read beside the media (a separate file: anyone can edit it)."""
+
+    path: str
+    sha256: str
+    format: str
+    cues: int
+    fixes: int
+    found_by: str  # "given (--telemetry)" or "sidecar with the video's name"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class MediaInfo:
     """Everything ``probe`` found about one file. Convert with ``models.to_jsonable``."""
 
@@ -206,6 +259,9 @@ class MediaInfo:
     tags: tuple[MetadataTag, ...]
     notes: tuple[Note, ...]
     decoder_versions: Mapping[str, str]
+    still: StillImageInfo | None = None
+    directions: tuple[CameraDirection, ...] = ()
+    telemetry: TelemetryFile | None = None
 
     def _repr_html_(self) -> str:
         """Show identity, video, claims and trust notes as a table in Jupyter (escaped)."""

@@ -1,0 +1,430 @@
+"""Still images (JPEG, PNG, HEIC): EXIF capture claims through Pillow and pillow-heif.
+
+Read with Pillow (JPEG, PNG's ``eXIf`` chunk) and pillow-heif (HEIC), headers only: no pixel
+is decoded here. Every claim is normalised like the video ones:
+
+- GPS position from GPSLatitude/Longitude and their N/S/E/W references, with GPSAltitude
+  (negative below sea level when GPSAltitudeRef is 1), GPSHPositioningError as the accuracy
+  radius and GPSDOP in a note. (0, 0) is "null island": an unset receiver, no location.
+- Directions: GPSImgDirection (where the lens points), GPSDestBearing, GPSTrack (movement), each
+  with its T/M reference. A magnetic bearing is kept as written and flagged; it is never
+  treated as true (no declination model is applied).
+- Times: DateTimeOriginal with OffsetTimeOriginal (or OffsetTime) when present (zone stated),
+  otherwise zone-less; GPSDateStamp + GPSTimeStamp as UTC. When both exist, their difference is
+  reported as the implied UTC offset; an offset that is no whole quarter hour, or that
+  contradicts the stated offset, is a clock-inconsistency note, not a choice between them.
+- Device: Make, Model, Software.
+Malformed fields (a GPS date of ``2014:09:259``, a rational with a zero denominator) become
+notes, never exceptions.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from geoverify.errors import LimitError, MediaError
+from geoverify.models import LatLon, Note, Severity, sanitize_text
+from geoverify.probe._model import (
+    CameraDirection,
+    CreationTime,
+    DeviceInfo,
+    LocationClaim,
+    StillImageInfo,
+)
+
+_IFD_EXIF = 0x8769
+_IFD_GPS = 0x8825
+_DATE = re.compile(r"^(\d{4}):(\d\d):(\d\d) (\d\d):(\d\d):(\d\d)$")
+_OFFSET = re.compile(r"^([+-])(\d\d):(\d\d)$")
+# clocks within this of each other agree; a camera clock drifts seconds, not minutes
+_CLOCK_TOLERANCE_S = 120.0
+
+
+def _note(code: str, message: str, field: str, severity: Severity = Severity.WARNING) -> Note:
+    return Note(code=code, message=sanitize_text(message), severity=severity, field=field)
+
+
+def _pillow() -> Any:
+    from PIL import Image
+
+    try:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+    except ImportError:  # pragma: no cover - a core dependency
+        pass
+    return Image
+
+
+def _number(value: Any) -> float | None:
+    try:
+        out = float(value)
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def _angle(dms: Any) -> float | None:
+    """Degrees from an EXIF (degrees, minutes, seconds) triple of rationals."""
+    if not isinstance(dms, tuple | list) or len(dms) != 3:
+        return None
+    parts = [_number(v) for v in dms]
+    if any(p is None or p < 0 for p in parts):
+        return None
+    d, m, s = (p for p in parts if p is not None)
+    return d + m / 60 + s / 3600
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if value is None:
+        return None
+    text = sanitize_text(str(value)).strip("\x00 ").strip()
+    return text or None
+
+
+def _position(gps: Mapping[int, Any], notes: list[Note]) -> LocationClaim | None:
+    if 2 not in gps and 4 not in gps:
+        return None
+    lat, lon = _angle(gps.get(2)), _angle(gps.get(4))
+    lat_ref, lon_ref = _text(gps.get(1)), _text(gps.get(3))
+    raw = f"{gps.get(2)} {lat_ref} {gps.get(4)} {lon_ref}"
+    problem = ""
+    position = None
+    if lat is None or lon is None or lat_ref not in ("N", "S") or lon_ref not in ("E", "W"):
+        problem = "GPS latitude/longitude or their N/S/E/W references are malformed"
+    else:
+        lat = -lat if lat_ref == "S" else lat
+        lon = -lon if lon_ref == "W" else lon
+        if lat == 0 and lon == 0:
+            problem = "GPS position is (0, 0), 'null island': an unset receiver, no location"
+        elif not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            problem = f"GPS position ({lat}, {lon}) is out of range"
+        else:
+            position = LatLon(lat, lon)
+    alt = _number(gps.get(6))
+    if alt is not None and gps.get(5) in (1, b"\x01"):
+        alt = -alt
+    accuracy = _number(gps.get(31))
+    dop = _number(gps.get(11))
+    if dop is not None:
+        mode = _text(gps.get(10))
+        notes.append(
+            _note(
+                "I_EXIF_GPS_DOP",
+                f"GPS dilution of precision {dop:g}"
+                + (f" ({mode}D fix)" if mode in ("2", "3") else "")
+                + (": a poor fix, metres to tens of metres off" if dop > 5 else ""),
+                "location",
+                Severity.WARNING if dop > 5 else Severity.INFO,
+            )
+        )
+    if problem:
+        notes.append(_note("W_EXIF_GPS_INVALID", problem, "location"))
+    return LocationClaim(
+        source="EXIF GPS",
+        raw=sanitize_text(raw),
+        position=position,
+        altitude_m=alt,
+        accuracy_m=accuracy,
+        problem=problem,
+    )
+
+
+def _directions(gps: Mapping[int, Any], notes: list[Note]) -> list[CameraDirection]:
+    out = []
+    for tag, ref_tag, name, kind in (
+        (17, 16, "GPSImgDirection", "view"),
+        (24, 23, "GPSDestBearing", "destination"),
+        (15, 14, "GPSTrack", "movement"),
+    ):
+        if tag not in gps:
+            continue
+        bearing = _number(gps.get(tag))
+        ref = _text(gps.get(ref_tag))
+        if bearing is None or not 0 <= bearing <= 360:
+            notes.append(_note("W_EXIF_DIRECTION_INVALID", f"{name} {gps.get(tag)!r}", "direction"))
+            continue
+        reference = {"T": "true", "M": "magnetic"}.get(ref or "", "unknown")
+        out.append(
+            CameraDirection(
+                source=f"EXIF {name}", kind=kind, bearing_deg=bearing % 360, reference=reference
+            )
+        )
+        if reference == "magnetic":
+            notes.append(
+                _note(
+                    "W_DIRECTION_MAGNETIC",
+                    f"{name} {bearing:g} deg is from magnetic north: not converted (no "
+                    "declination model is applied); compare it with a true bearing only with "
+                    "the local declination allowed for",
+                    "direction",
+                )
+            )
+        elif reference == "unknown":
+            notes.append(
+                _note(
+                    "W_DIRECTION_REFERENCE_UNKNOWN",
+                    f"{name} {bearing:g} deg gives no T/M reference: true or magnetic north "
+                    "is unknown",
+                    "direction",
+                )
+            )
+    return out
+
+
+def _exif_time(
+    exif: Mapping[int, Any], tag: int, offset_tags: tuple[int, ...], label: str, notes: list[Note]
+) -> CreationTime | None:
+    raw = _text(exif.get(tag))
+    if raw is None:
+        return None
+    m = _DATE.match(raw)
+    if not m:
+        notes.append(_note("W_EXIF_TIME_INVALID", f"{label} {raw!r} is not a date", "creation"))
+        return CreationTime(source=f"EXIF {label}", raw=raw, utc=None, zone_stated=False,
+                            local_offset=None)  # fmt: skip
+    offset_raw = next((_text(exif.get(t)) for t in offset_tags if _text(exif.get(t))), None)
+    tz = UTC
+    zone_stated = False
+    if offset_raw is not None:
+        om = _OFFSET.match(offset_raw)
+        if om:
+            sign = -1 if om.group(1) == "-" else 1
+            delta = timedelta(hours=int(om.group(2)), minutes=int(om.group(3)))
+            if delta <= timedelta(hours=14):
+                tz = timezone(sign * delta)
+                zone_stated = True
+        if not zone_stated:
+            notes.append(
+                _note("W_EXIF_TIME_INVALID", f"offset {offset_raw!r} is malformed", "creation")
+            )
+    try:
+        y, mo, d, h, mi, sec = (int(g) for g in m.groups())
+        local = datetime(y, mo, d, h, mi, sec, tzinfo=tz)
+    except ValueError:
+        notes.append(_note("W_EXIF_TIME_INVALID", f"{label} {raw!r} is no date", "creation"))
+        return CreationTime(source=f"EXIF {label}", raw=raw, utc=None, zone_stated=False,
+                            local_offset=None)  # fmt: skip
+    return CreationTime(
+        source=f"EXIF {label}" + (" + OffsetTime" if zone_stated else ""),
+        raw=raw + (f" {offset_raw}" if zone_stated else ""),
+        utc=local.astimezone(UTC),
+        zone_stated=zone_stated,
+        local_offset=offset_raw if zone_stated else None,
+    )
+
+
+def _gps_time(
+    gps: Mapping[int, Any], notes: list[Note]
+) -> tuple[CreationTime | None, float | None]:
+    """Read the GPS UTC time, and the GPS time of day (seconds) when the date is missing or bad."""
+    if 7 not in gps and 29 not in gps:
+        return None, None
+    date_raw = _text(gps.get(29))
+    stamp = gps.get(7)
+    raw = f"{date_raw} {stamp}"
+    parts = [_number(v) for v in stamp] if isinstance(stamp, tuple | list) else []
+    seconds = None
+    if len(parts) == 3 and all(p is not None and p >= 0 for p in parts):
+        h, mi, s = (p for p in parts if p is not None)
+        if h < 24 and mi < 60 and s < 61:
+            seconds = h * 3600 + mi * 60 + s
+    if seconds is None:
+        notes.append(
+            _note("W_EXIF_GPS_TIME_INVALID", f"GPS time stamp {stamp!r} is malformed", "creation")
+        )
+        return None, None
+    dm = re.match(r"^(\d{4}):(\d\d):(\d\d)$", date_raw or "")
+    utc = None
+    if dm:
+        try:
+            day = datetime(int(dm.group(1)), int(dm.group(2)), int(dm.group(3)), tzinfo=UTC)
+            utc = day + timedelta(seconds=seconds)
+        except (ValueError, OverflowError):
+            utc = None
+    if utc is None:
+        what = "missing" if date_raw is None else f"malformed ({date_raw!r})"
+        notes.append(
+            _note(
+                "W_EXIF_GPS_DATE_INVALID",
+                f"the GPS date is {what}: the GPS time of day {_hms(seconds)} UTC is kept for "
+                "comparing clocks, no GPS instant is reported",
+                "creation",
+            )
+        )
+        return None, seconds
+    return (
+        CreationTime(
+            source="EXIF GPS date/time (UTC)", raw=raw, utc=utc, zone_stated=True, local_offset="Z"
+        ),
+        seconds,
+    )
+
+
+def _hms(seconds: float) -> str:
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{int(h):02d}:{int(m):02d}:{s:06.3f}"
+
+
+def _clock_notes(
+    local: CreationTime | None, gps_utc: datetime | None, gps_day_s: float | None
+) -> list[Note]:
+    if local is None or local.utc is None:
+        return []
+    if gps_utc is not None:
+        diff = (local.utc - gps_utc).total_seconds()
+        against = f"the GPS UTC time {gps_utc.isoformat()}"
+    elif gps_day_s is None:
+        return []
+    else:
+        # only the GPS time of day: compare within a day, the nearest way round
+        own = local.utc.hour * 3600 + local.utc.minute * 60 + local.utc.second
+        diff = (own - gps_day_s + 43200) % 86400 - 43200
+        against = f"the GPS time of day {_hms(gps_day_s)} UTC (no GPS date)"
+    if local.zone_stated:
+        if abs(diff) > _CLOCK_TOLERANCE_S:
+            return [
+                _note(
+                    "W_CLOCK_INCONSISTENT",
+                    f"{local.source} {local.raw} is {diff / 3600:+.2f} h from {against}: one "
+                    "clock is wrong (both are reported, neither is chosen)",
+                    "creation",
+                )
+            ]
+        return []
+    quarter = round(diff / 900) * 900
+    text = f"{diff / 3600:+.3f} h"
+    if abs(diff - quarter) > _CLOCK_TOLERANCE_S or abs(quarter) > 14 * 3600:
+        return [
+            _note(
+                "W_CLOCK_INCONSISTENT",
+                f"{local.source} {local.raw} (no zone) minus {against} is {text}: no time-zone "
+                "offset, so the camera clock or the GPS time is off (both reported)",
+                "creation",
+            )
+        ]
+    return [
+        _note(
+            "I_IMPLIED_UTC_OFFSET",
+            f"{local.source} {local.raw} (no zone) minus {against} is {text}: the camera clock "
+            f"ran at UTC{quarter / 3600:+g} h (to {abs(diff - quarter):.0f} s); whether that was "
+            "the local zone at the place and date is for the analyst to check",
+            "creation",
+            Severity.INFO,
+        )
+    ]
+
+
+def read_still(
+    data: bytes, sniffed: str, *, max_pixels: int
+) -> tuple[StillImageInfo, list[CreationTime], list[LocationClaim], list[CameraDirection],
+           DeviceInfo, list[Note]]:  # fmt: skip
+    """Read a still image's header and EXIF; no pixel is decoded.
+
+    Raises
+    ------
+    MediaError
+        ``E_IMAGE_INVALID`` when Pillow cannot read the header.
+    LimitError
+        ``E_LIMIT_PIXELS`` above ``max_pixels``.
+    """
+    image_mod = _pillow()
+    notes: list[Note] = []
+    try:
+        with image_mod.open(io.BytesIO(data)) as im:
+            width, height = im.size
+            fmt = str(im.format or sniffed).lower()
+            exif = im.getexif()
+            gps = dict(exif.get_ifd(_IFD_GPS))
+            sub = dict(exif.get_ifd(_IFD_EXIF))
+            base = dict(exif)
+    except Exception as exc:
+        msg = f"the image header cannot be read: {type(exc).__name__}: {str(exc)[:120]}"
+        raise MediaError(
+            msg, code="E_IMAGE_INVALID", hint="The file is truncated or corrupt."
+        ) from None
+    if width * height > max_pixels:
+        msg = f"the image is {width}x{height}, above the {max_pixels:,}-pixel limit"
+        raise LimitError(msg, code="E_LIMIT_PIXELS", hint="Scale the image down first.")
+    orientation = base.get(274)
+    orientation = orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else None
+    swap = orientation in (5, 6, 7, 8)
+    still = StillImageInfo(
+        format="heic" if fmt in ("heif", "heic") else fmt,
+        width=width,
+        height=height,
+        orientation=orientation,
+        display_width=height if swap else width,
+        display_height=width if swap else height,
+        decoder="pillow-heif" if fmt in ("heif", "heic") else "Pillow",
+    )
+    times = []
+    original = _exif_time(sub, 36867, (36881, 36880), "DateTimeOriginal", notes)
+    if original is not None:
+        times.append(original)
+    gps_time, gps_day_s = _gps_time(gps, notes)
+    if gps_time is not None:
+        times.append(gps_time)
+    if original is None:
+        modified = _exif_time(base, 306, (36880,), "DateTime (last change)", notes)
+        if modified is not None:
+            times.append(modified)
+            notes.append(
+                _note(
+                    "W_EXIF_NO_ORIGINAL_TIME",
+                    "no DateTimeOriginal: only DateTime, when the file was last changed",
+                    "creation",
+                )
+            )
+    notes += _clock_notes(original, gps_time.utc if gps_time else None, gps_day_s)
+    locations = []
+    position = _position(gps, notes)
+    if position is not None:
+        locations.append(position)
+    directions = _directions(gps, notes)
+    device = DeviceInfo(
+        make=_text(base.get(271)), model=_text(base.get(272)), software=_text(base.get(305))
+    )
+    if not gps:
+        notes.append(
+            _note(
+                "I_NO_EXIF_GPS",
+                "the image carries no GPS block: platforms strip it, so this is no evidence "
+                "either way",
+                "location",
+                Severity.INFO,
+            )
+        )
+    return still, times, locations, directions, device, notes
+
+
+def decode_still(data: bytes, *, max_pixels: int) -> Any:
+    """Decode a still image to an upright BGR array (EXIF orientation applied)."""
+    import numpy as np
+
+    image_mod = _pillow()
+    from PIL import ImageOps
+
+    try:
+        with image_mod.open(io.BytesIO(data)) as im:
+            if im.size[0] * im.size[1] > max_pixels:
+                msg = f"the image is {im.size[0]}x{im.size[1]}, above the pixel limit"
+                raise LimitError(msg, code="E_LIMIT_PIXELS", hint="Scale the image down first.")
+            upright = ImageOps.exif_transpose(im).convert("RGB")
+            rgb = np.asarray(upright)
+    except LimitError:
+        raise
+    except Exception as exc:
+        msg = f"the image cannot be decoded: {type(exc).__name__}: {str(exc)[:120]}"
+        raise MediaError(
+            msg, code="E_IMAGE_INVALID", hint="The file is truncated or corrupt."
+        ) from None
+    return np.ascontiguousarray(rgb[:, :, ::-1])

@@ -1,0 +1,137 @@
+"""A file's GPS track out: GPX 1.1, KML 2.2, GeoJSON or CSV; and positions at frame times.
+
+Every fix is written as read (no smoothing, no resampling). Times: a fix's UTC time when the
+track has one (GoPro GPSU); a DJI track's aircraft clock is local time with no zone, so GPX and
+KML, whose times must be UTC, carry it only as a description, and GeoJSON/CSV carry it in a
+``time_local`` column. ``t_s`` is the time in the video. Altitudes are as the source states
+them, with their reference.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import math
+from typing import Any, Literal
+from xml.sax.saxutils import escape
+
+from geoverify.models import LatLon
+from geoverify.probe._model import GpsTrack
+
+TrackFormat = Literal["gpx", "kml", "geojson", "csv"]
+TRACK_FORMATS: tuple[TrackFormat, ...] = ("gpx", "kml", "geojson", "csv")
+
+
+def _fields(fix: Any) -> dict[str, Any]:
+    gimbal = getattr(fix, "gimbal_pry_deg", None)
+    aircraft = getattr(fix, "aircraft_pry_deg", None)
+    return {
+        "t_s": round(float(fix.payload_t_s), 6),
+        "time_utc": fix.time_utc.isoformat() if fix.time_utc is not None else None,
+        "time_local": getattr(fix, "time_local", None),
+        "lat": fix.lat,
+        "lon": fix.lon,
+        "alt_m": fix.alt_m if fix.alt_m is not None and math.isfinite(fix.alt_m) else None,
+        "alt_reference": getattr(fix, "alt_reference", "") or "as the camera reports it",
+        "speed_2d_mps": fix.speed_2d_mps,
+        "dop": fix.dop,
+        "satellites": getattr(fix, "satellites", None),
+        "gimbal_yaw_deg": gimbal[2] if gimbal else None,
+        "gimbal_pitch_deg": gimbal[0] if gimbal else None,
+        "aircraft_yaw_deg": aircraft[2] if aircraft else None,
+    }
+
+
+def export_track(track: GpsTrack, fmt: TrackFormat, *, name: str = "track") -> bytes:
+    """Serialise ``track`` in ``fmt`` (see the module docstring); UTF-8 bytes."""
+    rows = [_fields(f) for f in track.fixes]
+    if fmt == "geojson":
+        line = {
+            "type": "Feature",
+            "geometry": {"type": "LineString", "coordinates": [[r["lon"], r["lat"]] for r in rows]},
+            "properties": {"name": name, "source": track.source, "fixes": len(rows)},
+        }
+        points = [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
+                "properties": {k: v for k, v in r.items() if k not in ("lat", "lon")},
+            }
+            for r in rows
+        ]
+        doc = {"type": "FeatureCollection", "features": [line, *points]}
+        return (json.dumps(doc, ensure_ascii=False, allow_nan=False, indent=1) + "\n").encode()
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["t_s"])
+        writer.writeheader()
+        writer.writerows(rows)
+        return buf.getvalue().encode("utf-8")
+    if fmt == "gpx":
+        out = [
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            '<gpx version="1.1" creator="geoverify" xmlns="http://www.topografix.com/GPX/1/1">',
+            f"<trk><name>{escape(name)}</name><desc>{escape(track.source)}</desc><trkseg>",
+        ]
+        for r in rows:
+            ele = f"<ele>{r['alt_m']}</ele>" if r["alt_m"] is not None else ""
+            when = f"<time>{r['time_utc'].replace('+00:00', 'Z')}</time>" if r["time_utc"] else ""
+            desc = f"t_s={r['t_s']}" + (f" local={r['time_local']}" if r["time_local"] else "")
+            out.append(
+                f'<trkpt lat="{r["lat"]}" lon="{r["lon"]}">{ele}{when}'
+                f"<desc>{escape(desc)}</desc></trkpt>"
+            )
+        out.append("</trkseg></trk></gpx>")
+        return ("\n".join(out) + "\n").encode("utf-8")
+    if fmt == "kml":
+        coords = " ".join(
+            f"{r['lon']},{r['lat']}" + (f",{r['alt_m']}" if r["alt_m"] is not None else "")
+            for r in rows
+        )
+        out = [
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            '<kml xmlns="http://www.opengis.net/kml/2.2"><Document>',
+            f"<name>{escape(name)}</name><description>{escape(track.source)}</description>",
+            "<Placemark><name>track</name><LineString><altitudeMode>absolute</altitudeMode>"
+            f"<coordinates>{coords}</coordinates></LineString></Placemark>",
+        ]
+        for r in rows:
+            when = (
+                f"<TimeStamp><when>{r['time_utc'].replace('+00:00', 'Z')}</when></TimeStamp>"
+                if r["time_utc"]
+                else ""
+            )
+            out.append(
+                f"<Placemark><name>{r['t_s']} s</name>{when}<Point><coordinates>"
+                f"{r['lon']},{r['lat']}</coordinates></Point></Placemark>"
+            )
+        out.append("</Document></kml>")
+        return ("\n".join(out) + "\n").encode("utf-8")
+    msg = f"unknown track format {fmt!r}"
+    raise ValueError(msg)
+
+
+def position_at(
+    track: GpsTrack, t_s: float, *, max_gap_s: float = 2.0
+) -> tuple[LatLon, Any] | None:
+    """Find the camera position at ``t_s`` (seconds into the video), between two fixes.
+
+    Returns the position and the nearer fix (for its attitude), or ``None`` when ``t_s`` lies
+    outside the track or between fixes more than ``max_gap_s`` apart: a position is never
+    extrapolated or bridged across a gap.
+    """
+    fixes = sorted(track.fixes, key=lambda f: f.payload_t_s)
+    if not fixes or t_s < fixes[0].payload_t_s or t_s > fixes[-1].payload_t_s:
+        return None
+    for a, b in itertools.pairwise(fixes):
+        if a.payload_t_s <= t_s <= b.payload_t_s:
+            span = b.payload_t_s - a.payload_t_s
+            if span > max_gap_s:
+                return None
+            w = 0.0 if span == 0 else (t_s - a.payload_t_s) / span
+            nearer = a if w < 0.5 else b
+            return LatLon(a.lat + w * (b.lat - a.lat), a.lon + w * (b.lon - a.lon)), nearer
+    last = fixes[-1]
+    return LatLon(last.lat, last.lon), last

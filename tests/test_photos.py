@@ -1,0 +1,231 @@
+"""Photographs and DJI telemetry as evidence: EXIF claims and SRT tracks against other tools.
+
+Expected values come from metadata-extractor's checked-in outputs
+(tests/data/photos/expected_metadata-extractor, which print degrees-minutes-seconds rounded to
+the hundredth of a second of arc and bearings to 0.01 deg) and from the upstream DJI_SRT_Parser
+tests (tests/data/dji_srt/PROVENANCE.md).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+from conftest import DATA
+
+from geoverify import InputError, MediaError
+from geoverify.probe import probe
+from geoverify.probe._srt import parse_srt
+
+PHOTOS = DATA / "photos"
+SRT = DATA / "dji_srt"
+EXPECTED = PHOTOS / "expected_metadata-extractor"
+# metadata-extractor prints seconds of arc to 2 decimals: 0.005" is 1.4e-6 deg
+DMS_TOL_DEG = 0.005 / 3600 + 1e-9
+BEARING_TOL_DEG = 0.005 + 1e-9
+
+
+def _expected(name: str) -> dict[str, str]:
+    out = {}
+    for line in (EXPECTED / f"{name}.java.txt").read_text(encoding="utf-8").splitlines():
+        m = re.match(r"^\[(GPS|Exif IFD0|Exif SubIFD) - 0x[0-9a-f]+\] (.+?) = (.*)$", line)
+        if m:
+            out[m.group(2)] = m.group(3)
+    return out
+
+
+def _dms(text: str, ref: str) -> float:
+    """Degrees from metadata-extractor's text; it prints some values already signed."""
+    d, m, s = (float(x) for x in re.findall(r"[-\d.]+", text))
+    value = abs(d) + m / 60 + s / 3600
+    return -value if ref in ("S", "W") or text.startswith("-") else value
+
+
+@pytest.mark.parametrize(
+    "name", ["apple_iphone4.jpg", "apple_iphone6.jpg", "nokia_lumia800.jpg", "sony_dsc-hx5v_2.jpg"]
+)
+def test_exif_claims_agree_with_metadata_extractor(name):
+    want = _expected(name)
+    media = probe(PHOTOS / name)
+    assert media.still is not None
+    assert media.video is None
+    assert media.device.make == want["Make"]
+    assert media.device.model == want["Model"]
+    (loc,) = media.locations
+    lat = _dms(want["GPS Latitude"], want["GPS Latitude Ref"])
+    lon = _dms(want["GPS Longitude"], want["GPS Longitude Ref"])
+    assert loc.position is not None
+    assert loc.position.lat == pytest.approx(lat, abs=DMS_TOL_DEG)
+    assert loc.position.lon == pytest.approx(lon, abs=DMS_TOL_DEG)
+    if "GPS Altitude" in want:
+        assert loc.altitude_m == pytest.approx(float(want["GPS Altitude"].split()[0]), abs=0.005)
+    original = next(t for t in media.creation_times if t.source.startswith("EXIF DateTimeOrig"))
+    assert original.raw == want["Date/Time Original"]
+    assert not original.zone_stated  # no OffsetTime in these files: local time, zone unknown
+    if "GPS Img Direction" in want:
+        view = next(d for d in media.directions if d.kind == "view")
+        assert view.bearing_deg == pytest.approx(
+            float(want["GPS Img Direction"].split()[0]), abs=BEARING_TOL_DEG
+        )
+        ref = want["GPS Img Direction Ref"]
+        assert view.reference == ("magnetic" if ref.startswith("Magnetic") else "true")
+
+
+def test_a_magnetic_bearing_is_flagged_never_treated_as_true():
+    media = probe(PHOTOS / "sony_dsc-hx5v_2.jpg")
+    view = next(d for d in media.directions if d.kind == "view")
+    assert (view.reference, view.bearing_deg) == ("magnetic", 46.5)
+    assert any(n.code == "W_DIRECTION_MAGNETIC" for n in media.notes)
+    movement = next(d for d in media.directions if d.kind == "movement")
+    assert (movement.reference, movement.bearing_deg) == ("true", 89.31)
+
+
+def test_a_malformed_gps_date_is_a_note_and_the_clock_comparison_uses_the_time_of_day():
+    media = probe(PHOTOS / "apple_iphone6.jpg")  # GPS date stamp "2014:09:259"
+    codes = {n.code for n in media.notes}
+    assert "W_EXIF_GPS_DATE_INVALID" in codes
+    assert not any(t.source.startswith("EXIF GPS") for t in media.creation_times)
+    implied = next(n for n in media.notes if n.code == "I_IMPLIED_UTC_OFFSET")
+    assert "UTC+1 h" in implied.message  # 14:05:12 local vs 13:05:12.05 UTC: BST
+    dest = next(d for d in media.directions if d.kind == "destination")
+    view = next(d for d in media.directions if d.kind == "view")
+    assert (dest.bearing_deg - view.bearing_deg) % 360 == pytest.approx(180, abs=0.01)
+
+
+def test_gps_time_against_the_camera_clock():
+    sony = probe(PHOTOS / "sony_dsc-hx5v_2.jpg")
+    gps = next(t for t in sony.creation_times if t.source.startswith("EXIF GPS"))
+    assert gps.utc == datetime(2010, 5, 15, 15, 12, 7, tzinfo=UTC)
+    note = next(n for n in sony.notes if n.code == "I_IMPLIED_UTC_OFFSET")
+    assert "UTC+2 h" in note.message
+    assert "to 2 s" in note.message
+    heic = probe(PHOTOS / "immich_IMG_2682.heic")
+    assert any("UTC-5 h" in n.message for n in heic.notes)  # Nebraska in March: CDT
+
+
+def test_a_poor_fix_says_so():
+    nokia = probe(PHOTOS / "nokia_lumia800.jpg")
+    dop = next(n for n in nokia.notes if n.code == "I_EXIF_GPS_DOP")
+    assert "44.46" in dop.message
+    assert "poor" in dop.message
+
+
+def test_heic_is_read_with_accuracy_and_its_pixels_decode_upright():
+    from geoverify._images import read_photo
+
+    media = probe(PHOTOS / "immich_IMG_2682.heic")
+    assert media.still is not None
+    assert (media.still.format, media.still.width, media.still.height) == ("heic", 4032, 3024)
+    (loc,) = media.locations
+    assert loc.position is not None
+    assert (round(loc.position.lat, 4), round(loc.position.lon, 6)) == (41.2203, -96.071625)
+    assert loc.accuracy_m == 10.0  # GPSHPositioningError
+    image, digest = read_photo(PHOTOS / "immich_IMG_2682.heic")
+    assert image.shape == (3024, 4032, 3)
+    assert digest == media.sha256
+
+
+def test_null_island_is_no_location(tmp_path):
+    from PIL import Image
+
+    gps = {1: "N", 2: (0.0, 0.0, 0.0), 3: "E", 4: (0.0, 0.0, 0.0)}
+    exif = Image.Exif()
+    exif[0x8825] = gps
+    path = tmp_path / "null.jpg"
+    Image.new("RGB", (64, 48), (90, 120, 150)).save(path, exif=exif)
+    media = probe(path)
+    (loc,) = media.locations
+    assert loc.position is None
+    assert "null island" in loc.problem
+
+
+def test_a_photo_without_gps_says_absence_is_no_evidence():
+    media = probe(DATA.parent.parent / "geoverify" / "data" / "background" / "opencv_home.jpg")
+    assert media.locations == ()
+    assert any(n.code == "I_NO_EXIF_GPS" for n in media.notes)
+
+
+def test_a_truncated_photo_is_a_clear_error(tmp_path):
+    bad = tmp_path / "cut.jpg"
+    bad.write_bytes((PHOTOS / "apple_iphone6.jpg").read_bytes()[:300])
+    with pytest.raises(MediaError) as exc:
+        probe(bad)
+    assert exc.value.code == "E_IMAGE_INVALID"
+
+
+# --- DJI SRT ------------------------------------------------------------------------------------
+
+
+def test_every_dji_format_parses_to_the_upstream_values():
+    pro = parse_srt(SRT / "mavic_pro.SRT")
+    assert pro.home == (-20.2532, 149.0251)  # HOME(lon, lat): longitude first
+    assert pro.cues == 468
+    assert len(pro.fixes) == 468
+    first = pro.fixes[0]
+    assert (first.lat, first.lon, first.satellites) == (-20.2533, 149.0251, 16)
+    assert first.payload_t_s == 1.0
+    assert first.time_local == "2017-08-05T14:11:51"  # the aircraft clock: no zone
+    assert first.time_utc is None
+    # upstream reports 118.65 m, a smoothed value; the largest raw barometer reading is 118.7
+    assert max(f.alt_m for f in pro.fixes if f.alt_m is not None) == pytest.approx(118.65, abs=0.1)
+    assert first.alt_reference == "take-off point (barometric)"
+
+    style2 = parse_srt(SRT / "mavic_2_style.SRT")  # misspelt "longtitude", no timing lines
+    assert (style2.fixes[0].lat, style2.fixes[0].lon) == (-20.2533, 149.0251)
+    assert any(n.code == "I_TELEMETRY_UNTIMED" for n in style2.notes)
+
+    air2 = parse_srt(SRT / "mavic_air2.srt")
+    assert air2.cues == 25
+    assert (air2.fixes[0].lat, air2.fixes[0].lon, air2.fixes[0].alt_m) == (
+        41.420684, 2.162162, 27.3,
+    )  # fmt: skip
+    assert air2.fixes[1].payload_t_s == pytest.approx(0.016, abs=1e-9)
+
+    rtk = parse_srt(SRT / "p4_rtk.SRT")
+    assert max(f.satellites or 0 for f in rtk.fixes) == 15
+    assert rtk.fixes[0].gimbal_pry_deg == (-24.4, 0.0, 110.4)
+    assert rtk.fixes[0].aircraft_pry_deg == (2.7, -7.0, 110.1)
+    assert (rtk.fixes[0].lat, rtk.fixes[0].lon) == (-34.237922, -58.851745)
+
+    air = parse_srt(SRT / "mavic_air.SRT")  # no GPS at all: parses, with no position
+    assert air.fixes == ()
+    assert any(n.code == "W_TELEMETRY_NO_POSITION" for n in air.notes)
+
+
+def test_broken_srt_files():
+    with pytest.raises(InputError) as exc:
+        parse_srt(SRT / "broken_empty.SRT")
+    assert exc.value.code == "E_TELEMETRY_EMPTY"
+    cut = parse_srt(SRT / "broken_incomplete.SRT")
+    assert cut.fixes
+    assert any(n.code == "W_TELEMETRY_TRUNCATED" for n in cut.notes)
+    with pytest.raises(InputError) as exc:
+        parse_srt(SRT / "missing.SRT")
+    assert exc.value.code == "E_TELEMETRY_MISSING"
+
+
+def test_a_sidecar_beside_a_video_becomes_its_track(tmp_path):
+    import shutil
+
+    from conftest import KARMA
+
+    # a real video with no track of its own, and a real DJI sidecar under its name
+    video = tmp_path / "flight.mp4"
+    shutil.copy(DATA / "video_metadata" / "android_keyed_moov_only.mp4", video)
+    shutil.copy(SRT / "p4_rtk.SRT", tmp_path / "flight.SRT")
+    media = probe(video)
+    assert media.gps_track is not None
+    assert media.gps_track.source == "DJI SRT telemetry flight.SRT"
+    assert len(media.gps_track.fixes) == 55
+    assert media.telemetry is not None
+    assert media.telemetry.found_by == "sidecar with the video's name"
+    assert any(n.code == "W_TELEMETRY_SIDECAR" for n in media.notes)
+    (view,) = media.directions
+    assert (view.bearing_deg, view.reference) == (110.4, "unknown")
+    # given explicitly, a broken file is an error; as a sidecar, a note
+    with pytest.raises(InputError):
+        probe(video, telemetry=SRT / "broken_empty.SRT")
+    shutil.copy(SRT / "broken_empty.SRT", tmp_path / "flight.SRT")
+    assert any(n.code == "W_TELEMETRY_UNREADABLE" for n in probe(video).notes)
+    assert KARMA.exists()
