@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit bench clean chromium
+.PHONY: demo test lint typecheck unit bench clean chromium exiftool
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,11 @@ typecheck: $(STAMP)
 chromium:
 	command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
-unit: $(STAMP) chromium
+# ExifTool is the oracle of the metadata parity test (Debian's package; never a runtime need).
+exiftool:
+	command -v exiftool >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libimage-exiftool-perl)
+
+unit: $(STAMP) chromium exiftool
 	$(BIN)/python -m pytest -n 2
 
 test: lint typecheck unit

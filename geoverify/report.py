@@ -321,6 +321,9 @@ def build_report(
                 control_references=m.control_references,
             )
         )
+    from geoverify.probe._track import frame_cameras
+
+    cams = frame_cameras(media.gps_track, selection.frames)
     mentioned = {
         lm_id for c in checks for cand in c.candidates for lm_id in cand.landmarks.values()
     }
@@ -358,7 +361,7 @@ def build_report(
             hypothesis=bottom_line.hypothesis,
         ),
         media=media,
-        frames=[to_jsonable(f) for f in selection.frames],
+        frames=[{**to_jsonable(f), "camera": cams.get(f.frame_number)} for f in selection.frames],
         matches=records,
         checks=tuple(checks),
         summary=summarise(checks, records),

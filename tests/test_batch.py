@@ -63,7 +63,7 @@ def test_every_row(batch):
     assert rows["broken.mp4"].status == "failed"
     assert rows["broken.mp4"].error_code.startswith("E_")
     assert rows[""].status == "missing"  # the file the export did not include
-    assert rows["berlin_01.jpg"].status == "skipped"  # a photo (still images: issue 15)
+    assert rows["berlin_01.jpg"].status == "done"  # a photo: one frame, its EXIF as evidence
     # the re-upload: other bytes, the same pictures, linked with its distance, not merged
     reup = rows["iphone_reupload.mp4"]
     assert reup.status == "done"
@@ -77,7 +77,7 @@ def test_every_row(batch):
     assert len(summary["rows"]) == len(result.rows) == 6
     with (out / "summary.csv").open() as fh:
         table = list(csv.DictReader(fh))
-    assert {r["status"] for r in table} == {"done", "failed", "missing", "skipped"}
+    assert {r["status"] for r in table} == {"done", "failed", "missing"}
     page = (out / "index.html").read_text()
     assert page.count("<tr class=") == 6
     assert "script-src 'sha256-" in page

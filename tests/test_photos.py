@@ -229,3 +229,87 @@ def test_a_sidecar_beside_a_video_becomes_its_track(tmp_path):
     shutil.copy(SRT / "broken_empty.SRT", tmp_path / "flight.SRT")
     assert any(n.code == "W_TELEMETRY_UNREADABLE" for n in probe(video).notes)
     assert KARMA.exists()
+
+
+# --- tracks out, and tied to frames --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["gpx", "kml", "geojson", "csv"])
+def test_the_track_exports_in_four_formats_fix_for_fix(tmp_path, fmt):
+    import csv
+    import json
+    import xml.etree.ElementTree as ET
+
+    import gpxpy
+    from conftest import KARMA
+    from typer.testing import CliRunner
+
+    from geoverify.cli import app
+
+    media = probe(KARMA)
+    assert media.gps_track is not None
+    fixes = media.gps_track.fixes
+    out = tmp_path / f"track.{fmt}"
+    result = CliRunner().invoke(app, ["probe", str(KARMA), "--track", fmt, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    if fmt == "gpx":  # read back by gpxpy, a GPX library
+        points = gpxpy.parse(text).tracks[0].segments[0].points
+        got = [(p.latitude, p.longitude, p.time) for p in points]
+        want = [(f.lat, f.lon, f.time_utc) for f in fixes]
+    elif fmt == "kml":
+        ns = {"k": "http://www.opengis.net/kml/2.2"}
+        coords = ET.fromstring(text).find(".//k:LineString/k:coordinates", ns)
+        assert coords is not None
+        got = [tuple(float(v) for v in c.split(",")[:2]) for c in (coords.text or "").split()]
+        want = [(f.lon, f.lat) for f in fixes]
+    elif fmt == "geojson":
+        doc = json.loads(text)
+        got = [tuple(c) for c in doc["features"][0]["geometry"]["coordinates"]]
+        want = [(f.lon, f.lat) for f in fixes]
+        assert len(doc["features"]) == 1 + len(fixes)
+    else:
+        rows = list(csv.DictReader(text.splitlines()))
+        got = [(float(r["lat"]), float(r["lon"]), float(r["t_s"])) for r in rows]
+        want = [(f.lat, f.lon, round(f.payload_t_s, 6)) for f in fixes]
+    assert got == want
+
+
+def test_no_track_to_export_is_a_clear_error(tmp_path):
+    from typer.testing import CliRunner
+
+    from geoverify.cli import app
+
+    out = tmp_path / "t.gpx"
+    args = ["probe", str(PHOTOS / "sony_dsc-hx5v_2.jpg"), "--track", "gpx", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 3
+    assert "E_NO_GPS_TRACK" in result.output
+    assert not out.exists()
+
+
+def test_frames_carry_the_camera_position_from_the_track(tmp_path):
+    import json
+
+    from conftest import KARMA
+    from typer.testing import CliRunner
+
+    from geoverify.cli import app
+    from geoverify.probe._track import position_at
+
+    out = tmp_path / "f"
+    result = CliRunner().invoke(app, ["frames", str(KARMA), "--out", str(out), "--every", "1"])
+    assert result.exit_code == 0, result.output
+    frames = json.loads((out / "frames.json").read_text())["frames"]
+    track = probe(KARMA).gps_track
+    assert track is not None
+    placed = [f for f in frames if f["camera"] is not None]
+    assert placed
+    for f in placed:
+        where, _ = position_at(track, f["t_s"])
+        assert (f["camera"]["lat"], f["camera"]["lon"]) == (where.lat, where.lon)
+        assert f["camera"]["source"] == "GoPro GPMF telemetry track"
+    first, last = track.fixes[0].payload_t_s, track.fixes[-1].payload_t_s
+    for f in frames:  # outside the track: no position invented
+        if not first <= f["t_s"] <= last:
+            assert f["camera"] is None

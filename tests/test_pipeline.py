@@ -222,17 +222,51 @@ def test_verify_bad_input_exits_3_and_writes_no_report(tmp_path):
     assert not (out / "report.html").exists()
 
 
-@pytest.mark.parametrize("case", ["random", "html", "image", "audio", "truncated"])
+def test_verify_takes_a_photo_and_its_exif_is_evidence(tmp_path):
+    # berlin_01.jpg carries EXIF GPS (52.518917, 13.400294): a photo is one frame, and its
+    # position is a camera position for the claims
+    photo = BERLIN / "photos" / "berlin_01.jpg"
+    result = verify(
+        photo,
+        registry=BERLIN / "registry.geojson",
+        claims=BERLIN / "claims.yaml",
+        now=NOW,
+        options=VerifyOptions(matching=MatchOptions(affine="off")),
+    )
+    assert result.media.still is not None
+    assert len(result.selection.frames) == 1
+    (fm,) = result.matches
+    assert fm.match.verdict == "match"
+    assert fm.match.best is not None
+    assert fm.match.best.landmark_id == "berliner_dom"
+    location = next(x for x in result.report.bottom_line.lines if x.line == "location")
+    assert location.outcome.value != "not_tested"
+    save_verification(result, tmp_path / "r")
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    jsonschema.validate(report, SCHEMA)
+
+
+def test_a_photo_named_mp4_is_read_as_a_photo_and_flagged(tmp_path):
+    from fixtures import write_jpeg
+
+    path = tmp_path / "in.mp4"
+    write_jpeg(tmp_path / "i.jpg").rename(path)
+    from geoverify.probe import probe
+
+    media = probe(path)
+    assert media.still is not None
+    assert any(n.code == "W_EXTENSION_MISMATCH" for n in media.notes)
+
+
+@pytest.mark.parametrize("case", ["random", "html", "audio", "truncated"])
 def test_verify_refuses_bad_videos_with_exit_3_and_no_report(tmp_path, case):
-    from fixtures import truncate_copy, write_audio_only, write_clip, write_jpeg
+    from fixtures import truncate_copy, write_audio_only, write_clip
 
     path = tmp_path / "in.mp4"
     if case == "random":
         path.write_bytes(bytes((i * 7919 + 13) % 256 for i in range(20000)))
     elif case == "html":
         path.write_text("<!DOCTYPE html><html>Video unavailable</html>")
-    elif case == "image":
-        write_jpeg(tmp_path / "i.jpg").rename(path)
     elif case == "audio":
         write_audio_only(path)
     else:

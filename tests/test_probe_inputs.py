@@ -113,9 +113,10 @@ def test_image_named_mp4(tmp_path):
     jpg = write_jpeg(tmp_path / "still.jpg")
     renamed = tmp_path / "still.mp4"
     jpg.rename(renamed)
-    with pytest.raises(MediaError) as exc:
-        probe(renamed)
-    assert _error(exc) == "E_INPUT_IS_IMAGE"
+    media = probe(renamed)  # a photo is read as a photo, whatever its name
+    assert media.still is not None
+    assert media.container.format_sniffed == "jpeg"
+    assert any(n.code == "W_EXTENSION_MISMATCH" for n in media.notes)
 
 
 def test_audio_only(tmp_path):

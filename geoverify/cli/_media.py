@@ -256,13 +256,21 @@ def frames_command(
             )
         )
         fmt: Any = image_format
+        from geoverify.frames import is_photo
+        from geoverify.probe import probe
+        from geoverify.probe._track import frame_cameras
+
+        track = None if is_photo(video) else probe(video).gps_track
         writer = FrameWriter(out, fmt)  # saving overlaps decoding; memory stays bounded
         try:
             with _Progress("decoding", enabled=not as_json) as bar:
                 selection = select_frames(
                     video, options=options, progress=bar, on_frame=writer, keep_pixels=False
                 )
-            saved = save_frames(selection, out, image_format=fmt, prepared=writer.result())
+            cameras = frame_cameras(track, selection.frames) if track is not None else None
+            saved = save_frames(
+                selection, out, image_format=fmt, prepared=writer.result(), cameras=cameras
+            )
         finally:
             writer.discard()
         return selection, saved

@@ -179,13 +179,16 @@ def save_frames(
     image_format: Literal["png", "jpeg"] = "png",
     jpeg_quality: int = 95,
     prepared: Mapping[int, _Prepared] | None = None,
+    cameras: Mapping[int, Mapping[str, Any]] | None = None,
 ) -> SavedFrames:
     """Write the frames, ``frames.json`` and a contact sheet (PNG and HTML) into ``out_dir``.
 
     Every file is written to a temporary name and renamed into place; ``frames.json`` is written
     last, so a folder with a manifest is complete. A folder holding frames of another video is
     refused rather than mixed. ``prepared`` holds frames a ``FrameWriter`` already encoded and
-    staged (their pixels need not be kept in the selection).
+    staged (their pixels need not be kept in the selection). ``cameras`` (frame number to a
+    camera position, ``geoverify.probe._track.frame_cameras``) adds a ``camera`` entry to each
+    frame: ``null`` where the track has no position for it.
     """
     out = prepare_output_dir(out_dir)
     manifest_path = out / "frames.json"
@@ -235,6 +238,8 @@ def save_frames(
             width=width,
             height=height,
         )
+        if cameras is not None:
+            entry["camera"] = dict(cameras[f.frame_number]) if f.frame_number in cameras else None
         entries.append(entry)
     sheet_png = "contact_sheet.png"
     write_atomic(out / sheet_png, _encode(contact_sheet(sheet_frames), "png", 0))

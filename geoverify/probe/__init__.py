@@ -400,6 +400,18 @@ def _probe_still(p: Path, sniffed: str, extension: str, now: datetime) -> MediaI
     except GeoverifyError as exc:
         exc.input_sha256 = digest
         raise
+    expected = {"jpeg": ("jpg", "jpeg", "jpe", "jfif"), "png": ("png",), "heic": ("heic", "heif")}
+    if extension and extension not in expected.get(still.format, (extension,)):
+        notes.append(
+            Note(
+                code="W_EXTENSION_MISMATCH",
+                message=sanitize_text(
+                    f"the name ends in .{extension} but the bytes are {still.format}; the file "
+                    "was renamed or mislabelled"
+                ),
+                field="container",
+            )
+        )
     for t in times:
         if t.utc is not None and t.utc > now + timedelta(days=1):
             notes.append(

@@ -135,3 +135,31 @@ def position_at(
             return LatLon(a.lat + w * (b.lat - a.lat), a.lon + w * (b.lon - a.lon)), nearer
     last = fixes[-1]
     return LatLon(last.lat, last.lon), last
+
+
+def frame_cameras(track: GpsTrack | None, frames: Any) -> dict[int, dict[str, Any]]:
+    """Give each frame its camera position (and viewing direction, where the track has one).
+
+    Keyed by frame number; a frame outside the track, or in a gap longer than 2 s, is left out
+    (no position is invented). Positions are linear between the two fixes around the frame's
+    time; the direction is the nearer fix's gimbal yaw, as the telemetry writes it.
+    """
+    out: dict[int, dict[str, Any]] = {}
+    if track is None or not track.fixes:
+        return out
+    for f in frames:
+        found = position_at(track, float(f.t_s))
+        if found is None:
+            continue
+        where, nearer = found
+        gimbal = getattr(nearer, "gimbal_pry_deg", None)
+        out[int(f.frame_number)] = {
+            "lat": where.lat,
+            "lon": where.lon,
+            "alt_m": nearer.alt_m if nearer.alt_m is not None else None,
+            "heading_deg": gimbal[2] % 360 if gimbal else None,
+            "heading_source": "gimbal yaw (north reference not stated)" if gimbal else None,
+            "source": track.source,
+            "method": "linear between the two fixes around the frame time",
+        }
+    return out
