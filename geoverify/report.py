@@ -336,7 +336,23 @@ def build_report(
             mentioned |= set(claims.candidates(name))
     known = {lm.id: lm for lm in registry.landmarks}
     unplaced = sorted(i for i in mentioned if i in known and known[i].geometry is None)
-    cameras = camera_positions(media)
+    cameras = list(camera_positions(media))
+    # the camera of each matched frame, where the track places it (drawn on the map too)
+    from geoverify.evidence import CameraPosition
+    from geoverify.models import LatLon
+
+    for r in records:
+        cam = cams.get(r.frame_number)
+        if cam is not None and r.verdict == "match":
+            cameras.append(
+                CameraPosition(
+                    label=f"frame {r.frame_number} at {r.t_s:.1f} s (matched {r.landmark_id})",
+                    position=LatLon(cam["lat"], cam["lon"]),
+                    accuracy_m=None,
+                    time_utc=None,
+                    source=f"{cam['source']}, interpolated at the frame time",
+                )
+            )
     place = None
     if hyp is not None and hyp.within_m is not None:
         if hyp.filmed_at_point is not None:
@@ -370,7 +386,7 @@ def build_report(
         limitations=tuple(limitations),
         map_features=map_features(registry, sorted(mentioned)),
         unplaced=tuple(unplaced),
-        cameras=cameras,
+        cameras=tuple(cameras),
         camera=cameras[0].position if cameras else None,
         claimed_place=place,
         images=images,

@@ -313,3 +313,35 @@ def test_frames_carry_the_camera_position_from_the_track(tmp_path):
     for f in frames:  # outside the track: no position invented
         if not first <= f["t_s"] <= last:
             assert f["camera"] is None
+
+
+def test_verify_places_each_frame_on_the_drone_track_and_the_map_draws_it(tmp_path):
+    import json
+    import shutil
+
+    from geoverify.pipeline import VerifyOptions, save_verification, verify
+
+    from fixtures import write_clip
+
+    berlin = DATA.parent.parent / "samples" / "berlin"
+    video = write_clip(tmp_path / "flight.mp4", n_frames=50)  # a generated 2 s clip
+    shutil.copy(SRT / "p4_rtk.SRT", tmp_path / "flight.SRT")  # a real flight's telemetry
+    result = verify(
+        video,
+        registry=berlin / "registry.geojson",
+        claims=berlin / "claims.yaml",
+        now=datetime(2026, 12, 1, tzinfo=UTC),
+        options=VerifyOptions(),
+    )
+    track = result.media.gps_track
+    assert track is not None
+    placed = [f for f in result.report.frames if f["camera"] is not None]
+    assert placed
+    for f in placed:
+        assert f["camera"]["source"] == "DJI SRT telemetry flight.SRT"
+        assert f["camera"]["heading_deg"] is not None  # the gimbal yaw
+    sources = {c.source for c in result.report.cameras}
+    assert "DJI SRT telemetry flight.SRT" in sources  # the track's fixes, drawn on the map
+    save_verification(result, tmp_path / "r")
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert any(f["camera"] for f in report["frames"])
