@@ -19,7 +19,7 @@ import struct
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-__all__ = ["GpmfFix", "parse_gps5"]
+__all__ = ["GpmfFix", "device_name", "parse_gps5"]
 
 _MAX_DEPTH = 8
 _NUMERIC = {
@@ -215,3 +215,31 @@ def parse_gps5(payloads: tuple[tuple[float, bytes], ...]) -> tuple[GpmfFix, ...]
         if fix is not None:
             fixes.append(fix)
     return tuple(fixes)
+
+
+def device_name(payloads: tuple[tuple[float, bytes], ...]) -> str | None:
+    """Find the first DVNM (device name) in GPMF payloads, e.g. ``GoPro Max``, or ``None``.
+
+    Nesting is followed to ``_MAX_DEPTH`` like the GPS parser; only the first few payloads are
+    read (the name repeats in every one).
+    """
+
+    def walk(buf: bytes, start: int, end: int, depth: int) -> str | None:
+        for fourcc, typ, size, repeat, data in _items(buf, start, end, depth):
+            if typ == "\x00" and depth < _MAX_DEPTH:
+                found = walk(buf, data, data + size * repeat, depth + 1)
+                if found:
+                    return found
+            elif fourcc == "DVNM" and typ == "c":
+                text = buf[data : data + size * repeat].split(b"\x00")[0]
+                return text.decode("latin-1").strip() or None
+        return None
+
+    for _t_s, raw in payloads[:4]:
+        try:
+            name = walk(raw, 0, len(raw), 0)
+        except (struct.error, ValueError, IndexError):
+            name = None
+        if name:
+            return name
+    return None

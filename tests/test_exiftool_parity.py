@@ -105,10 +105,8 @@ GAPS = {
 FILE_GAPS = {
     ("immich_thompson-springs.jpg", "Composite:DateTimeOriginal"): "ExifTool builds it from "
     "IPTC DateCreated + TimeCreated, which probe does not read (a gap)",
-    ("max-heromode.mp4", "GoPro:Model"): "the model name inside GoPro's GPMF device info (MINF) "
-    "is not read: probe reports no model for the GoPro MAX (a gap)",
-    ("max-heromode.mp4", "Track5:Model"): "the same GPMF MINF model name (a gap)",
-    ("karma.mp4", "Track5:Model"): "the GPMF MINF model name 'HERO5 Black' (a gap)",
+    ("karma.mp4", "Track5:Model"): "'HERO5 Black' comes from the udta GPMF box, which probe "
+    "does not read; the telemetry track's DVNM says only 'Camera' (a gap)",
     ("max-heromode.mp4", "Track4:GPSHPositioningError"): "GPMF's GPSP precision is reported "
     "as each fix's DOP, not as a horizontal error in metres",
     ("karma.mp4", "Track4:GPSDateTime"): "the Karma drone's GPS RAW records carry their own "

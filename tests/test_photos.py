@@ -319,9 +319,9 @@ def test_verify_places_each_frame_on_the_drone_track_and_the_map_draws_it(tmp_pa
     import json
     import shutil
 
-    from geoverify.pipeline import VerifyOptions, save_verification, verify
-
     from fixtures import write_clip
+
+    from geoverify.pipeline import VerifyOptions, save_verification, verify
 
     berlin = DATA.parent.parent / "samples" / "berlin"
     video = write_clip(tmp_path / "flight.mp4", n_frames=50)  # a generated 2 s clip

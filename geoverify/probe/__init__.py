@@ -19,6 +19,7 @@ headers only). A DJI flight's ``.SRT`` sidecar (same name as the video, or given
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -205,6 +206,12 @@ def probe(
     times = _creation_times(raw)
     locations = _locations(raw)
     device = _device(_folded(raw.metadata))
+    if device.model is None:
+        from geoverify._gpmf import device_name
+
+        name = device_name(raw.gpmf_payloads)
+        if name and name.lower() != "camera":  # HERO5 and Karma write the generic "Camera"
+            device = dataclasses.replace(device, model=sanitize_text(name))
     gps = _gps_track(raw)
     tags = _tags(raw)
     try:
