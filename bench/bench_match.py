@@ -33,6 +33,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -187,16 +188,22 @@ def bench_no_match(runs: int) -> None:
         for name in ("berlin_01.jpg", "berlin_02.jpg")
     ]
     unrelated = _unrelated_frames()
-    print("registry  frame                 off: verdict      s/frame  auto: decision   s/frame  ratio")
+    print(
+        "registry  frame                 off: verdict      s/frame  auto: decision   s/frame  ratio"
+    )
     for n in (10, 1000):
         with tempfile.TemporaryDirectory() as tmp:
             reg = make_registry(Path(tmp), n)
+            indexes = {
+                mode: build_index(reg, options=MatchOptions(affine=mode))  # type: ignore[arg-type]
+                for mode in ("off", "auto")
+            }
             for kind, frames in (("match", matching), ("no match", unrelated)):
                 ratios = []
                 for name, frame in frames:
                     row = []
                     for mode in ("off", "auto"):
-                        index = build_index(reg, options=MatchOptions(affine=mode))  # type: ignore[arg-type]
+                        index = indexes[mode]
                         m = match_image(frame, index)  # warm: caches of the index
                         times = []
                         for _ in range(runs):
@@ -208,33 +215,49 @@ def bench_no_match(runs: int) -> None:
                     ratios.append(t_auto / t_off)
                     print(
                         f"{n:8d}  {name[:20]:20s}  {m_off.verdict_text[:16]:16s} {t_off:7.2f}  "
-                        f"{m_auto.affine_decision:14s} {t_auto:7.2f}  {t_auto / t_off:5.2f}"
+                        f"{m_auto.affine_decision:14s} {t_auto:7.2f}  {t_auto / t_off:5.2f}",
+                        flush=True,
                     )
-                print(f"{n:8d}  {kind}: median ratio {statistics.median(ratios):.2f}")
+                print(f"{n:8d}  {kind}: median ratio {statistics.median(ratios):.2f}", flush=True)
 
 
 def bench_screen() -> None:
-    """The affine screen's score on unrelated pairs (background x test references) and true ones."""
+    """The affine screen's score on unrelated pairs (background x test references) and true ones.
+
+    Scored exactly as ``match_image`` screens: the frame's screen features in one FLANN index,
+    searched with the reference's (``SCREEN_SEARCH``).
+    """
     from geoverify.matching._background import BACKGROUND_DIR, background_set
-    from geoverify.matching._verify import Reference, features, scaled_gray, verify_pair
+    from geoverify.matching._verify import (
+        SCREEN_SEARCH,
+        Reference,
+        features,
+        flann_index,
+        scaled_gray,
+        verify_pair,
+    )
 
     opts = MatchOptions()
     im = DATA / "image_matching"
+    cache: dict[Path, tuple[Any, Any]] = {}
 
-    def feats(path: Path) -> tuple[np.ndarray, object, float]:
-        gray, _ = scaled_gray(load_image(path), opts.max_side_px)
-        pts, desc = features(gray, opts, screen=True)
-        small, _ = scaled_gray(gray, opts.affine_screen_side_px)
-        return pts, desc, float(small.size)
+    def feats(path: Path) -> tuple[Any, Any]:
+        if path not in cache:
+            gray, _ = scaled_gray(load_image(path), opts.max_side_px)
+            cache[path] = features(gray, opts, screen=True)
+        return cache[path]
 
-    def score(q: Path, r: Path) -> int:
-        q_pts, q_desc, area = feats(q)
-        r_pts, r_desc, _ = feats(r)
+    def score(frame: Path, reference: Path) -> int:
+        f_pts, f_desc = feats(frame)
+        r_pts, r_desc = feats(reference)
         ref = Reference(
-            landmark_id="r", image=str(r), mirrored=False, file_sha256="", points=r_pts,
+            landmark_id="r", image=str(reference), mirrored=False, file_sha256="", points=r_pts,
             descriptors=r_desc, size=(0, 0),
         )  # fmt: skip
-        return verify_pair(q_pts, q_desc, r_pts, r_desc, ref, opts, area, affine=True).inliers
+        index = flann_index(f_desc, opts)
+        s = verify_pair(r_pts, r_desc, f_pts, f_desc, ref, opts, 1.0, affine=True,
+                        r_index=index, search=SCREEN_SEARCH)  # fmt: skip
+        return s.inliers
 
     refs = [im / "aero1.jpg", im / "aero3.jpg", im / "graf1.png", im / "box.png",
             BERLIN / "berlin_03.jpg"]  # fmt: skip

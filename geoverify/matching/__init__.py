@@ -55,6 +55,7 @@ from geoverify.matching._background import BackgroundImage, background_set
 from geoverify.matching._index import MatchIndex, build_index, reference_image_problems
 from geoverify.matching._options import MatchOptions
 from geoverify.matching._verify import (
+    SCREEN_SEARCH,
     LandmarkScore,
     Reference,
     features,
@@ -368,8 +369,9 @@ def _affine_screen(
         if ref.landmark_id in out and not ref.mirrored:
             r_pts, r_desc = index.affine_features(i, screen=True)
             s = verify_pair(
-                r_pts, r_desc, f_pts, f_desc, ref, opts, area, affine=True, r_index=f_index
-            )
+                r_pts, r_desc, f_pts, f_desc, ref, opts, area, affine=True, r_index=f_index,
+                search=SCREEN_SEARCH,
+            )  # fmt: skip
             out[ref.landmark_id] = max(out[ref.landmark_id], s.inliers)
     return out
 

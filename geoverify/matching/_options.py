@@ -84,9 +84,9 @@ class MatchOptions:
         Keypoints kept per simulated view in the screen.
     affine_screen_min_inliers
         Consistent points the screen must find against a landmark for the full pass to be
-        run on it. Unrelated images gave the screen at most 6 on 205 pairs (the background
+        run on it. Unrelated images gave the screen at most 7 on 205 pairs (the background
         photographs against the test references; ``bench/bench_match.py --screen``), views of
-        the same scene 15 to 335.
+        the same scene 19 to 342.
     background
         ``auto`` (default): when the registry holds fewer than ``min_controls`` references of
         other landmarks, the bundled background photographs (``geoverify/data/background``,

@@ -71,6 +71,9 @@ _SAME_POINT_PX = 2.0
 # FLANN's randomised trees draw from OpenCV's RNG; reseeding it before each affine-pass search
 # makes the result depend on the images only, not on what ran before in the process.
 _FLANN_SEED = 20261126
+# The affine screen's FLANN search: 3 neighbours, 16 checks. Four times faster than the full
+# pass's (6, 64) and as discriminating at 240 px (bench/README.md: the screen's calibration).
+SCREEN_SEARCH = (3, 16)
 # A homography that reverses orientation or squeezes the frame more than this (ratio of its
 # local singular values, or scale) at the inliers is a degenerate fit, not a view of a surface.
 _MAX_DISTORTION = 40.0
@@ -87,6 +90,7 @@ def _tentative(
     *,
     affine: bool,
     r_index: Any = None,
+    search: tuple[int, int] = (6, 64),
 ) -> tuple[Points, Points]:
     """Ratio-test correspondences, one per physical point, best ratio first.
 
@@ -97,7 +101,7 @@ def _tentative(
     if len(q_desc) < 2 or len(r_desc) < 2:
         return empty, empty
     if affine:
-        return _tentative_flann(q_pts, q_desc, r_pts, r_desc, opts, index=r_index)
+        return _tentative_flann(q_pts, q_desc, r_pts, r_desc, opts, index=r_index, search=search)
     # exact nearest neighbours, so inlier counts and homographies do not depend on FLANN's
     # random state; FLANN is for retrieval and the (much larger) affine pass
     norm = cv2.NORM_HAMMING if opts.detector == "orb" else cv2.NORM_L2
@@ -144,16 +148,18 @@ def _tentative_flann(
     opts: MatchOptions,
     *,
     index: Any = None,
+    search: tuple[int, int] = (6, 64),
 ) -> tuple[Points, Points]:
     """``_tentative`` with FLANN's approximate neighbours (seeded), on whole arrays at once.
 
-    ``index`` is a ``flann_index`` of ``r_desc`` built beforehand (to search it many times).
+    ``index`` is a ``flann_index`` of ``r_desc`` built beforehand (to search it many times);
+    ``search`` is (neighbours, FLANN checks).
     """
-    k = min(6, len(r_desc))
+    k = min(search[0], len(r_desc))
     if index is None:
         index = flann_index(r_desc, opts)
     cv2.setRNGSeed(_FLANN_SEED)
-    nn, dist = index.knnSearch(np.ascontiguousarray(q_desc), k, params={"checks": 64})
+    nn, dist = index.knnSearch(np.ascontiguousarray(q_desc), k, params={"checks": search[1]})
     nn = np.asarray(nn, np.int64).reshape(len(q_desc), k)
     dist = np.asarray(dist, np.float64).reshape(len(q_desc), k)
     if opts.detector != "orb":
@@ -273,6 +279,7 @@ def verify_pair(
     *,
     affine: bool,
     r_index: Any = None,
+    search: tuple[int, int] = (6, 64),
 ) -> LandmarkScore:
     empty = LandmarkScore(
         landmark_id=ref.landmark_id,
@@ -284,7 +291,9 @@ def verify_pair(
         spread=0.0,
         homography=None,
     )
-    src, dst = _tentative(q_pts, q_desc, r_pts, r_desc, opts, affine=affine, r_index=r_index)
+    src, dst = _tentative(
+        q_pts, q_desc, r_pts, r_desc, opts, affine=affine, r_index=r_index, search=search
+    )
     if opts.model == "fundamental":
         return _verify_epipolar(src, dst, empty, opts, frame_area)
     if len(src) < 4:
