@@ -94,22 +94,14 @@ def learned(kind: str) -> list[tuple[str, str, Any, float]]:
             m = matcher({"image0": fa, "image1": fb})["matches"][0].numpy()
         pa = fa["keypoints"][0].numpy()[m[:, 0]].astype(np.float32)
         pb = fb["keypoints"][0].numpy()[m[:, 1]].astype(np.float32)
-        # LightGlue's matches are the tentative correspondences: verify them as the others are
+        # LightGlue's matches are the tentative correspondences: one per physical point, then
+        # the same verification as SIFT's (two-stage MAGSAC++ fit, plausibility, 4 px inliers)
         from geoverify.matching import _verify as V
 
         keep = V._distinct(pa, pb, V._SAME_POINT_PX)
-        src, dst = pa[keep], pb[keep]
-        inliers, h = 0, None
-        if len(src) >= 4:
-            h, mask = cv2.findHomography(src, dst, cv2.USAC_MAGSAC, 4.0, maxIters=5000,
-                                         confidence=0.999)  # fmt: skip
-            inliers = int(mask.sum()) if mask is not None else 0
-
-        class S:  # the two fields the table prints
-            pass
-
-        s = S()
-        s.inliers, s.homography = inliers, h  # type: ignore[attr-defined]
+        ref = Reference(landmark_id="r", image="r", mirrored=False, file_sha256="",
+                        points=pb, descriptors=None, size=(0, 0))  # fmt: skip
+        s = V.verify_correspondences(pa[keep], pb[keep], ref, opts, 1.0)
         out.append((f"{a} -> {b}", what, s, time.perf_counter() - t0))
     return out
 

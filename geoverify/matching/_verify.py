@@ -281,6 +281,17 @@ def verify_pair(
     r_index: Any = None,
     search: tuple[int, int] = (6, 64),
 ) -> LandmarkScore:
+    """Score one frame against one reference: correspondences, then their geometry."""
+    src, dst = _tentative(
+        q_pts, q_desc, r_pts, r_desc, opts, affine=affine, r_index=r_index, search=search
+    )
+    return verify_correspondences(src, dst, ref, opts, frame_area)
+
+
+def verify_correspondences(
+    src: Points, dst: Points, ref: Reference, opts: MatchOptions, frame_area: float
+) -> LandmarkScore:
+    """Fit the model to tentative correspondences (frame -> reference) and count inliers."""
     empty = LandmarkScore(
         landmark_id=ref.landmark_id,
         image=ref.image,
@@ -290,9 +301,6 @@ def verify_pair(
         inlier_ratio=0.0,
         spread=0.0,
         homography=None,
-    )
-    src, dst = _tentative(
-        q_pts, q_desc, r_pts, r_desc, opts, affine=affine, r_index=r_index, search=search
     )
     if opts.model == "fundamental":
         return _verify_epipolar(src, dst, empty, opts, frame_area)

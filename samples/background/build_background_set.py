@@ -113,7 +113,7 @@ JPEG_QUALITY = 88
 
 
 def provenance(entries: list[dict[str, object]]) -> str:
-    """The PROVENANCE.md text: where each photograph comes from, its author and licence."""
+    """Write the PROVENANCE.md text: where each photograph comes from, its author, licence."""
     lines = [
         "# Background set: negative-control photographs",
         "",
@@ -147,9 +147,7 @@ def main(out: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         packages = sorted({(p, v) for p, v, *_ in SOURCES})
         for package, version in packages:
-            subprocess.run(
-                ["apt-get", "download", f"{package}={version}"], cwd=tmp, check=True
-            )
+            subprocess.run(["apt-get", "download", f"{package}={version}"], cwd=tmp, check=True)
             deb = next(Path(tmp).glob(f"{package}_*.deb"))
             subprocess.run(["dpkg-deb", "-x", str(deb), str(Path(tmp) / package)], check=True)
         for package, version, path, author, licence, what in SOURCES:
@@ -164,9 +162,9 @@ def main(out: Path) -> None:
             ok, buf = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
             if not ok:
                 sys.exit(f"cannot encode {src}")
-            stem = Path(path).stem if package != "plasma-workspace-wallpapers" else path.split(
-                "/"
-            )[3]
+            stem = (
+                Path(path).stem if package != "plasma-workspace-wallpapers" else path.split("/")[3]
+            )
             name = f"{package.split('-')[0]}_{stem}.jpg".lower()
             data = bytes(buf)
             (out / name).write_bytes(data)
