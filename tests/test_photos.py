@@ -345,3 +345,21 @@ def test_verify_places_each_frame_on_the_drone_track_and_the_map_draws_it(tmp_pa
     save_verification(result, tmp_path / "r")
     report = json.loads((tmp_path / "r" / "report.json").read_text())
     assert any(f["camera"] for f in report["frames"])
+
+
+@pytest.mark.parametrize("case", ["heic_cut", "exif_only"])
+def test_hostile_photos_are_one_line_errors(tmp_path, case):
+    from typer.testing import CliRunner
+
+    from geoverify.cli import app
+
+    path = tmp_path / ("p.heic" if case == "heic_cut" else "p.jpg")
+    if case == "heic_cut":
+        path.write_bytes((PHOTOS / "immich_IMG_2682.heic").read_bytes()[:5000])
+    else:  # a JPEG start and an EXIF header with nothing after it
+        path.write_bytes(b"\xff\xd8\xff\xe1\x00\x10Exif\x00\x00MM\x00*\x00\x00\x00\x08")
+    result = CliRunner().invoke(app, ["probe", str(path)])
+    assert result.exit_code == 3
+    assert "E_IMAGE_INVALID" in result.output
+    assert "Traceback" not in result.output
+    assert " at 0x" not in result.output  # no object address: the same file, the same message

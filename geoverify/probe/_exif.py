@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import warnings
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -339,18 +340,21 @@ def read_still(
     image_mod = _pillow()
     notes: list[Note] = []
     try:
-        with image_mod.open(io.BytesIO(data)) as im:
-            width, height = im.size
-            fmt = str(im.format or sniffed).lower()
-            exif = im.getexif()
-            gps = dict(exif.get_ifd(_IFD_GPS))
-            sub = dict(exif.get_ifd(_IFD_EXIF))
-            base = dict(exif)
-    except Exception as exc:
-        msg = f"the image header cannot be read: {type(exc).__name__}: {str(exc)[:120]}"
-        raise MediaError(
-            msg, code="E_IMAGE_INVALID", hint="The file is truncated or corrupt."
-        ) from None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with image_mod.open(io.BytesIO(data)) as im:
+                width, height = im.size
+                fmt = str(im.format or sniffed).lower()
+                exif = im.getexif()
+                gps = dict(exif.get_ifd(_IFD_GPS))
+                sub = dict(exif.get_ifd(_IFD_EXIF))
+                base = dict(exif)
+    except Exception as exc:  # Pillow raises many types on hostile input
+        msg = f"the image header cannot be read ({type(exc).__name__}): not a readable image"
+        hint = "The file is truncated or corrupt."
+        raise MediaError(msg, code="E_IMAGE_INVALID", hint=hint) from None
+    for w in caught:
+        notes.append(_note("W_EXIF_CORRUPT", f"Pillow: {str(w.message)[:160]}", "metadata"))
     if width * height > max_pixels:
         msg = f"the image is {width}x{height}, above the {max_pixels:,}-pixel limit"
         raise LimitError(msg, code="E_LIMIT_PIXELS", hint="Scale the image down first.")
@@ -414,7 +418,8 @@ def decode_still(data: bytes, *, max_pixels: int) -> Any:
     from PIL import ImageOps
 
     try:
-        with image_mod.open(io.BytesIO(data)) as im:
+        with warnings.catch_warnings(), image_mod.open(io.BytesIO(data)) as im:
+            warnings.simplefilter("ignore")  # read_still has reported them as notes
             if im.size[0] * im.size[1] > max_pixels:
                 msg = f"the image is {im.size[0]}x{im.size[1]}, above the pixel limit"
                 raise LimitError(msg, code="E_LIMIT_PIXELS", hint="Scale the image down first.")
@@ -423,7 +428,7 @@ def decode_still(data: bytes, *, max_pixels: int) -> Any:
     except LimitError:
         raise
     except Exception as exc:
-        msg = f"the image cannot be decoded: {type(exc).__name__}: {str(exc)[:120]}"
+        msg = f"the image cannot be decoded ({type(exc).__name__}): truncated or corrupt"
         raise MediaError(
             msg, code="E_IMAGE_INVALID", hint="The file is truncated or corrupt."
         ) from None
