@@ -18,7 +18,7 @@ CODES: dict[str, str] = {
     "E_INPUT_NOT_REGULAR": "An input is not a regular file (a FIFO, a device).",
     "E_INPUT_UNREADABLE": "The input cannot be opened (permissions, I/O error).",
     "E_INPUT_CHANGED": "The file changed while it was read (a download still running).",
-    "E_INPUT_NOT_MEDIA": "The file is no audio/video container FFmpeg can open (a web page, noise).",
+    "E_INPUT_NOT_MEDIA": "The file is no container FFmpeg can open (a web page, noise).",
     "E_INPUT_IS_IMAGE": "A still image in a format geoverify does not read (GIF, WebP, BMP, TIFF).",
     "E_INPUT_OPTION": "An option's value is out of range or does not fit the others.",
     "E_INPUT_COORD": "A position given as text cannot be read as latitude and longitude.",
@@ -71,7 +71,7 @@ CODES: dict[str, str] = {
     "E_REF_IMAGE_PATH": "A reference image path leaves the registry's folder.",
     "E_REF_IMAGE_INVALID": "A reference image cannot be decoded.",
     "E_REF_IMAGE_TOO_LARGE": "A reference image is over the size or pixel limit.",
-    "E_REF_IMAGE_CHANGED": "A reference image's bytes differ from the SHA-256 the registry records.",
+    "E_REF_IMAGE_CHANGED": "A reference image differs from the SHA-256 the registry records.",
     "E_OSM_INVALID": "An OSM file or Overpass answer cannot be read.",
     "E_OSM_BBOX_EMPTY": "The bounding box selects nothing while matching elements lie outside it.",
     # --- errors: claims ---------------------------------------------------------------------------
@@ -159,11 +159,13 @@ CODES: dict[str, str] = {
 
 
 def markdown_table() -> str:
-    """The codes as the Markdown table README.md holds (code, meaning), in catalogue order."""
+    """Render the codes as the Markdown table README.md holds (code, meaning), in order."""
     rows = ["| code | meaning |", "|---|---|"]
     rows += [f"| `{code}` | {meaning} |" for code, meaning in CODES.items()]
     return "\n".join(rows) + "\n"
 
 
 if __name__ == "__main__":
-    print(markdown_table(), end="")
+    import sys
+
+    sys.stdout.write(markdown_table())
