@@ -42,8 +42,9 @@ LIMITATIONS = (
     "'no metadata' is not evidence either way.",
     "Landmark matching compares local image features; a match means the frame and the "
     "reference show the same textured surfaces, not that they were filmed at the same time. "
-    "The false-match rate is estimated from the same frame's scores against other landmarks "
-    "and mirrored references; a small registry cannot estimate it.",
+    "The false-match rate is estimated from the same frame's scores against other landmarks, "
+    "mirrored references and, for a small registry, the bundled background photographs; "
+    "without enough of them it is not estimated and the match counts as weak.",
     "Distances and bearings are geodesics on the WGS84 ellipsoid between the registry's "
     "positions; a claim is only as good as those positions and their stated uncertainty.",
     "Verbal qualifiers ('about', 'just under') were mapped to the intervals shown with each "
