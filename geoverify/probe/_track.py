@@ -44,8 +44,8 @@ def _fields(fix: Any) -> dict[str, Any]:
     }
 
 
-def export_track(track: GpsTrack, fmt: TrackFormat, *, name: str = "track") -> bytes:
-    """Serialise ``track`` in ``fmt`` (see the module docstring); UTF-8 bytes."""
+def export_track(track: GpsTrack, fmt: str, *, name: str = "track") -> bytes:
+    """Serialise ``track`` in ``fmt`` (one of ``TRACK_FORMATS``); UTF-8 bytes."""
     rows = [_fields(f) for f in track.fixes]
     if fmt == "geojson":
         line = {

@@ -26,8 +26,8 @@ _REFRACTION_AT_HORIZON_DEG = 0.5667
 # --- time ----------------------------------------------------------------------------------------
 
 
-def _require_aware(when: datetime) -> datetime:
-    if not isinstance(when, datetime):
+def _require_aware(when: object) -> datetime:
+    if not isinstance(when, datetime):  # library callers may pass anything
         msg = f"time must be a datetime, got {type(when).__name__}"
         raise InputError(msg, code="E_INPUT_TYPE", hint="Pass a timezone-aware datetime.")
     if when.tzinfo is None or when.utcoffset() is None:
