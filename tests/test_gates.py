@@ -20,7 +20,6 @@ ALLOWED = {
     "geoverify/probe/__init__.py": {"C901"},
     "geoverify/probe/_notes.py": {"C901", "PLR0913"},
     "geoverify/probe/_sniff.py": {"C901"},
-    "geoverify/probe/_srt.py": {"C901"},
     "geoverify/registry/_read.py": {"C901"},
     "geoverify/report.py": {"C901", "PLR0913"},
 }

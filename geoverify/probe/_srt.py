@@ -129,47 +129,39 @@ def _lat_lon(a: float, b: float, third: str, suffix: str) -> tuple[float, float]
     return lat, lon
 
 
-def _cue_fix(lines: list[str], t_s: float | None) -> tuple[dict[str, object], str | None]:
-    text = " ".join(lines)
-    found: dict[str, object] = {"t_s": t_s}
-    date = _DATE.search(text)
-    if date:
-        local = _local_time(date)
-        if local is not None:
-            found["time_local"] = local
-    brackets = {k.strip().lower().replace(" ", "_"): v.strip() for k, v in _BRACKET.findall(text)}
-    if "longtitude" in brackets and "longitude" not in brackets:
-        brackets["longitude"] = brackets["longtitude"]
-    problem = None
-    gps = _GPS.search(text)
-    try:
-        if "latitude" in brackets and "longitude" in brackets:
-            lat, lon = float(brackets["latitude"]), float(brackets["longitude"])
-            if -90 <= lat <= 90 and -180 <= lon <= 180:
-                found["lat"], found["lon"] = lat, lon
-            else:
-                problem = f"position out of range ({lat}, {lon})"
-            for key in ("altitude", "abs_alt", "rel_alt"):
-                if key in brackets:
-                    found["alt_m"] = float(brackets[key].split()[0].rstrip("mM"))
-                    found["alt_reference"] = (
-                        "take-off point" if key == "rel_alt" else "as the firmware states it"
-                    )
-                    break
-        elif gps:
-            a, b = float(gps.group(1)), float(gps.group(2))
-            ordered = _lat_lon(a, b, gps.group(3), gps.group(4))
-            if ordered is None:
-                problem = f"GPS({a}, {b}, ..) is no position"
-            else:
-                found["lat"], found["lon"] = ordered
-                if gps.group(4):
-                    found["alt_m"] = float(gps.group(3))
-                    found["alt_reference"] = "as the firmware states it"
-                else:
-                    found["satellites"] = int(float(gps.group(3)))
-    except ValueError:
-        problem = "a coordinate is not a number"
+def _bracket_position(brackets: dict[str, str], found: dict[str, object]) -> str | None:
+    """Read ``[latitude: ..] [longitude: ..] [altitude: ..]`` into ``found``; a problem or None."""
+    lat, lon = float(brackets["latitude"]), float(brackets["longitude"])
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return f"position out of range ({lat}, {lon})"
+    found["lat"], found["lon"] = lat, lon
+    for key in ("altitude", "abs_alt", "rel_alt"):
+        if key in brackets:
+            found["alt_m"] = float(brackets[key].split()[0].rstrip("mM"))
+            found["alt_reference"] = (
+                "take-off point" if key == "rel_alt" else "as the firmware states it"
+            )
+            break
+    return None
+
+
+def _gps_position(gps: re.Match[str], found: dict[str, object]) -> str | None:
+    """Read ``GPS(a, b, n)`` into ``found`` in the firmware's order; a problem or None."""
+    a, b = float(gps.group(1)), float(gps.group(2))
+    ordered = _lat_lon(a, b, gps.group(3), gps.group(4))
+    if ordered is None:
+        return f"GPS({a}, {b}, ..) is no position"
+    found["lat"], found["lon"] = ordered
+    if gps.group(4):
+        found["alt_m"] = float(gps.group(3))
+        found["alt_reference"] = "as the firmware states it"
+    else:
+        found["satellites"] = int(float(gps.group(3)))
+    return None
+
+
+def _heights_and_attitude(text: str, found: dict[str, object]) -> None:
+    """Heights relative to take-off, speed, attitude and the home point, where the cue has them."""
     if "alt_m" not in found:
         baro = _BARO.search(text)
         height = _HEIGHT.search(text)
@@ -190,7 +182,57 @@ def _cue_fix(lines: list[str], t_s: float | None) -> tuple[dict[str, object], st
         ordered = _lat_lon(float(home.group(1)), float(home.group(2)), "", "")
         if ordered is not None:
             found["home"] = ordered
+
+
+def _cue_fix(lines: list[str], t_s: float | None) -> tuple[dict[str, object], str | None]:
+    text = " ".join(lines)
+    found: dict[str, object] = {"t_s": t_s}
+    date = _DATE.search(text)
+    local = _local_time(date) if date else None
+    if local is not None:
+        found["time_local"] = local
+    brackets = {k.strip().lower().replace(" ", "_"): v.strip() for k, v in _BRACKET.findall(text)}
+    if "longtitude" in brackets and "longitude" not in brackets:
+        brackets["longitude"] = brackets["longtitude"]  # DJI's misspelling
+    problem = None
+    gps = _GPS.search(text)
+    try:
+        if "latitude" in brackets and "longitude" in brackets:
+            problem = _bracket_position(brackets, found)
+        elif gps:
+            problem = _gps_position(gps, found)
+    except ValueError:
+        problem = "a coordinate is not a number"
+    _heights_and_attitude(text, found)
     return found, problem
+
+
+def _cue_notes(
+    raw: list[dict[str, object]], complete: list[dict[str, object]], *, timed: int, problems: int
+) -> list[Note]:
+    """Write notes on the cues as read; give untimed cues a time from the aircraft clock."""
+    notes: list[Note] = []
+    if "lat" not in raw[-1] and any("lat" in f for f in raw[:-1]):
+        notes.append(
+            _note("W_TELEMETRY_TRUNCATED", "the last cue is incomplete: the file was cut short")
+        )
+    if problems:
+        notes.append(_note("W_TELEMETRY_BAD_FIX", f"{problems} cue(s) hold no usable position"))
+    first = next((f["time_local"] for f in raw if "time_local" in f), None)
+    if timed == 0 and complete and isinstance(first, datetime):
+        for f in raw:
+            when = f.get("time_local")
+            if isinstance(when, datetime):
+                f["t_s"] = (when - first).total_seconds()
+        notes.append(
+            _note(
+                "I_TELEMETRY_UNTIMED",
+                "the file has no timing lines: the time in the video is taken from the "
+                "aircraft clock's differences from its first cue",
+                Severity.INFO,
+            )
+        )
+    return notes
 
 
 def parse_srt(path: str | Path) -> SrtTrack:
@@ -241,28 +283,7 @@ def parse_srt(path: str | Path) -> SrtTrack:
         problems += problem is not None
         raw.append(found)
     complete = [f for f in raw if "lat" in f]
-    last = raw[-1]
-    if "lat" not in last and any("lat" in f for f in raw[:-1]):
-        notes.append(
-            _note("W_TELEMETRY_TRUNCATED", "the last cue is incomplete: the file was cut short")
-        )
-    if problems:
-        notes.append(_note("W_TELEMETRY_BAD_FIX", f"{problems} cue(s) hold no usable position"))
-    if timed == 0 and complete:
-        first = next((f["time_local"] for f in raw if "time_local" in f), None)
-        if isinstance(first, datetime):
-            for f in raw:
-                when = f.get("time_local")
-                if isinstance(when, datetime):
-                    f["t_s"] = (when - first).total_seconds()
-            notes.append(
-                _note(
-                    "I_TELEMETRY_UNTIMED",
-                    "the file has no timing lines: the time in the video is taken from the "
-                    "aircraft clock's differences from its first cue",
-                    Severity.INFO,
-                )
-            )
+    notes += _cue_notes(raw, complete, timed=timed, problems=problems)
     fixes = tuple(
         TrackFix(
             payload_t_s=float(f["t_s"]),  # type: ignore[arg-type]
