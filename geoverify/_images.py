@@ -64,8 +64,12 @@ def read_image(path: str | os.PathLike[str], max_pixels: int) -> tuple[Image, st
     Only a regular file of at most ``MAX_IMAGE_BYTES`` is read (``LimitError``
     ``E_LIMIT_FILE_SIZE`` beyond).
     """
-    p = Path(os.fspath(path))
-    data = read_regular_file(p, max_bytes=MAX_IMAGE_BYTES, what="image", error=limit_error)
+    data, digest = read_image_bytes(path)
+    return _decode_png_jpeg(data, Path(os.fspath(path)), max_pixels), digest
+
+
+def _decode_png_jpeg(data: bytes, p: Path, max_pixels: int) -> Image:
+    """Decode PNG or JPEG bytes with OpenCV after checking the size in their header."""
     size = image_size(data)
     if size is None:
         msg = f"{str(p)!r} is not a PNG or JPEG image"
@@ -77,7 +81,7 @@ def read_image(path: str | os.PathLike[str], max_pixels: int) -> tuple[Image, st
     if image is None:
         msg = f"{str(p)!r} could not be decoded"
         raise MediaError(msg, code="E_IMAGE_INVALID", hint="The file is corrupt.")
-    return np.asarray(image, dtype=np.uint8), hashlib.sha256(data).hexdigest()
+    return np.asarray(image, dtype=np.uint8)
 
 
 def read_image_bytes(path: str | os.PathLike[str]) -> tuple[bytes, str]:
@@ -90,12 +94,12 @@ def read_image_bytes(path: str | os.PathLike[str]) -> tuple[bytes, str]:
 def read_photo(path: str | os.PathLike[str], max_pixels: int = 60_000_000) -> tuple[Image, str]:
     """Decode a photograph (JPEG, PNG or HEIC) upright as BGR, with the SHA-256 of its bytes.
 
-    JPEG and PNG go through ``read_image`` (OpenCV applies the EXIF orientation); HEIC through
-    pillow-heif (``ImageOps.exif_transpose``), its size checked before decoding.
+    JPEG and PNG are decoded by OpenCV as in ``read_image`` (it applies the EXIF orientation),
+    HEIC by pillow-heif (``ImageOps.exif_transpose``); the size is checked before decoding.
     """
     data, digest = read_image_bytes(path)
     if image_size(data) is not None:
-        return read_image(path, max_pixels)
+        return _decode_png_jpeg(data, Path(os.fspath(path)), max_pixels), digest
     from geoverify.probe._exif import decode_still
 
     return decode_still(data, max_pixels=max_pixels), digest

@@ -56,9 +56,7 @@ LIMITATIONS = (
 class VerifyOptions:
     """Options of every stage ``verify`` runs."""
 
-    frames: FrameOptions = dataclasses.field(
-        default_factory=lambda: FrameOptions(scenes=True, views=True, best=4)
-    )
+    frames: FrameOptions = dataclasses.field(default_factory=FrameOptions.covering)
     matching: MatchOptions = dataclasses.field(default_factory=MatchOptions)
     limits: DecodeLimits = dataclasses.field(default_factory=DecodeLimits)
     title: str = ""

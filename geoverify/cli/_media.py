@@ -260,12 +260,21 @@ def frames_command(
         from geoverify.probe import probe
         from geoverify.probe._track import frame_cameras
 
-        track = None if is_photo(video) else probe(video).gps_track
+        # the probe's track places the frames; its hash and rotation spare select_frames a
+        # second pass over the file
+        media = None if is_photo(video) else probe(video)
+        track = media.gps_track if media is not None else None
         writer = FrameWriter(out, fmt)  # saving overlaps decoding; memory stays bounded
         try:
             with _Progress("decoding", enabled=not as_json) as bar:
                 selection = select_frames(
-                    video, options=options, progress=bar, on_frame=writer, keep_pixels=False
+                    video,
+                    options=options,
+                    progress=bar,
+                    on_frame=writer,
+                    keep_pixels=False,
+                    source_sha256=media.sha256 if media is not None else None,
+                    rotation_deg=media.video.rotation_deg if media and media.video else None,
                 )
             cameras = frame_cameras(track, selection.frames) if track is not None else None
             saved = save_frames(
@@ -348,7 +357,7 @@ def _cover_options(
     from geoverify.frames import FrameOptions
 
     if every is None and not scenes and not views and best is None:
-        return FrameOptions(scenes=True, views=True, best=4, start_s=start, end_s=end)
+        return FrameOptions.covering(start_s=start, end_s=end)
     return FrameOptions(
         every_s=every, scenes=scenes, views=views, best=best or 0, start_s=start, end_s=end
     )

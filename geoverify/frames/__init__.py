@@ -78,17 +78,14 @@ __all__ = [
 
 def is_photo(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` holds a photograph geoverify reads (JPEG, PNG, HEIC), from its bytes."""
-    from geoverify.probe._sniff import _sniff
+    from geoverify.probe._sniff import is_photo_head
 
     try:
         with open(os.fspath(path), "rb") as fh:
             head = fh.read(512)
     except OSError:
         return False
-    sniffed = _sniff(head)
-    return sniffed in ("jpeg", "png") or (
-        sniffed == "heif" and head[8:12] in (b"heic", b"heix", b"heim", b"heis", b"mif1")
-    )
+    return is_photo_head(head)
 
 
 def still_selection(

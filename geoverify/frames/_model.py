@@ -105,6 +105,14 @@ class FrameOptions:
             hint = "Choose at least one of every_s, keyframes, scenes, views, best."
             raise InputError(msg, code="E_INPUT_OPTION", hint=hint)
 
+    @classmethod
+    def covering(cls, *, start_s: float | None = None, end_s: float | None = None) -> FrameOptions:
+        """Frames that cover the footage: every shot, every new view inside one, the 4 sharpest.
+
+        The default of ``match VIDEO`` and ``verify``.
+        """
+        return cls(scenes=True, views=True, best=4, start_s=start_s, end_s=end_s)
+
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Frame:

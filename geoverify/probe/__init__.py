@@ -52,7 +52,7 @@ from geoverify.probe._model import (
     VideoStreamInfo,
 )
 from geoverify.probe._notes import _gps_track, _tags, _trust_notes, _video_info
-from geoverify.probe._sniff import _STILL_IMAGES, _scan_bmff, _sniff
+from geoverify.probe._sniff import _STILL_IMAGES, _scan_bmff, _sniff, is_photo_head
 
 __all__ = [
     "AudioStreamInfo",
@@ -126,7 +126,7 @@ def probe(
         head = fh.read(512)
     sniffed = _sniff(head)
     extension = p.suffix.lower().lstrip(".")
-    if sniffed in ("jpeg", "png") or (sniffed == "heif" and head[8:12] in _HEIC_BRANDS):
+    if is_photo_head(head):
         if telemetry is not None:
             msg = "--telemetry is for a video; a photo carries its own EXIF"
             raise InputError(msg, code="E_INPUT_OPTION", hint="Leave --telemetry out.")
@@ -288,9 +288,6 @@ def probe(
     )
 
 
-_HEIC_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"mif1")
-
-
 def _find_sidecar(video: Path) -> Path | None:
     try:
         names = {q.name: q for q in video.parent.iterdir()}
@@ -304,11 +301,10 @@ def _find_sidecar(video: Path) -> Path | None:
 
 def _telemetry(
     video: Path, given: str | os.PathLike[str] | None, gps: GpsTrack | None
-) -> tuple[TelemetryFile, GpsTrack | None, list[CreationTime], list[CameraDirection],
+) -> tuple[TelemetryFile | None, GpsTrack | None, list[CreationTime], list[CameraDirection],
            list[Note]] | None:  # fmt: skip
     """Read the DJI SRT telemetry of ``video`` (given, or the sidecar with its name)."""
-    from geoverify._io import hash_regular_file
-    from geoverify.probe._srt import MAX_SRT_BYTES, parse_srt
+    from geoverify.probe._srt import parse_srt
 
     path = Path(os.fspath(given)) if given is not None else _find_sidecar(video)
     if path is None:
@@ -316,10 +312,6 @@ def _telemetry(
     found_by = "given (--telemetry)" if given is not None else "sidecar with the video's name"
     try:
         srt = parse_srt(path)
-        digest = hash_regular_file(
-            path, max_bytes=MAX_SRT_BYTES, what="telemetry file",
-            error=lambda m, r, h: InputError(m, code="E_TELEMETRY_INVALID", hint=h),
-        )  # fmt: skip
     except GeoverifyError as exc:
         if given is not None:
             raise
@@ -328,7 +320,8 @@ def _telemetry(
             message=sanitize_text(f"the sidecar {path.name!r} was not read: {exc.message}"),
             field="gps_track",
         )
-        return None, None, [], [], [note]  # type: ignore[return-value]
+        return None, None, [], [], [note]
+    digest = srt.sha256
     notes = list(srt.notes)
     notes.append(
         Note(

@@ -162,3 +162,13 @@ def _tkhd_rotation(moov: bytes) -> int | None:
         angle = math.degrees(math.atan2(b / 65536.0, a / 65536.0))
         return round(angle / 90.0) * 90 % 360
     return None
+
+
+# ISO base media major brands of a HEIF still image (not a video or an image sequence)
+HEIC_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"mif1")
+
+
+def is_photo_head(head: bytes) -> bool:
+    """Whether a file's first bytes are a photograph geoverify reads: JPEG, PNG or HEIC."""
+    sniffed = _sniff(head)
+    return sniffed in ("jpeg", "png") or (sniffed == "heif" and head[8:12] in HEIC_BRANDS)

@@ -27,6 +27,7 @@ as the firmware states it. The reference of each is carried in ``alt_reference``
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 import re
 from datetime import datetime
@@ -84,6 +85,7 @@ class SrtTrack:
     """What a DJI ``.SRT`` holds: its fixes, the home point, and notes on what was read."""
 
     path: str
+    sha256: str  # of the bytes parsed
     cues: int
     fixes: tuple[TrackFix, ...]
     home: tuple[float, float] | None  # (lat, lon)
@@ -323,6 +325,7 @@ def parse_srt(path: str | Path) -> SrtTrack:
     home = next((f["home"] for f in raw if "home" in f), None)
     return SrtTrack(
         path=str(p),
+        sha256=hashlib.sha256(data).hexdigest(),
         cues=len(cues),
         fixes=fixes,
         home=home,  # type: ignore[arg-type]
