@@ -21,7 +21,7 @@ from geoverify.claims import check_claims, load_claims
 from geoverify.frames import select_frames
 from geoverify.matching import build_index, match_frames
 from geoverify.pipeline import VerifyOptions, save_verification, verify
-from geoverify.probe import probe
+from geoverify.probing import probe
 from geoverify.registry import load_registry
 
 BERLIN = Path(__file__).resolve().parent.parent / "samples" / "berlin"

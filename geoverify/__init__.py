@@ -15,93 +15,146 @@ if _sys.argv and _os.path.basename(_sys.argv[0]) == "geoverify":
 
     _startup_signals.install()
 
-from geoverify._version import __version__
+from geoverify._version import __version__ as __version__
 
-# Imported now, not lazily: the function ``probe`` must win over the submodule of the same
-# name, which Python would otherwise bind here once anything imports ``geoverify.probe``.
-from geoverify.probe import MediaInfo, parse_iso6709, probe, sha256_file
-
-if TYPE_CHECKING:  # the names below, for type checkers; at run time they load on first use
-    from geoverify._decode import DecodeLimits
-    from geoverify.claims import ClaimSet, check_claim, check_claims, load_claims, rank_candidates
-    from geoverify.errors import (
-        GeoverifyError,
-        InputError,
-        LimitError,
-        MediaError,
-        MissingDependencyError,
-        OutputError,
-        RegistryError,
-    )
-    from geoverify.frames import Frame, FrameOptions, FrameSelection, save_frames, select_frames
-    from geoverify.geodesy import bearing_deg, destination, distance_m, offset_from_line
-    from geoverify.matching import MatchOptions, build_index, match_frames, match_image
-    from geoverify.models import CheckResult, LatLon, Note, Severity, Verdict, to_jsonable
-    from geoverify.osm import import_osm
-    from geoverify.pipeline import Verification, VerifyOptions, save_verification, verify
-    from geoverify.registry import Landmark, Registry, load_registry, save_registry
-    from geoverify.sun import (
-        ShadowMeasurement,
-        check_shadow,
-        shadow_places,
-        shadow_time_windows,
-        sun_position,
-    )
-
-# Each public name is imported from its stage module the first time it is used, so that
-# `import geoverify` (and the decoder worker, and the CLI) load only the stages they need.
-_LAZY = {
-    "CheckResult": "geoverify.models",
-    "ClaimSet": "geoverify.claims",
-    "DecodeLimits": "geoverify._decode",
-    "Frame": "geoverify.frames",
-    "FrameOptions": "geoverify.frames",
-    "FrameSelection": "geoverify.frames",
-    "GeoverifyError": "geoverify.errors",
-    "InputError": "geoverify.errors",
-    "Landmark": "geoverify.registry",
-    "LatLon": "geoverify.models",
-    "LimitError": "geoverify.errors",
-    "MatchOptions": "geoverify.matching",
-    "MediaError": "geoverify.errors",
-    "MissingDependencyError": "geoverify.errors",
-    "Note": "geoverify.models",
-    "Verification": "geoverify.pipeline",
-    "VerifyOptions": "geoverify.pipeline",
-    "save_verification": "geoverify.pipeline",
-    "verify": "geoverify.pipeline",
-    "OutputError": "geoverify.errors",
-    "Registry": "geoverify.registry",
-    "RegistryError": "geoverify.errors",
-    "Severity": "geoverify.models",
-    "ShadowMeasurement": "geoverify.sun",
-    "Verdict": "geoverify.models",
+# The public surface, written once: each name and the module it comes from. ``__all__`` is this
+# table's keys, and the imports under TYPE_CHECKING below say the same for type checkers
+# (tests/test_public_api.py checks the two agree). A name is imported from its module the first
+# time it is used, so that `import geoverify` (and the decoder worker, and the CLI) load only the
+# stages they need.
+_EXPORTS = {
+    "__version__": "geoverify._version",
     "bearing_deg": "geoverify.geodesy",
     "build_index": "geoverify.matching",
     "check_claim": "geoverify.claims",
     "check_claims": "geoverify.claims",
     "check_shadow": "geoverify.sun",
+    "CheckResult": "geoverify.models",
+    "ClaimSet": "geoverify.claims",
+    "DecodeLimits": "geoverify._decode",
     "destination": "geoverify.geodesy",
     "distance_m": "geoverify.geodesy",
+    "Frame": "geoverify.frames",
+    "FrameOptions": "geoverify.frames",
+    "FrameSelection": "geoverify.frames",
+    "GeoverifyError": "geoverify.errors",
     "import_osm": "geoverify.osm",
+    "InputError": "geoverify.errors",
+    "Landmark": "geoverify.registry",
+    "LatLon": "geoverify.models",
+    "LimitError": "geoverify.errors",
     "load_claims": "geoverify.claims",
     "load_registry": "geoverify.registry",
     "match_frames": "geoverify.matching",
     "match_image": "geoverify.matching",
+    "MatchOptions": "geoverify.matching",
+    "MediaError": "geoverify.errors",
+    "MediaInfo": "geoverify.probing",
+    "MissingDependencyError": "geoverify.errors",
+    "Note": "geoverify.models",
     "offset_from_line": "geoverify.geodesy",
+    "OutputError": "geoverify.errors",
+    "parse_iso6709": "geoverify.probing",
+    "probe": "geoverify.probing",
     "rank_candidates": "geoverify.claims",
+    "Registry": "geoverify.registry",
+    "RegistryError": "geoverify.errors",
     "save_frames": "geoverify.frames",
     "save_registry": "geoverify.registry",
+    "save_verification": "geoverify.pipeline",
     "select_frames": "geoverify.frames",
+    "Severity": "geoverify.models",
+    "sha256_file": "geoverify.probing",
     "shadow_places": "geoverify.sun",
     "shadow_time_windows": "geoverify.sun",
+    "ShadowMeasurement": "geoverify.sun",
     "sun_position": "geoverify.sun",
     "to_jsonable": "geoverify.models",
+    "Verdict": "geoverify.models",
+    "Verification": "geoverify.pipeline",
+    "verify": "geoverify.pipeline",
+    "VerifyOptions": "geoverify.pipeline",
 }
+
+if TYPE_CHECKING:  # the same table, for type checkers (`X as X`: an explicit re-export)
+    from geoverify._decode import (
+        DecodeLimits as DecodeLimits,
+    )
+    from geoverify.claims import (
+        ClaimSet as ClaimSet,
+        check_claim as check_claim,
+        check_claims as check_claims,
+        load_claims as load_claims,
+        rank_candidates as rank_candidates,
+    )
+    from geoverify.errors import (
+        GeoverifyError as GeoverifyError,
+        InputError as InputError,
+        LimitError as LimitError,
+        MediaError as MediaError,
+        MissingDependencyError as MissingDependencyError,
+        OutputError as OutputError,
+        RegistryError as RegistryError,
+    )
+    from geoverify.frames import (
+        Frame as Frame,
+        FrameOptions as FrameOptions,
+        FrameSelection as FrameSelection,
+        save_frames as save_frames,
+        select_frames as select_frames,
+    )
+    from geoverify.geodesy import (
+        bearing_deg as bearing_deg,
+        destination as destination,
+        distance_m as distance_m,
+        offset_from_line as offset_from_line,
+    )
+    from geoverify.matching import (
+        MatchOptions as MatchOptions,
+        build_index as build_index,
+        match_frames as match_frames,
+        match_image as match_image,
+    )
+    from geoverify.models import (
+        CheckResult as CheckResult,
+        LatLon as LatLon,
+        Note as Note,
+        Severity as Severity,
+        Verdict as Verdict,
+        to_jsonable as to_jsonable,
+    )
+    from geoverify.osm import (
+        import_osm as import_osm,
+    )
+    from geoverify.pipeline import (
+        Verification as Verification,
+        VerifyOptions as VerifyOptions,
+        save_verification as save_verification,
+        verify as verify,
+    )
+    from geoverify.probing import (
+        MediaInfo as MediaInfo,
+        parse_iso6709 as parse_iso6709,
+        probe as probe,
+        sha256_file as sha256_file,
+    )
+    from geoverify.registry import (
+        Landmark as Landmark,
+        Registry as Registry,
+        load_registry as load_registry,
+        save_registry as save_registry,
+    )
+    from geoverify.sun import (
+        ShadowMeasurement as ShadowMeasurement,
+        check_shadow as check_shadow,
+        shadow_places as shadow_places,
+        shadow_time_windows as shadow_time_windows,
+        sun_position as sun_position,
+    )
 
 
 def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
+    module = _EXPORTS.get(name)
     if module is None:
         msg = f"module 'geoverify' has no attribute {name!r}"
         raise AttributeError(msg)
@@ -113,59 +166,7 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    return sorted(__all__)
+    return list(__all__)
 
 
-__all__ = [
-    "CheckResult",
-    "ClaimSet",
-    "DecodeLimits",
-    "Frame",
-    "FrameOptions",
-    "FrameSelection",
-    "GeoverifyError",
-    "InputError",
-    "Landmark",
-    "LatLon",
-    "LimitError",
-    "MatchOptions",
-    "MediaError",
-    "MediaInfo",
-    "MissingDependencyError",
-    "Note",
-    "OutputError",
-    "Registry",
-    "RegistryError",
-    "Severity",
-    "ShadowMeasurement",
-    "Verdict",
-    "Verification",
-    "VerifyOptions",
-    "__version__",
-    "bearing_deg",
-    "build_index",
-    "check_claim",
-    "check_claims",
-    "check_shadow",
-    "destination",
-    "distance_m",
-    "import_osm",
-    "load_claims",
-    "load_registry",
-    "match_frames",
-    "match_image",
-    "offset_from_line",
-    "parse_iso6709",
-    "probe",
-    "rank_candidates",
-    "save_frames",
-    "save_registry",
-    "save_verification",
-    "select_frames",
-    "sha256_file",
-    "shadow_places",
-    "shadow_time_windows",
-    "sun_position",
-    "to_jsonable",
-    "verify",
-]
+__all__ = sorted(_EXPORTS, key=str.casefold)

@@ -223,7 +223,7 @@ def _write_message(out: Any, kind: bytes, obj: Any) -> None:
     out.flush()
 
 
-def _child_main() -> None:
+def child_main() -> None:
     """Worker entry point: read (func, args, memory limit) from stdin, write the outcome."""
     global _progress_out
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides about Ctrl-C
@@ -511,7 +511,7 @@ def _timestamps_summary(
     return out
 
 
-def _read_stream(stream: Any, container: Any, limits: DecodeLimits) -> RawStream:
+def read_stream(stream: Any, container: Any, limits: DecodeLimits) -> RawStream:
     cc = stream.codec_context
     disp = int(stream.disposition)
     base: dict[str, Any] = {
@@ -548,7 +548,7 @@ def _read_stream(stream: Any, container: Any, limits: DecodeLimits) -> RawStream
     return RawStream(**base)
 
 
-def _choose_video(streams: list[RawStream]) -> tuple[int | None, str]:
+def choose_video(streams: list[RawStream]) -> tuple[int | None, str]:
     videos = [s for s in streams if s.kind == "video"]
     if not videos:
         return None, "the file has no video stream"
@@ -674,8 +674,8 @@ def read_container(path: str, limits: DecodeLimits) -> RawContainer:
                 hint="Check that this is a video file and that it was fully downloaded.",
             ) from None
         with container:
-            streams = [_read_stream(s, container, limits) for s in container.streams]
-            video_index, reason = _choose_video(streams)
+            streams = [read_stream(s, container, limits) for s in container.streams]
+            video_index, reason = choose_video(streams)
             first: RawFirstFrame | None = None
             if video_index is not None:
                 stream = container.streams[video_index]

@@ -100,6 +100,6 @@ def read_photo(path: str | os.PathLike[str], max_pixels: int = 60_000_000) -> tu
     data, digest = read_image_bytes(path)
     if image_size(data) is not None:
         return _decode_png_jpeg(data, Path(os.fspath(path)), max_pixels), digest
-    from geoverify.probe._exif import decode_still
+    from geoverify.probing._exif import decode_still
 
     return decode_still(data, max_pixels=max_pixels), digest

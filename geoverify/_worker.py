@@ -1,6 +1,6 @@
 """Entry point of the isolated decoder process: ``python -m geoverify._worker``."""
 
-from geoverify._decode import _child_main
+from geoverify._decode import child_main
 
 if __name__ == "__main__":
-    _child_main()
+    child_main()

@@ -571,8 +571,7 @@ def _run_dask(
 ) -> dict[str, dict[str, Any]]:
     """Run the same task function on a Dask distributed cluster; rows come back."""
     try:
-        from dask.distributed import Client
-        from dask.distributed import as_completed as dask_completed
+        from dask.distributed import Client, as_completed as dask_completed
     except ImportError:
         msg = "--scheduler needs the optional Dask packages"
         raise MissingDependencyError(msg, hint="pip install 'geoverify[dask]'") from None
@@ -679,7 +678,7 @@ _CSV_FIELDS = (
 )  # fmt: skip
 
 
-def _summary_json(result: BatchResult) -> dict[str, Any]:
+def summary_json(result: BatchResult) -> dict[str, Any]:
     data: dict[str, Any] = to_jsonable(result)
     for row in data["rows"]:
         row.pop("thumbnail", None)
@@ -717,7 +716,7 @@ def _csv_text(result: BatchResult) -> str:
 def _write_outputs(result: BatchResult, out_dir: Path) -> None:
     from geoverify.models import sanitize_text
 
-    text = json.dumps(_summary_json(result), ensure_ascii=False, allow_nan=False, indent=2)
+    text = json.dumps(summary_json(result), ensure_ascii=False, allow_nan=False, indent=2)
     write_atomic(out_dir / "summary.json", sanitize_text(text).encode("utf-8"))
     write_atomic(out_dir / "summary.csv", sanitize_text(_csv_text(result)).encode("utf-8"))
     write_atomic(out_dir / "index.html", sanitize_text(_index_html(result)).encode("utf-8"))

@@ -45,7 +45,7 @@ from geoverify.models import CheckResult, LatLon, Verdict
 if TYPE_CHECKING:
     from geoverify.claims import ClaimSet, Hypothesis
     from geoverify.matching import FrameMatch
-    from geoverify.probe import MediaInfo
+    from geoverify.probing import MediaInfo
     from geoverify.registry import Landmark, Registry
 
 __all__ = [

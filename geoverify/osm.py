@@ -163,7 +163,7 @@ def _clean(text: Any, notes: list[Note], where: str) -> str:
     return value
 
 
-def _tags(raw: Any, notes: list[Note], where: str) -> dict[str, str]:
+def tags_of(raw: Any, notes: list[Note], where: str) -> dict[str, str]:
     if not isinstance(raw, dict):
         return {}
     return {_clean(k, notes, where): _clean(v, notes, where) for k, v in raw.items()}
@@ -259,7 +259,7 @@ def _read_overpass(path: Path, fh: BinaryIO, as_of: datetime | None = None) -> O
         if oid is None or kind not in ("node", "way", "relation"):
             unusable += 1
             continue
-        tags = _tags(e.get("tags"), data.notes, f"{kind} {oid}")
+        tags = tags_of(e.get("tags"), data.notes, f"{kind} {oid}")
         meta = _Meta(_int(e.get("version")), _clean(e.get("timestamp", ""), data.notes, "time"))
         if not data.accept(kind, oid, meta, e.get("visible", True) is not False):
             continue

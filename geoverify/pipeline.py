@@ -31,7 +31,7 @@ from geoverify.matching import (
     save_matches,
 )
 from geoverify.models import to_jsonable
-from geoverify.probe import MediaInfo, probe
+from geoverify.probing import MediaInfo, probe
 from geoverify.registry import Registry, load_registry
 from geoverify.report import Report, build_report, write_report
 

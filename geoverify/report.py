@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from geoverify.claims import ClaimSet
     from geoverify.frames import FrameSelection
     from geoverify.matching import FrameMatch
-    from geoverify.probe import MediaInfo
+    from geoverify.probing import MediaInfo
 
 __all__ = [
     "REPORT_SCHEMA_VERSION",
@@ -321,7 +321,7 @@ def build_report(
                 control_references=m.control_references,
             )
         )
-    from geoverify.probe._track import frame_cameras
+    from geoverify.probing._track import frame_cameras
 
     cams = frame_cameras(media.gps_track, selection.frames)
     mentioned = {

@@ -15,8 +15,7 @@ from geoverify.claims import (
     rank_candidates,
 )
 from geoverify.geodesy import destination
-from geoverify.registry import Landmark, Registry
-from geoverify.registry import point_landmark as pl
+from geoverify.registry import Landmark, Registry, point_landmark as pl
 
 ORIGIN = LatLon(48.59, 38.0)
 TOL_M = 1e-3

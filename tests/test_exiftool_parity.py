@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from conftest import DATA, ROOT
 
-from geoverify.probe import MediaInfo, probe
+from geoverify.probing import MediaInfo, probe
 
 EXIFTOOL = shutil.which("exiftool")
 DEG_TOL = 1e-6  # ExifTool -n prints up to 15 significant digits; we keep the same rationals
@@ -170,7 +170,7 @@ def _has_instant(m: MediaInfo, v: Any) -> bool:
     return any(abs(t.timestamp() - target) < 1.0 for t in times)
 
 
-def _device(field: str) -> Callable[[MediaInfo, Any], bool]:
+def device_of(field: str) -> Callable[[MediaInfo, Any], bool]:
     return lambda m, v: str(getattr(m.device, field) or "") == str(v).strip()
 
 
@@ -188,11 +188,11 @@ CHECKS: dict[str, Callable[[MediaInfo, Any], bool]] = {
     "GPSDOP": lambda m, v: any(n.code == "I_EXIF_GPS_DOP" for n in m.notes),
     "DateTimeOriginal": _has_time_raw,
     "CreationDate": _has_time_raw,
-    "Make": _device("make"),
-    "Model": _device("model"),
-    "Software": _device("software"),
-    "FirmwareVersion": _device("firmware"),
-    "AndroidVersion": _device("android_version"),
+    "Make": device_of("make"),
+    "Model": device_of("model"),
+    "Software": device_of("software"),
+    "FirmwareVersion": device_of("firmware"),
+    "AndroidVersion": device_of("android_version"),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import tomllib
 
 from conftest import ROOT
@@ -17,9 +18,9 @@ ALLOWED = {
     "geoverify/matching/__init__.py": {"C901"},
     "geoverify/matching/_verify.py": {"PLR0913"},
     "geoverify/osm.py": {"C901"},
-    "geoverify/probe/__init__.py": {"C901"},
-    "geoverify/probe/_notes.py": {"C901", "PLR0913"},
-    "geoverify/probe/_sniff.py": {"C901"},
+    "geoverify/probing/__init__.py": {"C901"},
+    "geoverify/probing/_notes.py": {"C901", "PLR0913"},
+    "geoverify/probing/_sniff.py": {"C901"},
     "geoverify/registry/_read.py": {"C901"},
     "geoverify/report.py": {"C901", "PLR0913"},
 }
@@ -45,3 +46,21 @@ def test_the_complexity_ignore_list_only_shrinks():
             continue  # CLI commands take one argument per option; test builders likewise
         assert pattern in ALLOWED, f"{pattern} was added to the gates' ignore list"
         assert gated <= ALLOWED[pattern], f"{pattern} gained {gated - ALLOWED[pattern]}"
+
+
+def test_no_underscore_name_is_imported_from_another_file():
+    # a name another module uses is that module's interface: no leading underscore (the module
+    # itself may stay private, e.g. geoverify.probing._exif)
+    crossing = []
+    for path in sorted((ROOT / "geoverify").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or not str(node.module).startswith("geoverify"):
+                continue
+            for alias in node.names:
+                name = alias.name
+                if not name.startswith("_") or name.startswith("__"):
+                    continue
+                target = ROOT / (str(node.module).replace(".", "/") + "/" + name)
+                if not (target.with_suffix(".py").exists() or (target / "__init__.py").exists()):
+                    crossing.append(f"{path.relative_to(ROOT)}: {node.module}.{name}")
+    assert crossing == []

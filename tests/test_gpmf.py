@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from conftest import VIDEO_DATA
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from geoverify._gpmf import parse_gps5
 

@@ -16,8 +16,8 @@ import pytest
 from conftest import DATA
 
 from geoverify import InputError, MediaError
-from geoverify.probe import probe
-from geoverify.probe._srt import parse_srt
+from geoverify.probing import probe
+from geoverify.probing._srt import parse_srt
 
 PHOTOS = DATA / "photos"
 SRT = DATA / "dji_srt"
@@ -294,7 +294,7 @@ def test_frames_carry_the_camera_position_from_the_track(tmp_path):
     from typer.testing import CliRunner
 
     from geoverify.cli import app
-    from geoverify.probe._track import position_at
+    from geoverify.probing._track import position_at
 
     out = tmp_path / "f"
     result = CliRunner().invoke(app, ["frames", str(KARMA), "--out", str(out), "--every", "1"])

@@ -251,7 +251,7 @@ def test_a_photo_named_mp4_is_read_as_a_photo_and_flagged(tmp_path):
 
     path = tmp_path / "in.mp4"
     write_jpeg(tmp_path / "i.jpg").rename(path)
-    from geoverify.probe import probe
+    from geoverify.probing import probe
 
     media = probe(path)
     assert media.still is not None

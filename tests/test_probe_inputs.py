@@ -11,7 +11,7 @@ import pytest
 from fixtures import truncate_copy, write_audio_only, write_clip, write_jpeg
 
 from geoverify import InputError, MediaError, probe, to_jsonable
-from geoverify.probe import parse_iso6709
+from geoverify.probing import parse_iso6709
 
 
 def test_constant_rate_clip(tmp_path):
@@ -203,8 +203,7 @@ def test_invalid_location_flagged(tmp_path):
 
 
 def test_input_changing_while_probed_is_refused(tmp_path, monkeypatch):
-    # The module, not the function geoverify.probe that shadows it on the package.
-    probe_module = importlib.import_module("geoverify.probe")
+    probe_module = importlib.import_module("geoverify.probing")
     clip = write_clip(tmp_path / "c.mp4")
     original_run = probe_module.run_isolated
 

@@ -16,10 +16,10 @@ from geoverify.registry import (
     Landmark,
     add_landmark,
     load_registry,
+    point_landmark as pl,
     remove_landmark,
     save_registry,
 )
-from geoverify.registry import point_landmark as pl
 
 
 def _fc(*features, **extra):

@@ -212,7 +212,7 @@ class _FootageModel(_Strict):
     filmed_between: tuple[str | None, str | None] | None = None
 
 
-class _FileModel(_Strict):
+class FileModel(_Strict):
     claims_version: Literal[1, 2]
     source: _SourceModel = _SourceModel()
     footage: _FootageModel | None = None
@@ -220,7 +220,7 @@ class _FileModel(_Strict):
     claims: list[_ClaimModel]
 
     @pydantic.model_validator(mode="after")
-    def _version(self) -> _FileModel:
+    def _version(self) -> FileModel:
         if self.footage is not None and self.claims_version < 2:
             msg = "the footage: section needs claims_version: 2"
             raise ValueError(msg)
@@ -466,7 +466,7 @@ def claims_from_data(data: Any, *, where: str = "<data>") -> ClaimSet:
         msg = f"{where}: at {bad}: text with a lone surrogate (not valid Unicode)"
         raise RegistryError(msg, code="E_CLAIMS_INVALID", hint="Write the text as valid UTF-8.")
     try:
-        model = _FileModel.model_validate(data)
+        model = FileModel.model_validate(data)
     except pydantic.ValidationError as exc:
         problems = [
             f"{where}: at /{'/'.join(str(p) for p in err['loc'])}: {err['msg']}"

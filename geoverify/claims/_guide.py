@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from geoverify.claims._file import COMPASS, QUALIFIERS, _FileModel
+from geoverify.claims._file import COMPASS, QUALIFIERS, FileModel
 
 __all__ = ["EXAMPLES", "claims_json_schema", "explain_text", "template_text"]
 
@@ -63,7 +63,7 @@ EXAMPLES: dict[str, tuple[str, str]] = {
 
 def claims_json_schema() -> dict[str, Any]:
     """Return the JSON Schema of a claims file (``geoverify/schemas/claims.schema.json``)."""
-    schema = _FileModel.model_json_schema()
+    schema = FileModel.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://geoverify.invalid/schemas/claims-2.json"
     schema["title"] = "geoverify claims file"

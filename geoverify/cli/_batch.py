@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from geoverify._choices import DEFAULT_AFFINE, AffineMode
-from geoverify.cli._common import JsonOpt, _dump_json, _printable, _Progress, _run, app
+from geoverify.cli._common import JsonOpt, ProgressLines, app, dump_json, printable, run_command
 from geoverify.errors import EXIT_SOME_FAILED
 
 
@@ -57,7 +57,7 @@ def batch_command(
     from geoverify.batch import verify_batch
 
     def run() -> Any:
-        with _Progress("verifying", enabled=not as_json) as bar:
+        with ProgressLines("verifying", enabled=not as_json) as bar:
             return verify_batch(
                 inputs,
                 registry=registry,
@@ -70,17 +70,17 @@ def batch_command(
                 progress=bar,
             )
 
-    result = _run(as_json, run)
+    result = run_command(as_json, run)
     if as_json:
-        from geoverify.batch import _summary_json
+        from geoverify.batch import summary_json
 
-        typer.echo(_dump_json(_summary_json(result)))
+        typer.echo(dump_json(summary_json(result)))
     else:
         for r in result.rows:
             name = Path(r.paths[0]).name if r.paths else "(not in the export)"
             what = r.verdict or f"{r.status} {r.error_code or ''}".strip()
             extra = f"  matched {', '.join(r.landmarks_matched)}" if r.landmarks_matched else ""
-            typer.echo(_printable(f"{what:16s} {name}{extra}", 400))
+            typer.echo(printable(f"{what:16s} {name}{extra}", 400))
         typer.echo(
             f"{len(result.rows)} items: {result.done} verified, {result.reused} reused, "
             f"{result.failed} failed, {result.missing} missing ({result.engine})"

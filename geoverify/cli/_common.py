@@ -75,13 +75,13 @@ def _root(
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _dump_json(data: Any) -> str:
+def dump_json(data: Any) -> str:
     r"""Strict JSON (no NaN); a lone surrogate from a hostile file is written as text."""
     text = json.dumps(data, ensure_ascii=False, allow_nan=False, indent=2)
     return _SURROGATE.sub(lambda m: f"\\\\u{ord(m.group()):04x}", text)
 
 
-def _run(as_json: bool, func: Callable[[], R]) -> R:
+def run_command(as_json: bool, func: Callable[[], R]) -> R:
     """Call ``func`` inside the one error boundary."""
     try:
         return func()
@@ -116,9 +116,9 @@ def _fail(as_json: bool, exc: GeoverifyError) -> NoReturn:
     if os.environ.get("GEOVERIFY_DEBUG") == "1":
         traceback.print_exc()
     if as_json:
-        typer.echo(_dump_json({"error": exc.to_dict()}))
+        typer.echo(dump_json({"error": exc.to_dict()}))
     else:
-        line = _printable(exc.message.replace("\n", " "), 1000)
+        line = printable(exc.message.replace("\n", " "), 1000)
         if line.endswith(f"[{exc.code}]"):  # a worker's message may carry it already
             line = line[: -len(exc.code) - 2].rstrip()
         typer.echo(f"error: {line} [{exc.code}]", err=True)
@@ -126,11 +126,11 @@ def _fail(as_json: bool, exc: GeoverifyError) -> NoReturn:
             typer.echo(f"hint: {exc.hint}", err=True)
         if isinstance(exc, RegistryError) and exc.detail:
             for problem in exc.detail.splitlines()[:200]:
-                typer.echo(f"  {_printable(problem, 500)}", err=True)
+                typer.echo(f"  {printable(problem, 500)}", err=True)
     raise typer.Exit(exc.exit_code) from None
 
 
-def _fmt(value: Any) -> str:
+def format_value(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
@@ -138,7 +138,7 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _printable(text: str, max_chars: int = 300) -> str:
+def printable(text: str, max_chars: int = 300) -> str:
     """Escape control characters (terminal escape sequences from hostile metadata) and cut."""
     out = "".join(
         ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
@@ -147,7 +147,7 @@ def _printable(text: str, max_chars: int = 300) -> str:
     return out + ("..." if len(text) > max_chars else "")
 
 
-class _Progress:
+class ProgressLines:
     """Progress on stderr, fed by the library's progress callback.
 
     A rich bar on a terminal; elsewhere (Jupyter's ``!geoverify``, CI logs, pipes) plain
@@ -210,7 +210,7 @@ class _Progress:
         sys.stderr.flush()
 
 
-class _StageProgress(_Progress):
+class StageProgress(ProgressLines):
     """One progress bar per stage (``decoding``, ``matching``...), fed (stage, done, total)."""
 
     def __init__(self, enabled: bool) -> None:
@@ -242,7 +242,7 @@ def _finite_or_none(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def _render_check(result: CheckResult) -> list[str]:
+def render_check(result: CheckResult) -> list[str]:
     unit = result.unit
     finite = _finite_or_none
     measured = (
@@ -250,8 +250,8 @@ def _render_check(result: CheckResult) -> list[str]:
     )
     margin = f"{result.margin:+.1f} {unit}" if finite(result.margin) is not None else "-"
     lines = [
-        f"{result.verdict.value.upper():13s} {result.name}: {_printable(result.text)}",
-        f"    measured {measured}; claimed {_printable(result.expected)}; margin {margin}",
+        f"{result.verdict.value.upper():13s} {result.name}: {printable(result.text)}",
+        f"    measured {measured}; claimed {printable(result.expected)}; margin {margin}",
     ]
     if result.survives_choice is not None:
         survives = "yes" if result.survives_choice else "NO"
@@ -259,25 +259,25 @@ def _render_check(result: CheckResult) -> list[str]:
         for c in result.candidates:
             value = f"{c.measured:.1f} {unit}" if _finite_or_none(c.measured) is not None else "-"
             who = "/".join(c.landmarks.values())
-            lines.append(f"      {who}: {value} -> {c.verdict.value} ({_printable(c.reason)})")
-    lines += [f"    note: {_printable(n)}" for n in result.notes]
+            lines.append(f"      {who}: {value} -> {c.verdict.value} ({printable(c.reason)})")
+    lines += [f"    note: {printable(n)}" for n in result.notes]
     return lines
 
 
-def _render_bottom_line(bottom: BottomLine) -> list[str]:
+def render_bottom_line(bottom: BottomLine) -> list[str]:
     """Render the bottom line for the terminal: verdict, rule, lines, next steps."""
     out = [
-        f"BOTTOM LINE  {_printable(bottom.headline, 400)}",
+        f"BOTTOM LINE  {printable(bottom.headline, 400)}",
         f"  rule {bottom.rule}: {bottom.rule_text}",
     ]
     for caveat in bottom.caveats:
-        out.append(f"  caveat: {_printable(caveat, 400)}")
+        out.append(f"  caveat: {printable(caveat, 400)}")
     for ln in bottom.lines:
         strength = f" ({ln.strength})" if ln.strength else ""
         out.append(
-            f"  {ln.line:12s} {ln.outcome.value + strength:22s} {_printable(ln.summary, 400)}"
+            f"  {ln.line:12s} {ln.outcome.value + strength:22s} {printable(ln.summary, 400)}"
         )
     if bottom.next_steps:
         out.append("  what would decide it:")
-        out += [f"    - {_printable(step, 300)}" for step in bottom.next_steps]
+        out += [f"    - {printable(step, 300)}" for step in bottom.next_steps]
     return out

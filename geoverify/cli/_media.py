@@ -23,22 +23,22 @@ from geoverify._choices import (
     SceneScan,
 )
 from geoverify.models import to_jsonable
-from geoverify.probe._track import TrackFormat
+from geoverify.probing._track import TrackFormat
 
 if TYPE_CHECKING:  # stage modules load inside the commands that use them (faster start)
-    from geoverify.probe import MediaInfo
+    from geoverify.probing import MediaInfo
 
 from geoverify.cli._common import (
     JsonOpt,
-    _dump_json,
-    _fmt,
-    _printable,
-    _Progress,
-    _render_bottom_line,
-    _render_check,
-    _run,
-    _StageProgress,
+    ProgressLines,
+    StageProgress,
     app,
+    dump_json,
+    format_value,
+    printable,
+    render_bottom_line,
+    render_check,
+    run_command,
 )
 
 
@@ -50,7 +50,7 @@ def _render_probe(info: MediaInfo) -> str:
         (
             "container",
             f"{info.container.format_sniffed} (demuxer {info.container.demuxer}, "
-            f"brand {_fmt(info.container.major_brand)})",
+            f"brand {format_value(info.container.major_brand)})",
         ),
     ]
     v = info.video
@@ -64,13 +64,14 @@ def _render_probe(info: MediaInfo) -> str:
             ),
             (
                 "frame rate",
-                f"average {_fmt(v.average_frame_rate)}, nominal {_fmt(v.nominal_frame_rate)}, "
+                f"average {format_value(v.average_frame_rate)}, "
+                f"nominal {format_value(v.nominal_frame_rate)}, "
                 + {True: "variable", False: "constant", None: "unknown"}[v.variable_frame_rate],
             ),
             (
                 "duration",
-                f"{_fmt(v.duration_s)} s from timestamps; {v.frame_count_timestamps} frames "
-                f"({v.keyframe_count} key)",
+                f"{format_value(v.duration_s)} s from timestamps; "
+                f"{v.frame_count_timestamps} frames ({v.keyframe_count} key)",
             ),
         ]
     for a in info.audio:
@@ -136,11 +137,11 @@ def _render_probe(info: MediaInfo) -> str:
         )
     )
     width = max(len(k) for k, _ in rows)
-    lines = [f"{k.ljust(width)}  {_printable(val)}" for k, val in rows]
+    lines = [f"{k.ljust(width)}  {printable(val)}" for k, val in rows]
     if info.notes:
         lines.append("")
         lines.append("trust notes:")
-        lines += [f"  [{n.severity}] {n.code}: {_printable(n.message)}" for n in info.notes]
+        lines += [f"  [{n.severity}] {n.code}: {printable(n.message)}" for n in info.notes]
     return "\n".join(lines)
 
 
@@ -165,7 +166,7 @@ def probe_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
     """Show what a video or photo claims: hashes, streams, times, places, directions, trust."""
-    from geoverify.probe import probe
+    from geoverify.probing import probe
 
     def run() -> Any:
         from geoverify._io import check_output_dir, write_atomic
@@ -179,7 +180,7 @@ def probe_command(
             check_output_dir(out.parent if str(out.parent) else Path("."))
         info = probe(video, telemetry=telemetry)
         if track is not None and out is not None:
-            from geoverify.probe._track import export_track
+            from geoverify.probing._track import export_track
 
             if info.gps_track is None or not info.gps_track.fixes:
                 msg = f"{str(video)!r} carries no GPS track to write"
@@ -188,11 +189,11 @@ def probe_command(
             write_atomic(out, export_track(info.gps_track, track, name=video.name))
         return info
 
-    info = _run(as_json, run)
+    info = run_command(as_json, run)
     if track is not None and not as_json:
         typer.echo(f"track ({track}): {out}")
     if as_json:
-        typer.echo(_dump_json(to_jsonable(info)))
+        typer.echo(dump_json(to_jsonable(info)))
     else:
         typer.echo(_render_probe(info))
 
@@ -257,8 +258,8 @@ def frames_command(
         )
         fmt: Any = image_format
         from geoverify.frames import is_photo
-        from geoverify.probe import probe
-        from geoverify.probe._track import frame_cameras
+        from geoverify.probing import probe
+        from geoverify.probing._track import frame_cameras
 
         # the probe's track places the frames; its hash and rotation spare select_frames a
         # second pass over the file
@@ -266,7 +267,7 @@ def frames_command(
         track = media.gps_track if media is not None else None
         writer = FrameWriter(out, fmt)  # saving overlaps decoding; memory stays bounded
         try:
-            with _Progress("decoding", enabled=not as_json) as bar:
+            with ProgressLines("decoding", enabled=not as_json) as bar:
                 selection = select_frames(
                     video,
                     options=options,
@@ -284,9 +285,9 @@ def frames_command(
             writer.discard()
         return selection, saved
 
-    selection, saved = _run(as_json, run)
+    selection, saved = run_command(as_json, run)
     if as_json:
-        typer.echo(_dump_json(json.loads(Path(saved.manifest).read_text(encoding="utf-8"))))
+        typer.echo(dump_json(json.loads(Path(saved.manifest).read_text(encoding="utf-8"))))
         return
     for frame, item in zip(selection.frames, saved.frames, strict=True):
         typer.echo(
@@ -294,7 +295,7 @@ def frames_command(
             f"{'key' if frame.keyframe else '   '}  {','.join(frame.strategies):20s} {item.file}"
         )
     for note in selection.notes:
-        typer.echo(f"[{note.severity}] {note.code}: {_printable(note.message)}")
+        typer.echo(f"[{note.severity}] {note.code}: {printable(note.message)}")
     typer.echo(
         f"{len(saved.frames)} frames, {len(selection.shots)} shots; "
         f"{selection.frames_decoded} of {selection.frames_expected} frames decoded"
@@ -415,14 +416,14 @@ def match_command(
         if source.is_dir():
             frames = load_frames_dir(source)
         else:
-            with _Progress("decoding", enabled=not as_json) as bar:
+            with ProgressLines("decoding", enabled=not as_json) as bar:
                 selection = select_frames(source, options=frame_options, progress=bar)
                 frames = list(selection.frames)
-        with _Progress("matching", enabled=not as_json) as bar:
+        with ProgressLines("matching", enabled=not as_json) as bar:
             results = match_frames(frames, index, progress=bar)
         return results, save_matches(results, frames, index, out, registry_dir=registry.parent)
 
-    results, manifest_path = _run(as_json, run)
+    results, manifest_path = run_command(as_json, run)
     if as_json:
         typer.echo(Path(manifest_path).read_text(encoding="utf-8"))
         return
@@ -478,17 +479,17 @@ def verify_command(
         matching = MatchOptions(affine=affine, model=model, background=background)
         frame_options = _cover_options(every, scenes, views, best, start, end)
         options = VerifyOptions(title=title, matching=matching, frames=frame_options)
-        with _StageProgress(enabled=not as_json) as bar:
+        with StageProgress(enabled=not as_json) as bar:
             result = verify(
                 video, registry=registry, claims=claims, options=options, progress=bar.stage
             )
         saved = save_verification(result, out, overwrite=overwrite)
         return result, saved
 
-    result, saved = _run(as_json, run)
+    result, saved = run_command(as_json, run)
     if as_json:
         typer.echo(
-            _dump_json(
+            dump_json(
                 {
                     "bottom_line": to_jsonable(result.report.bottom_line),
                     "out_dir": saved["out_dir"],
@@ -497,11 +498,11 @@ def verify_command(
             )
         )
         return
-    typer.echo("\n".join(_render_bottom_line(result.report.bottom_line)))
+    typer.echo("\n".join(render_bottom_line(result.report.bottom_line)))
     typer.echo("")
     typer.echo("claim checks (the published description of the place):")
     for c in result.report.checks:
-        typer.echo("\n".join(_render_check(c)[:2]))
+        typer.echo("\n".join(render_check(c)[:2]))
     matched = result.report.summary["frames_matched_by_landmark"]
     typer.echo(
         "frames matched: "

@@ -17,12 +17,12 @@ if TYPE_CHECKING:  # stage modules load inside the commands that use them (faste
 from geoverify.cli._common import (
     CONTEXT,
     JsonOpt,
-    _dump_json,
-    _printable,
-    _render_bottom_line,
-    _render_check,
-    _run,
     app,
+    dump_json,
+    printable,
+    render_bottom_line,
+    render_check,
+    run_command,
 )
 
 registry_app = typer.Typer(
@@ -87,10 +87,10 @@ def registry_validate(
             )
         return reg
 
-    reg = _run(as_json, run)
+    reg = run_command(as_json, run)
     if as_json:
         typer.echo(
-            _dump_json(
+            dump_json(
                 {
                     "valid": True,
                     "landmarks": len(reg),
@@ -102,7 +102,7 @@ def registry_validate(
         return
     typer.echo(f"valid: {len(reg)} landmarks in {registry} (sha256 {reg.sha256[:16]}...)")
     for w in reg.warnings:
-        typer.echo(f"[warning] {w.code}: {_printable(w.message)}")
+        typer.echo(f"[warning] {w.code}: {printable(w.message)}")
 
 
 @registry_app.command("list")
@@ -110,12 +110,12 @@ def registry_list(registry: RegistryArg, as_json: JsonOpt = False) -> None:
     """List the landmarks: id, geometry, position, uncertainty, kind, name."""
     from geoverify.registry import load_registry, registry_to_geojson
 
-    reg = _run(as_json, lambda: load_registry(registry))
+    reg = run_command(as_json, lambda: load_registry(registry))
     if as_json:
-        typer.echo(_dump_json(registry_to_geojson(reg)))
+        typer.echo(dump_json(registry_to_geojson(reg)))
         return
     for lm in reg:
-        typer.echo(_printable(_landmark_row(lm), 400))
+        typer.echo(printable(_landmark_row(lm), 400))
 
 
 @registry_app.command("show")
@@ -127,16 +127,16 @@ def registry_show(
     """Show one landmark with its sources, reference images and notes."""
     from geoverify.registry import load_registry
 
-    lm = _run(as_json, lambda: load_registry(registry).get(landmark))
+    lm = run_command(as_json, lambda: load_registry(registry).get(landmark))
     data = _landmark_json(lm)
     if as_json:
-        typer.echo(_dump_json(data))
+        typer.echo(dump_json(data))
         return
-    typer.echo(_printable(_landmark_row(lm), 400))
+    typer.echo(printable(_landmark_row(lm), 400))
     for key in ("aliases", "sources", "reference_images", "notes"):
         if key in data["properties"]:
             value = json.dumps(data["properties"][key], ensure_ascii=False)
-            typer.echo(f"  {key}: {_printable(value, 2000)}")
+            typer.echo(f"  {key}: {printable(value, 2000)}")
 
 
 def _parse_tags(items: list[str]) -> dict[str, str]:
@@ -254,12 +254,12 @@ def registry_add(
             add_reference_image(registry, lm.id, img)
         return lm, echo
 
-    lm, echo = _run(as_json, run)
+    lm, echo = run_command(as_json, run)
     if as_json:
-        typer.echo(_dump_json(_landmark_json(lm)))
+        typer.echo(dump_json(_landmark_json(lm)))
         return
     for line_text in echo:
-        typer.echo(_printable(line_text, 400))
+        typer.echo(printable(line_text, 400))
     typer.echo(f"added {lm.id} to {registry}")
 
 
@@ -291,12 +291,12 @@ def registry_add_image(
     """Add a reference photograph to a landmark (hashed; path relative to the registry)."""
     from geoverify.registry import add_reference_image
 
-    reg = _run(as_json, lambda: add_reference_image(registry, landmark_id, image, note=note,
+    reg = run_command(as_json, lambda: add_reference_image(registry, landmark_id, image, note=note,
                                                     copy=copy))  # fmt: skip
     lm = reg.get(landmark_id)
     ref = lm.reference_images[-1]
     if as_json:
-        typer.echo(_dump_json({"landmark": lm.id, "added": to_jsonable(ref)}))
+        typer.echo(dump_json({"landmark": lm.id, "added": to_jsonable(ref)}))
     else:
         typer.echo(f"added {ref.path} (sha256 {ref.sha256[:16]}...) to {lm.id}")
 
@@ -317,9 +317,9 @@ def registry_set_area(
         box = None if clear else _box(bbox, around, radius_m)
         return set_area_of_interest(registry, box)
 
-    reg = _run(as_json, run)
+    reg = run_command(as_json, run)
     if as_json:
-        typer.echo(_dump_json({"area_of_interest": reg.area_of_interest}))
+        typer.echo(dump_json({"area_of_interest": reg.area_of_interest}))
         return
     if reg.area_of_interest is None:
         typer.echo(f"{registry}: no area of interest")
@@ -328,7 +328,7 @@ def registry_set_area(
         typer.echo(f"{registry}: area of interest west {w:.6f}, south {s_:.6f}, east {e:.6f}, "
                    f"north {n:.6f}")  # fmt: skip
     for w in reg.warnings:
-        typer.echo(f"[warning] {w.code}: {_printable(w.message)}")
+        typer.echo(f"[warning] {w.code}: {printable(w.message)}")
 
 
 def _box(
@@ -356,9 +356,9 @@ def registry_remove(
     """Remove a landmark by id."""
     from geoverify.registry import remove_landmark
 
-    reg = _run(as_json, lambda: remove_landmark(registry, landmark_id))
+    reg = run_command(as_json, lambda: remove_landmark(registry, landmark_id))
     if as_json:
-        typer.echo(_dump_json({"removed": landmark_id, "landmarks": len(reg)}))
+        typer.echo(dump_json({"removed": landmark_id, "landmarks": len(reg)}))
     else:
         typer.echo(f"removed {landmark_id}; {len(reg)} landmarks left")
 
@@ -394,10 +394,10 @@ def registry_import_osm(
         add_landmarks(registry, result.landmarks, replace=replace)
         return result
 
-    result = _run(as_json, run)
+    result = run_command(as_json, run)
     if as_json:
         typer.echo(
-            _dump_json(
+            dump_json(
                 {
                     "added": [lm.id for lm in result.landmarks],
                     "skipped": to_jsonable(result.skipped),
@@ -408,7 +408,7 @@ def registry_import_osm(
         return
     typer.echo(f"added {len(result.landmarks)} landmarks to {registry}")
     for note in result.skipped[:50]:
-        typer.echo(f"[skipped] {_printable(note.message)}")
+        typer.echo(f"[skipped] {printable(note.message)}")
 
 
 def _as_of(text: str | None) -> Any:
@@ -478,10 +478,10 @@ def registry_fetch_osm(
         add_landmarks(registry, result.landmarks, replace=replace)
         return fetched, result
 
-    fetched, result = _run(as_json, run)
+    fetched, result = run_command(as_json, run)
     if as_json:
         typer.echo(
-            _dump_json(
+            dump_json(
                 {
                     "fetched": to_jsonable(fetched),
                     "added": [lm.id for lm in result.landmarks],
@@ -496,7 +496,7 @@ def registry_fetch_osm(
     )
     typer.echo(f"added {len(result.landmarks)} landmarks to {registry}")
     for note in result.skipped[:50]:
-        typer.echo(f"[skipped] {_printable(note.message)}")
+        typer.echo(f"[skipped] {printable(note.message)}")
 
 
 @app.command("check")
@@ -524,14 +524,14 @@ def check_command(
         )
         return results, bottom
 
-    results, bottom = _run(as_json, run)
+    results, bottom = run_command(as_json, run)
     if as_json:
-        typer.echo(_dump_json({"bottom_line": to_jsonable(bottom), "checks": to_jsonable(results)}))
+        typer.echo(dump_json({"bottom_line": to_jsonable(bottom), "checks": to_jsonable(results)}))
     else:
-        typer.echo("\n".join(_render_bottom_line(bottom)))
+        typer.echo("\n".join(render_bottom_line(bottom)))
         typer.echo("")
         for r in results:
-            typer.echo("\n".join(_render_check(r)))
+            typer.echo("\n".join(render_check(r)))
     if fail_on is not None and any(r.verdict is fail_on for r in results):
         raise typer.Exit(EXIT_FAIL_ON)
 
@@ -547,11 +547,11 @@ def candidates_command(
     from geoverify.claims import load_claims, rank_candidates
     from geoverify.registry import load_registry
 
-    ranks = _run(
+    ranks = run_command(
         as_json, lambda: rank_candidates(load_registry(registry), load_claims(claims), role)
     )
     if as_json:
-        typer.echo(_dump_json({"role": role, "candidates": to_jsonable(ranks)}))
+        typer.echo(dump_json({"role": role, "candidates": to_jsonable(ranks)}))
         return
     if not ranks:
         typer.echo(f"no landmark of the role's kind has a position: nothing to rank for {role!r}")
@@ -590,7 +590,7 @@ def claims_validate(
             check_claims(load_registry(registry), cs)  # raises on unknown names
         return cs
 
-    cs = _run(as_json, run)
+    cs = run_command(as_json, run)
     summary = {
         "valid": True,
         "claims_version": cs.version,
@@ -601,13 +601,13 @@ def claims_validate(
         "sha256": cs.sha256,
     }
     if as_json:
-        typer.echo(_dump_json(summary))
+        typer.echo(dump_json(summary))
         return
     typer.echo(
         f"valid: claims_version {cs.version}, {len(cs.claims)} claims, {len(cs.roles)} roles "
         f"in {claims}"
     )
-    typer.echo(f"hypothesis: {_printable(summary['hypothesis'], 400)}")
+    typer.echo(f"hypothesis: {printable(summary['hypothesis'], 400)}")
     for note in cs.notes:
         typer.echo(f"note: {note}")
 
@@ -624,7 +624,7 @@ def claims_template(
 
     text = template_text()
     if out is None:
-        typer.echo(_dump_json({"template": text}) if as_json else text, nl=as_json)
+        typer.echo(dump_json({"template": text}) if as_json else text, nl=as_json)
         return
 
     def write() -> None:
@@ -636,8 +636,8 @@ def claims_template(
             raise OutputError(msg, code="E_OUTPUT_EXISTS", hint="Choose a new file name.")
         write_atomic(out, text.encode("utf-8"))
 
-    _run(as_json, write)
-    typer.echo(_dump_json({"written": str(out)}) if as_json else f"wrote {out}")
+    run_command(as_json, write)
+    typer.echo(dump_json({"written": str(out)}) if as_json else f"wrote {out}")
 
 
 @claims_app.command("explain")
@@ -648,7 +648,7 @@ def claims_explain(as_json: JsonOpt = False) -> None:
 
     if as_json:
         typer.echo(
-            _dump_json(
+            dump_json(
                 {
                     "qualifiers": {
                         q: [a, None if b == float("inf") else b] for q, (a, b) in QUALIFIERS.items()

@@ -11,10 +11,10 @@ from geoverify._io import write_atomic
 from geoverify.cli._common import (
     CONTEXT,
     JsonOpt,
-    _dump_json,
-    _render_check,
-    _run,
     app,
+    dump_json,
+    render_check,
+    run_command,
 )
 from geoverify.errors import InputError
 from geoverify.models import LatLon, to_jsonable
@@ -62,7 +62,7 @@ def sun_position_command(
     """Where the sun was: azimuth, apparent elevation, shadow direction and length ratio."""
     from geoverify.sun import parse_time, sun_position
 
-    pos = _run(
+    pos = run_command(
         as_json,
         lambda: sun_position(
             LatLon(lat, lon),
@@ -73,7 +73,7 @@ def sun_position_command(
         ),
     )
     if as_json:
-        typer.echo(_dump_json(to_jsonable(pos)))
+        typer.echo(dump_json(to_jsonable(pos)))
         return
     typer.echo(f"time (UTC)      {pos.when_utc.isoformat()}")
     typer.echo(f"sun azimuth     {pos.azimuth_deg:.4f} deg (clockwise from true north)")
@@ -100,7 +100,7 @@ def sun_check_command(
     """Check a measured shadow against a claimed place and time: verdict and margin."""
     from geoverify.sun import check_shadow, parse_time
 
-    result = _run(
+    result = run_command(
         as_json,
         lambda: check_shadow(
             LatLon(lat, lon),
@@ -109,9 +109,9 @@ def sun_check_command(
         ),
     )
     if as_json:
-        typer.echo(_dump_json(to_jsonable(result)))
+        typer.echo(dump_json(to_jsonable(result)))
     else:
-        typer.echo("\n".join(_render_check(result)))
+        typer.echo("\n".join(render_check(result)))
 
 
 @sun_app.command("when")
@@ -140,9 +140,9 @@ def sun_when_command(
         shadow = _shadow(shadow_azimuth, azimuth_error, length_ratio, ratio_error)
         return shadow_time_windows(LatLon(lat, lon), d0, d1, shadow)
 
-    windows = _run(as_json, run)
+    windows = run_command(as_json, run)
     if as_json:
-        typer.echo(_dump_json({"windows": to_jsonable(windows)}))
+        typer.echo(dump_json({"windows": to_jsonable(windows)}))
         return
     if not windows:
         typer.echo("no time in the range fits the measured shadow")
@@ -185,13 +185,13 @@ def sun_where_command(
             parse_time(time, zone=tz), shadow, south=s, west=w, north=n, east=e, cell_deg=cell_deg
         )
         if out is not None:
-            write_atomic(out, _dump_json(band).encode("utf-8"))
+            write_atomic(out, dump_json(band).encode("utf-8"))
         return band
 
-    band = _run(as_json, run)  # without --json, errors on stderr: stdout is only the GeoJSON
+    band = run_command(as_json, run)  # without --json, errors on stderr: stdout is only the GeoJSON
     if out is None:
-        typer.echo(_dump_json(band))
+        typer.echo(dump_json(band))
     elif as_json:
-        typer.echo(_dump_json({"cells": len(band["features"]), "out": str(out)}))
+        typer.echo(dump_json({"cells": len(band["features"]), "out": str(out)}))
     else:
         typer.echo(f"{len(band['features'])} cells written to {out}")

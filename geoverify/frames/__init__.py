@@ -52,7 +52,7 @@ from geoverify.frames._save import (
     contact_sheet,
     save_frames,
 )
-from geoverify.frames._scan import _scan
+from geoverify.frames._scan import scan_frames
 from geoverify.models import Note, Severity, sanitize_text
 
 __all__ = [
@@ -78,7 +78,7 @@ __all__ = [
 
 def is_photo(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` holds a photograph geoverify reads (JPEG, PNG, HEIC), from its bytes."""
-    from geoverify.probe._sniff import is_photo_head
+    from geoverify.probing._sniff import is_photo_head
 
     try:
         with open(os.fspath(path), "rb") as fh:
@@ -203,7 +203,7 @@ def select_frames(
 
         try:
             result = run_isolated(
-                _scan,
+                scan_frames,
                 str(p),
                 options,
                 limits,

@@ -18,7 +18,7 @@ from geoverify.models import Note
 
 FRAMES_SCHEMA = "geoverify.frames/1"
 # Phase-correlation peak below which two views no longer overlap enough to be tracked.
-_VIEW_LOST_RESPONSE = 0.03
+VIEW_LOST_RESPONSE = 0.03
 Image = npt.NDArray[np.uint8]
 
 
@@ -240,5 +240,5 @@ def perceptual_hash(gray: npt.NDArray[Any]) -> int:
     return bits
 
 
-def _hamming(a: int, b: int) -> int:
+def hamming(a: int, b: int) -> int:
     return (a ^ b).bit_count()

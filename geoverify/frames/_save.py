@@ -187,7 +187,7 @@ def save_frames(
     last, so a folder with a manifest is complete. A folder holding frames of another video is
     refused rather than mixed. ``prepared`` holds frames a ``FrameWriter`` already encoded and
     staged (their pixels need not be kept in the selection). ``cameras`` (frame number to a
-    camera position, ``geoverify.probe._track.frame_cameras``) adds a ``camera`` entry to each
+    camera position, ``geoverify.probing._track.frame_cameras``) adds a ``camera`` entry to each
     frame: ``null`` where the track has no position for it.
     """
     out = prepare_output_dir(out_dir)

@@ -17,21 +17,21 @@ import numpy.typing as npt
 
 from geoverify._decode import (
     DecodeLimits,
-    _choose_video,
-    _read_stream,
+    choose_video,
     demux_packets,
     open_container,
+    read_stream,
     report_item,
     report_progress,
 )
 from geoverify.errors import LimitError, MediaError
 from geoverify.frames._model import (
-    _VIEW_LOST_RESPONSE,
+    VIEW_LOST_RESPONSE,
     Frame,
     FrameOptions,
     Image,
     Shot,
-    _hamming,
+    hamming,
     perceptual_hash,
     sharpness,
 )
@@ -81,7 +81,7 @@ def _frame_rotation(frame: Any) -> int:
     return (-round((frame.rotation or 0) / 90.0) * 90) % 360
 
 
-def _upright(image: Image, rotation_deg: int) -> Image:
+def upright_references(image: Image, rotation_deg: int) -> Image:
     if rotation_deg == 0:
         return image
     # np.rot90 turns counter-clockwise for positive k.
@@ -170,7 +170,7 @@ class _Selector:
             self.rotation = _frame_rotation(item.frame)
         if item.image is None:
             rgb = item.frame.to_ndarray(format="bgr24")
-            item.image = _upright(rgb, self.rotation)
+            item.image = upright_references(rgb, self.rotation)
         gray = cv2.cvtColor(item.image, cv2.COLOR_BGR2GRAY)
         return Frame(
             image_bgr=item.image,
@@ -285,7 +285,7 @@ class _Selector:
         dx, dy, response = _phase_correlate(ref, item.small, self.window)
         h, w = ref.shape
         moved = abs(dx) >= self.o.view_change * w or abs(dy) >= self.o.view_change * h
-        return bool(moved or response < _VIEW_LOST_RESPONSE)
+        return bool(moved or response < VIEW_LOST_RESPONSE)
 
     def _is_cut(
         self, ref: _Item, item: _Item, ahead: Sequence[_Item]
@@ -313,7 +313,7 @@ class _Selector:
         candidate = self._frame(item, "best")
         code = int(candidate.phash, 16)
         for i, (sharp, other_code, _other) in enumerate(self.best_pool):
-            if _hamming(code, other_code) <= self.o.dedupe_bits:
+            if hamming(code, other_code) <= self.o.dedupe_bits:
                 if item.sharp > sharp:
                     self.best_pool[i] = (item.sharp, code, candidate)
                 return
@@ -479,7 +479,7 @@ def _every_by_seeking(
     return decoded, missing
 
 
-def _scan(
+def scan_frames(
     path: str,
     opts: FrameOptions,
     limits: DecodeLimits,
@@ -498,8 +498,8 @@ def _scan(
             msg = f"FFmpeg cannot open the file as media: {exc}"[:300]
             raise MediaError(msg, code="E_INPUT_NOT_MEDIA", hint="Check the file.") from None
         with container:
-            raws = [_read_stream(s, container, limits) for s in container.streams]
-            index, reason = _choose_video(raws)
+            raws = [read_stream(s, container, limits) for s in container.streams]
+            index, reason = choose_video(raws)
             if index is None:
                 msg = f"no video stream: {reason}"
                 raise MediaError(msg, code="E_NO_VIDEO_STREAM", hint="Give a video file.")

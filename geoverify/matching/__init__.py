@@ -260,10 +260,10 @@ def match_image(image: Image, index: MatchIndex) -> ImageMatch:
     pts, desc = features(gray, opts)
     area = float(gray.shape[0] * gray.shape[1])
     refs = index.references
-    upright = index._upright
+    upright = index.upright_references
     votes: dict[int, int] = {}
     if len(desc) >= 2 and upright:
-        for pair in index._matcher.knnMatch(desc, k=2):
+        for pair in index.retrieval_index.knnMatch(desc, k=2):
             if len(pair) == 2 and pair[0].distance < opts.ratio * pair[1].distance:
                 ref_i = upright[pair[0].imgIdx]  # imgIdx: which trained reference
                 votes[ref_i] = votes.get(ref_i, 0) + 1

@@ -37,8 +37,8 @@ class MatchIndex:
     options: MatchOptions
     registry_sha256: str
     base_dir: str
-    _upright: tuple[int, ...] = dataclasses.field(repr=False, compare=False)
-    _matcher: Any = dataclasses.field(repr=False, compare=False)
+    upright_references: tuple[int, ...] = dataclasses.field(repr=False, compare=False)
+    retrieval_index: Any = dataclasses.field(repr=False, compare=False)
     background: tuple[str, ...] = ()
     background_sha256: str | None = None
     _affine_cache: OrderedDict[tuple[int, bool], tuple[Points, Any]] = dataclasses.field(
@@ -164,6 +164,6 @@ def build_index(
         base_dir=str(base),
         background=background,
         background_sha256=background_sha,
-        _upright=tuple(upright),
-        _matcher=matcher,
+        upright_references=tuple(upright),
+        retrieval_index=matcher,
     )

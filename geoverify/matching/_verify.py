@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
 import numpy as np
@@ -104,28 +103,79 @@ def _tentative(
         return _tentative_flann(q_pts, q_desc, r_pts, r_desc, opts, index=r_index, search=search)
     # exact nearest neighbours, so inlier counts and homographies do not depend on FLANN's
     # random state; FLANN is for retrieval and the (much larger) affine pass
-    norm = cv2.NORM_HAMMING if opts.detector == "orb" else cv2.NORM_L2
-    knn = cv2.BFMatcher(norm).knnMatch(q_desc, r_desc, k=3)
-    pairs: list[tuple[float, int, int]] = []
-    where = r_pts.tolist()
-    for row in knn:
-        if not row:
-            continue
-        best = row[0]
-        bx, by = where[best.trainIdx]
-        second = None
-        for m in row[1:]:
-            x, y = where[m.trainIdx]
-            if math.hypot(x - bx, y - by) > _SAME_POINT_PX:
-                second = m
-                break
-        if second is None:
-            continue  # no distinct second neighbour among the k: the test cannot be applied
-        if best.distance < opts.ratio * second.distance:
-            pairs.append((best.distance / max(second.distance, 1e-9), best.queryIdx, best.trainIdx))
-    pairs.sort()
-    src = np.asarray([q_pts[q] for _, q, _ in pairs], np.float32).reshape(-1, 2)
-    dst = np.asarray([r_pts[t] for _, _, t in pairs], np.float32).reshape(-1, 2)
+    if opts.detector == "orb":
+        knn = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(q_desc, r_desc, k=min(3, len(r_desc)))
+        k = min(3, len(r_desc))
+        nn = np.full((len(q_desc), k), -1, np.int64)
+        dist = np.zeros((len(q_desc), k), np.float64)
+        for i, row in enumerate(knn):
+            for j, m in enumerate(row):
+                nn[i, j], dist[i, j] = m.trainIdx, m.distance
+    else:
+        nn, dist = _exact_neighbours(q_desc, r_desc, min(3, len(r_desc)))
+    return _ratio_pairs(q_pts, r_pts, nn, dist, opts)
+
+
+# Query rows per block of the exact search: a block's distance matrix is rows x references
+# float32 (8 MB at 2,000 reference keypoints).
+_EXACT_BLOCK_ROWS = 1024
+
+
+def _exact_neighbours(
+    q_desc: Any, r_desc: Any, k: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Return the ``k`` nearest reference descriptors (L2) of every query descriptor, in order.
+
+    Brute force as one matrix product per block (|q|^2 + |r|^2 - 2 q.r, float32) and ``k``
+    passes of argmin, about four times faster than OpenCV's BFMatcher.knnMatch on 2,000 x
+    2,000 SIFT descriptors and the same neighbours; the returned distances are recomputed
+    exactly (float64) for the chosen neighbours.
+    """
+    q = np.ascontiguousarray(q_desc, np.float32)
+    r = np.ascontiguousarray(r_desc, np.float32)
+    r_sq = np.einsum("ij,ij->i", r, r)
+    nn = np.empty((len(q), k), np.int64)
+    for start in range(0, len(q), _EXACT_BLOCK_ROWS):
+        block = q[start : start + _EXACT_BLOCK_ROWS]
+        d = r_sq[None, :] - 2.0 * (block @ r.T)  # |q|^2 is the same along a row
+        rows = np.arange(len(block))
+        for j in range(k):
+            best = d.argmin(axis=1)
+            nn[start : start + len(block), j] = best
+            d[rows, best] = np.inf
+    diff = q[:, None, :].astype(np.float64) - r[nn].astype(np.float64)
+    dist = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
+    return nn, dist
+
+
+def _ratio_pairs(
+    q_pts: Points,
+    r_pts: Points,
+    nn: npt.NDArray[np.int64],
+    dist: npt.NDArray[np.float64],
+    opts: MatchOptions,
+) -> tuple[Points, Points]:
+    """Apply the ratio test to ``k`` neighbours per query point (-1: none) and keep distinct pairs.
+
+    The second neighbour is the nearest one more than ``_SAME_POINT_PX`` from the best; pairs
+    come out best ratio first (query order among equal ratios), one per physical point.
+    """
+    empty = np.zeros((0, 2), np.float32)
+    if nn.shape[1] < 2:
+        return empty, empty
+    valid = nn >= 0  # LSH and Hamming search may find fewer than k neighbours
+    safe = np.where(valid, nn, 0)
+    best_xy = r_pts[safe[:, 0]]
+    far = np.linalg.norm(r_pts[safe[:, 1:]] - best_xy[:, None, :], axis=2) > _SAME_POINT_PX
+    far &= valid[:, 1:]
+    has_second = far.any(axis=1) & valid[:, 0]
+    second = dist[np.arange(len(nn)), far.argmax(axis=1) + 1]
+    ok = has_second & (dist[:, 0] < opts.ratio * second)
+    rows = np.flatnonzero(ok)
+    ratio = dist[rows, 0] / np.maximum(second[rows], 1e-9)
+    rows = rows[np.argsort(ratio, kind="stable")]
+    src = np.ascontiguousarray(q_pts[rows], np.float32).reshape(-1, 2)
+    dst = np.ascontiguousarray(r_pts[nn[rows, 0]], np.float32).reshape(-1, 2)
     keep = _distinct(src, dst, _SAME_POINT_PX)
     return src[keep], dst[keep]
 
@@ -164,21 +214,7 @@ def _tentative_flann(
     dist = np.asarray(dist, np.float64).reshape(len(q_desc), k)
     if opts.detector != "orb":
         dist = np.sqrt(np.maximum(dist, 0.0))  # FLANN's L2 distances are squared
-    valid = nn >= 0  # LSH may find fewer than k neighbours
-    safe = np.where(valid, nn, 0)
-    best_xy = r_pts[safe[:, 0]]
-    far = np.linalg.norm(r_pts[safe[:, 1:]] - best_xy[:, None, :], axis=2) > _SAME_POINT_PX
-    far &= valid[:, 1:]
-    has_second = far.any(axis=1) & valid[:, 0]
-    second = dist[np.arange(len(nn)), far.argmax(axis=1) + 1]
-    ok = has_second & (dist[:, 0] < opts.ratio * second)
-    rows = np.flatnonzero(ok)
-    ratio = dist[rows, 0] / np.maximum(second[rows], 1e-9)
-    rows = rows[np.argsort(ratio, kind="stable")]
-    src = np.ascontiguousarray(q_pts[rows], np.float32).reshape(-1, 2)
-    dst = np.ascontiguousarray(r_pts[nn[rows, 0]], np.float32).reshape(-1, 2)
-    keep = _distinct(src, dst, _SAME_POINT_PX)
-    return src[keep], dst[keep]
+    return _ratio_pairs(q_pts, r_pts, nn, dist, opts)
 
 
 def _distinct(src: Points, dst: Points, radius: float) -> list[int]:

@@ -23,9 +23,9 @@ from geoverify.geodesy import distance_m, offset_from_line
 from geoverify.models import LatLon, Note
 
 REGISTRY_FORMAT = 1
-_GEOM_TYPES = {"Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon"}
-_MAX_FILE_BYTES = 512 * 2**20
-_MAX_REFERENCE_BYTES = 256 * 2**20  # a reference photograph; larger is refused, not read
+GEOM_TYPES = {"Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon"}
+MAX_FILE_BYTES = 512 * 2**20
+MAX_REFERENCE_BYTES = 256 * 2**20  # a reference photograph; larger is refused, not read
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

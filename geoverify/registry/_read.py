@@ -21,9 +21,9 @@ from geoverify._io import hash_regular_file, read_regular_file
 from geoverify.errors import GeoverifyError, RegistryError
 from geoverify.models import Note
 from geoverify.registry._model import (
-    _GEOM_TYPES,
-    _MAX_FILE_BYTES,
-    _MAX_REFERENCE_BYTES,
+    GEOM_TYPES,
+    MAX_FILE_BYTES,
+    MAX_REFERENCE_BYTES,
     Landmark,
     ReferenceImage,
     Registry,
@@ -178,7 +178,7 @@ def _check_geometry(geom: Any, ptr: str, fid: str, c: _Collector) -> bool:
         c.add("E_GEOM_INVALID", ptr, fid, "geometry must be an object or null")
         return False
     gtype = geom.get("type")
-    if not isinstance(gtype, str) or gtype not in _GEOM_TYPES:
+    if not isinstance(gtype, str) or gtype not in GEOM_TYPES:
         c.add(
             "E_GEOM_INVALID",
             f"{ptr}/type",
@@ -320,7 +320,7 @@ def _parse_images(
                 continue
             try:
                 actual = hash_regular_file(
-                    full, max_bytes=_MAX_REFERENCE_BYTES, what="reference image", error=_ref_error
+                    full, max_bytes=MAX_REFERENCE_BYTES, what="reference image", error=_ref_error
                 )
             except GeoverifyError as exc:
                 c.add(exc.code, f"{iptr}/path", fid, exc.message)
@@ -568,7 +568,7 @@ def _registry_read_error(message: str, reason: str, hint: str) -> GeoverifyError
 def read_registry_bytes(path: Path) -> bytes:
     """Read the registry file's bytes: a regular file of at most 512 MiB (``RegistryError``)."""
     return read_regular_file(
-        path, max_bytes=_MAX_FILE_BYTES, what="registry file", error=_registry_read_error
+        path, max_bytes=MAX_FILE_BYTES, what="registry file", error=_registry_read_error
     )
 
 

@@ -33,9 +33,9 @@ from geoverify.models import CheckResult, LatLon, Verdict
 from geoverify.sun._position import (
     FloatArray,
     SunPosition,
-    _require_aware,
     delta_t_s,
     parse_time,
+    require_aware,
     sun_position,
     sun_positions,
 )
@@ -312,7 +312,7 @@ def _merge_windows(windows: list[TimeWindow], step_s: float) -> tuple[TimeWindow
 
 def _as_utc_bound(value: date | datetime, *, end_of_day: bool) -> datetime:
     if isinstance(value, datetime):
-        return _require_aware(value)
+        return require_aware(value)
     day = datetime(value.year, value.month, value.day, tzinfo=UTC)
     try:
         return day + timedelta(days=1) if end_of_day else day
@@ -345,7 +345,7 @@ def shadow_places(
     edges are resolved to ``cell_deg / 2**refine_levels``. Each fitting cell is a Polygon
     (GeoJSON: longitude, latitude).
     """
-    utc = _require_aware(when)
+    utc = require_aware(when)
     if not (-90 <= south < north <= 90 and -180 <= west < east <= 180 and 0.01 <= cell_deg <= 10):
         msg = "bad search box or cell size"
         raise InputError(

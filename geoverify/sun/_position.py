@@ -26,7 +26,7 @@ _REFRACTION_AT_HORIZON_DEG = 0.5667
 # --- time ----------------------------------------------------------------------------------------
 
 
-def _require_aware(when: object) -> datetime:
+def require_aware(when: object) -> datetime:
     if not isinstance(when, datetime):  # library callers may pass anything
         msg = f"time must be a datetime, got {type(when).__name__}"
         raise InputError(msg, code="E_INPUT_TYPE", hint="Pass a timezone-aware datetime.")
@@ -436,7 +436,7 @@ def sun_position(
     delta_t
         TT - UT in seconds; the Espenak-Meeus estimate when ``None``.
     """
-    utc = _require_aware(when)
+    utc = require_aware(when)
     _atmosphere(pressure_hpa, temperature_c, elevation_m)
     unix = utc.timestamp()
     dt = (

@@ -92,7 +92,7 @@ def _attrs(e: dict) -> str:
     )
 
 
-def _tags(e: dict) -> list[str]:
+def tags_of(e: dict) -> list[str]:
     return [f"    <tag k={quoteattr(k)} v={quoteattr(v)}/>" for k, v in e["tags"].items()]
 
 
@@ -105,12 +105,12 @@ def write_xml(path: Path, nodes: dict, ways: dict, relations: dict) -> None:
     ]
     for node in nodes.values():
         head = f'  <node {_attrs(node)} lat="{node["lat"]}" lon="{node["lon"]}"'
-        tags = _tags(node)
+        tags = tags_of(node)
         out += [head + "/>"] if not tags else [head + ">", *tags, "  </node>"]
     for way in ways.values():
         out.append(f"  <way {_attrs(way)}>")
         out += [f'    <nd ref="{r}"/>' for r in way["nodes"]]
-        out += _tags(way)
+        out += tags_of(way)
         out.append("  </way>")
     names = {"n": "node", "w": "way", "r": "relation"}
     for rel in relations.values():
@@ -119,7 +119,7 @@ def write_xml(path: Path, nodes: dict, ways: dict, relations: dict) -> None:
             f'    <member type="{names[m["type"]]}" ref="{m["ref"]}" role={quoteattr(m["role"])}/>'
             for m in rel["members"]
         ]
-        out += _tags(rel)
+        out += tags_of(rel)
         out.append("  </relation>")
     out.append("</osm>")
     path.write_text("\n".join(out) + "\n", encoding="utf-8")

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from xml.sax.saxutils import escape
 
 from geoverify.models import LatLon
-from geoverify.probe._model import GpsTrack
+from geoverify.probing._model import GpsTrack
 
 TrackFormat = Literal["gpx", "kml", "geojson", "csv"]
 TRACK_FORMATS: tuple[TrackFormat, ...] = ("gpx", "kml", "geojson", "csv")

@@ -1,4 +1,4 @@
-"""Capture claims in metadata: ISO 6709 places, creation times, device (see ``geoverify.probe``)."""
+"""Capture claims in metadata: ISO 6709 places, creation times, device (see ``probing``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from geoverify._decode import (
 )
 from geoverify.errors import InputError
 from geoverify.models import LatLon
-from geoverify.probe._model import (
+from geoverify.probing._model import (
     CreationTime,
     DeviceInfo,
     LocationClaim,
@@ -86,7 +86,7 @@ _LOCATION_KEYS = ("com.apple.quicktime.location.iso6709", "location", "location-
 _ACCURACY_KEY = "com.apple.quicktime.location.accuracy.horizontal"
 
 
-def _folded(meta: Mapping[str, str]) -> dict[str, str]:
+def folded(meta: Mapping[str, str]) -> dict[str, str]:
     """Metadata with lower-case keys (the first of keys that differ only in case wins)."""
     out: dict[str, str] = {}
     for key, value in meta.items():
@@ -121,7 +121,7 @@ def _parse_time(raw: str) -> tuple[datetime | None, bool, str | None]:
         return None, zone, offset_text
 
 
-def _creation_times(raw: RawContainer) -> list[CreationTime]:
+def creation_times_of(raw: RawContainer) -> list[CreationTime]:
     out: list[CreationTime] = []
     seen: set[tuple[str, str]] = set()
 
@@ -143,7 +143,7 @@ def _creation_times(raw: RawContainer) -> list[CreationTime]:
             CreationTime(source=source, raw=value, utc=utc, zone_stated=zone, local_offset=offset)
         )
 
-    meta = _folded(raw.metadata)
+    meta = folded(raw.metadata)
     if "com.apple.quicktime.creationdate" in meta:
         add("com.apple.quicktime.creationdate", meta["com.apple.quicktime.creationdate"], False)
     if "creation_time" in meta:
@@ -159,10 +159,10 @@ def _creation_times(raw: RawContainer) -> list[CreationTime]:
     return out
 
 
-def _locations(raw: RawContainer) -> list[LocationClaim]:
+def locations_of(raw: RawContainer) -> list[LocationClaim]:
     out: list[LocationClaim] = []
     accuracy: float | None = None
-    meta = _folded(raw.metadata)
+    meta = folded(raw.metadata)
     acc_raw = meta.get(_ACCURACY_KEY)
     if acc_raw is not None:
         try:
@@ -194,7 +194,7 @@ def _locations(raw: RawContainer) -> list[LocationClaim]:
     return out
 
 
-def _device(meta: Mapping[str, str]) -> DeviceInfo:
+def device_of(meta: Mapping[str, str]) -> DeviceInfo:
     def first(*keys: str) -> str | None:
         for k in keys:
             if meta.get(k):

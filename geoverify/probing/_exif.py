@@ -30,7 +30,7 @@ from typing import Any
 
 from geoverify.errors import LimitError, MediaError
 from geoverify.models import LatLon, Note, Severity, sanitize_text
-from geoverify.probe._model import (
+from geoverify.probing._model import (
     CameraDirection,
     CreationTime,
     DeviceInfo,

@@ -11,9 +11,9 @@ of ``geoverify._decode``. This module only reads the file's first bytes and, for
 walks its box headers (bounded, pure Python) to sniff the format, find truncation and read the
 track matrix.
 
-Photographs (JPEG, PNG, HEIC) are read by ``geoverify.probe._exif`` (Pillow and pillow-heif,
+Photographs (JPEG, PNG, HEIC) are read by ``geoverify.probing._exif`` (Pillow and pillow-heif,
 headers only). A DJI flight's ``.SRT`` sidecar (same name as the video, or given as
-``telemetry``) is read by ``geoverify.probe._srt`` into the same GPS-track model as GoPro GPMF.
+``telemetry``) is read by ``geoverify.probing._srt`` into the same GPS-track model as GoPro GPMF.
 """
 
 from __future__ import annotations
@@ -35,8 +35,14 @@ from geoverify._decode import (
 )
 from geoverify.errors import GeoverifyError, InputError, MediaError
 from geoverify.models import Note, sanitize_text
-from geoverify.probe._claims import _creation_times, _device, _folded, _locations, parse_iso6709
-from geoverify.probe._model import (
+from geoverify.probing._claims import (
+    creation_times_of,
+    device_of,
+    folded,
+    locations_of,
+    parse_iso6709,
+)
+from geoverify.probing._model import (
     PROBE_SCHEMA,
     AudioStreamInfo,
     CameraDirection,
@@ -51,8 +57,8 @@ from geoverify.probe._model import (
     TelemetryFile,
     VideoStreamInfo,
 )
-from geoverify.probe._notes import _gps_track, _tags, _trust_notes, _video_info
-from geoverify.probe._sniff import _STILL_IMAGES, _scan_bmff, _sniff, is_photo_head
+from geoverify.probing._notes import read_gps_track, tags_of, trust_notes, video_info
+from geoverify.probing._sniff import STILL_IMAGES, is_photo_head, scan_bmff, sniff_container
 
 __all__ = [
     "AudioStreamInfo",
@@ -124,14 +130,14 @@ def probe(
     size = st_before.st_size
     with open(p, "rb") as fh:
         head = fh.read(512)
-    sniffed = _sniff(head)
+    sniffed = sniff_container(head)
     extension = p.suffix.lower().lstrip(".")
     if is_photo_head(head):
         if telemetry is not None:
             msg = "--telemetry is for a video; a photo carries its own EXIF"
             raise InputError(msg, code="E_INPUT_OPTION", hint="Leave --telemetry out.")
         return _probe_still(p, sniffed, extension, now)
-    if sniffed in _STILL_IMAGES:
+    if sniffed in STILL_IMAGES:
         msg = f"{str(p)!r} is a still image ({sniffed.upper()}) that geoverify does not read"
         hint = "Convert it to PNG or JPEG (its metadata may be lost: keep the original too)."
         raise MediaError(msg, code="E_INPUT_IS_IMAGE", hint=hint)
@@ -140,7 +146,7 @@ def probe(
         hint = "A web page or playlist was saved instead of the video; download the media itself."
         raise MediaError(msg, code="E_INPUT_NOT_MEDIA", hint=hint)
 
-    bmff = _scan_bmff(p, size) if sniffed in ("mp4", "quicktime", "heif") else None
+    bmff = scan_bmff(p, size) if sniffed in ("mp4", "quicktime", "heif") else None
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         # Hash on a thread while the worker demuxes: hashlib releases the GIL.
         hash_future = pool.submit(sha256_file, p)
@@ -183,7 +189,7 @@ def probe(
         hint = "Give a file that contains video."
         raise reject(MediaError(msg, code="E_NO_VIDEO_STREAM", hint=hint))
 
-    video = _video_info(raw, bmff.moov_rotation_deg if bmff else None)
+    video = video_info(raw, bmff.moov_rotation_deg if bmff else None)
     vs = raw.streams[raw.video_index]
     media_complete: bool | None = None
     media_note = ""
@@ -203,17 +209,17 @@ def probe(
         elif media_complete is None:
             media_complete = True
 
-    times = _creation_times(raw)
-    locations = _locations(raw)
-    device = _device(_folded(raw.metadata))
+    times = creation_times_of(raw)
+    locations = locations_of(raw)
+    device = device_of(folded(raw.metadata))
     if device.model is None:
         from geoverify._gpmf import device_name
 
         name = device_name(raw.gpmf_payloads)
         if name and name.lower() != "camera":  # HERO5 and Karma write the generic "Camera"
             device = dataclasses.replace(device, model=sanitize_text(name))
-    gps = _gps_track(raw)
-    tags = _tags(raw)
+    gps = read_gps_track(raw)
+    tags = tags_of(raw)
     try:
         sidecar = _telemetry(p, telemetry, gps)
     except GeoverifyError as exc:
@@ -226,7 +232,7 @@ def probe(
         times += srt_times
         if gps is None and track is not None:
             gps = track
-    notes = _trust_notes(
+    notes = trust_notes(
         raw=raw,
         sniffed=sniffed,
         extension=extension,
@@ -304,7 +310,7 @@ def _telemetry(
 ) -> tuple[TelemetryFile | None, GpsTrack | None, list[CreationTime], list[CameraDirection],
            list[Note]] | None:  # fmt: skip
     """Read the DJI SRT telemetry of ``video`` (given, or the sidecar with its name)."""
-    from geoverify.probe._srt import parse_srt
+    from geoverify.probing._srt import parse_srt
 
     path = Path(os.fspath(given)) if given is not None else _find_sidecar(video)
     if path is None:
@@ -390,7 +396,7 @@ def _telemetry(
 def _probe_still(p: Path, sniffed: str, extension: str, now: datetime) -> MediaInfo:
     """Describe a photograph: identity, size, orientation and its EXIF claims."""
     from geoverify._images import MAX_IMAGE_BYTES, read_image_bytes
-    from geoverify.probe._exif import read_still
+    from geoverify.probing._exif import read_still
 
     data, digest = read_image_bytes(p)
     try:

@@ -1,4 +1,4 @@
-"""What probe reports: the result types and their limits (see ``geoverify.probe``)."""
+"""What probe reports: the result types and their limits (see ``geoverify.probing``)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from geoverify._gpmf import GpmfFix
 from geoverify.models import LatLon, Note
 
 PROBE_SCHEMA = "geoverify.probe/1"
-_MAX_TAG_CHARS = 65536
-_MAX_MOOV_BYTES = 64 * 2**20
+MAX_TAG_CHARS = 65536
+MAX_MOOV_BYTES = 64 * 2**20
 # Capture devices and FFmpeg cannot produce dates before these; anything earlier is an epoch
 # default (1904 in QuickTime, 1970 in Unix) or garbage.
-_EARLIEST_PLAUSIBLE = datetime(1995, 1, 1, tzinfo=UTC)
+EARLIEST_PLAUSIBLE = datetime(1995, 1, 1, tzinfo=UTC)
 
 
 # --- result types ------------------------------------------------------------------------------

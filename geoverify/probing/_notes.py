@@ -1,4 +1,4 @@
-"""Trust notes: what a file's claims are worth, each with a code (see ``geoverify.probe``)."""
+"""Trust notes: what a file's claims are worth, each with a code (see ``geoverify.probing``)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from geoverify._decode import (
 )
 from geoverify._gpmf import parse_gps5
 from geoverify.models import Note, Severity, sanitize_text
-from geoverify.probe._model import (
-    _EARLIEST_PLAUSIBLE,
-    _MAX_TAG_CHARS,
+from geoverify.probing._model import (
+    EARLIEST_PLAUSIBLE,
+    MAX_TAG_CHARS,
     CreationTime,
     DeviceInfo,
     GpsTrack,
@@ -22,7 +22,7 @@ from geoverify.probe._model import (
     MetadataTag,
     VideoStreamInfo,
 )
-from geoverify.probe._sniff import _EXTENSIONS
+from geoverify.probing._sniff import EXTENSIONS
 
 # --- the probe ---------------------------------------------------------------------------------
 
@@ -33,7 +33,7 @@ def _seconds(ts: int | None, tb: Fraction | None) -> float | None:
     return float(ts * tb)
 
 
-def _video_info(raw: RawContainer, tkhd_rotation: int | None) -> VideoStreamInfo | None:
+def video_info(raw: RawContainer, tkhd_rotation: int | None) -> VideoStreamInfo | None:
     if raw.video_index is None:
         return None
     s = raw.streams[raw.video_index]
@@ -94,7 +94,7 @@ def _has_surrogates(text: str) -> bool:
     return any("\udc80" <= ch <= "\udcff" for ch in text)
 
 
-def _tags(raw: RawContainer) -> list[MetadataTag]:
+def tags_of(raw: RawContainer) -> list[MetadataTag]:
     out = []
     scopes: list[tuple[str, Mapping[str, str]]] = [("container", raw.metadata)]
     scopes += [(f"stream {s.index}", s.metadata) for s in raw.streams]
@@ -102,8 +102,8 @@ def _tags(raw: RawContainer) -> list[MetadataTag]:
         for key, value in meta.items():
             text = sanitize_text(value)
             cut = None
-            if len(text) > _MAX_TAG_CHARS:
-                cut, text = len(text), text[:_MAX_TAG_CHARS]
+            if len(text) > MAX_TAG_CHARS:
+                cut, text = len(text), text[:MAX_TAG_CHARS]
             out.append(
                 MetadataTag(
                     scope=scope,
@@ -116,7 +116,7 @@ def _tags(raw: RawContainer) -> list[MetadataTag]:
     return out
 
 
-def _gps_track(raw: RawContainer) -> GpsTrack | None:
+def read_gps_track(raw: RawContainer) -> GpsTrack | None:
     fixes = parse_gps5(raw.gpmf_payloads)
     if not fixes:
         return None
@@ -135,7 +135,7 @@ def _note(code: str, message: str, field: str = "", severity: Severity = Severit
     return Note(code=code, message=sanitize_text(message), severity=severity, field=field)
 
 
-def _trust_notes(
+def trust_notes(
     *,
     raw: RawContainer,
     sniffed: str,
@@ -151,7 +151,7 @@ def _trust_notes(
     now: datetime,
 ) -> list[Note]:
     notes: list[Note] = []
-    if extension and sniffed in _EXTENSIONS and extension not in _EXTENSIONS[sniffed]:
+    if extension and sniffed in EXTENSIONS and extension not in EXTENSIONS[sniffed]:
         notes.append(
             _note(
                 "W_EXTENSION_MISMATCH",
@@ -200,7 +200,7 @@ def _trust_notes(
                     "creation_time",
                 )
             )
-        if t.utc < _EARLIEST_PLAUSIBLE or t.utc > now + timedelta(days=1):
+        if t.utc < EARLIEST_PLAUSIBLE or t.utc > now + timedelta(days=1):
             notes.append(
                 _note(
                     "W_TIME_IMPOSSIBLE",
@@ -354,7 +354,7 @@ def _trust_notes(
                 _note(
                     "W_TAG_TRUNCATED",
                     f"tag {tag.scope}/{tag.key} is {tag.truncated_from_chars} characters long; "
-                    f"the first {_MAX_TAG_CHARS} are kept",
+                    f"the first {MAX_TAG_CHARS} are kept",
                     "tags",
                 )
             )

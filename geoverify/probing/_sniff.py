@@ -1,4 +1,4 @@
-"""Recognising a container from its bytes; ISO BMFF box walking (see ``geoverify.probe``)."""
+"""Recognising a container from its bytes; ISO BMFF box walking (see ``geoverify.probing``)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import math
 import struct
 from pathlib import Path
 
-from geoverify.probe._model import (
-    _MAX_MOOV_BYTES,
+from geoverify.probing._model import (
+    MAX_MOOV_BYTES,
 )
 
 # --- sniffing ----------------------------------------------------------------------------------
 
 _QT_BRANDS = {"qt  "}
-_EXTENSIONS = {
+EXTENSIONS = {
     "mp4": {"mp4", "m4v", "mov", "3gp", "3g2", "m4a"},
     "quicktime": {"mov", "mp4", "qt", "m4v"},
     "matroska": {"mkv", "mka", "mk3d"},
@@ -26,10 +26,10 @@ _EXTENSIONS = {
     "asf": {"wmv", "asf"},
     "mpegps": {"mpg", "mpeg", "vob"},
 }
-_STILL_IMAGES = {"jpeg", "png", "gif", "webp", "bmp", "tiff"}
+STILL_IMAGES = {"jpeg", "png", "gif", "webp", "bmp", "tiff"}
 
 
-def _sniff(head: bytes) -> str:
+def sniff_container(head: bytes) -> str:
     """Name the format from the first bytes of a file."""
     if len(head) >= 12 and head[4:8] == b"ftyp":
         brand = head[8:12].decode("latin-1")
@@ -85,7 +85,7 @@ class _BmffScan:
     moov_rotation_deg: int | None
 
 
-def _scan_bmff(path: Path, size: int) -> _BmffScan:
+def scan_bmff(path: Path, size: int) -> _BmffScan:
     """Walk top-level ISO BMFF boxes; read the first video track's tkhd matrix from moov."""
     boxes: list[str] = []
     overruns = False
@@ -112,7 +112,7 @@ def _scan_bmff(path: Path, size: int) -> _BmffScan:
             if pos + box_size > size:
                 overruns = True
                 break
-            if kind == "moov" and box_size <= _MAX_MOOV_BYTES and rotation is None:
+            if kind == "moov" and box_size <= MAX_MOOV_BYTES and rotation is None:
                 fh.seek(pos + header_len)
                 rotation = _tkhd_rotation(fh.read(box_size - header_len))
             pos += box_size
@@ -170,5 +170,5 @@ HEIC_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"mif1")
 
 def is_photo_head(head: bytes) -> bool:
     """Whether a file's first bytes are a photograph geoverify reads: JPEG, PNG or HEIC."""
-    sniffed = _sniff(head)
+    sniffed = sniff_container(head)
     return sniffed in ("jpeg", "png") or (sniffed == "heif" and head[8:12] in HEIC_BRANDS)
