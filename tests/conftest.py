@@ -1,7 +1,19 @@
+"""Shared paths and fixtures.
+
+With pytest-xdist (``make test`` runs two workers on two cores) each worker keeps to one
+thread: OpenCV's and OpenBLAS's own thread pools would otherwise put four busy threads on two
+cores. Set before numpy or cv2 load; the CLI subprocesses the tests start inherit it.
+"""
+
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "OPENCV_FOR_THREADS_NUM"):
+        os.environ.setdefault(_var, "1")
 
 import pytest
 

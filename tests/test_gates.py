@@ -13,8 +13,6 @@ ALLOWED = {
     "geoverify/_gpmf.py": {"C901"},
     "geoverify/batch.py": {"PLR0913"},
     "geoverify/evidence.py": {"C901", "PLR0913"},
-    "geoverify/frames/_scan.py": {"C901"},
-    "geoverify/frames/_screen.py": {"C901"},
     "geoverify/matching/__init__.py": {"C901"},
     "geoverify/matching/_verify.py": {"PLR0913"},
     "geoverify/osm.py": {"C901"},

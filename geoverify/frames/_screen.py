@@ -27,7 +27,7 @@ before it), so that each GOP decodes on its own.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any
 
 from geoverify._decode import demux_packets
@@ -83,30 +83,72 @@ def screened_frames(
     ``steady(frame_a, frame_b)`` says whether two consecutive keyframes show the same shot.
     Presentation timestamps of the frames not looked at are appended to ``skipped``.
     """
-    import av
+    screen = _Screen(stream.codec_context, keys, steady, errors, skipped)
+    for packet in demux_packets(container, stream, errors):
+        if packet.pts is None or packet.size == 0:
+            continue
+        screen.add(packet)
+        yield from screen.settle(final=False)
+    yield from screen.drain()
 
-    full = stream.codec_context
-    pictures: dict[int, Any] = {}  # keyframe pts -> decoded keyframe, until used
-    held: deque[_Gop] = deque()
 
-    def decode(dec: Any, packet: Any) -> list[Any]:
+class _Screen:
+    """The GOPs held until the keyframe after each is decoded, and their judgement."""
+
+    def __init__(
+        self,
+        full: Any,
+        keys: Any,
+        steady: Callable[[Any, Any], bool],
+        errors: list[str],
+        skipped: list[int],
+    ) -> None:
+        self.full = full
+        self.keys = keys
+        self.steady = steady
+        self.errors = errors
+        self.skipped = skipped
+        self.pictures: dict[int, Any] = {}  # keyframe pts -> decoded keyframe, until used
+        self.held: deque[_Gop] = deque()
+
+    def add(self, packet: Any) -> None:
+        """Hold a packet in its GOP; a keyframe starts a GOP and goes to the keyframe decoder."""
+        if packet.is_keyframe:
+            self.held.append(_Gop(packet))
+            for f in self.decode(self.keys, packet):
+                self.pictures[f.pts] = f
+        elif self.held:
+            self.held[-1].packets.append(packet)
+            self.held[-1].size += int(packet.size)
+
+    def drain(self) -> Iterator[Any]:
+        """Judge what is held at the end of the stream."""
+        for f in self.decode(self.keys, None):
+            self.pictures[f.pts] = f
+        yield from self.settle(final=True)
+        while self.held:  # the last GOP has no next keyframe to compare with: decoded in full
+            yield from self.decode_all(self.held.popleft())
+
+    def decode(self, dec: Any, packet: Any) -> list[Any]:
+        import av
+
         try:
             return [f for f in dec.decode(packet) if f.pts is not None]
         except MemoryError:  # out of memory is a limit, not a damaged file
             raise
         except av.FFmpegError as exc:
             where = "flush" if packet is None else "decode"
-            errors.append(f"{where}: {type(exc).__name__}: {exc}"[:200])
+            self.errors.append(f"{where}: {type(exc).__name__}: {exc}"[:200])
             return []
 
-    def decode_all(gop: _Gop) -> Iterator[Any]:
+    def decode_all(self, gop: _Gop) -> Iterator[Any]:
         for packet in gop.packets:
-            yield from decode(full, packet)
-        yield from decode(full, None)
-        full.flush_buffers()
-        pictures.pop(gop.key.pts, None)
+            yield from self.decode(self.full, packet)
+        yield from self.decode(self.full, None)
+        self.full.flush_buffers()
+        self.pictures.pop(gop.key.pts, None)
 
-    def decode_part(gop: _Gop, burst: int | None) -> Iterator[Any]:
+    def decode_part(self, gop: _Gop, burst: int | None) -> Iterator[Any]:
         """Decode a changing GOP from where the change can start, when the keyframe says so.
 
         The change lies in the *window*: every frame shown at or after the first frame coded
@@ -122,76 +164,66 @@ def screened_frames(
         window = min(int(p.pts) for p in pk[burst:]) if burst else max(int(p.pts) for p in pk)
         before = [int(p.pts) for p in pk if int(p.pts) < window]
         if not before:
-            yield from decode_all(gop)
+            yield from self.decode_all(gop)
             return
         anchor = max(before)
+        confirmed = yield from self._decode_window(gop, window, anchor)
+        self.full.flush_buffers()
+        self.full.skip_frame = "DEFAULT"
+        if not confirmed:
+            yield from self.decode_all(gop)
+            return
+        self.pictures.pop(gop.key.pts, None)
+        self.skipped.extend(t for t in before if t not in (key_pts, anchor))
+
+    def _decode_window(self, gop: _Gop, window: int, anchor: int) -> Generator[Any, None, bool]:
+        """Yield the keyframe, the anchor and the window once the anchor matches the keyframe.
+
+        Return whether it did (nothing is yielded otherwise).
+        """
+        key_pts = int(gop.key.pts)
         held_key: Any = None
-        confirmed = False
-        failed = False
-        for packet in [*pk, None]:
+        confirmed = failed = False
+        for packet in [*gop.packets, None]:
             if packet is not None:
                 keep = packet.pts >= window or packet.pts in (key_pts, anchor)
-                full.skip_frame = "DEFAULT" if keep else "NONREF"
-            for f in decode(full, packet):
+                self.full.skip_frame = "DEFAULT" if keep else "NONREF"
+            for f in self.decode(self.full, packet):
                 if failed:
                     continue
                 if f.pts == key_pts:
                     held_key = f
                 if f.pts == anchor:
-                    if held_key is not None and (f is held_key or steady(held_key, f)):
-                        confirmed = True
+                    confirmed = held_key is not None and (f is held_key or self.steady(held_key, f))
+                    failed = not confirmed
+                    if confirmed:
                         yield held_key
                         if f is not held_key:
                             yield f
-                    else:
-                        failed = True
                 elif f.pts >= window:
+                    failed = not confirmed
                     if confirmed:
                         yield f
-                    else:
-                        failed = True
-        full.flush_buffers()
-        full.skip_frame = "DEFAULT"
-        if not confirmed:
-            yield from decode_all(gop)
-            return
-        pictures.pop(gop.key.pts, None)
-        skipped.extend(t for t in before if t not in (key_pts, anchor))
+        return confirmed
 
-    def burst_at(gop: _Gop, next_key: Any) -> int | None:
+    def _burst_at(self, gop: _Gop, next_key: Any) -> int | None:
         limit = _BURST_FRACTION * min(int(gop.key.size), int(next_key.size))
         return next((i for i, p in enumerate(gop.packets) if i and int(p.size) >= limit), None)
 
-    def settle(final: bool) -> Iterator[Any]:
-        # a GOP is judged once the next keyframe's picture is out of the keyframe decoder
+    def settle(self, final: bool) -> Iterator[Any]:
+        """Judge each GOP whose next keyframe's picture is out of the keyframe decoder."""
+        held, pictures = self.held, self.pictures
         while len(held) >= 2 and (held[1].key.pts in pictures or final):
             gop, nxt = held.popleft(), held[0]
             a, b = pictures.get(gop.key.pts), pictures.get(nxt.key.pts)
             if a is None or b is None:
-                yield from decode_all(gop)
+                yield from self.decode_all(gop)
                 continue
-            burst = burst_at(gop, nxt.key)
-            if burst is None and steady(a, b):
+            burst = self._burst_at(gop, nxt.key)
+            if burst is None and self.steady(a, b):
                 yield pictures.pop(gop.key.pts)
-                skipped.extend(int(p.pts) for p in gop.packets[1:] if p.pts is not None)
+                self.skipped.extend(int(p.pts) for p in gop.packets[1:] if p.pts is not None)
             else:
-                yield from decode_part(gop, burst)
+                yield from self.decode_part(gop, burst)
         while sum(g.size for g in held) > _MAX_HELD_BYTES and len(held) > 1:
-            yield from decode_all(held.popleft())
-
-    for packet in demux_packets(container, stream, errors):
-        if packet.pts is None or packet.size == 0:
-            continue
-        if packet.is_keyframe:
-            held.append(_Gop(packet))
-            for f in decode(keys, packet):
-                pictures[f.pts] = f
-        elif held:
-            held[-1].packets.append(packet)
-            held[-1].size += int(packet.size)
-        yield from settle(final=False)
-    for f in decode(keys, None):
-        pictures[f.pts] = f
-    yield from settle(final=True)
-    while held:  # the last GOP has no next keyframe to compare with: decoded in full
-        yield from decode_all(held.popleft())
+            yield from self.decode_all(held.popleft())
