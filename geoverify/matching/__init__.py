@@ -58,9 +58,11 @@ from geoverify.matching._verify import (
     SCREEN_SEARCH,
     LandmarkScore,
     Reference,
+    clear_feature_cache,
     features,
     flann_index,
     scaled_gray,
+    simulated_features,
     verify_pair,
 )
 
@@ -75,6 +77,7 @@ __all__ = [
     "annotated_images",
     "background_set",
     "build_index",
+    "clear_feature_cache",
     "image_size",
     "load_frames_dir",
     "load_image",
@@ -318,7 +321,7 @@ def match_image(image: Image, index: MatchIndex) -> ImageMatch:
             f"the affine pass's low-resolution screen ({side} px) found {found} consistent "
             f"points (the full pass is run from {opts.affine_screen_min_inliers})"
         )
-    a_pts, a_desc = features(gray, opts, affine=True)
+    a_pts, a_desc = simulated_features(gray, opts)
 
     def affine_score(i: int) -> LandmarkScore:
         r_pts, r_desc = index.affine_features(i)
@@ -360,7 +363,7 @@ def _affine_screen(
     frame's screen features is searched with each reference's (the counts are symmetric).
     """
     opts = index.options
-    f_pts, f_desc = features(gray, opts, screen=True)
+    f_pts, f_desc = simulated_features(gray, opts, screen=True)
     out = dict.fromkeys(landmarks, 0)
     if len(f_desc) < 2:
         return out

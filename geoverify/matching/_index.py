@@ -18,7 +18,14 @@ from geoverify.matching._background import (
     background_sha256,
 )
 from geoverify.matching._options import MatchOptions
-from geoverify.matching._verify import Points, Reference, features, retrieval_matcher, scaled_gray
+from geoverify.matching._verify import (
+    Points,
+    Reference,
+    features,
+    retrieval_matcher,
+    scaled_gray,
+    simulated_features,
+)
 from geoverify.registry import Registry
 
 
@@ -72,7 +79,7 @@ class MatchIndex:
         gray, _ = scaled_gray(image, opts.max_side_px)
         if ref.mirrored:
             gray = np.ascontiguousarray(gray[:, ::-1])
-        cache[key] = features(gray, opts, affine=not screen, screen=screen)
+        cache[key] = simulated_features(gray, opts, screen=screen)
         while len(cache) > 2 * opts.affine_cache_size:
             cache.popitem(last=False)
         return cache[key]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -54,6 +56,51 @@ def features(
         desc = desc / (np.abs(desc).sum(axis=1, keepdims=True) + 1e-7)
         desc = np.sqrt(desc).astype(np.float32)
     return pts, desc
+
+
+# Affine-simulated features cost seconds an image; they are kept in the process, by the
+# content of the image they came from, up to this many bytes of descriptors (least recently
+# used out first): the same reference in a second index, or a frame that is also a reference,
+# is simulated once. ``clear_feature_cache`` empties it.
+_SIMULATED_CACHE_BYTES = 512 * 1024 * 1024
+_simulated: OrderedDict[tuple[object, ...], tuple[npt.NDArray[np.float32], Any]] = OrderedDict()
+
+
+def simulated_features(
+    gray: Image, opts: MatchOptions, *, screen: bool = False
+) -> tuple[npt.NDArray[np.float32], Any]:
+    """``features(gray, opts, affine=True)`` (or ``screen=True``), computed once per content.
+
+    The key is a BLAKE2b digest of the pixels and their shape, with every option the features
+    depend on, so a different image or option is never served another's features.
+    """
+    digest = hashlib.blake2b(np.ascontiguousarray(gray).data, digest_size=20).hexdigest()
+    key = (
+        digest,
+        gray.shape,
+        opts.detector,
+        opts.affine_tilt_levels,
+        opts.affine_features_per_view,
+        opts.affine_screen_side_px,
+        opts.affine_screen_features_per_view,
+        screen,
+    )
+    hit = _simulated.get(key)
+    if hit is not None:
+        _simulated.move_to_end(key)
+        return hit
+    result = features(gray, opts, affine=not screen, screen=screen)
+    _simulated[key] = result
+    total = sum(p.nbytes + np.asarray(d).nbytes for p, d in _simulated.values())
+    while total > _SIMULATED_CACHE_BYTES and len(_simulated) > 1:
+        _, (p, d) = _simulated.popitem(last=False)
+        total -= p.nbytes + np.asarray(d).nbytes
+    return result
+
+
+def clear_feature_cache() -> None:
+    """Forget the affine-simulated features kept in this process."""
+    _simulated.clear()
 
 
 def retrieval_matcher(opts: MatchOptions) -> Any:
