@@ -17,7 +17,6 @@ ALLOWED = {
     "geoverify/matching/_verify.py": {"PLR0913"},
     "geoverify/osm.py": {"C901"},
     "geoverify/probing/__init__.py": {"C901"},
-    "geoverify/probing/_notes.py": {"C901", "PLR0913"},
     "geoverify/probing/_sniff.py": {"C901"},
     "geoverify/registry/_read.py": {"C901"},
     "geoverify/report.py": {"C901", "PLR0913"},

@@ -57,7 +57,13 @@ from geoverify.probing._model import (
     TelemetryFile,
     VideoStreamInfo,
 )
-from geoverify.probing._notes import read_gps_track, tags_of, trust_notes, video_info
+from geoverify.probing._notes import (
+    NoteEvidence,
+    read_gps_track,
+    tags_of,
+    trust_notes,
+    video_info,
+)
 from geoverify.probing._sniff import STILL_IMAGES, is_photo_head, scan_bmff, sniff_container
 
 __all__ = [
@@ -232,7 +238,7 @@ def probe(
         times += srt_times
         if gps is None and track is not None:
             gps = track
-    notes = trust_notes(
+    evidence = NoteEvidence(
         raw=raw,
         sniffed=sniffed,
         extension=extension,
@@ -246,6 +252,7 @@ def probe(
         tags=tags,
         now=now,
     )
+    notes = trust_notes(evidence)
     notes += extra_notes
     st_after = p.stat()
     if (st_after.st_size, st_after.st_mtime_ns) != (st_before.st_size, st_before.st_mtime_ns):

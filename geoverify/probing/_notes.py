@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -135,32 +136,43 @@ def _note(code: str, message: str, field: str = "", severity: Severity = Severit
     return Note(code=code, message=sanitize_text(message), severity=severity, field=field)
 
 
-def trust_notes(
-    *,
-    raw: RawContainer,
-    sniffed: str,
-    extension: str,
-    video: VideoStreamInfo | None,
-    times: list[CreationTime],
-    locations: list[LocationClaim],
-    device: DeviceInfo,
-    gps: GpsTrack | None,
-    media_complete: bool | None,
-    media_note: str,
-    tags: list[MetadataTag],
-    now: datetime,
-) -> list[Note]:
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class NoteEvidence:
+    """What the trust rules look at: the file's container, streams and capture claims."""
+
+    raw: RawContainer
+    sniffed: str
+    extension: str
+    video: VideoStreamInfo | None
+    times: list[CreationTime]
+    locations: list[LocationClaim]
+    device: DeviceInfo
+    gps: GpsTrack | None
+    media_complete: bool | None
+    media_note: str
+    tags: list[MetadataTag]
+    now: datetime
+
+
+def _extension_notes(e: NoteEvidence) -> list[Note]:
+    """Note a file named for another format than its bytes."""
     notes: list[Note] = []
-    if extension and sniffed in EXTENSIONS and extension not in EXTENSIONS[sniffed]:
+    if e.extension and e.sniffed in EXTENSIONS and e.extension not in EXTENSIONS[e.sniffed]:
         notes.append(
             _note(
                 "W_EXTENSION_MISMATCH",
-                f"the name ends in .{extension} but the bytes are {sniffed}; "
+                f"the name ends in .{e.extension} but the bytes are {e.sniffed}; "
                 "the file was renamed or mislabelled",
                 "container",
             )
         )
-    encoder_values = [t.value for t in tags if t.key.lower() == "encoder"]
+    return notes
+
+
+def _encoder_notes(e: NoteEvidence) -> list[Note]:
+    """Who wrote the file: FFmpeg (re-muxed after capture) or a named encoder."""
+    notes: list[Note] = []
+    encoder_values = [t.value for t in e.tags if t.key.lower() == "encoder"]
     lavf = [v for v in encoder_values if v.startswith(("Lavf", "Lavc"))]
     if lavf:
         notes.append(
@@ -181,7 +193,13 @@ def trust_notes(
                 Severity.INFO,
             )
         )
-    for t in times:
+    return notes
+
+
+def _time_notes(e: NoteEvidence) -> list[Note]:
+    """Each creation time: unparseable, without a zone, impossible."""
+    notes: list[Note] = []
+    for t in e.times:
         if t.utc is None:
             notes.append(
                 _note(
@@ -200,7 +218,7 @@ def trust_notes(
                     "creation_time",
                 )
             )
-        if t.utc < EARLIEST_PLAUSIBLE or t.utc > now + timedelta(days=1):
+        if t.utc < EARLIEST_PLAUSIBLE or t.utc > e.now + timedelta(days=1):
             notes.append(
                 _note(
                     "W_TIME_IMPOSSIBLE",
@@ -209,7 +227,13 @@ def trust_notes(
                     "creation_time",
                 )
             )
-    valid = [t for t in times if t.utc is not None]
+    return notes
+
+
+def _times_agree_notes(e: NoteEvidence) -> list[Note]:
+    """Creation times more than 5 minutes apart."""
+    notes: list[Note] = []
+    valid = [t for t in e.times if t.utc is not None]
     if len(valid) > 1:
         spread = max(t.utc for t in valid if t.utc) - min(t.utc for t in valid if t.utc)
         if spread > timedelta(minutes=5):
@@ -221,18 +245,25 @@ def trust_notes(
                     "creation_time",
                 )
             )
-    if gps is not None and gps.first_time_utc is not None:
+    return notes
+
+
+def _time_gps_notes(e: NoteEvidence) -> list[Note]:
+    """Zone-less creation times against the GPS clock (local time labelled UTC)."""
+    notes: list[Note] = []
+    valid = [t for t in e.times if t.utc is not None]
+    if e.gps is not None and e.gps.first_time_utc is not None:
         for t in valid:
             if t.utc is None or t.zone_stated:
                 continue
-            diff_h = (t.utc - gps.first_time_utc).total_seconds() / 3600.0
+            diff_h = (t.utc - e.gps.first_time_utc).total_seconds() / 3600.0
             nearest = round(diff_h * 4) / 4  # zones are whole or quarter hours
             if abs(diff_h) > 0.25 and abs(diff_h - nearest) < 0.1:
                 notes.append(
                     _note(
                         "W_TIME_LOCAL_AS_UTC",
                         f"{t.source} is {diff_h:+.2f} h from the GPS clock "
-                        f"({gps.first_time_utc.isoformat()}): it is most likely local time "
+                        f"({e.gps.first_time_utc.isoformat()}): it is most likely local time "
                         f"labelled UTC, zone about UTC{nearest:+g}",
                         "creation_time",
                     )
@@ -245,7 +276,13 @@ def trust_notes(
                         "creation_time",
                     )
                 )
-    for loc in locations:
+    return notes
+
+
+def _location_notes(e: NoteEvidence) -> list[Note]:
+    """Each location: invalid, or 0,0."""
+    notes: list[Note] = []
+    for loc in e.locations:
         if loc.position is None:
             notes.append(
                 _note(
@@ -262,9 +299,15 @@ def trust_notes(
                     "location",
                 )
             )
-    if gps is not None and locations:
-        first_fix = gps.fixes[0]
-        for loc in locations:
+    return notes
+
+
+def _location_gps_notes(e: NoteEvidence) -> list[Note]:
+    """Locations more than 1 km from the first GPS fix."""
+    notes: list[Note] = []
+    if e.gps is not None and e.locations:
+        first_fix = e.gps.fixes[0]
+        for loc in e.locations:
             if loc.position is None:
                 continue
             dlat_m = (loc.position.lat - first_fix.lat) * 111_000.0
@@ -281,7 +324,13 @@ def trust_notes(
                         "location",
                     )
                 )
-    if not times and not locations and gps is None and device == DeviceInfo():
+    return notes
+
+
+def _coverage_notes(e: NoteEvidence) -> list[Note]:
+    """No capture metadata at all, or no location."""
+    notes: list[Note] = []
+    if not e.times and not e.locations and e.gps is None and e.device == DeviceInfo():
         notes.append(
             _note(
                 "W_NO_CAPTURE_METADATA",
@@ -290,7 +339,7 @@ def trust_notes(
                 "metadata",
             )
         )
-    elif not locations and gps is None:
+    elif not e.locations and e.gps is None:
         notes.append(
             _note(
                 "I_NO_LOCATION",
@@ -299,8 +348,14 @@ def trust_notes(
                 Severity.INFO,
             )
         )
-    if video is not None:
-        if video.variable_frame_rate:
+    return notes
+
+
+def _video_notes(e: NoteEvidence) -> list[Note]:
+    """Variable frame rate; no frame decoded."""
+    notes: list[Note] = []
+    if e.video is not None:
+        if e.video.variable_frame_rate:
             notes.append(
                 _note(
                     "I_VFR",
@@ -309,28 +364,40 @@ def trust_notes(
                     Severity.INFO,
                 )
             )
-        if not video.first_frame_decoded:
+        if not e.video.first_frame_decoded:
             notes.append(
                 _note(
                     "W_NO_FRAME_DECODED",
-                    f"no frame could be decoded ({video.first_frame_note})",
+                    f"no frame could be decoded ({e.video.first_frame_note})",
                     "video",
                 )
             )
-    if media_complete is False:
-        notes.append(_note("W_MEDIA_DATA_MISSING", media_note, "container"))
-    if gps is not None:
-        no_fix = sum(1 for f in gps.fixes if f.fix == 0)
+    return notes
+
+
+def _media_notes(e: NoteEvidence) -> list[Note]:
+    """Media data the container lists but does not hold."""
+    notes: list[Note] = []
+    if e.media_complete is False:
+        notes.append(_note("W_MEDIA_DATA_MISSING", e.media_note, "container"))
+    return notes
+
+
+def _gps_notes(e: NoteEvidence) -> list[Note]:
+    """GPS records without a fix; a track without UTC time."""
+    notes: list[Note] = []
+    if e.gps is not None:
+        no_fix = sum(1 for f in e.gps.fixes if f.fix == 0)
         if no_fix:
             notes.append(
                 _note(
                     "W_GPS_NO_FIX",
-                    f"{no_fix} of {len(gps.fixes)} GPS records say the receiver had no fix: "
+                    f"{no_fix} of {len(e.gps.fixes)} GPS records say the receiver had no fix: "
                     "their positions are stale or default values",
                     "gps",
                 )
             )
-    if gps is not None and gps.first_time_utc is None:
+    if e.gps is not None and e.gps.first_time_utc is None:
         notes.append(
             _note(
                 "I_GPS_NO_UTC",
@@ -339,7 +406,13 @@ def trust_notes(
                 Severity.INFO,
             )
         )
-    for tag in tags:
+    return notes
+
+
+def _tag_notes(e: NoteEvidence) -> list[Note]:
+    """Tags that are not UTF-8 or were cut to the kept length."""
+    notes: list[Note] = []
+    for tag in e.tags:
         if tag.invalid_utf8:
             notes.append(
                 _note(
@@ -359,3 +432,24 @@ def trust_notes(
                 )
             )
     return notes
+
+
+_RULES = (
+    _extension_notes,
+    _encoder_notes,
+    _time_notes,
+    _times_agree_notes,
+    _time_gps_notes,
+    _location_notes,
+    _location_gps_notes,
+    _coverage_notes,
+    _video_notes,
+    _media_notes,
+    _gps_notes,
+    _tag_notes,
+)
+
+
+def trust_notes(evidence: NoteEvidence) -> list[Note]:
+    """Return every rule's notes about ``evidence``, rule by rule in the order of ``_RULES``."""
+    return [note for rule in _RULES for note in rule(evidence)]
