@@ -31,7 +31,7 @@ _EXPORTS = {
     "check_shadow": "geoverify.sun",
     "CheckResult": "geoverify.models",
     "ClaimSet": "geoverify.claims",
-    "DecodeLimits": "geoverify._decode",
+    "DecodeLimits": "geoverify._media",
     "destination": "geoverify.geodesy",
     "distance_m": "geoverify.geodesy",
     "Frame": "geoverify.frames",
@@ -77,9 +77,7 @@ _EXPORTS = {
 }
 
 if TYPE_CHECKING:  # the same table, for type checkers (`X as X`: an explicit re-export)
-    from geoverify._decode import (
-        DecodeLimits as DecodeLimits,
-    )
+    from geoverify._media import DecodeLimits as DecodeLimits
     from geoverify.claims import (
         ClaimSet as ClaimSet,
         check_claim as check_claim,

@@ -270,7 +270,7 @@ def collect_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[BatchItem]:
 
 
 def _sha256(path: str) -> str:
-    from geoverify._decode import sha256_file
+    from geoverify._media import sha256_file
 
     return sha256_file(path)
 
@@ -324,7 +324,7 @@ def run_item(task: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _verify_options(record: Mapping[str, Any]) -> Any:
-    from geoverify._decode import DecodeLimits
+    from geoverify._media import DecodeLimits
     from geoverify.matching import MatchOptions
     from geoverify.pipeline import VerifyOptions
 
@@ -404,7 +404,7 @@ def verify_batch(
     reg = load_registry(registry)  # fail fast, before any item runs
     claims_sha = load_claims(claims).sha256 if claims is not None else ""
     items = collect_inputs(inputs)
-    from geoverify._decode import DecodeLimits
+    from geoverify._media import DecodeLimits
     from geoverify.matching import MatchOptions
     from geoverify.pipeline import VerifyOptions
 

@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from geoverify._decode import DecodeLimits
 from geoverify._io import check_replaceable_dir, staged_dir
+from geoverify._media import DecodeLimits
 from geoverify.claims import ClaimSet, check_claims, load_claims
 from geoverify.evidence import camera_positions, weigh_evidence
 from geoverify.frames import FrameOptions, FrameSelection, save_frames, select_frames

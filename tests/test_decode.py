@@ -8,7 +8,7 @@ import time
 import pytest
 
 from geoverify import DecodeLimits, InputError, LimitError, MediaError
-from geoverify._decode import run_isolated
+from geoverify._worker import run_isolated
 
 
 def test_result_comes_back():

@@ -34,7 +34,8 @@ import dataclasses
 import os
 from collections.abc import Callable
 
-from geoverify._decode import DecodeLimits, check_local_file, run_isolated, sha256_file
+from geoverify._media import DecodeLimits, check_local_file, sha256_file
+from geoverify._worker import run_isolated
 from geoverify.errors import GeoverifyError, MediaError
 from geoverify.frames._model import (
     FRAMES_SCHEMA,

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from geoverify._decode import DecodeLimits
+from geoverify._media import DecodeLimits, ffmpeg_error
 from geoverify.errors import LimitError, MediaError
 from geoverify.frames._model import FrameOptions
 from geoverify.frames._screen import closed_gops
@@ -106,7 +106,7 @@ def read_packet_index(container: Any, stream: Any, limits: DecodeLimits) -> Pack
     except MemoryError:  # out of memory is a limit, not a damaged file
         raise
     except av.FFmpegError as exc:
-        demux_error = f"{type(exc).__name__}: {exc}"[:300]
+        demux_error = ffmpeg_error(exc, limit=300)
     if not pts:
         msg = "the video stream has no readable packets"
         hint = "The file is truncated or corrupt; fetch it again."

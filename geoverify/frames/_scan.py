@@ -18,13 +18,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from geoverify._decode import (
-    DecodeLimits,
-    choose_video,
-    open_container,
-    read_stream,
-    report_progress,
-)
+from geoverify._media import DecodeLimits, choose_video, open_container, open_media, read_stream
+from geoverify._worker import report_progress
 from geoverify.errors import LimitError, MediaError
 from geoverify.frames._analysis import aligned_diff, is_black, small_luma
 from geoverify.frames._model import Frame, FrameOptions, Shot, sharpness
@@ -115,15 +110,7 @@ def _feed(
 
 def _open_video(fh: Any, limits: DecodeLimits) -> tuple[Any, int, Any, list[Any]]:
     """Open the container, choose its video stream; refuse a frame size over the limit."""
-    import av
-
-    try:
-        container = open_container(fh)
-    except MemoryError:  # out of memory is a limit, not a damaged file
-        raise
-    except av.FFmpegError as exc:
-        msg = f"FFmpeg cannot open the file as media: {exc}"[:300]
-        raise MediaError(msg, code="E_INPUT_NOT_MEDIA", hint="Check the file.") from None
+    container = open_media(fh)
     try:
         raws = [read_stream(s, container, limits) for s in container.streams]
         number, reason = choose_video(raws)

@@ -30,7 +30,7 @@ from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any
 
-from geoverify._decode import demux_packets
+from geoverify._media import demux_packets, ffmpeg_error
 
 # A frame of a GOP at least this share of the size of the smaller of its two keyframes is a
 # burst of intra coding. Measured on the 60 s bench clip: 99.5 % of ordinary frames are under
@@ -138,7 +138,7 @@ class _Screen:
             raise
         except av.FFmpegError as exc:
             where = "flush" if packet is None else "decode"
-            self.errors.append(f"{where}: {type(exc).__name__}: {exc}"[:200])
+            self.errors.append(ffmpeg_error(exc, where))
             return []
 
     def decode_all(self, gop: _Gop) -> Iterator[Any]:

@@ -17,7 +17,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from geoverify._decode import demux_packets, report_progress
+from geoverify._media import demux_packets, ffmpeg_error
+from geoverify._worker import report_progress
 from geoverify.frames._analysis import aligned_diff, is_black, small_luma
 from geoverify.frames._model import FrameOptions
 from geoverify.frames._plan import DecodePlan, PacketIndex
@@ -64,7 +65,7 @@ def decoded_frames(
         except MemoryError:  # out of memory is a limit, not a damaged file
             raise
         except av.FFmpegError as exc:
-            errors.append(f"decode: {type(exc).__name__}: {exc}"[:200])
+            errors.append(ffmpeg_error(exc, "decode"))
     try:
         yield from stream.codec_context.decode(None)
     except av.error.EOFError:
@@ -72,7 +73,7 @@ def decoded_frames(
     except MemoryError:  # out of memory is a limit, not a damaged file
         raise
     except av.FFmpegError as exc:
-        errors.append(f"flush: {type(exc).__name__}: {exc}"[:200])
+        errors.append(ffmpeg_error(exc, "flush"))
 
 
 class _Seeker:

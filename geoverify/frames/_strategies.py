@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from geoverify._decode import report_item
+from geoverify._worker import report_item
 from geoverify.errors import LimitError
 from geoverify.frames._analysis import aligned_diff, frame_rotation, phase_correlate, upright
 from geoverify.frames._model import (

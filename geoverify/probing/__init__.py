@@ -6,10 +6,10 @@ and why, codec, stored and display size, rotation, exact frame rates, variable f
 duration from timestamps), every capture claim found (creation times with and without a zone,
 ISO 6709 locations, device, GoPro GPMF GPS), and trust notes with stable codes.
 
-Nothing here decodes media in this process: the demuxer and decoder run in the isolated worker
-of ``geoverify._decode``. This module only reads the file's first bytes and, for MP4/QuickTime,
-walks its box headers (bounded, pure Python) to sniff the format, find truncation and read the
-track matrix.
+Nothing here decodes media in this process: the demuxer and decoder run in the isolated
+worker (``geoverify._worker``), which reads the container with ``probing._container``. This
+module only reads the file's first bytes and, for MP4/QuickTime, walks its box headers
+(bounded, pure Python) to sniff the format, find truncation and read the track matrix.
 
 Photographs (JPEG, PNG, HEIC) are read by ``geoverify.probing._exif`` (Pillow and pillow-heif,
 headers only). A DJI flight's ``.SRT`` sidecar (same name as the video, or given as
@@ -25,14 +25,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from geoverify._decode import (
-    DecodeLimits,
-    RawContainer,
-    check_local_file,
-    read_container,
-    run_isolated,
-    sha256_file,
-)
+from geoverify._media import DecodeLimits, check_local_file, sha256_file
+from geoverify._worker import run_isolated
 from geoverify.errors import GeoverifyError, InputError, MediaError
 from geoverify.models import Note, sanitize_text
 from geoverify.probing._claims import (
@@ -42,6 +36,7 @@ from geoverify.probing._claims import (
     locations_of,
     parse_iso6709,
 )
+from geoverify.probing._container import RawContainer, read_container
 from geoverify.probing._model import (
     PROBE_SCHEMA,
     AudioStreamInfo,

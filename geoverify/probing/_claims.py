@@ -7,11 +7,9 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from geoverify._decode import (
-    RawContainer,
-)
 from geoverify.errors import InputError
 from geoverify.models import LatLon
+from geoverify.probing._container import RawContainer
 from geoverify.probing._model import (
     CreationTime,
     DeviceInfo,

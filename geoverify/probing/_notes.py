@@ -8,11 +8,9 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from fractions import Fraction
 
-from geoverify._decode import (
-    RawContainer,
-)
 from geoverify._gpmf import parse_gps5
 from geoverify.models import Note, Severity, sanitize_text
+from geoverify.probing._container import RawContainer
 from geoverify.probing._model import (
     EARLIEST_PLAUSIBLE,
     MAX_TAG_CHARS,
