@@ -49,7 +49,7 @@ def main() -> None:
         info = timed("probe (hash, worker, metadata)", lambda: probe(walk))
         sel = timed(
             "select frames (scenes + best 4)",
-            lambda: select_frames(walk, options=opts.frames, source_sha256=info.sha256),
+            lambda: select_frames(info, options=opts.frames),
         )
         reg = timed("load registry", lambda: load_registry(reg_path))
         index = timed("build match index (SIFT on references)", lambda: build_index(reg))

@@ -111,11 +111,9 @@ def verify(
     cameras = camera_positions(media)
     checks = check_claims(reg, claim_set, camera=cameras)  # before decoding: bad names fail fast
     selection = select_frames(
-        video,
+        media,  # the probe's hash, rotation and stream: the file is not read for them again
         options=opts.frames,
         limits=opts.limits,
-        source_sha256=media.sha256,
-        rotation_deg=media.video.rotation_deg if media.video else 0,
         progress=ticker("decoding"),
     )
     limitations = list(LIMITATIONS)

@@ -129,6 +129,21 @@ def _photo(name: str, height: int) -> np.ndarray:
     return cv2.resize(img, (round(img.shape[1] * scale), height), interpolation=cv2.INTER_AREA)
 
 
+def encode_h264(
+    path: Path, images: list[np.ndarray], *, fps: int, options: dict[str, str] | None = None
+) -> Path:
+    """Encode BGR ``images`` (all one size) as H.264 in MP4, one thread (deterministic)."""
+    h, w = images[0].shape[:2]
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.options = {"threads": "1", **(options or {})}
+        for img in images:
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(img, format="bgr24")))
+        out.mux(stream.encode())
+    return path
+
+
 def _pan(photo: np.ndarray, n: int, step_px: float, size: tuple[int, int]) -> list[np.ndarray]:
     """``n`` crops of ``photo`` whose window moves ``step_px`` pixels right per frame."""
     w, h = size

@@ -333,13 +333,11 @@ def test_sun_commands():
     assert windows[0]["start_utc"] < "2023-03-06T08:30:00+00:00" < windows[0]["end_utc"]
 
 
-def test_match_command_on_frames_and_video(tmp_path):
+def test_match_command_on_frames_and_video(tmp_path, berlin02_pan_1s):
     import shutil
 
     from conftest import BERLIN, DATA
-    from fixtures import _pan
 
-    from geoverify.matching import load_image
     from geoverify.registry import Landmark, ReferenceImage, Registry, save_registry
 
     (tmp_path / "refs").mkdir()
@@ -356,18 +354,7 @@ def test_match_command_on_frames_and_video(tmp_path):
         ),
     )
     save_registry(Registry(name="t", landmarks=marks), tmp_path / "r.geojson")
-    import av
-    import cv2
-
-    photo = cv2.resize(load_image(BERLIN / "berlin_02.jpg"), (1280, 960))
-    clip = tmp_path / "walk.mp4"
-    with av.open(str(clip), "w") as out:
-        stream = out.add_stream("libx264", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 960, 720, "yuv420p"
-        stream.options = {"threads": "1"}
-        for img in _pan(photo, 10, 10.0, (960, 720)):
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(img, format="bgr24")))
-        out.mux(stream.encode())
+    clip = berlin02_pan_1s
     result = runner.invoke(
         app,
         [

@@ -339,3 +339,25 @@ def test_screened_scan_looks_at_the_whole_gop_when_the_change_is_gradual(tmp_pat
     # GOP is screened; the last, with no next keyframe to compare with, is looked at in full
     assert screened.frames_decoded >= 100
     assert screened.frames_screened > 0
+
+
+def test_select_frames_takes_the_probe_result_as_its_handle(tmp_path):
+    from geoverify import probe
+
+    clip = write_clip(tmp_path / "h.mp4", n_frames=50, rotation_deg=90)
+    media = probe(clip)
+    opts = FrameOptions(scenes=True, best=2)
+    by_path = select_frames(clip, options=opts)
+    by_media = select_frames(media, options=opts)
+    assert by_media.source_sha256 == media.sha256 == by_path.source_sha256
+    # a 90-degree display matrix (counter-clockwise) is shown turned 270 degrees clockwise
+    assert by_media.rotation_deg == media.video.rotation_deg == by_path.rotation_deg == 270
+    assert [f.pts for f in by_media.frames] == [f.pts for f in by_path.frames]
+    assert [f.phash for f in by_media.frames] == [f.phash for f in by_path.frames]
+    # an explicit rotation still overrides the probe's
+    assert select_frames(media, options=opts, rotation_deg=0).rotation_deg == 0
+    with open(clip, "ab") as fh:  # the file changed after it was probed
+        fh.write(b"\0" * 16)
+    with pytest.raises(InputError) as exc:
+        select_frames(media, options=opts)
+    assert exc.value.code == "E_INPUT_CHANGED"

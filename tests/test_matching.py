@@ -185,24 +185,10 @@ def test_false_match_rate_when_estimated(tmp_path):
     assert match_image(load_image(IM / "box_in_scene.png"), lenient).verdict == "match"
 
 
-def test_a_clip_panning_over_a_photograph_matches_that_landmark(index, tmp_path):
-    from fixtures import _pan
-
+def test_a_clip_panning_over_a_photograph_matches_that_landmark(index, berlin_pan_2s):
     from geoverify.frames import FrameOptions, select_frames
 
-    photo = load_image(GEO / "berlin_01.jpg")
-    photo = cv2.resize(photo, (1280, 960), interpolation=cv2.INTER_AREA)
-    frames = _pan(photo, 20, 12.0, (960, 720))
-    import av
-
-    path = tmp_path / "pan.mp4"
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 960, 720, "yuv420p"
-        stream.options = {"threads": "1", "crf": "20"}
-        for img in frames:
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(img, format="bgr24")))
-        out.mux(stream.encode())
+    path = berlin_pan_2s
     sel = select_frames(path, options=FrameOptions(every_s=0.5))
     results = [match_image(f.image_bgr, index) for f in sel.frames]
     assert all(r.verdict == "match" and r.best.landmark_id == "dom" for r in results)

@@ -325,11 +325,11 @@ def test_verify_bad_registry_or_claims_exit_4(tmp_path, walk):
     assert not (tmp_path / "o2" / "report.json").exists()
 
 
-def test_a_slanted_view_is_matched_by_the_affine_pass_and_the_report_says_so(tmp_path):
+def test_a_slanted_view_is_matched_by_the_affine_pass_and_the_report_says_so(
+    tmp_path, aero3_still_1s
+):
     # A clip of aero3 against a registry whose reference is aero1: the same town from another
     # direction, which plain SIFT does not match (tests/test_matching.py).
-    import av
-    import cv2
     from fixtures import IMAGES
 
     shutil.copy(IMAGES / "aero1.jpg", tmp_path / "aero1.jpg")
@@ -345,15 +345,7 @@ def test_a_slanted_view_is_matched_by_the_affine_pass_and_the_report_says_so(tmp
     save_registry(Registry(name="a", landmarks=marks), tmp_path / "r.geojson")
     claims = tmp_path / "c.yaml"
     claims.write_text("claims_version: 1\nclaims: []\n")
-    photo = cv2.imread(str(IMAGES / "aero3.jpg"))
-    video = tmp_path / "aero3.mp4"
-    with av.open(str(video), "w") as out:
-        stream = out.add_stream("libx264", rate=5)
-        stream.width, stream.height, stream.pix_fmt = 640, 480, "yuv420p"
-        stream.options = {"threads": "1", "crf": "18"}
-        for _ in range(5):
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(photo, format="bgr24")))
-        out.mux(stream.encode())
+    video = aero3_still_1s
     # without the background photographs: they would be scored with affine simulation too
     # (a minute of this test); the registry's own controls are too few for a rate
     own = VerifyOptions(matching=MatchOptions(background="off"))

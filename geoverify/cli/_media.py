@@ -261,21 +261,19 @@ def frames_command(
         from geoverify.probing import probe
         from geoverify.probing._track import frame_cameras
 
-        # the probe's track places the frames; its hash and rotation spare select_frames a
-        # second pass over the file
+        # the probe's track places the frames; its hash, rotation and stream choice go to
+        # select_frames with it
         media = None if is_photo(video) else probe(video)
         track = media.gps_track if media is not None else None
         writer = FrameWriter(out, fmt)  # saving overlaps decoding; memory stays bounded
         try:
             with ProgressLines("decoding", enabled=not as_json) as bar:
                 selection = select_frames(
-                    video,
+                    media if media is not None else video,
                     options=options,
                     progress=bar,
                     on_frame=writer,
                     keep_pixels=False,
-                    source_sha256=media.sha256 if media is not None else None,
-                    rotation_deg=media.video.rotation_deg if media and media.video else None,
                 )
             cameras = frame_cameras(track, selection.frames) if track is not None else None
             saved = save_frames(

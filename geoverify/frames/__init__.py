@@ -36,7 +36,7 @@ from collections.abc import Callable
 
 from geoverify._media import DecodeLimits, check_local_file, sha256_file
 from geoverify._worker import run_isolated
-from geoverify.errors import GeoverifyError, MediaError
+from geoverify.errors import GeoverifyError, InputError, MediaError
 from geoverify.frames._model import (
     FRAMES_SCHEMA,
     Frame,
@@ -55,6 +55,7 @@ from geoverify.frames._save import (
 )
 from geoverify.frames._scan import scan_frames
 from geoverify.models import Note, Severity, sanitize_text
+from geoverify.probing._model import MediaInfo
 
 __all__ = [
     "FRAMES_SCHEMA",
@@ -142,12 +143,24 @@ def still_selection(
     )
 
 
+def _handle(
+    source: str | os.PathLike[str] | MediaInfo, rotation_deg: int | None
+) -> tuple[str | os.PathLike[str], str | None, int | None, int | None]:
+    """(path, SHA-256, video stream, rotation) from a path or from probe's ``MediaInfo``."""
+    if not isinstance(source, MediaInfo):
+        return source, None, None, rotation_deg
+    video = source.video
+    if video is not None and rotation_deg is None:
+        rotation_deg = video.rotation_deg
+    path = source.local_path or source.path
+    return path, source.sha256, video.index if video is not None else None, rotation_deg
+
+
 def select_frames(
-    path: str | os.PathLike[str],
+    source: str | os.PathLike[str] | MediaInfo,
     *,
     options: FrameOptions,
     limits: DecodeLimits | None = None,
-    source_sha256: str | None = None,
     rotation_deg: int | None = None,
     progress: Callable[[int, int | None], None] | None = None,
     on_frame: Callable[[Frame], None] | None = None,
@@ -157,16 +170,16 @@ def select_frames(
 
     Parameters
     ----------
-    path
-        Local video file.
+    source
+        A local video file, or the ``MediaInfo`` that ``probe`` returned for it: the probe's
+        SHA-256, rotation and choice of video stream are then used, not worked out again (the
+        file must still have the size the probe saw).
     options
         Strategies and their parameters.
     limits
         Resource limits of the decoder worker.
-    source_sha256
-        The file's SHA-256 from an earlier ``probe``; computed (in parallel) when ``None``.
     rotation_deg
-        Clockwise rotation to apply; by default the stream's display matrix decides.
+        Clockwise rotation to apply, overriding the stream's display matrix (and the probe's).
     progress
         Called with (frames decoded, frames expected in the range).
     on_frame
@@ -185,10 +198,16 @@ def select_frames(
     Raises
     ------
     InputError, MediaError, LimitError
-        As ``probe``; ``E_CONTAINER_TRUNCATED`` when no frame at all decodes.
+        As ``probe``; ``E_CONTAINER_TRUNCATED`` when no frame at all decodes;
+        ``E_INPUT_CHANGED`` when the file is no longer the size its ``MediaInfo`` records.
     """
+    path, source_sha256, stream_index, rotation_deg = _handle(source, rotation_deg)
     limits = limits or DecodeLimits()
     p = check_local_file(path)
+    if isinstance(source, MediaInfo) and p.stat().st_size != source.size_bytes:
+        msg = f"{str(p)!r} changed since it was probed ({source.size_bytes} bytes then)"
+        hint = "Probe the file again; do not edit it while geoverify works on it."
+        raise InputError(msg, code="E_INPUT_CHANGED", hint=hint)
     if is_photo(p):
         return still_selection(p, options=options)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
@@ -210,6 +229,7 @@ def select_frames(
                 limits,
                 rotation_deg,
                 True,
+                stream_index,
                 limits=limits,
                 progress=progress,
                 on_item=take,

@@ -18,7 +18,14 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from geoverify._media import DecodeLimits, choose_video, open_container, open_media, read_stream
+from geoverify._media import (
+    DecodeLimits,
+    RawStream,
+    choose_video,
+    open_container,
+    open_media,
+    read_stream,
+)
 from geoverify._worker import report_progress
 from geoverify.errors import LimitError, MediaError
 from geoverify.frames._analysis import aligned_diff, is_black, small_luma
@@ -108,12 +115,29 @@ def _feed(
         selection.offer(line.popleft(), tuple(line))
 
 
-def _open_video(fh: Any, limits: DecodeLimits) -> tuple[Any, int, Any, list[Any]]:
-    """Open the container, choose its video stream; refuse a frame size over the limit."""
+def _open_video(
+    fh: Any, limits: DecodeLimits, stream_index: int | None
+) -> tuple[Any, int, Any, list[RawStream | None]]:
+    """Open the container, choose its video stream; refuse a frame size over the limit.
+
+    ``stream_index``: the stream probe chose (its choice is not made again; the stream must
+    still be a video stream that is not cover art).
+    """
     container = open_media(fh)
     try:
-        raws = [read_stream(s, container, limits) for s in container.streams]
-        number, reason = choose_video(raws)
+        raws: list[RawStream | None]
+        if stream_index is not None and 0 <= stream_index < len(container.streams):
+            raws = [
+                read_stream(s, container, limits) if s.index == stream_index else None
+                for s in container.streams
+            ]
+            chosen = raws[stream_index]
+            ok = chosen is not None and chosen.kind == "video" and not chosen.attached_pic
+            number, reason = (stream_index, "") if ok else (None, "not the probed video stream")
+        else:
+            every = [read_stream(s, container, limits) for s in container.streams]
+            number, reason = choose_video(every)
+            raws = list(every)
         if number is None:
             msg = f"no video stream: {reason}"
             raise MediaError(msg, code="E_NO_VIDEO_STREAM", hint="Give a video file.")
@@ -160,10 +184,14 @@ def scan_frames(
     limits: DecodeLimits,
     rotation: int | None,
     stream_frames: bool = False,
+    stream_index: int | None = None,
 ) -> ScanResult:
-    """Decode the range once and run the strategies (inside the worker)."""
+    """Decode the range once and run the strategies (inside the worker).
+
+    ``stream_index``: the video stream probe chose; ``None`` chooses it here.
+    """
     with contextlib.ExitStack() as stack, open(path, "rb") as fh:
-        container, number, stream, raws = _open_video(fh, limits)
+        container, number, stream, raws = _open_video(fh, limits, stream_index)
         with container:
             index = read_packet_index(container, stream, limits)
             plan = plan_decoding(opts, index)

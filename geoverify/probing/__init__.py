@@ -258,6 +258,7 @@ def probe(
     return MediaInfo(
         schema=PROBE_SCHEMA,
         path=sanitize_text(os.fspath(path)),
+        local_path=os.fspath(path),
         size_bytes=size,
         sha256=digest,
         container=ContainerInfo(
@@ -434,6 +435,7 @@ def _probe_still(p: Path, sniffed: str, extension: str, now: datetime) -> MediaI
     return MediaInfo(
         schema=PROBE_SCHEMA,
         path=sanitize_text(os.fspath(p)),
+        local_path=os.fspath(p),
         size_bytes=len(data),
         sha256=digest,
         container=ContainerInfo(

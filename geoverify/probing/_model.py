@@ -262,6 +262,11 @@ class MediaInfo:
     still: StillImageInfo | None = None
     directions: tuple[CameraDirection, ...] = ()
     telemetry: TelemetryFile | None = None
+    # the path exactly as given (``path`` is made printable: a name that is not UTF-8 shows
+    # U+FFFD there), to open the file again; not written to JSON
+    local_path: str = dataclasses.field(
+        default="", repr=False, compare=False, metadata={"json": False}
+    )
 
     def _repr_html_(self) -> str:
         """Show identity, video, claims and trust notes as a table in Jupyter (escaped)."""
