@@ -52,40 +52,40 @@ def berlin_walk_10s(tmp_path_factory) -> Path:
     A 960x720 window pans 14.4 px a frame across berlin_01.jpg scaled to 2400x1800: it moves
     1440 px (1.5 frame widths), so the clip holds several distinct views and no cut (one shot).
     """
-    from fixtures import _pan, encode_h264
+    from fixtures import _pan, write_h264
 
     photo = _photo(BERLIN / "berlin_01.jpg", (2400, 1800))
     frames = _pan(photo, 10 * 10 + 1, 14.4, (960, 720))
     out = tmp_path_factory.mktemp("clips") / "berlin_walk_10s.mp4"
-    return encode_h264(out, frames, fps=10, options={"crf": "20", "g": "50"})
+    return write_h264(out, frames, fps=10, options={"crf": "20", "g": "50"})
 
 
 @pytest.fixture(scope="session")
 def berlin_pan_2s(tmp_path_factory) -> Path:
     """2 s (20 frames, 10 fps, 960x720) panning 12 px a frame over berlin_01.jpg at 1280x960."""
-    from fixtures import _pan, encode_h264
+    from fixtures import _pan, write_h264
 
     photo = _photo(BERLIN / "berlin_01.jpg", (1280, 960))
     out = tmp_path_factory.mktemp("clips") / "berlin_pan_2s.mp4"
-    return encode_h264(out, _pan(photo, 20, 12.0, (960, 720)), fps=10, options={"crf": "20"})
+    return write_h264(out, _pan(photo, 20, 12.0, (960, 720)), fps=10, options={"crf": "20"})
 
 
 @pytest.fixture(scope="session")
 def berlin02_pan_1s(tmp_path_factory) -> Path:
     """1 s (10 frames, 10 fps, 960x720) panning 10 px a frame over berlin_02.jpg at 1280x960."""
-    from fixtures import _pan, encode_h264
+    from fixtures import _pan, write_h264
 
     photo = _photo(BERLIN / "berlin_02.jpg", (1280, 960), area=False)
     out = tmp_path_factory.mktemp("clips") / "berlin02_pan_1s.mp4"
-    return encode_h264(out, _pan(photo, 10, 10.0, (960, 720)), fps=10)
+    return write_h264(out, _pan(photo, 10, 10.0, (960, 720)), fps=10)
 
 
 @pytest.fixture(scope="session")
 def aero3_still_1s(tmp_path_factory) -> Path:
     """1 s (5 frames, 5 fps, 640x480) of the oblique aerial photograph aero3.jpg, unmoving."""
     import cv2
-    from fixtures import encode_h264
+    from fixtures import write_h264
 
     photo = cv2.imread(str(DATA / "image_matching" / "aero3.jpg"))
     out = tmp_path_factory.mktemp("clips") / "aero3_still_1s.mp4"
-    return encode_h264(out, [photo] * 5, fps=5, options={"crf": "18"})
+    return write_h264(out, [photo] * 5, fps=5, options={"crf": "18"})

@@ -129,21 +129,6 @@ def _photo(name: str, height: int) -> np.ndarray:
     return cv2.resize(img, (round(img.shape[1] * scale), height), interpolation=cv2.INTER_AREA)
 
 
-def encode_h264(
-    path: Path, images: list[np.ndarray], *, fps: int, options: dict[str, str] | None = None
-) -> Path:
-    """Encode BGR ``images`` (all one size) as H.264 in MP4, one thread (deterministic)."""
-    h, w = images[0].shape[:2]
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        stream.options = {"threads": "1", **(options or {})}
-        for img in images:
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(img, format="bgr24")))
-        out.mux(stream.encode())
-    return path
-
-
 def _pan(photo: np.ndarray, n: int, step_px: float, size: tuple[int, int]) -> list[np.ndarray]:
     """``n`` crops of ``photo`` whose window moves ``step_px`` pixels right per frame."""
     w, h = size
@@ -197,18 +182,27 @@ def write_multishot(path: Path, gop: int = 300) -> dict[str, object]:
     return truth
 
 
-def write_h264(path: Path, frames: list[np.ndarray], *, gop: int, fps: int = 25) -> Path:
-    """Encode BGR frames with libx264 (fixed GOP, no scene-cut keyframes, B-frames on)."""
+def write_h264(
+    path: Path,
+    frames: list[np.ndarray],
+    *,
+    gop: int | None = None,
+    fps: int = 25,
+    options: dict[str, str] | None = None,
+) -> Path:
+    """Encode BGR frames (all one size) with libx264 in MP4, one thread (deterministic).
+
+    ``gop``: a keyframe exactly every ``gop`` frames (no scene-cut keyframes); ``None`` keeps
+    x264's own choice. ``options``: further x264 options (``crf``, ``g`` ...).
+    """
     h, w = frames[0].shape[:2]
+    x264 = {"threads": "1"}
+    if gop is not None:
+        x264.update(g=str(gop), keyint_min=str(gop), sc_threshold="0")
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        stream.options = {
-            "threads": "1",
-            "g": str(gop),
-            "keyint_min": str(gop),
-            "sc_threshold": "0",
-        }
+        stream.options = {**x264, **(options or {})}
         for img in frames:
             out.mux(stream.encode(av.VideoFrame.from_ndarray(img, format="bgr24")))
         out.mux(stream.encode())
