@@ -227,8 +227,9 @@ SLANT_OTHERS = {**SLANT_OTHERS_NO_DOM, "dom": GEO / "berlin_03.jpg"}
 def test_aero_pair_matches_through_affine_simulation(tmp_path):
     # The two aerial photographs show the same town from directions far apart: plain SIFT
     # finds no more consistent points than against unrelated images; simulated tilts do.
-    # Both directions in one test: each image's simulated views are computed once, as a
-    # reference in one direction and as the frame in the other (simulated_features).
+    # Both directions in one test: the references' simulated views are kept in the process
+    # (simulated_features), so aero1, a reference in the first direction, is not simulated
+    # again as the frame of the second, nor are the three other landmarks.
     for frame, reference in (("aero3.jpg", "aero1.jpg"), ("aero1.jpg", "aero3.jpg")):
         _aero_direction(tmp_path / frame, frame, reference)
 

@@ -79,7 +79,7 @@ class MatchIndex:
         gray, _ = scaled_gray(image, opts.max_side_px)
         if ref.mirrored:
             gray = np.ascontiguousarray(gray[:, ::-1])
-        cache[key] = simulated_features(gray, opts, screen=screen)
+        cache[key] = simulated_features(gray, opts, screen=screen, keep=True)
         while len(cache) > 2 * opts.affine_cache_size:
             cache.popitem(last=False)
         return cache[key]

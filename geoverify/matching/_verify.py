@@ -58,21 +58,24 @@ def features(
     return pts, desc
 
 
-# Affine-simulated features cost seconds an image; they are kept in the process, by the
-# content of the image they came from, up to this many bytes of descriptors (least recently
-# used out first): the same reference in a second index, or a frame that is also a reference,
-# is simulated once. ``clear_feature_cache`` empties it.
+# Affine-simulated features cost seconds an image. A reference's are kept in the process, by
+# the content of the image they came from, up to this many bytes of descriptors (least
+# recently used out first): the same reference in a second index, or a frame that shows the
+# same picture as a reference, is simulated once. A frame's are looked up, never kept: footage
+# rarely repeats a picture, and keeping every frame's would fill the cache with dead entries.
+# ``clear_feature_cache`` empties it.
 _SIMULATED_CACHE_BYTES = 512 * 1024 * 1024
 _simulated: OrderedDict[tuple[object, ...], tuple[npt.NDArray[np.float32], Any]] = OrderedDict()
 
 
 def simulated_features(
-    gray: Image, opts: MatchOptions, *, screen: bool = False
+    gray: Image, opts: MatchOptions, *, screen: bool = False, keep: bool = False
 ) -> tuple[npt.NDArray[np.float32], Any]:
     """``features(gray, opts, affine=True)`` (or ``screen=True``), computed once per content.
 
     The key is a BLAKE2b digest of the pixels and their shape, with every option the features
-    depend on, so a different image or option is never served another's features.
+    depend on, so a different image or option is never served another's features. ``keep``
+    (for references) stores what was computed; without it the cache is only read.
     """
     digest = hashlib.blake2b(np.ascontiguousarray(gray).data, digest_size=20).hexdigest()
     key = (
@@ -90,6 +93,8 @@ def simulated_features(
         _simulated.move_to_end(key)
         return hit
     result = features(gray, opts, affine=not screen, screen=screen)
+    if not keep:
+        return result
     _simulated[key] = result
     total = sum(p.nbytes + np.asarray(d).nbytes for p, d in _simulated.values())
     while total > _SIMULATED_CACHE_BYTES and len(_simulated) > 1:
@@ -150,16 +155,16 @@ def _tentative(
         return _tentative_flann(q_pts, q_desc, r_pts, r_desc, opts, index=r_index, search=search)
     # exact nearest neighbours, so inlier counts and homographies do not depend on FLANN's
     # random state; FLANN is for retrieval and the (much larger) affine pass
+    k = min(3, len(r_desc))
     if opts.detector == "orb":
-        knn = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(q_desc, r_desc, k=min(3, len(r_desc)))
-        k = min(3, len(r_desc))
+        knn = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(q_desc, r_desc, k=k)
         nn = np.full((len(q_desc), k), -1, np.int64)
         dist = np.zeros((len(q_desc), k), np.float64)
         for i, row in enumerate(knn):
             for j, m in enumerate(row):
                 nn[i, j], dist[i, j] = m.trainIdx, m.distance
     else:
-        nn, dist = _exact_neighbours(q_desc, r_desc, min(3, len(r_desc)))
+        nn, dist = _exact_neighbours(q_desc, r_desc, k)
     return _ratio_pairs(q_pts, r_pts, nn, dist, opts)
 
 
