@@ -38,6 +38,8 @@ class PacketIndex:
 
     ``pts`` and ``key_pts`` are sorted; ``decode_order`` holds (pts, keyframe) in file order;
     ``demux_error`` is the demuxer's error when reading stopped early ("" otherwise).
+    ``step_pts`` (derived) is the median distance between frames, in time-base units (1 for a
+    one-frame stream).
     """
 
     time_base: Fraction
@@ -45,17 +47,15 @@ class PacketIndex:
     key_pts: tuple[int, ...]
     decode_order: tuple[tuple[int, bool], ...]
     demux_error: str = ""
+    step_pts: float = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        step = float(np.median(np.diff(self.pts))) if len(self.pts) > 1 else 1.0
+        object.__setattr__(self, "step_pts", step or 1.0)
 
     @property
     def first_pts(self) -> int:
         return self.pts[0]
-
-    @property
-    def step_pts(self) -> float:
-        """Median distance between frames, in time-base units (1 for a one-frame stream)."""
-        if len(self.pts) < 2:
-            return 1.0
-        return float(np.median(np.diff(self.pts))) or 1.0
 
     @property
     def step_s(self) -> float:
