@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from fractions import Fraction
 
@@ -152,103 +152,80 @@ class NoteEvidence:
     now: datetime
 
 
-def _extension_notes(e: NoteEvidence) -> list[Note]:
+def _extension_notes(e: NoteEvidence) -> Iterator[Note]:
     """Note a file named for another format than its bytes."""
-    notes: list[Note] = []
     if e.extension and e.sniffed in EXTENSIONS and e.extension not in EXTENSIONS[e.sniffed]:
-        notes.append(
-            _note(
-                "W_EXTENSION_MISMATCH",
-                f"the name ends in .{e.extension} but the bytes are {e.sniffed}; "
-                "the file was renamed or mislabelled",
-                "container",
-            )
+        yield _note(
+            "W_EXTENSION_MISMATCH",
+            f"the name ends in .{e.extension} but the bytes are {e.sniffed}; "
+            "the file was renamed or mislabelled",
+            "container",
         )
-    return notes
 
 
-def _encoder_notes(e: NoteEvidence) -> list[Note]:
+def _encoder_notes(e: NoteEvidence) -> Iterator[Note]:
     """Who wrote the file: FFmpeg (re-muxed after capture) or a named encoder."""
-    notes: list[Note] = []
     encoder_values = [t.value for t in e.tags if t.key.lower() == "encoder"]
     lavf = [v for v in encoder_values if v.startswith(("Lavf", "Lavc"))]
     if lavf:
-        notes.append(
-            _note(
-                "W_REMUXED_FFMPEG",
-                f"written by FFmpeg ({lavf[0]}): the file was re-muxed or re-encoded after "
-                "capture (a platform or an editor); capture metadata may have been dropped, "
-                "rewritten or added",
-                "encoder",
-            )
+        yield _note(
+            "W_REMUXED_FFMPEG",
+            f"written by FFmpeg ({lavf[0]}): the file was re-muxed or re-encoded after "
+            "capture (a platform or an editor); capture metadata may have been dropped, "
+            "rewritten or added",
+            "encoder",
         )
     elif encoder_values:
-        notes.append(
-            _note(
-                "I_ENCODER",
-                f"encoder tag: {encoder_values[0]}",
-                "encoder",
-                Severity.INFO,
-            )
+        yield _note(
+            "I_ENCODER",
+            f"encoder tag: {encoder_values[0]}",
+            "encoder",
+            Severity.INFO,
         )
-    return notes
 
 
-def _time_notes(e: NoteEvidence) -> list[Note]:
+def _time_notes(e: NoteEvidence) -> Iterator[Note]:
     """Each creation time: unparseable, without a zone, impossible."""
-    notes: list[Note] = []
     for t in e.times:
         if t.utc is None:
-            notes.append(
-                _note(
-                    "W_TIME_UNPARSEABLE",
-                    f"{t.source} {t.raw!r} is not a valid date",
-                    "creation_time",
-                )
+            yield _note(
+                "W_TIME_UNPARSEABLE",
+                f"{t.source} {t.raw!r} is not a valid date",
+                "creation_time",
             )
             continue
         if not t.zone_stated:
-            notes.append(
-                _note(
-                    "W_TIME_NO_ZONE",
-                    f"{t.source} carries no time zone: the format says UTC, but many cameras "
-                    "write local time there",
-                    "creation_time",
-                )
+            yield _note(
+                "W_TIME_NO_ZONE",
+                f"{t.source} carries no time zone: the format says UTC, but many cameras "
+                "write local time there",
+                "creation_time",
             )
         if t.utc < EARLIEST_PLAUSIBLE or t.utc > e.now + timedelta(days=1):
-            notes.append(
-                _note(
-                    "W_TIME_IMPOSSIBLE",
-                    f"{t.source} {t.raw!r} is before 1995 or in the future: a reset clock or "
-                    "an edited value, claimed by the file only",
-                    "creation_time",
-                )
+            yield _note(
+                "W_TIME_IMPOSSIBLE",
+                f"{t.source} {t.raw!r} is before 1995 or in the future: a reset clock or "
+                "an edited value, claimed by the file only",
+                "creation_time",
             )
-    return notes
 
 
-def _times_agree_notes(e: NoteEvidence) -> list[Note]:
+def _times_agree_notes(e: NoteEvidence) -> Iterator[Note]:
     """Creation times more than 5 minutes apart."""
-    notes: list[Note] = []
     valid = [t for t in e.times if t.utc is not None]
     if len(valid) > 1:
         spread = max(t.utc for t in valid if t.utc) - min(t.utc for t in valid if t.utc)
         if spread > timedelta(minutes=5):
             listing = "; ".join(f"{t.source}={t.raw}" for t in valid)
-            notes.append(
-                _note(
-                    "W_TIMES_DISAGREE",
-                    f"creation times differ by {spread}: {listing}",
-                    "creation_time",
-                )
+            yield _note(
+                "W_TIMES_DISAGREE",
+                f"creation times differ by {spread}: {listing}",
+                "creation_time",
             )
-    return notes
 
 
-def _time_gps_notes(e: NoteEvidence) -> list[Note]:
+def _time_gps_notes(e: NoteEvidence) -> Iterator[Note]:
     """Zone-less creation times against the GPS clock (local time labelled UTC)."""
-    notes: list[Note] = []
     valid = [t for t in e.times if t.utc is not None]
     if e.gps is not None and e.gps.first_time_utc is not None:
         for t in valid:
@@ -257,52 +234,40 @@ def _time_gps_notes(e: NoteEvidence) -> list[Note]:
             diff_h = (t.utc - e.gps.first_time_utc).total_seconds() / 3600.0
             nearest = round(diff_h * 4) / 4  # zones are whole or quarter hours
             if abs(diff_h) > 0.25 and abs(diff_h - nearest) < 0.1:
-                notes.append(
-                    _note(
-                        "W_TIME_LOCAL_AS_UTC",
-                        f"{t.source} is {diff_h:+.2f} h from the GPS clock "
-                        f"({e.gps.first_time_utc.isoformat()}): it is most likely local time "
-                        f"labelled UTC, zone about UTC{nearest:+g}",
-                        "creation_time",
-                    )
+                yield _note(
+                    "W_TIME_LOCAL_AS_UTC",
+                    f"{t.source} is {diff_h:+.2f} h from the GPS clock "
+                    f"({e.gps.first_time_utc.isoformat()}): it is most likely local time "
+                    f"labelled UTC, zone about UTC{nearest:+g}",
+                    "creation_time",
                 )
             elif abs(diff_h) > 0.25:
-                notes.append(
-                    _note(
-                        "W_TIME_GPS_DISAGREE",
-                        f"{t.source} is {diff_h:+.2f} h from the GPS clock",
-                        "creation_time",
-                    )
+                yield _note(
+                    "W_TIME_GPS_DISAGREE",
+                    f"{t.source} is {diff_h:+.2f} h from the GPS clock",
+                    "creation_time",
                 )
-    return notes
 
 
-def _location_notes(e: NoteEvidence) -> list[Note]:
+def _location_notes(e: NoteEvidence) -> Iterator[Note]:
     """Each location: invalid, or 0,0."""
-    notes: list[Note] = []
     for loc in e.locations:
         if loc.position is None:
-            notes.append(
-                _note(
-                    "W_LOCATION_INVALID",
-                    f"{loc.source} {loc.raw!r}: {loc.problem}; claimed by the file only",
-                    "location",
-                )
+            yield _note(
+                "W_LOCATION_INVALID",
+                f"{loc.source} {loc.raw!r}: {loc.problem}; claimed by the file only",
+                "location",
             )
         elif loc.position.lat == 0.0 and loc.position.lon == 0.0:
-            notes.append(
-                _note(
-                    "W_LOCATION_NULL_ISLAND",
-                    f"{loc.source} is 0,0: a missing fix written as zeros",
-                    "location",
-                )
+            yield _note(
+                "W_LOCATION_NULL_ISLAND",
+                f"{loc.source} is 0,0: a missing fix written as zeros",
+                "location",
             )
-    return notes
 
 
-def _location_gps_notes(e: NoteEvidence) -> list[Note]:
+def _location_gps_notes(e: NoteEvidence) -> Iterator[Note]:
     """Locations more than 1 km from the first GPS fix."""
-    notes: list[Note] = []
     if e.gps is not None and e.locations:
         first_fix = e.gps.fixes[0]
         for loc in e.locations:
@@ -315,121 +280,92 @@ def _location_gps_notes(e: NoteEvidence) -> list[Note]:
                 * math.cos(math.radians(first_fix.lat))
             )
             if math.hypot(dlat_m, dlon_m) > 1000.0:
-                notes.append(
-                    _note(
-                        "W_LOCATION_GPS_DISAGREE",
-                        f"{loc.source} is more than 1 km from the first GPS fix",
-                        "location",
-                    )
+                yield _note(
+                    "W_LOCATION_GPS_DISAGREE",
+                    f"{loc.source} is more than 1 km from the first GPS fix",
+                    "location",
                 )
-    return notes
 
 
-def _coverage_notes(e: NoteEvidence) -> list[Note]:
+def _coverage_notes(e: NoteEvidence) -> Iterator[Note]:
     """No capture metadata at all, or no location."""
-    notes: list[Note] = []
     if not e.times and not e.locations and e.gps is None and e.device == DeviceInfo():
-        notes.append(
-            _note(
-                "W_NO_CAPTURE_METADATA",
-                "no creation time, location or device in the file: stripped or never "
-                "written; this is not evidence either way",
-                "metadata",
-            )
+        yield _note(
+            "W_NO_CAPTURE_METADATA",
+            "no creation time, location or device in the file: stripped or never "
+            "written; this is not evidence either way",
+            "metadata",
         )
     elif not e.locations and e.gps is None:
-        notes.append(
-            _note(
-                "I_NO_LOCATION",
-                "no embedded location: not evidence either way",
-                "location",
-                Severity.INFO,
-            )
+        yield _note(
+            "I_NO_LOCATION",
+            "no embedded location: not evidence either way",
+            "location",
+            Severity.INFO,
         )
-    return notes
 
 
-def _video_notes(e: NoteEvidence) -> list[Note]:
+def _video_notes(e: NoteEvidence) -> Iterator[Note]:
     """Variable frame rate; no frame decoded."""
-    notes: list[Note] = []
     if e.video is not None:
         if e.video.variable_frame_rate:
-            notes.append(
-                _note(
-                    "I_VFR",
-                    "variable frame rate: times come from timestamps, not frame numbers",
-                    "video",
-                    Severity.INFO,
-                )
+            yield _note(
+                "I_VFR",
+                "variable frame rate: times come from timestamps, not frame numbers",
+                "video",
+                Severity.INFO,
             )
         if not e.video.first_frame_decoded:
-            notes.append(
-                _note(
-                    "W_NO_FRAME_DECODED",
-                    f"no frame could be decoded ({e.video.first_frame_note})",
-                    "video",
-                )
+            yield _note(
+                "W_NO_FRAME_DECODED",
+                f"no frame could be decoded ({e.video.first_frame_note})",
+                "video",
             )
-    return notes
 
 
-def _media_notes(e: NoteEvidence) -> list[Note]:
+def _media_notes(e: NoteEvidence) -> Iterator[Note]:
     """Media data the container lists but does not hold."""
-    notes: list[Note] = []
     if e.media_complete is False:
-        notes.append(_note("W_MEDIA_DATA_MISSING", e.media_note, "container"))
-    return notes
+        yield _note("W_MEDIA_DATA_MISSING", e.media_note, "container")
 
 
-def _gps_notes(e: NoteEvidence) -> list[Note]:
+def _gps_notes(e: NoteEvidence) -> Iterator[Note]:
     """GPS records without a fix; a track without UTC time."""
-    notes: list[Note] = []
     if e.gps is not None:
         no_fix = sum(1 for f in e.gps.fixes if f.fix == 0)
         if no_fix:
-            notes.append(
-                _note(
-                    "W_GPS_NO_FIX",
-                    f"{no_fix} of {len(e.gps.fixes)} GPS records say the receiver had no fix: "
-                    "their positions are stale or default values",
-                    "gps",
-                )
+            yield _note(
+                "W_GPS_NO_FIX",
+                f"{no_fix} of {len(e.gps.fixes)} GPS records say the receiver had no fix: "
+                "their positions are stale or default values",
+                "gps",
             )
     if e.gps is not None and e.gps.first_time_utc is None:
-        notes.append(
-            _note(
-                "I_GPS_NO_UTC",
-                "the GPS track carries no UTC time this version can read",
-                "gps",
-                Severity.INFO,
-            )
+        yield _note(
+            "I_GPS_NO_UTC",
+            "the GPS track carries no UTC time this version can read",
+            "gps",
+            Severity.INFO,
         )
-    return notes
 
 
-def _tag_notes(e: NoteEvidence) -> list[Note]:
+def _tag_notes(e: NoteEvidence) -> Iterator[Note]:
     """Tags that are not UTF-8 or were cut to the kept length."""
-    notes: list[Note] = []
     for tag in e.tags:
         if tag.invalid_utf8:
-            notes.append(
-                _note(
-                    "W_TAG_NOT_UTF8",
-                    f"tag {tag.scope}/{tag.key} holds bytes that are not UTF-8 "
-                    "(shown as U+FFFD); the writer was unusual or the value was tampered with",
-                    "tags",
-                )
+            yield _note(
+                "W_TAG_NOT_UTF8",
+                f"tag {tag.scope}/{tag.key} holds bytes that are not UTF-8 "
+                "(shown as U+FFFD); the writer was unusual or the value was tampered with",
+                "tags",
             )
         if tag.truncated_from_chars is not None:
-            notes.append(
-                _note(
-                    "W_TAG_TRUNCATED",
-                    f"tag {tag.scope}/{tag.key} is {tag.truncated_from_chars} characters long; "
-                    f"the first {MAX_TAG_CHARS} are kept",
-                    "tags",
-                )
+            yield _note(
+                "W_TAG_TRUNCATED",
+                f"tag {tag.scope}/{tag.key} is {tag.truncated_from_chars} characters long; "
+                f"the first {MAX_TAG_CHARS} are kept",
+                "tags",
             )
-    return notes
 
 
 _RULES = (
