@@ -39,7 +39,7 @@ exiftool:
 	command -v exiftool >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libimage-exiftool-perl)
 
 unit: $(STAMP) chromium exiftool
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist loadscope
 
 test: lint typecheck unit
 

@@ -74,6 +74,16 @@ def _write_message(out: Any, kind: bytes, obj: Any) -> None:
     out.flush()
 
 
+# OpenCV's code for a failed allocation (cv::Error::StsNoMem): under the worker's memory limit
+# its allocator fails with this cv2.error where numpy raises MemoryError
+_CV_STS_NO_MEM = -4
+
+
+def _opencv_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is OpenCV's out-of-memory error (a ``cv2.error``, code StsNoMem)."""
+    return type(exc).__module__.startswith("cv2") and getattr(exc, "code", None) == _CV_STS_NO_MEM
+
+
 def child_main() -> None:
     """Worker entry point: read (func, args, memory limit) from stdin, write the outcome."""
     global _progress_out
@@ -93,14 +103,15 @@ def child_main() -> None:
         outcome = ("ok", func(*args))
     except GeoverifyError as exc:
         outcome = ("err", type(exc).__name__, exc.to_dict())
-    except MemoryError:
-        message = f"the decoder needed more than {max_memory_bytes // 2**20} MiB"
-        hint = "Raise the memory limit if the file is trusted, or check the file."
-        outcome = ("err", "LimitError", _error_record("E_LIMIT_MEMORY", message, hint))
     except Exception as exc:
-        message = f"the decoder failed: {type(exc).__name__}: {exc}"[:500]
-        hint = "The file is probably corrupt or not a supported video."
-        outcome = ("err", "MediaError", _error_record("E_DECODER_ERROR", message, hint))
+        if isinstance(exc, MemoryError) or _opencv_out_of_memory(exc):
+            message = f"the decoder needed more than {max_memory_bytes // 2**20} MiB"
+            hint = "Raise the memory limit if the file is trusted, or check the file."
+            outcome = ("err", "LimitError", _error_record("E_LIMIT_MEMORY", message, hint))
+        else:
+            message = f"the decoder failed: {type(exc).__name__}: {exc}"[:500]
+            hint = "The file is probably corrupt or not a supported video."
+            outcome = ("err", "MediaError", _error_record("E_DECODER_ERROR", message, hint))
     _write_message(out, b"R", outcome)
 
 

@@ -39,13 +39,16 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from geoverify._choices import DEFAULT_AFFINE, AffineMode
 from geoverify._io import check_replaceable_dir, read_regular_file, write_atomic
 from geoverify._version import __version__
 from geoverify.errors import GeoverifyError, InputError, MissingDependencyError
 from geoverify.models import LatLon, to_jsonable
+
+if TYPE_CHECKING:
+    from geoverify.frames import FrameOptions
 
 __all__ = [
     "BATCH_SCHEMA_VERSION",
@@ -325,6 +328,7 @@ def run_item(task: Mapping[str, Any]) -> dict[str, Any]:
 
 def _verify_options(record: Mapping[str, Any]) -> Any:
     from geoverify._media import DecodeLimits
+    from geoverify.frames import FrameOptions
     from geoverify.matching import MatchOptions
     from geoverify.pipeline import VerifyOptions
 
@@ -333,8 +337,10 @@ def _verify_options(record: Mapping[str, Any]) -> Any:
         import cv2
 
         cv2.setNumThreads(threads)
+    frames = record.get("frames")
     return VerifyOptions(
         matching=MatchOptions(**record.get("matching", {})),
+        frames=FrameOptions(**frames) if frames is not None else FrameOptions.covering(),
         limits=DecodeLimits(decoder_threads=threads),
     )
 
@@ -364,6 +370,7 @@ def verify_batch(
     workers: int | None = None,
     scheduler: str | None = None,
     affine: AffineMode = DEFAULT_AFFINE,
+    frames: FrameOptions | None = None,
     threads_per_worker: int | None = None,
     progress: Callable[[int, int | None], None] | None = None,
 ) -> BatchResult:
@@ -382,6 +389,10 @@ def verify_batch(
         ``tcp://HOST:PORT`` of a Dask distributed scheduler, instead of the local pool.
     affine
         The matcher's affine-simulation pass (``MatchOptions.affine``) for every item.
+    frames
+        Which frames of each video are matched (``VerifyOptions.frames``); by default those
+        covering every view (``FrameOptions.covering()``). Part of each item's key: changing
+        them verifies every item again.
     threads_per_worker
         Decoder and OpenCV threads of each worker; by default 1 when several workers (or a
         cluster) share the machine, else FFmpeg's and OpenCV's own choice (0).
@@ -405,6 +416,7 @@ def verify_batch(
     claims_sha = load_claims(claims).sha256 if claims is not None else ""
     items = collect_inputs(inputs)
     from geoverify._media import DecodeLimits
+    from geoverify.frames import FrameOptions
     from geoverify.matching import MatchOptions
     from geoverify.pipeline import VerifyOptions
 
@@ -413,9 +425,16 @@ def verify_batch(
     threads = 1 if (scheduler is not None or n_workers > 1) else 0
     if threads_per_worker is not None:
         threads = threads_per_worker
-    options = {"matching": {"affine": affine}, "decoder_threads": threads}
+    frame_options = frames if frames is not None else FrameOptions.covering()
+    options = {
+        "matching": {"affine": affine},
+        "frames": to_jsonable(frame_options),
+        "decoder_threads": threads,
+    }
     # the key depends on what changes results: not on the decoder's thread count
-    settings = VerifyOptions(matching=MatchOptions(affine=affine), limits=DecodeLimits())
+    settings = VerifyOptions(
+        matching=MatchOptions(affine=affine), frames=frame_options, limits=DecodeLimits()
+    )
     context = json.dumps(
         {
             "geoverify": __version__,

@@ -3,6 +3,10 @@
 With pytest-xdist (``make test`` runs two workers on two cores) each worker keeps to one
 thread: OpenCV's and OpenBLAS's own thread pools would otherwise put four busy threads on two
 cores. Set before numpy or cv2 load; the CLI subprocesses the tests start inherit it.
+
+``make test`` distributes by module (``--dist loadscope``): a module's tests run on one worker,
+one after another, so an expensive module-scoped result (a whole batch, a whole verify run) is
+computed once, not once by each worker.
 """
 
 from __future__ import annotations
@@ -43,6 +47,20 @@ def _photo(path: Path, size: tuple[int, int], *, area: bool = True):
 
     how = cv2.INTER_AREA if area else cv2.INTER_LINEAR
     return cv2.resize(load_image(path), size, interpolation=how)
+
+
+@pytest.fixture(scope="session")
+def sample_walk(tmp_path_factory) -> Path:
+    """The demo's clip: samples/berlin/make_walk.py (6 s at 10 fps, 1280x720, H.264).
+
+    A window moves across Berlin photographs 01 and then 02, 3 s each: two shots, both of the
+    Berliner Dom, the one landmark of samples/berlin/registry.geojson.
+    """
+    import runpy
+
+    out = tmp_path_factory.mktemp("sample") / "walk.mp4"
+    made: Path = runpy.run_path(str(ROOT / "samples" / "berlin" / "make_walk.py"))["main"](out)
+    return made
 
 
 @pytest.fixture(scope="session")

@@ -16,10 +16,14 @@ from typer.testing import CliRunner
 
 from geoverify.batch import collect_inputs, read_telegram_export, verify_batch
 from geoverify.cli import app
+from geoverify.frames import FrameOptions
 
 runner = CliRunner()
 BAKHMUT = ROOT / "samples" / "bakhmut"
 BERLIN = ROOT / "samples" / "berlin"
+# the tests are about the batch, not frame coverage: each video's two sharpest frames (two, so
+# that the re-upload is still linked by its frames' hashes), the plain pass
+FEW = FrameOptions(best=2)
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +36,7 @@ def export(tmp_path_factory):
 def batch(export, tmp_path_factory):
     out = tmp_path_factory.mktemp("batch") / "out"
     result = verify_batch(
-        [export], registry=BERLIN / "registry.geojson", out=out, workers=2, affine="off"
+        [export], registry=BERLIN / "registry.geojson", out=out, workers=2, affine="off", frames=FEW
     )
     return result, out
 
@@ -106,7 +110,7 @@ def test_summary_matches_its_schema(batch):
 def test_a_second_run_resumes_and_a_changed_option_redoes(batch, export):
     result, out = batch
     again = verify_batch(
-        [export], registry=BERLIN / "registry.geojson", out=out, workers=2, affine="off"
+        [export], registry=BERLIN / "registry.geojson", out=out, workers=2, affine="off", frames=FEW
     )
     assert again.done == 0
     assert again.reused == result.done
@@ -115,10 +119,21 @@ def test_a_second_run_resumes_and_a_changed_option_redoes(batch, export):
     victim = _by_file(again)["iphone.mov"]
     (Path(victim.report_dir) / "row.json").unlink()
     third = verify_batch(
-        [export], registry=BERLIN / "registry.geojson", out=out, workers=1, affine="off"
+        [export], registry=BERLIN / "registry.geojson", out=out, workers=1, affine="off", frames=FEW
     )
     assert third.done == 1
     assert third.reused == result.done - 1
+    # the frame options are part of the key: other frames, another report
+    clip = export / "video_files" / "iphone.mov"
+    other = verify_batch(
+        [clip], registry=BERLIN / "registry.geojson", out=out, workers=1, affine="off",
+        frames=FrameOptions(best=1),
+    )  # fmt: skip
+    assert (other.done, other.reused) == (1, 0)
+    same = verify_batch(
+        [clip], registry=BERLIN / "registry.geojson", out=out, workers=1, affine="off", frames=FEW
+    )
+    assert (same.done, same.reused) == (0, 1)
 
 
 def test_folders_and_globs(tmp_path, export):
@@ -161,6 +176,7 @@ def test_dask_local_cluster_gives_the_same_rows(batch, export, tmp_path):
             out=out,
             scheduler=cluster.scheduler_address,
             affine="off",
+            frames=FEW,
         )
     finally:
         cluster.close()
@@ -198,7 +214,7 @@ def test_an_interrupted_batch_resumes_where_it_stopped(tmp_path, export):
     out = tmp_path / "out"
     cmd = [
         str(geoverify), "batch", str(export), "--registry", str(BERLIN / "registry.geojson"),
-        "--out", str(out), "--workers", "1", "--affine", "off",
+        "--out", str(out), "--workers", "1", "--affine", "off", "--best", "2",
     ]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
@@ -212,7 +228,7 @@ def test_an_interrupted_batch_resumes_where_it_stopped(tmp_path, export):
     assert "Traceback" not in err
     assert finished  # what was done is kept
     rest = verify_batch(
-        [export], registry=BERLIN / "registry.geojson", out=out, workers=1, affine="off"
+        [export], registry=BERLIN / "registry.geojson", out=out, workers=1, affine="off", frames=FEW
     )
     assert rest.reused == len(finished)  # only what was not finished runs again
     assert rest.done == sum(1 for r in rest.rows if r.status == "done") - len(finished)

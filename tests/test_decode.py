@@ -35,6 +35,16 @@ def test_memory_blow_up_is_a_limit_error():
     assert exc.value.code == "E_LIMIT_MEMORY"
 
 
+def test_opencv_out_of_memory_is_a_limit_error_too():
+    # OpenCV's allocator fails with cv2.error (StsNoMem), not MemoryError: a 60000 x 60000
+    # image (3.6 GB) under a 1 GiB limit
+    code = "import cv2, numpy as np; cv2.resize(np.zeros((8, 8), np.uint8), (60_000, 60_000))"
+    limits = DecodeLimits(max_memory_bytes=1024**3)
+    with pytest.raises(LimitError) as exc:
+        run_isolated(exec, code, limits=limits)
+    assert exc.value.code == "E_LIMIT_MEMORY"
+
+
 def test_exception_in_worker_is_a_media_error():
     with pytest.raises(MediaError) as exc:
         run_isolated(int, "not a number", limits=DecodeLimits())

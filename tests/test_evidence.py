@@ -6,9 +6,9 @@ implementation of Karney's algorithms), to 0.05 m (the report rounds to 0.1 m).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
-import runpy
 import shutil
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 from geoverify import RegistryError, load_claims
 from geoverify.cli import app
 from geoverify.evidence import RULES, BottomVerdict, EvidenceLine, Outcome, decide
+from geoverify.frames import FrameOptions
 from geoverify.matching import MatchOptions
 from geoverify.pipeline import VerifyOptions, save_verification, verify
 from geoverify.registry import Landmark, ReferenceImage, Registry, save_registry
@@ -36,14 +37,14 @@ NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 TOL_M = 0.05
 DOM = (52.51926834404209, 13.400703631118825)  # samples/berlin/registry.geojson, berliner_dom
 runner = CliRunner()
-# these tests are not about the affine-simulation pass (seconds a frame): the plain pass only
-PLAIN = VerifyOptions(matching=MatchOptions(affine="off"))
+# these tests are about the bottom line, not about frame coverage (tests/test_match_coverage.py)
+# or the affine-simulation pass (seconds a frame): the two sharpest frames, the plain pass only
+PLAIN = VerifyOptions(frames=FrameOptions(best=2), matching=MatchOptions(affine="off"))
 
 
 @pytest.fixture(scope="module")
-def walk(tmp_path_factory):
-    out = tmp_path_factory.mktemp("walk") / "walk.mp4"
-    return runpy.run_path(str(BERLIN / "make_walk.py"))["main"](out)
+def walk(sample_walk):
+    return sample_walk
 
 
 def _claims(tmp_path: Path, text: str, name: str = "c.yaml") -> Path:
@@ -265,7 +266,9 @@ def test_the_berlin_demo_is_supported_by_its_visual_match(walk):
 
 
 def test_a_one_landmark_match_without_a_rate_is_weak(walk):
-    no_background = VerifyOptions(matching=MatchOptions(affine="off", background="off"))
+    no_background = dataclasses.replace(
+        PLAIN, matching=MatchOptions(affine="off", background="off")
+    )
     result = verify(
         walk,
         registry=BERLIN / "registry.geojson",
@@ -457,7 +460,7 @@ def test_the_report_leads_with_the_bottom_line_and_json_matches(tmp_path, walk):
         [
             "verify", str(walk), "--registry", str(BERLIN / "registry.geojson"),
             "--claims", str(BERLIN / "claims.yaml"), "--out", str(out), "--json",
-            "--affine", "off",
+            "--affine", "off", "--best", "2",
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -474,7 +477,7 @@ def test_the_report_leads_with_the_bottom_line_and_json_matches(tmp_path, walk):
         [
             "verify", str(walk), "--registry", str(BERLIN / "registry.geojson"),
             "--claims", str(BERLIN / "claims.yaml"), "--out", str(tmp_path / "o2"),
-            "--affine", "off",
+            "--affine", "off", "--best", "2",
         ],
     )  # fmt: skip
     assert text.stdout.startswith("BOTTOM LINE  SUPPORTED")
@@ -512,7 +515,8 @@ def test_hostile_strings_in_every_new_field_stay_text(tmp_path, walk):
         app,
         [
             "verify", str(walk), "--registry", str(tmp_path / "r.geojson"),
-            "--claims", str(claims), "--out", str(tmp_path / "o3"), "--affine", "off",
+            "--claims", str(claims), "--out", str(tmp_path / "o3"),
+            "--affine", "off", "--best", "2",
         ],
     )  # fmt: skip
     assert cli.exit_code == 0

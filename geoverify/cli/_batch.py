@@ -9,6 +9,15 @@ import typer
 
 from geoverify._choices import DEFAULT_AFFINE, AffineMode
 from geoverify.cli._common import JsonOpt, ProgressLines, app, dump_json, printable, run_command
+from geoverify.cli._media import (
+    BestOpt,
+    EndOpt,
+    EveryOpt,
+    ScenesOpt,
+    StartOpt,
+    ViewsOpt,
+    cover_options,
+)
 from geoverify.errors import EXIT_SOME_FAILED
 
 
@@ -38,6 +47,12 @@ def batch_command(
     affine: Annotated[
         AffineMode, typer.Option("--affine", help="Affine-simulation pass of the matcher.")
     ] = DEFAULT_AFFINE,
+    every: EveryOpt = None,
+    scenes: ScenesOpt = False,
+    views: ViewsOpt = False,
+    best: BestOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
     threads_per_worker: Annotated[
         int | None,
         typer.Option(
@@ -52,7 +67,8 @@ def batch_command(
 
     One report per distinct file (keyed by content and settings: a re-run skips what is done),
     duplicates verified once and linked to every post, re-uploads linked by frame hashes, and
-    summary.json, summary.csv and index.html in --out.
+    summary.json, summary.csv and index.html in --out. Frames are chosen as by `verify`: with
+    none of --every/--scenes/--views/--best, --scenes --views --best 4.
     """
     from geoverify.batch import verify_batch
 
@@ -66,6 +82,7 @@ def batch_command(
                 workers=workers,
                 scheduler=scheduler,
                 affine=affine,
+                frames=cover_options(every, scenes, views, best, start, end),
                 threads_per_worker=threads_per_worker,
                 progress=bar,
             )

@@ -344,7 +344,7 @@ BackgroundOpt = Annotated[
 ]
 
 
-def _cover_options(
+def cover_options(
     every: float | None,
     scenes: bool,
     views: bool,
@@ -406,7 +406,7 @@ def match_command(
             model=model,
             background=background,
         )
-        frame_options = _cover_options(every, scenes, views, best, start, end)
+        frame_options = cover_options(every, scenes, views, best, start, end)
         check_output_dir(out)  # before any decoding or matching
         reg = load_registry(registry)
         index = build_index(reg, options=options)
@@ -475,7 +475,7 @@ def verify_command(
     def run() -> Any:
         check_output(out, overwrite=overwrite)  # before the decoding: a bad --out fails at once
         matching = MatchOptions(affine=affine, model=model, background=background)
-        frame_options = _cover_options(every, scenes, views, best, start, end)
+        frame_options = cover_options(every, scenes, views, best, start, end)
         options = VerifyOptions(title=title, matching=matching, frames=frame_options)
         with StageProgress(enabled=not as_json) as bar:
             result = verify(
