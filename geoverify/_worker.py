@@ -220,8 +220,16 @@ def run_isolated(
         result: T = message[1]
         return result
     _, cls_name, record = message
+    raise error_from_record(cls_name, record)
+
+
+def error_from_record(cls_name: str, record: dict[str, Any]) -> errors.GeoverifyError:
+    """Rebuild, in the parent, the error a worker sent as (class name, ``to_dict()`` record)."""
     cls = getattr(errors, cls_name, MediaError)
-    raise cls(record["message"], code=record["code"], hint=record["hint"], detail=record["detail"])
+    error: errors.GeoverifyError = cls(
+        record["message"], code=record["code"], hint=record["hint"], detail=record["detail"]
+    )
+    return error
 
 
 _F_SETPIPE_SZ = 1031  # Linux fcntl command

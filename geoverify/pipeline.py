@@ -18,9 +18,9 @@ from typing import Any
 
 from geoverify._io import check_replaceable_dir, staged_dir
 from geoverify._media import DecodeLimits
-from geoverify.claims import ClaimSet, check_claims, load_claims
+from geoverify.claims import ClaimSet, check_claims, check_names, load_claims
 from geoverify.evidence import camera_positions, weigh_evidence
-from geoverify.frames import FrameOptions, FrameSelection, save_frames, select_frames
+from geoverify.frames import FrameOptions, FrameSelection, probe_and_select, save_frames
 from geoverify.matching import (
     FrameMatch,
     MatchIndex,
@@ -31,7 +31,7 @@ from geoverify.matching import (
     save_matches,
 )
 from geoverify.models import to_jsonable
-from geoverify.probing import MediaInfo, probe
+from geoverify.probing import MediaInfo
 from geoverify.registry import Registry, load_registry
 from geoverify.report import Report, build_report, write_report
 
@@ -107,15 +107,17 @@ def verify(
     # the inputs that are cheap to check come first, so a bad file fails fast
     reg = registry if isinstance(registry, Registry) else load_registry(registry)
     claim_set = claims if isinstance(claims, ClaimSet) else load_claims(claims)
-    media = probe(video, limits=opts.limits, now=created)
-    cameras = camera_positions(media)
-    checks = check_claims(reg, claim_set, camera=cameras)  # before decoding: bad names fail fast
-    selection = select_frames(
-        media,  # the probe's hash, rotation and stream: the file is not read for them again
+    check_names(reg, claim_set)  # before decoding: bad names fail fast
+    # one worker process probes and scans: the file is opened, its stream chosen and its
+    # packets read once
+    media, selection = probe_and_select(
+        video,
         options=opts.frames,
         limits=opts.limits,
+        now=created,
         progress=ticker("decoding"),
     )
+    checks = check_claims(reg, claim_set, camera=camera_positions(media))
     limitations = list(LIMITATIONS)
     index: MatchIndex | None = None
     matches: tuple[FrameMatch, ...] = ()

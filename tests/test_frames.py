@@ -8,6 +8,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from conftest import BERLIN
 from fixtures import (
     cutaway_frames,
     dissolve_frames,
@@ -19,7 +20,7 @@ from fixtures import (
     write_numbered,
 )
 
-from geoverify import InputError, OutputError
+from geoverify import InputError, MediaError, OutputError
 from geoverify.frames import FrameOptions, perceptual_hash, save_frames, select_frames
 
 CUT_TOL_FRAMES = 1
@@ -339,6 +340,42 @@ def test_screened_scan_looks_at_the_whole_gop_when_the_change_is_gradual(tmp_pat
     # GOP is screened; the last, with no next keyframe to compare with, is looked at in full
     assert screened.frames_decoded >= 100
     assert screened.frames_screened > 0
+
+
+def test_probe_and_select_in_one_worker_give_what_the_two_calls_give(tmp_path):
+    from geoverify import probe
+    from geoverify.frames import probe_and_select
+
+    clip = write_clip(tmp_path / "h.mp4", n_frames=50, rotation_deg=90)
+    opts = FrameOptions(scenes=True, best=2)
+    streamed: list[int] = []
+    media, selection = probe_and_select(
+        clip, options=opts, on_frame=lambda f: streamed.append(f.frame_number)
+    )
+    alone = probe(clip)
+    assert media.sha256 == alone.sha256 == selection.source_sha256
+    assert media.video == alone.video
+    assert media.notes == alone.notes
+    apart = select_frames(alone, options=opts)
+    assert selection.rotation_deg == apart.rotation_deg == 270  # probe's rotation, as before
+    assert [f.pts for f in selection.frames] == [f.pts for f in apart.frames]
+    assert [f.phash for f in selection.frames] == [f.phash for f in apart.frames]
+    assert all(f.image_bgr.size for f in selection.frames)  # streamed frames keep their pixels
+    assert sorted(streamed) == sorted(f.frame_number for f in selection.frames)
+    # a photo: probed and selected without a worker
+    photo_media, photo = probe_and_select(BERLIN / "berlin_01.jpg", options=opts)
+    assert photo_media.still is not None
+    assert [f.strategies for f in photo.frames] == [("still",)]
+    # probe's errors come first; the scan's come with the file's hash
+    text = tmp_path / "page.mp4"
+    text.write_text("<html><body>not a video</body></html>")
+    with pytest.raises(MediaError) as exc:
+        probe_and_select(text, options=opts)
+    assert exc.value.code == "E_INPUT_NOT_MEDIA"
+    with pytest.raises(MediaError) as exc:
+        probe_and_select(clip, options=FrameOptions(every_s=1.0, start_s=60.0))
+    assert exc.value.code == "E_CONTAINER_TRUNCATED"  # no frame in a range past the end
+    assert exc.value.input_sha256 == media.sha256
 
 
 def test_select_frames_takes_the_probe_result_as_its_handle(tmp_path):

@@ -78,6 +78,7 @@ __all__ = [
     "Hypothesis",
     "check_claim",
     "check_claims",
+    "check_names",
     "claims_from_data",
     "load_claims",
     "rank_candidates",
@@ -643,6 +644,27 @@ def _no_camera(claim: Claim) -> CheckResult:
     )
 
 
+def check_names(registry: Registry, claims: ClaimSet) -> None:
+    """Check that every landmark the claims name is in the registry (``check_claims`` does).
+
+    Cheap, so a caller can fail before decoding anything.
+
+    Raises
+    ------
+    RegistryError
+        ``E_CLAIMS_UNKNOWN_LANDMARK`` (exit 4) listing every name the registry does not have.
+    """
+    problems = _unknown_names(registry, claims)
+    if problems:
+        msg = f"{len(problems)} name(s) in the claims file are not in the registry; first: "
+        raise RegistryError(
+            msg + problems[0],
+            code="E_CLAIMS_UNKNOWN_LANDMARK",
+            hint="Add the landmarks to the registry, or correct the ids in the claims file.",
+            detail="\n".join(problems),
+        )
+
+
 def check_claims(
     registry: Registry, claims: ClaimSet, *, camera: Sequence[CameraFix] | None = None
 ) -> tuple[CheckResult, ...]:
@@ -658,15 +680,7 @@ def check_claims(
         ``E_CLAIMS_UNKNOWN_LANDMARK`` (exit 4) listing every landmark the claims name that the
         registry does not have, before anything is checked.
     """
-    problems = _unknown_names(registry, claims)
-    if problems:
-        msg = f"{len(problems)} name(s) in the claims file are not in the registry; first: "
-        raise RegistryError(
-            msg + problems[0],
-            code="E_CLAIMS_UNKNOWN_LANDMARK",
-            hint="Add the landmarks to the registry, or correct the ids in the claims file.",
-            detail="\n".join(problems),
-        )
+    check_names(registry, claims)
     uses_camera = claims.version >= 2 and any(
         CAMERA in (c.subject, c.reference) for c in claims.claims
     )

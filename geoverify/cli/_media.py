@@ -257,24 +257,23 @@ def frames_command(
             )
         )
         fmt: Any = image_format
-        from geoverify.frames import is_photo
-        from geoverify.probing import probe
+        from geoverify.frames import is_photo, probe_and_select
         from geoverify.probing._track import frame_cameras
 
-        # the probe's track places the frames; its hash, rotation and stream choice go to
-        # select_frames with it
-        media = None if is_photo(video) else probe(video)
-        track = media.gps_track if media is not None else None
         writer = FrameWriter(out, fmt)  # saving overlaps decoding; memory stays bounded
         try:
             with ProgressLines("decoding", enabled=not as_json) as bar:
-                selection = select_frames(
-                    media if media is not None else video,
-                    options=options,
-                    progress=bar,
-                    on_frame=writer,
-                    keep_pixels=False,
-                )
+                track = None
+                if is_photo(video):
+                    selection = select_frames(
+                        video, options=options, progress=bar, on_frame=writer, keep_pixels=False
+                    )
+                else:
+                    # probe and scan in one worker; the probe's track places the frames
+                    media, selection = probe_and_select(
+                        video, options=options, progress=bar, on_frame=writer, keep_pixels=False
+                    )
+                    track = media.gps_track
             cameras = frame_cameras(track, selection.frames) if track is not None else None
             saved = save_frames(
                 selection, out, image_format=fmt, prepared=writer.result(), cameras=cameras

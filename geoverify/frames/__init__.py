@@ -33,6 +33,7 @@ import concurrent.futures
 import dataclasses
 import os
 from collections.abc import Callable
+from datetime import datetime
 
 from geoverify._media import DecodeLimits, check_local_file, sha256_file
 from geoverify._worker import run_isolated
@@ -53,7 +54,7 @@ from geoverify.frames._save import (
     contact_sheet,
     save_frames,
 )
-from geoverify.frames._scan import scan_frames
+from geoverify.frames._scan import ScanResult, scan_frames
 from geoverify.models import Note, Severity, sanitize_text
 from geoverify.probing._model import MediaInfo
 
@@ -69,6 +70,7 @@ __all__ = [
     "contact_sheet",
     "is_photo",
     "perceptual_hash",
+    "probe_and_select",
     "save_frames",
     "select_frames",
     "sharpness",
@@ -210,17 +212,10 @@ def select_frames(
         raise InputError(msg, code="E_INPUT_CHANGED", hint=hint)
     if is_photo(p):
         return still_selection(p, options=options)
+    streamed = _Streamed(on_frame, keep_pixels)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         # hash on a thread while the worker decodes (hashlib releases the GIL)
         digest = pool.submit(sha256_file, p) if source_sha256 is None else None
-        streamed: dict[int, Frame] = {}
-
-        def take(frame: Frame) -> None:
-            if on_frame is not None:
-                on_frame(frame)
-            if keep_pixels:
-                streamed[frame.frame_number] = frame
-
         try:
             result = run_isolated(
                 scan_frames,
@@ -232,18 +227,86 @@ def select_frames(
                 stream_index,
                 limits=limits,
                 progress=progress,
-                on_item=take,
+                on_item=streamed.take,
             )
         except GeoverifyError as exc:
             exc.input_sha256 = digest.result() if digest is not None else (source_sha256 or "")
             raise
         if digest is not None:
             source_sha256 = digest.result()
-    source_sha256 = source_sha256 or ""
-    # frames streamed early came back without pixels in the final result: put them back
+    return _selection(path, source_sha256 or "", options, result, streamed)
+
+
+def probe_and_select(
+    path: str | os.PathLike[str],
+    *,
+    options: FrameOptions,
+    limits: DecodeLimits | None = None,
+    now: datetime | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
+    on_frame: Callable[[Frame], None] | None = None,
+    keep_pixels: bool = True,
+) -> tuple[MediaInfo, FrameSelection]:
+    """``probe(path)`` and ``select_frames`` of its result, in one worker process.
+
+    The same results as the two calls (the scan uses probe's stream choice and rotation), with
+    one process started instead of two. Parameters as for ``probe`` (``now``) and
+    ``select_frames``; errors as theirs, probe's first.
+    """
+    from geoverify._worker import error_from_record
+    from geoverify.frames._scan import scan_after_probe
+    from geoverify.probing import probe_then
+    from geoverify.probing._container import FollowUp
+
+    limits = limits or DecodeLimits()
+    streamed = _Streamed(on_frame, keep_pixels)
+    then = FollowUp(
+        func=scan_after_probe, args=(options,), progress=progress, on_item=streamed.take
+    )
+    media, outcome = probe_then(path, limits=limits, now=now, then=then)
+    if outcome is None:  # a photo: no worker
+        selection = select_frames(
+            media,
+            options=options,
+            limits=limits,
+            progress=progress,
+            on_frame=on_frame,
+            keep_pixels=keep_pixels,
+        )
+        return media, selection
+    if outcome[0] == "err":
+        exc = error_from_record(outcome[1], outcome[2])
+        exc.input_sha256 = media.sha256
+        raise exc
+    return media, _selection(path, media.sha256, options, outcome[1], streamed)
+
+
+class _Streamed:
+    """Frames the worker streamed early (they come back without pixels in its final result)."""
+
+    def __init__(self, on_frame: Callable[[Frame], None] | None, keep_pixels: bool) -> None:
+        self.on_frame = on_frame
+        self.keep_pixels = keep_pixels
+        self.frames: dict[int, Frame] = {}
+
+    def take(self, frame: Frame) -> None:
+        if self.on_frame is not None:
+            self.on_frame(frame)
+        if self.keep_pixels:
+            self.frames[frame.frame_number] = frame
+
+
+def _selection(
+    path: str | os.PathLike[str],
+    source_sha256: str,
+    options: FrameOptions,
+    result: ScanResult,
+    streamed: _Streamed,
+) -> FrameSelection:
+    """Build the ``FrameSelection`` of a scan: pixels put back, notes on what is missing."""
     frames = tuple(
-        dataclasses.replace(f, image_bgr=streamed[f.frame_number].image_bgr)
-        if f.image_bgr.size == 0 and f.frame_number in streamed
+        dataclasses.replace(f, image_bgr=streamed.frames[f.frame_number].image_bgr)
+        if f.image_bgr.size == 0 and f.frame_number in streamed.frames
         else f
         for f in result.frames
     )
@@ -284,7 +347,7 @@ def select_frames(
             )
         )
     if result.frames_decoded == 0 and not options.keyframes:
-        msg = f"no frame of {str(p)!r} could be decoded in the range"
+        msg = f"no frame of {os.fspath(path)!r} could be decoded in the range"
         hint = "The file is truncated or corrupt, or the range lies past its end."
         raise MediaError(msg, code="E_CONTAINER_TRUNCATED", hint=hint, input_sha256=source_sha256)
     return FrameSelection(

@@ -246,3 +246,18 @@ def scan_frames(
         uncovered=uncovered_ranges(missing_s, index.step_s, tail),
         decode_error=log.error_text,
     )
+
+
+def scan_after_probe(
+    path: str, limits: DecodeLimits, raw: Any, tkhd_rotation: int | None, opts: FrameOptions
+) -> ScanResult:
+    """``scan_frames`` as probe's follow-up in its worker (``frames.probe_and_select``).
+
+    The stream is the one probe chose and the rotation the one probe reports
+    (``probing._notes.video_info``), so the result is that of ``select_frames(media)``.
+    """
+    from geoverify.probing._notes import video_info
+
+    video = video_info(raw, tkhd_rotation)
+    rotation = video.rotation_deg if video is not None else None
+    return scan_frames(path, opts, limits, rotation, True, raw.video_index)

@@ -24,6 +24,7 @@ import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from geoverify._media import DecodeLimits, check_local_file, sha256_file
 from geoverify._worker import run_isolated
@@ -36,7 +37,12 @@ from geoverify.probing._claims import (
     locations_of,
     parse_iso6709,
 )
-from geoverify.probing._container import RawContainer, read_container
+from geoverify.probing._container import (
+    FollowUp,
+    RawContainer,
+    read_container,
+    read_container_then,
+)
 from geoverify.probing._model import (
     PROBE_SCHEMA,
     AudioStreamInfo,
@@ -59,7 +65,13 @@ from geoverify.probing._notes import (
     trust_notes,
     video_info,
 )
-from geoverify.probing._sniff import STILL_IMAGES, is_photo_head, scan_bmff, sniff_container
+from geoverify.probing._sniff import (
+    STILL_IMAGES,
+    BmffScan,
+    is_photo_head,
+    scan_bmff,
+    sniff_container,
+)
 
 __all__ = [
     "AudioStreamInfo",
@@ -120,6 +132,26 @@ def probe(
     LimitError
         A resource limit was hit.
     """
+    media, _ = probe_then(path, limits=limits, now=now, progress=progress, telemetry=telemetry)
+    return media
+
+
+def probe_then(
+    path: str | os.PathLike[str],
+    *,
+    limits: DecodeLimits | None = None,
+    now: datetime | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
+    telemetry: str | os.PathLike[str] | None = None,
+    then: FollowUp | None = None,
+) -> tuple[MediaInfo, tuple[Any, ...] | None]:
+    """``probe``, and the job ``then`` in the same worker process once the container is read.
+
+    The job runs when the file is a video with a video stream. Returns the ``MediaInfo`` and
+    the job's outcome: ``None`` (not run), ``("ok", result)`` or ``("err", class name,
+    record)`` (``_worker.error_from_record`` rebuilds the error). Probe's own errors are raised
+    first, as ``probe`` raises them.
+    """
     limits = limits or DecodeLimits()
     if now is None:
         now = datetime.now(UTC)
@@ -137,7 +169,7 @@ def probe(
         if telemetry is not None:
             msg = "--telemetry is for a video; a photo carries its own EXIF"
             raise InputError(msg, code="E_INPUT_OPTION", hint="Leave --telemetry out.")
-        return _probe_still(p, sniffed, extension, now)
+        return _probe_still(p, sniffed, extension, now), None
     if sniffed in STILL_IMAGES:
         msg = f"{str(p)!r} is a still image ({sniffed.upper()}) that geoverify does not read"
         hint = "Convert it to PNG or JPEG (its metadata may be lost: keep the original too)."
@@ -152,10 +184,10 @@ def probe(
         # Hash on a thread while the worker demuxes: hashlib releases the GIL.
         hash_future = pool.submit(sha256_file, p)
         try:
-            raw: RawContainer | None = run_isolated(read_container, str(p), limits, limits=limits)
+            raw, outcome = _read(p, limits, bmff, then)
             failure: GeoverifyError | None = None
         except GeoverifyError as exc:
-            raw, failure = None, exc
+            raw, outcome, failure = None, None, exc
         digest = hash_future.result()
     if progress is not None:
         progress(size, size)
@@ -255,7 +287,7 @@ def probe(
         hint = "Wait until the download or copy has finished, then probe again."
         raise reject(InputError(msg, code="E_INPUT_CHANGED", hint=hint))
 
-    return MediaInfo(
+    media = MediaInfo(
         schema=PROBE_SCHEMA,
         path=sanitize_text(os.fspath(path)),
         local_path=os.fspath(path),
@@ -295,6 +327,29 @@ def probe(
         directions=tuple(directions),
         telemetry=telemetry_file,
     )
+    return media, outcome
+
+
+def _read(
+    p: Path, limits: DecodeLimits, bmff: BmffScan | None, then: FollowUp | None
+) -> tuple[RawContainer, tuple[Any, ...] | None]:
+    """Read the container in the worker (and run the job after it, when there is one)."""
+    if then is None:
+        raw: RawContainer = run_isolated(read_container, str(p), limits, limits=limits)
+        return raw, None
+    tkhd_rotation = bmff.moov_rotation_deg if bmff else None
+    both: tuple[RawContainer, tuple[Any, ...] | None] = run_isolated(
+        read_container_then,
+        str(p),
+        limits,
+        then.func,
+        then.args,
+        tkhd_rotation,
+        limits=limits,
+        progress=then.progress,
+        on_item=then.on_item,
+    )
+    return both
 
 
 def _find_sidecar(video: Path) -> Path | None:

@@ -7,6 +7,7 @@ Plain values only (safe to pickle back to the parent): ``read_container`` is wha
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from geoverify._media import (
@@ -20,6 +21,7 @@ from geoverify._media import (
     str_dict,
     timestamps_summary,
 )
+from geoverify.errors import GeoverifyError
 
 _GPMF_MAX_BYTES = 16 * 2**20
 
@@ -181,3 +183,41 @@ def read_container(path: str, limits: DecodeLimits) -> RawContainer:
                 gpmf_truncated=gpmf_truncated,
                 library_versions=versions,
             )
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class FollowUp:
+    """A job for probe's worker once the container is read (``probing.probe_then``).
+
+    ``func(path, limits, raw, tkhd_rotation, *args)`` must be a module-level function;
+    ``progress`` and ``on_item`` (parent side, not sent) receive its ``report_progress`` and
+    ``report_item``.
+    """
+
+    func: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+    progress: Callable[[int, int | None], None] | None = None
+    on_item: Callable[[Any], None] | None = None
+
+
+def read_container_then(
+    path: str,
+    limits: DecodeLimits,
+    job: Callable[..., Any],
+    job_args: tuple[Any, ...],
+    tkhd_rotation: int | None,
+) -> tuple[RawContainer, tuple[Any, ...] | None]:
+    """``read_container``, then ``job(path, limits, raw, tkhd_rotation, *job_args)`` (worker side).
+
+    One worker for probe and the stage after it (``frames.probe_and_select``), so the file is
+    opened, its stream chosen and its packets read in one process. The job runs only when the
+    container has a video stream; its outcome is ``("ok", result)``, or ``("err", class name,
+    error record)`` for a geoverify error, so what probe read is kept either way.
+    """
+    raw = read_container(path, limits)
+    if raw.video_index is None:
+        return raw, None
+    try:
+        return raw, ("ok", job(path, limits, raw, tkhd_rotation, *job_args))
+    except GeoverifyError as exc:
+        return raw, ("err", type(exc).__name__, exc.to_dict())

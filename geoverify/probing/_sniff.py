@@ -79,13 +79,13 @@ def sniff_container(head: bytes) -> str:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class _BmffScan:
+class BmffScan:
     boxes: tuple[str, ...]
     overruns: bool
     moov_rotation_deg: int | None
 
 
-def scan_bmff(path: Path, size: int) -> _BmffScan:
+def scan_bmff(path: Path, size: int) -> BmffScan:
     """Walk top-level ISO BMFF boxes; read the first video track's tkhd matrix from moov."""
     boxes: list[str] = []
     overruns = False
@@ -116,7 +116,7 @@ def scan_bmff(path: Path, size: int) -> _BmffScan:
                 fh.seek(pos + header_len)
                 rotation = _tkhd_rotation(fh.read(box_size - header_len))
             pos += box_size
-    return _BmffScan(tuple(boxes), overruns, rotation)
+    return BmffScan(tuple(boxes), overruns, rotation)
 
 
 def _children(buf: bytes, start: int, end: int) -> list[tuple[str, int, int]]:
