@@ -40,7 +40,8 @@ class DecodeLimits:
     max_memory_bytes
         Address-space limit of the worker process (``RLIMIT_AS``), in bytes.
     timeout_s
-        Wall-time limit of the worker, in seconds.
+        Wall-time limit of the worker, in seconds (in ``verify`` and ``frames``, one worker
+        probes and scans: the limit covers both).
     decoder_threads
         Threads of each FFmpeg decoder; 0 lets FFmpeg choose (about one per core). ``batch``
         gives each of several workers one, so that they do not compete for the cores.
