@@ -189,7 +189,9 @@ def run_isolated(
     payload = pickle.dumps((func, args, limits.max_memory_bytes), protocol=pickle.HIGHEST_PROTOCOL)
     with tempfile.TemporaryFile() as err_file:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "geoverify._worker"],
+            # -P: the current folder is not put on the worker's path, so a ``geoverify``
+            # folder there (another checkout, a file's name) is not the code that runs
+            [sys.executable, "-P", "-m", "geoverify._worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=err_file,

@@ -45,6 +45,15 @@ def test_opencv_out_of_memory_is_a_limit_error_too():
     assert exc.value.code == "E_LIMIT_MEMORY"
 
 
+def test_the_worker_runs_this_geoverify_not_one_in_the_current_folder(tmp_path, monkeypatch):
+    fake = tmp_path / "geoverify"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("")
+    (fake / "_worker.py").write_text("import sys\nsys.exit(3)\n")  # what would run instead
+    monkeypatch.chdir(tmp_path)
+    assert run_isolated(int, "7", limits=DecodeLimits()) == 7
+
+
 def test_exception_in_worker_is_a_media_error():
     with pytest.raises(MediaError) as exc:
         run_isolated(int, "not a number", limits=DecodeLimits())
