@@ -137,63 +137,83 @@ def _gps_streams(buf: bytes, start: int, end: int, depth: int) -> Iterator[tuple
             yield from _gps_streams(buf, data, inner_end, depth + 1)
 
 
+@dataclasses.dataclass(slots=True)
+class _StreamFields:
+    """What one GPS stream of a payload holds, gathered item by item."""
+
+    scal: list[float] = dataclasses.field(default_factory=list)
+    layout: str = ""
+    gpsu: datetime | None = None
+    fix: int = -1
+    dop: float | None = None
+    sample: list[float] = dataclasses.field(default_factory=list)
+    count: int = 0
+    has_speed: bool = True
+
+
+def _read_item(f: _StreamFields, buf: bytes, item: tuple[str, str, int, int, int]) -> None:
+    """Fold one KLV item of a GPS stream into ``f``."""
+    fourcc, typ, size, repeat, data = item
+    if fourcc == "SCAL":
+        f.scal = _numbers(buf, typ, size, repeat, data)
+    elif fourcc == "GPSU" and typ == "U":
+        f.gpsu = _gpsu(buf[data : data + 16])
+    elif fourcc == "GPSF":
+        values = _numbers(buf, typ, size, repeat, data)
+        f.fix = int(values[0]) if values and _finite(values[0]) else -1
+    elif fourcc == "GPSP":
+        values = _numbers(buf, typ, size, repeat, data)
+        f.dop = values[0] / 100.0 if values and _finite(values[0]) else None
+    elif fourcc == "TYPE" and typ == "c":
+        f.layout = buf[data : data + size * repeat].decode("latin-1")
+    elif fourcc == "GPS5" and typ == "l" and size == 20 and repeat > 0:
+        # The last sample of the payload: the one exiftool reports with its GPSU time.
+        f.sample = _numbers(buf, typ, size, 1, data + size * (repeat - 1))
+        f.count = repeat
+    elif fourcc == "GPRI" and typ == "?" and repeat > 0:
+        # Karma drone "GPS RAW": TYPE gives the layout (e.g. JlllSSSSBB): time,
+        # latitude, longitude, altitude, ... The time field is not UTC; not used.
+        fields = _complex(buf, f.layout, size, data + size * (repeat - 1))
+        if len(fields) >= 5 and len(f.scal) == len(fields):
+            f.sample = [fields[1], fields[2], fields[3], 0.0, 0.0]
+            f.scal = [f.scal[1], f.scal[2], f.scal[3], 1.0, 1.0]
+            f.count = repeat
+            f.has_speed = False
+
+
+def _fix_of(f: _StreamFields, payload_t_s: float) -> GpmfFix | None:
+    """Return the stream's fix; ``None`` when its sample, scales or values are no position."""
+    if len(f.sample) != 5:
+        return None
+    scales = f.scal if len(f.scal) == 5 else ([f.scal[0]] * 5 if len(f.scal) == 1 else [])
+    if not scales or any(s == 0 for s in scales):
+        return None
+    lat, lon, alt, speed2d, _speed3d = (v / s for v, s in zip(f.sample, scales, strict=True))
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180 and _finite(alt)):
+        return None  # NaN compares false: a fix of NaN or inf is no fix
+    has_speed = f.has_speed and _finite(speed2d)
+    return GpmfFix(
+        payload_t_s=payload_t_s,
+        time_utc=f.gpsu,
+        lat=lat,
+        lon=lon,
+        alt_m=alt,
+        speed_2d_mps=speed2d if has_speed else None,
+        fix=f.fix,
+        dop=f.dop,
+        samples_in_payload=f.count,
+    )
+
+
 def _parse_payload(payload_t_s: float, buf: bytes) -> GpmfFix | None:
+    """Return the fix of the payload's first GPS stream that holds a valid one."""
     for start, end in _gps_streams(buf, 0, len(buf), 0):
-        scal: list[float] = []
-        layout = ""
-        gpsu: datetime | None = None
-        fix = -1
-        dop: float | None = None
-        sample: list[float] = []
-        count = 0
-        has_speed = True
-        for fourcc, typ, size, repeat, data in _items(buf, start, end, 1):
-            if fourcc == "SCAL":
-                scal = _numbers(buf, typ, size, repeat, data)
-            elif fourcc == "GPSU" and typ == "U":
-                gpsu = _gpsu(buf[data : data + 16])
-            elif fourcc == "GPSF":
-                values = _numbers(buf, typ, size, repeat, data)
-                fix = int(values[0]) if values and _finite(values[0]) else -1
-            elif fourcc == "GPSP":
-                values = _numbers(buf, typ, size, repeat, data)
-                dop = values[0] / 100.0 if values and _finite(values[0]) else None
-            elif fourcc == "TYPE" and typ == "c":
-                layout = buf[data : data + size * repeat].decode("latin-1")
-            elif fourcc == "GPS5" and typ == "l" and size == 20 and repeat > 0:
-                # The last sample of the payload: the one exiftool reports with its GPSU time.
-                sample = _numbers(buf, typ, size, 1, data + size * (repeat - 1))
-                count = repeat
-            elif fourcc == "GPRI" and typ == "?" and repeat > 0:
-                # Karma drone "GPS RAW": TYPE gives the layout (e.g. JlllSSSSBB): time,
-                # latitude, longitude, altitude, ... The time field is not UTC; not used.
-                fields = _complex(buf, layout, size, data + size * (repeat - 1))
-                if len(fields) >= 5 and len(scal) == len(fields):
-                    sample = [fields[1], fields[2], fields[3], 0.0, 0.0]
-                    scal = [scal[1], scal[2], scal[3], 1.0, 1.0]
-                    count = repeat
-                    has_speed = False
-        if len(sample) != 5:
-            continue
-        scales = scal if len(scal) == 5 else ([scal[0]] * 5 if len(scal) == 1 else [])
-        if not scales or any(s == 0 for s in scales):
-            continue
-        lat, lon, alt, speed2d, _speed3d = (v / s for v, s in zip(sample, scales, strict=True))
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180 and _finite(alt)):
-            continue  # NaN compares false: a fix of NaN or inf is no fix
-        if not _finite(speed2d):
-            has_speed = False
-        return GpmfFix(
-            payload_t_s=payload_t_s,
-            time_utc=gpsu,
-            lat=lat,
-            lon=lon,
-            alt_m=alt,
-            speed_2d_mps=speed2d if has_speed else None,
-            fix=fix,
-            dop=dop,
-            samples_in_payload=count,
-        )
+        fields = _StreamFields()
+        for item in _items(buf, start, end, 1):
+            _read_item(fields, buf, item)
+        fix = _fix_of(fields, payload_t_s)
+        if fix is not None:
+            return fix
     return None
 
 
