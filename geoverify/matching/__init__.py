@@ -216,25 +216,7 @@ def _decide(
         )
     if best_ref is not None and controls:
         notes.append(f"best control: {max(controls)} inliers; best match: {best_ref.inliers}")
-    verdict: Literal["match", "no_match", "ambiguous"] = "no_match"
-    if best_ref is not None and best_ref.inliers >= opts.min_inliers:
-        strongest_control = max(controls, default=0)
-        if runner is not None and runner.inliers >= opts.ambiguity_ratio * best_ref.inliers:
-            verdict = "ambiguous"
-            notes.append(
-                f"runner-up {runner.landmark_id!r} scores {runner.inliers} inliers, "
-                f"close to {best_ref.inliers}"
-            )
-        elif fmr is not None and fmr > opts.max_false_match_rate:
-            notes.append(
-                f"estimated false-match rate {fmr:.3f} is above {opts.max_false_match_rate}"
-            )
-        elif strongest_control >= opts.ambiguity_ratio * best_ref.inliers:
-            verdict = "ambiguous"
-        else:
-            verdict = "match"
-    elif best_ref is not None:
-        notes.append(f"{best_ref.inliers} inliers: fewer than the {opts.min_inliers} a match needs")
+    verdict = _verdict(best_ref, runner, controls, fmr, opts, notes)
     return ImageMatch(
         verdict=verdict,
         best=best_ref,
@@ -251,6 +233,34 @@ def _decide(
             refs[i].landmark_id + (" (mirrored)" if refs[i].mirrored else "") for i in others
         ),
     )
+
+
+def _verdict(
+    best: LandmarkScore | None,
+    runner: LandmarkScore | None,
+    controls: Sequence[int],
+    fmr: float | None,
+    opts: MatchOptions,
+    notes: list[str],
+) -> Literal["match", "no_match", "ambiguous"]:
+    """Reach the verdict from the best score, the runner-up and the controls; say why in notes."""
+    if best is None:
+        return "no_match"
+    if best.inliers < opts.min_inliers:
+        notes.append(f"{best.inliers} inliers: fewer than the {opts.min_inliers} a match needs")
+        return "no_match"
+    if runner is not None and runner.inliers >= opts.ambiguity_ratio * best.inliers:
+        notes.append(
+            f"runner-up {runner.landmark_id!r} scores {runner.inliers} inliers, "
+            f"close to {best.inliers}"
+        )
+        return "ambiguous"
+    if fmr is not None and fmr > opts.max_false_match_rate:
+        notes.append(f"estimated false-match rate {fmr:.3f} is above {opts.max_false_match_rate}")
+        return "no_match"
+    if max(controls, default=0) >= opts.ambiguity_ratio * best.inliers:
+        return "ambiguous"
+    return "match"
 
 
 _RANK = {"no_match": 0, "ambiguous": 1, "match": 2}
