@@ -38,6 +38,7 @@ from geoverify.probing._claims import (
     parse_iso6709,
 )
 from geoverify.probing._container import (
+    IMAGE_DEMUXERS,
     FollowUp,
     RawContainer,
     read_container,
@@ -153,11 +154,7 @@ def probe_then(
     first, as ``probe`` raises them.
     """
     limits = limits or DecodeLimits()
-    if now is None:
-        now = datetime.now(UTC)
-    elif now.tzinfo is None:
-        msg = "now must be timezone-aware"
-        raise InputError(msg, code="E_NAIVE_DATETIME", hint="Pass datetime(..., tzinfo=UTC).")
+    now = _aware_now(now)
     p = check_local_file(path)
     st_before = p.stat()
     size = st_before.st_size
@@ -170,15 +167,7 @@ def probe_then(
             msg = "--telemetry is for a video; a photo carries its own EXIF"
             raise InputError(msg, code="E_INPUT_OPTION", hint="Leave --telemetry out.")
         return _probe_still(p, sniffed, extension, now), None
-    if sniffed in STILL_IMAGES:
-        msg = f"{str(p)!r} is a still image ({sniffed.upper()}) that geoverify does not read"
-        hint = "Convert it to PNG or JPEG (its metadata may be lost: keep the original too)."
-        raise MediaError(msg, code="E_INPUT_IS_IMAGE", hint=hint)
-    if sniffed in ("html/xml", "playlist"):
-        msg = f"{str(p)!r} is a text document ({sniffed}), not a video"
-        hint = "A web page or playlist was saved instead of the video; download the media itself."
-        raise MediaError(msg, code="E_INPUT_NOT_MEDIA", hint=hint)
-
+    _refuse_by_head(p, sniffed)
     bmff = scan_bmff(p, size) if sniffed in ("mp4", "quicktime", "heif") else None
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         # Hash on a thread while the worker demuxes: hashlib releases the GIL.
@@ -192,17 +181,7 @@ def probe_then(
     if progress is not None:
         progress(size, size)
     if failure is not None:
-        if (
-            bmff is not None
-            and "moov" not in bmff.boxes
-            and failure.code in ("E_INPUT_NOT_MEDIA", "E_DECODER_ERROR")
-        ):
-            msg = (
-                f"{str(p)!r} is a truncated {sniffed.upper()}: its index (moov box) is "
-                f"missing; {size} bytes present"
-            )
-            hint = "The download stopped early; fetch the complete file."
-            failure = MediaError(msg, code="E_CONTAINER_TRUNCATED", hint=hint)
+        failure = _explained(failure, p, sniffed, size, bmff)
         failure.input_sha256 = digest
         raise failure
     if raw is None:  # pragma: no cover - run_isolated returns or raises
@@ -213,44 +192,14 @@ def probe_then(
         exc.input_sha256 = digest
         return exc
 
-    if raw.format_name in ("image2", "jpeg_pipe", "png_pipe", "gif", "webp_pipe", "bmp_pipe"):
-        msg = f"{str(p)!r} is a still image (demuxer {raw.format_name}), not a video"
-        raise reject(MediaError(msg, code="E_INPUT_IS_IMAGE", hint="Give a video file."))
-    if raw.video_index is None:
-        kinds = ", ".join(sorted({s.kind for s in raw.streams})) or "none"
-        msg = f"{str(p)!r} has no video stream ({raw.video_reason}; streams: {kinds})"
-        hint = "Give a file that contains video."
-        raise reject(MediaError(msg, code="E_NO_VIDEO_STREAM", hint=hint))
-
+    problem = _not_a_video(raw, p)
+    if problem is not None:
+        raise reject(problem)
     video = video_info(raw, bmff.moov_rotation_deg if bmff else None)
-    vs = raw.streams[raw.video_index]
-    media_complete: bool | None = None
-    media_note = ""
-    if bmff is not None and bmff.overruns:
-        media_complete = False
-        media_note = (
-            f"a box runs past the end of the file ({size} bytes): the file is truncated; "
-            "frames near the end are missing"
-        )
-    if vs.data_end_byte is not None:
-        if vs.data_end_byte > size:
-            media_complete = False
-            media_note = (
-                f"the index refers to video data up to byte {vs.data_end_byte} but the file "
-                f"has {size} bytes: the file is truncated or its media data was stripped"
-            )
-        elif media_complete is None:
-            media_complete = True
-
+    media_complete, media_note = _completeness(raw, bmff, size)
     times = creation_times_of(raw)
     locations = locations_of(raw)
-    device = device_of(folded(raw.metadata))
-    if device.model is None:
-        from geoverify._gpmf import device_name
-
-        name = device_name(raw.gpmf_payloads)
-        if name and name.lower() != "camera":  # HERO5 and Karma write the generic "Camera"
-            device = dataclasses.replace(device, model=sanitize_text(name))
+    device = _device(raw)
     gps = read_gps_track(raw)
     tags = tags_of(raw)
     try:
@@ -328,6 +277,93 @@ def probe_then(
         telemetry=telemetry_file,
     )
     return media, outcome
+
+
+def _aware_now(now: datetime | None) -> datetime:
+    """Return ``now``, the clock when ``None``; a naive time is refused."""
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is None:
+        msg = "now must be timezone-aware"
+        raise InputError(msg, code="E_NAIVE_DATETIME", hint="Pass datetime(..., tzinfo=UTC).")
+    return now
+
+
+def _refuse_by_head(p: Path, sniffed: str) -> None:
+    """Refuse what the first bytes show is no video: an unread still image, a page, a playlist."""
+    if sniffed in STILL_IMAGES:
+        msg = f"{str(p)!r} is a still image ({sniffed.upper()}) that geoverify does not read"
+        hint = "Convert it to PNG or JPEG (its metadata may be lost: keep the original too)."
+        raise MediaError(msg, code="E_INPUT_IS_IMAGE", hint=hint)
+    if sniffed in ("html/xml", "playlist"):
+        msg = f"{str(p)!r} is a text document ({sniffed}), not a video"
+        hint = "A web page or playlist was saved instead of the video; download the media itself."
+        raise MediaError(msg, code="E_INPUT_NOT_MEDIA", hint=hint)
+
+
+def _explained(
+    failure: GeoverifyError, p: Path, sniffed: str, size: int, bmff: BmffScan | None
+) -> GeoverifyError:
+    """Name the cause of a worker failure when the boxes show it: an MP4 without its index."""
+    if (
+        bmff is not None
+        and "moov" not in bmff.boxes
+        and failure.code in ("E_INPUT_NOT_MEDIA", "E_DECODER_ERROR")
+    ):
+        msg = (
+            f"{str(p)!r} is a truncated {sniffed.upper()}: its index (moov box) is "
+            f"missing; {size} bytes present"
+        )
+        hint = "The download stopped early; fetch the complete file."
+        return MediaError(msg, code="E_CONTAINER_TRUNCATED", hint=hint)
+    return failure
+
+
+def _not_a_video(raw: RawContainer, p: Path) -> MediaError | None:
+    """Return the error for a still image or a container without video (``None``: a video)."""
+    if raw.format_name in IMAGE_DEMUXERS:
+        msg = f"{str(p)!r} is a still image (demuxer {raw.format_name}), not a video"
+        return MediaError(msg, code="E_INPUT_IS_IMAGE", hint="Give a video file.")
+    if raw.video_index is None:
+        kinds = ", ".join(sorted({s.kind for s in raw.streams})) or "none"
+        msg = f"{str(p)!r} has no video stream ({raw.video_reason}; streams: {kinds})"
+        return MediaError(msg, code="E_NO_VIDEO_STREAM", hint="Give a file that contains video.")
+    return None
+
+
+def _completeness(raw: RawContainer, bmff: BmffScan | None, size: int) -> tuple[bool | None, str]:
+    """Whether the file holds all its video data (``None``: cannot tell), and why not."""
+    vs = raw.streams[raw.video_index] if raw.video_index is not None else None
+    complete: bool | None = None
+    note = ""
+    if bmff is not None and bmff.overruns:
+        complete = False
+        note = (
+            f"a box runs past the end of the file ({size} bytes): the file is truncated; "
+            "frames near the end are missing"
+        )
+    if vs is not None and vs.data_end_byte is not None:
+        if vs.data_end_byte > size:
+            complete = False
+            note = (
+                f"the index refers to video data up to byte {vs.data_end_byte} but the file "
+                f"has {size} bytes: the file is truncated or its media data was stripped"
+            )
+        elif complete is None:
+            complete = True
+    return complete, note
+
+
+def _device(raw: RawContainer) -> DeviceInfo:
+    """Return the recording device from the tags, or from a GoPro's GPMF device name."""
+    device = device_of(folded(raw.metadata))
+    if device.model is None:
+        from geoverify._gpmf import device_name
+
+        name = device_name(raw.gpmf_payloads)
+        if name and name.lower() != "camera":  # HERO5 and Karma write the generic "Camera"
+            device = dataclasses.replace(device, model=sanitize_text(name))
+    return device
 
 
 def _read(

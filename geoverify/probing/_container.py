@@ -23,6 +23,9 @@ from geoverify._media import (
 )
 from geoverify.errors import GeoverifyError
 
+# demuxers that read a still image: such a "video" is refused (probe), never scanned
+IMAGE_DEMUXERS = frozenset({"image2", "jpeg_pipe", "png_pipe", "gif", "webp_pipe", "bmp_pipe"})
+
 _GPMF_MAX_BYTES = 16 * 2**20
 
 
@@ -215,7 +218,7 @@ def read_container_then(
     error record)`` for a geoverify error, so what probe read is kept either way.
     """
     raw = read_container(path, limits)
-    if raw.video_index is None:
+    if raw.video_index is None or raw.format_name in IMAGE_DEMUXERS:
         return raw, None
     try:
         return raw, ("ok", job(path, limits, raw, tkhd_rotation, *job_args))
