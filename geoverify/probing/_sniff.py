@@ -29,8 +29,30 @@ EXTENSIONS = {
 STILL_IMAGES = {"jpeg", "png", "gif", "webp", "bmp", "tiff"}
 
 
-def sniff_container(head: bytes) -> str:
-    """Name the format from the first bytes of a file."""
+# magic numbers, in the order they are tried (after ISO BMFF, Matroska, RIFF and MPEG-TS)
+_PREFIXES: tuple[tuple[tuple[bytes, ...], str], ...] = (
+    ((b"FLV",), "flv"),
+    ((b"OggS",), "ogg"),
+    ((b"\x30\x26\xb2\x75\x8e\x66\xcf\x11",), "asf"),
+    ((b"\x00\x00\x01\xba",), "mpegps"),
+    ((b"\xff\xd8\xff",), "jpeg"),
+    ((b"\x89PNG\r\n\x1a\n",), "png"),
+    ((b"GIF87a", b"GIF89a"), "gif"),
+    ((b"BM",), "bmp"),
+    ((b"II*\x00", b"MM\x00*"), "tiff"),
+    ((b"ID3", b"\xff\xfb", b"\xff\xf3", b"fLaC"), "audio"),
+)
+_RIFF_FORMS = {b"AVI ": "avi", b"WEBP": "webp", b"WAVE": "wav"}
+# text that is saved instead of a video (after leading white space, lower-cased)
+_TEXT_PREFIXES: tuple[tuple[tuple[bytes, ...], str], ...] = (
+    ((b"<!doctype html", b"<html", b"<?xml", b"<svg"), "html/xml"),
+    ((b"#extm3u",), "playlist"),
+)
+_QT_TOP_BOXES = (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot")
+
+
+def _sniff_bmff(head: bytes) -> str | None:
+    """``mp4``, ``quicktime`` or ``heif`` from an ISO BMFF file's first box, else ``None``."""
     if len(head) >= 12 and head[4:8] == b"ftyp":
         brand = head[8:12].decode("latin-1")
         if brand in _QT_BRANDS:
@@ -38,43 +60,29 @@ def sniff_container(head: bytes) -> str:
         if brand.startswith(("hei", "mif1", "avif", "msf1")):
             return "heif"
         return "mp4"
-    if len(head) >= 8 and head[4:8] in (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"):
+    if len(head) >= 8 and head[4:8] in _QT_TOP_BOXES:
         return "quicktime"
+    return None
+
+
+def sniff_container(head: bytes) -> str:
+    """Name the format from the first bytes of a file."""
+    bmff = _sniff_bmff(head)
+    if bmff is not None:
+        return bmff
     if head.startswith(b"\x1a\x45\xdf\xa3"):
         return "webm" if b"webm" in head[:64] else "matroska"
-    if head.startswith(b"RIFF") and head[8:12] == b"AVI ":
-        return "avi"
-    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
-        return "webp"
-    if head.startswith(b"RIFF") and head[8:12] == b"WAVE":
-        return "wav"
+    if head.startswith(b"RIFF") and head[8:12] in _RIFF_FORMS:
+        return _RIFF_FORMS[head[8:12]]
     if len(head) > 376 and head[0] == 0x47 and head[188] == 0x47 and head[376] == 0x47:
         return "mpegts"
-    if head.startswith(b"FLV"):
-        return "flv"
-    if head.startswith(b"OggS"):
-        return "ogg"
-    if head.startswith(b"\x30\x26\xb2\x75\x8e\x66\xcf\x11"):
-        return "asf"
-    if head.startswith(b"\x00\x00\x01\xba"):
-        return "mpegps"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head.startswith((b"GIF87a", b"GIF89a")):
-        return "gif"
-    if head.startswith(b"BM"):
-        return "bmp"
-    if head.startswith((b"II*\x00", b"MM\x00*")):
-        return "tiff"
-    if head.startswith((b"ID3", b"\xff\xfb", b"\xff\xf3", b"fLaC")):
-        return "audio"
+    for prefixes, name in _PREFIXES:
+        if head.startswith(prefixes):
+            return name
     stripped = head.lstrip().lower()
-    if stripped.startswith((b"<!doctype html", b"<html", b"<?xml", b"<svg")):
-        return "html/xml"
-    if stripped.startswith(b"#extm3u"):
-        return "playlist"
+    for prefixes, name in _TEXT_PREFIXES:
+        if stripped.startswith(prefixes):
+            return name
     return "unknown"
 
 
