@@ -408,6 +408,30 @@ def _flatten(coords: Any) -> list[tuple[float, float]]:
 _FAR_CAMERA_M = 20_000.0  # a camera farther than this from the landmarks is a callout
 
 
+def _cameras_on_map(
+    land: Sequence[tuple[float, float]], cameras: Sequence[CameraPosition]
+) -> tuple[list[CameraPosition], str | None]:
+    """Split the cameras: within 20 km of the landmarks' centre, and a callout for the rest."""
+    from geoverify.geodesy import distance_m
+
+    if not land or not cameras:
+        return list(cameras), None
+    centre = LatLon(
+        (min(p[1] for p in land) + max(p[1] for p in land)) / 2,
+        (min(p[0] for p in land) + max(p[0] for p in land)) / 2,
+    )
+    dists = [distance_m(c.position, centre) for c in cameras]
+    near = [c for c, d in zip(cameras, dists, strict=True) if d <= _FAR_CAMERA_M]
+    far = [d for d in dists if d > _FAR_CAMERA_M]
+    if not far:
+        return near, None
+    callout = (
+        f"{len(far)} camera position(s) the file claims lie {min(far) / 1000:,.0f} km "
+        "or more away: off this map"
+    )
+    return near, callout
+
+
 def _svg_map(
     features: Sequence[Mapping[str, Any]],
     cameras: Sequence[CameraPosition],
@@ -421,24 +445,8 @@ def _svg_map(
     Camera positions far from every landmark (over 20 km) are not drawn, which would zoom the
     map out to a continent: they become a labelled callout with their distance.
     """
-    from geoverify.geodesy import distance_m
-
     land = [p for f in features for p in _flatten(f["geometry"]["coordinates"])]
-    callout = None
-    near_cams = list(cameras)
-    if land and cameras:
-        centre = LatLon(
-            (min(p[1] for p in land) + max(p[1] for p in land)) / 2,
-            (min(p[0] for p in land) + max(p[0] for p in land)) / 2,
-        )
-        dists = [distance_m(c.position, centre) for c in cameras]
-        near_cams = [c for c, d in zip(cameras, dists, strict=True) if d <= _FAR_CAMERA_M]
-        far = [d for d in dists if d > _FAR_CAMERA_M]
-        if far:
-            callout = (
-                f"{len(far)} camera position(s) the file claims lie {min(far) / 1000:,.0f} km "
-                "or more away: off this map"
-            )
+    near_cams, callout = _cameras_on_map(land, cameras)
     pts = land + [(c.position.lon, c.position.lat) for c in near_cams]
     if place is not None and place.within_m <= _FAR_CAMERA_M:  # the circle fits in the map
         dlat = place.within_m / 111_320.0
