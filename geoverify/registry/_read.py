@@ -345,6 +345,139 @@ def _ref_error(message: str, reason: str, hint: str) -> GeoverifyError:
     return RegistryError(message, code=code, hint=hint)
 
 
+def _feature_id(
+    feat: Any, n: int, seen: dict[str, int], c: _Collector
+) -> tuple[str, dict[str, Any]] | None:
+    """Return the feature's id and properties; ``None`` (the problem recorded) when it has none."""
+    ptr = f"/features/{n}"
+    if not isinstance(feat, dict) or feat.get("type") != "Feature":
+        c.add("E_REGISTRY_INVALID", ptr, "", "not a GeoJSON Feature")
+        return None
+    props = feat.get("properties") or {}
+    fid_raw = feat.get("id", props.get("id") if isinstance(props, dict) else None)
+    if not isinstance(fid_raw, str) or not fid_raw.strip():
+        c.add("E_REGISTRY_INVALID", f"{ptr}/id", "", "every feature needs a string id")
+        return None
+    fid = fid_raw
+    if fid in seen:
+        c.add("E_DUPLICATE_ID", f"{ptr}/id", fid, f"id also used by /features/{seen[fid]}")
+        return None
+    seen[fid] = n
+    if not isinstance(props, dict):
+        c.add("E_REGISTRY_INVALID", f"{ptr}/properties", fid, "properties must be an object")
+        return None
+    return fid, props
+
+
+def _descriptive(
+    props: dict[str, Any], ptr: str, fid: str, c: _Collector
+) -> tuple[list[str], dict[str, str], float | None]:
+    """Return aliases, tags and uncertainty_m; a bad one is recorded and left out."""
+    aliases = props.get("aliases", [])
+    if not _str_list(aliases):
+        c.add(
+            "E_REGISTRY_INVALID",
+            f"{ptr}/properties/aliases",
+            fid,
+            "aliases must be a list of strings",
+        )
+        aliases = []
+    tags = props.get("tags", {})
+    if not isinstance(tags, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
+    ):
+        c.add(
+            "E_REGISTRY_INVALID",
+            f"{ptr}/properties/tags",
+            fid,
+            "tags must map strings to strings",
+        )
+        tags = {}
+    unc = props.get("uncertainty_m")
+    if unc is not None and not (_is_finite(unc) and unc >= 0):
+        c.add(
+            "E_REGISTRY_INVALID",
+            f"{ptr}/properties/uncertainty_m",
+            fid,
+            f"uncertainty_m must be a number >= 0, got {json.dumps(unc)[:30]}",
+        )
+        unc = None
+    return aliases, tags, float(unc) if unc is not None else None
+
+
+def _valid_geometry(
+    geom_raw: Any, ptr: str, fid: str, repair: bool, c: _Collector
+) -> tuple[bool, BaseGeometry | None, BaseGeometry | None]:
+    """Return (usable, geometry, original before repair) of a feature's checked geometry."""
+    if geom_raw is None:
+        return True, None, None
+    geometry = shape(geom_raw)
+    if geometry.is_valid:
+        return True, geometry, None
+    reason = shapely.is_valid_reason(geometry)
+    if repair:
+        c.warn("W_GEOM_REPAIRED", f"feature {fid!r}: {reason}; repaired (the original is kept)")
+        return True, shapely.make_valid(geometry), geometry
+    c.add(
+        "E_GEOM_INVALID",
+        f"{ptr}/geometry",
+        fid,
+        f"invalid geometry: {reason} (load with repair to fix it, keeping the original)",
+    )
+    return False, None, None
+
+
+def _landmark_of(
+    feat: Any,
+    n: int,
+    seen: dict[str, int],
+    base_dir: Path | None,
+    repair: bool,
+    c: _Collector,
+) -> Landmark | None:
+    """Build one feature's ``Landmark``; ``None`` when a problem (recorded in ``c``) stops it."""
+    ident = _feature_id(feat, n, seen, c)
+    if ident is None:
+        return None
+    fid, props = ident
+    ptr = f"/features/{n}"
+    geom_raw = feat.get("geometry")
+    geometry_ok = _check_geometry(geom_raw, f"{ptr}/geometry", fid, c)
+    name = props.get("name")
+    if not isinstance(name, str) or not name.strip():
+        c.add("E_REGISTRY_INVALID", f"{ptr}/properties/name", fid, "a landmark needs a name")
+        return None
+    aliases, tags, unc = _descriptive(props, ptr, fid, c)
+    sources = _parse_sources(props.get("sources"), f"{ptr}/properties/sources", fid, c)
+    images = _parse_images(
+        props.get("reference_images"), f"{ptr}/properties/reference_images", fid, base_dir, c
+    )
+    notes = props.get("notes", "")
+    extra = {k: v for k, v in props.items() if k not in _MODELLED_PROPERTIES}
+    if not isinstance(notes, str):
+        extra["notes"] = notes  # a structured notes object, kept as it is
+    foreign = {k: v for k, v in feat.items() if k not in _FEATURE_MEMBERS}
+    if geom_raw is not None and not geometry_ok:
+        return None
+    usable, geometry, original = _valid_geometry(geom_raw, ptr, fid, repair, c)
+    if not usable:
+        return None
+    return Landmark(
+        id=fid,
+        name=name,
+        aliases=tuple(aliases),
+        tags=dict(tags),
+        geometry=geometry,
+        uncertainty_m=unc,
+        sources=sources,
+        reference_images=images,
+        notes=notes if isinstance(notes, str) else structured_notes(notes),
+        original_geometry=original,
+        extra_properties=extra,
+        foreign_members=foreign,
+    )
+
+
 def registry_from_geojson(
     data: Any,
     *,
@@ -374,107 +507,9 @@ def registry_from_geojson(
     landmarks: list[Landmark] = []
     seen: dict[str, int] = {}
     for n, feat in enumerate(features):
-        ptr = f"/features/{n}"
-        if not isinstance(feat, dict) or feat.get("type") != "Feature":
-            c.add("E_REGISTRY_INVALID", ptr, "", "not a GeoJSON Feature")
-            continue
-        props = feat.get("properties") or {}
-        fid_raw = feat.get("id", props.get("id") if isinstance(props, dict) else None)
-        if not isinstance(fid_raw, str) or not fid_raw.strip():
-            c.add("E_REGISTRY_INVALID", f"{ptr}/id", "", "every feature needs a string id")
-            continue
-        fid = fid_raw
-        if fid in seen:
-            c.add("E_DUPLICATE_ID", f"{ptr}/id", fid, f"id also used by /features/{seen[fid]}")
-            continue
-        seen[fid] = n
-        if not isinstance(props, dict):
-            c.add("E_REGISTRY_INVALID", f"{ptr}/properties", fid, "properties must be an object")
-            continue
-        geom_raw = feat.get("geometry")
-        geometry_ok = _check_geometry(geom_raw, f"{ptr}/geometry", fid, c)
-        name = props.get("name")
-        if not isinstance(name, str) or not name.strip():
-            c.add("E_REGISTRY_INVALID", f"{ptr}/properties/name", fid, "a landmark needs a name")
-            continue
-        aliases = props.get("aliases", [])
-        if not _str_list(aliases):
-            c.add(
-                "E_REGISTRY_INVALID",
-                f"{ptr}/properties/aliases",
-                fid,
-                "aliases must be a list of strings",
-            )
-            aliases = []
-        tags = props.get("tags", {})
-        if not isinstance(tags, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
-        ):
-            c.add(
-                "E_REGISTRY_INVALID",
-                f"{ptr}/properties/tags",
-                fid,
-                "tags must map strings to strings",
-            )
-            tags = {}
-        unc = props.get("uncertainty_m")
-        if unc is not None and not (_is_finite(unc) and unc >= 0):
-            c.add(
-                "E_REGISTRY_INVALID",
-                f"{ptr}/properties/uncertainty_m",
-                fid,
-                f"uncertainty_m must be a number >= 0, got {json.dumps(unc)[:30]}",
-            )
-            unc = None
-        sources = _parse_sources(props.get("sources"), f"{ptr}/properties/sources", fid, c)
-        images = _parse_images(
-            props.get("reference_images"), f"{ptr}/properties/reference_images", fid, base_dir, c
-        )
-        notes = props.get("notes", "")
-        extra = {k: v for k, v in props.items() if k not in _MODELLED_PROPERTIES}
-        if not isinstance(notes, str):
-            extra["notes"] = notes  # a structured notes object, kept as it is
-        foreign = {k: v for k, v in feat.items() if k not in _FEATURE_MEMBERS}
-        geometry: BaseGeometry | None = None
-        original: BaseGeometry | None = None
-        if geom_raw is not None and geometry_ok:
-            geometry = shape(geom_raw)
-            if not geometry.is_valid:
-                reason = shapely.is_valid_reason(geometry)
-                if repair:
-                    original = geometry
-                    geometry = shapely.make_valid(geometry)
-                    c.warn(
-                        "W_GEOM_REPAIRED",
-                        f"feature {fid!r}: {reason}; repaired (the original is kept)",
-                    )
-                else:
-                    c.add(
-                        "E_GEOM_INVALID",
-                        f"{ptr}/geometry",
-                        fid,
-                        f"invalid geometry: {reason} "
-                        "(load with repair to fix it, keeping the original)",
-                    )
-                    continue
-        elif geom_raw is not None:
-            continue
-        landmarks.append(
-            Landmark(
-                id=fid,
-                name=name,
-                aliases=tuple(aliases),
-                tags=dict(tags),
-                geometry=geometry,
-                uncertainty_m=float(unc) if unc is not None else None,
-                sources=sources,
-                reference_images=images,
-                notes=notes if isinstance(notes, str) else structured_notes(notes),
-                original_geometry=original,
-                extra_properties=extra,
-                foreign_members=foreign,
-            )
-        )
+        landmark = _landmark_of(feat, n, seen, base_dir, repair, c)
+        if landmark is not None:
+            landmarks.append(landmark)
     if c.problems:
         listing = "\n".join(f"{where}: {p}" for p in c.problems)
         first = c.problems[0]
