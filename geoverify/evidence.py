@@ -248,6 +248,62 @@ def _distance_to(pos: LatLon, target: Landmark | LatLon) -> tuple[float, float |
     return (d if d is not None else math.inf), target.uncertainty_m
 
 
+def _camera_claims_line(
+    contra: Sequence[CheckResult], ok: Sequence[CheckResult], notes: list[str]
+) -> EvidenceLine:
+    """Weigh the camera claims alone: the location line when the hypothesis names no place."""
+    if contra:
+        c = contra[0]
+        return EvidenceLine(
+            line="location",
+            outcome=Outcome.CONTRADICTS,
+            strength="strong",
+            summary=f"The file's own position contradicts the claim {c.text!r} ({c.name}).",
+            numbers={"claims_inconsistent": [c.name for c in contra]},
+            notes=tuple(notes),
+        )
+    if ok:
+        return EvidenceLine(
+            line="location",
+            outcome=Outcome.SUPPORTS,
+            strength="weak",
+            summary="The file's own position fits the claims about where the camera was: "
+            + "; ".join(repr(c.text) for c in ok),
+            numbers={"claims_consistent": [c.name for c in ok]},
+            notes=tuple(notes),
+        )
+    return EvidenceLine(
+        line="location",
+        outcome=Outcome.NOT_TESTED,
+        summary="The hypothesis states no place where the footage was filmed.",
+        would_decide=("state where it was filmed: footage.filmed_at in the claims file",),
+    )
+
+
+def _against(
+    tid: str, target: Landmark | LatLon, cams: Sequence[CameraPosition], within: float
+) -> tuple[str, int, int, float, float, bool]:
+    """Measure every camera position against one target.
+
+    Returns (id, positions inside, outside, nearest m, farthest m, whether an uncertainty is
+    unstated); inside and outside count only beyond both uncertainties.
+    """
+    inside = outside = 0
+    nearest = math.inf
+    farthest = 0.0
+    unstated = False
+    for cam in cams:
+        d, u = _distance_to(cam.position, target)
+        slack = (cam.accuracy_m or 0.0) + (u or 0.0)
+        unstated |= cam.accuracy_m is None or (not isinstance(target, LatLon) and u is None)
+        nearest, farthest = min(nearest, d), max(farthest, d)
+        if d + slack <= within:
+            inside += 1
+        elif d - slack > within:
+            outside += 1
+    return tid, inside, outside, nearest, farthest, unstated
+
+
 def location_line(
     hyp: Hypothesis | None,
     registry: Registry,
@@ -268,32 +324,7 @@ def location_line(
     camera_contra = [c for c in camera_checks if c.verdict is Verdict.INCONSISTENT]
     camera_ok = [c for c in camera_checks if c.verdict is Verdict.CONSISTENT]
     if hyp is None or (hyp.filmed_at is None and hyp.filmed_at_point is None):
-        if camera_contra:
-            c = camera_contra[0]
-            return EvidenceLine(
-                line="location",
-                outcome=Outcome.CONTRADICTS,
-                strength="strong",
-                summary=f"The file's own position contradicts the claim {c.text!r} ({c.name}).",
-                numbers={"claims_inconsistent": [c.name for c in camera_contra]},
-                notes=tuple(notes),
-            )
-        if camera_ok:
-            return EvidenceLine(
-                line="location",
-                outcome=Outcome.SUPPORTS,
-                strength="weak",
-                summary="The file's own position fits the claims about where the camera was: "
-                + "; ".join(repr(c.text) for c in camera_ok),
-                numbers={"claims_consistent": [c.name for c in camera_ok]},
-                notes=tuple(notes),
-            )
-        return EvidenceLine(
-            line="location",
-            outcome=Outcome.NOT_TESTED,
-            summary="The hypothesis states no place where the footage was filmed.",
-            would_decide=("state where it was filmed: footage.filmed_at in the claims file",),
-        )
+        return _camera_claims_line(camera_contra, camera_ok, notes)
     targets, missing = _targets(hyp, registry, claims)
     within = float(hyp.within_m or 0.0)
     where = hyp.filmed_at or "the claimed point"
@@ -320,22 +351,7 @@ def location_line(
             would_decide=tuple(decide),
             notes=tuple(notes),
         )
-    per_target = []
-    for tid, target in targets:
-        inside = outside = 0
-        nearest = math.inf
-        farthest = 0.0
-        unstated = False
-        for cam in cams:
-            d, u = _distance_to(cam.position, target)
-            slack = (cam.accuracy_m or 0.0) + (u or 0.0)
-            unstated |= cam.accuracy_m is None or (not isinstance(target, LatLon) and u is None)
-            nearest, farthest = min(nearest, d), max(farthest, d)
-            if d + slack <= within:
-                inside += 1
-            elif d - slack > within:
-                outside += 1
-        per_target.append((tid, inside, outside, nearest, farthest, unstated))
+    per_target = [_against(tid, target, cams, within) for tid, target in targets]
     n = len(cams)
     kinds = {("in" if i == n else "out" if o == n else "mixed") for _, i, o, *_ in per_target}
     nearest = min(t[3] for t in per_target)
