@@ -238,6 +238,40 @@ def _no_constant(name: str) -> Any:
     raise ValueError(msg)
 
 
+def _overpass_way_refs(e: dict[str, Any], data: OsmData) -> list[int]:
+    """Return a way's node ids; the nodes an ``out geom`` export inlines are added to ``data``."""
+    raw_refs = e.get("nodes")
+    refs = (
+        [r for r in (_int(x) for x in raw_refs or []) if r is not None]
+        if isinstance(raw_refs, list)
+        else []
+    )
+    geometry = e.get("geometry")
+    if isinstance(geometry, list) and len(geometry) == len(refs):  # `out geom` layout
+        for ref, pt in zip(refs, geometry, strict=True):
+            c = _coord(pt.get("lat"), pt.get("lon")) if isinstance(pt, dict) else None
+            if c is not None and ref not in data.nodes:
+                data.nodes[ref] = (c[0], c[1], {}, _Meta(None, ""))
+    return refs
+
+
+def _overpass_members(e: dict[str, Any], data: OsmData) -> list[tuple[str, int, str]]:
+    """Return a relation's members as (type, ref, role); a member without a ref is dropped."""
+    members = []
+    raw_members = e.get("members")
+    for m in raw_members if isinstance(raw_members, list) else []:
+        mref = _int(m.get("ref")) if isinstance(m, dict) else None
+        if mref is not None:
+            members.append(
+                (
+                    _clean(m.get("type", ""), data.notes, "member"),
+                    mref,
+                    _clean(m.get("role", ""), data.notes, "member"),
+                )
+            )
+    return members
+
+
 def _read_overpass(path: Path, fh: BinaryIO, as_of: datetime | None = None) -> OsmData:
     raw = fh.read(_MAX_JSON_BYTES + 1)
     if len(raw) > _MAX_JSON_BYTES:
@@ -268,33 +302,9 @@ def _read_overpass(path: Path, fh: BinaryIO, as_of: datetime | None = None) -> O
             if c is not None:
                 data.nodes[oid] = (c[0], c[1], tags, meta)
         elif kind == "way":
-            raw_refs = e.get("nodes")
-            refs = (
-                [r for r in (_int(x) for x in raw_refs or []) if r is not None]
-                if isinstance(raw_refs, list)
-                else []
-            )
-            geometry = e.get("geometry")
-            if isinstance(geometry, list) and len(geometry) == len(refs):  # `out geom` layout
-                for ref, pt in zip(refs, geometry, strict=True):
-                    c = _coord(pt.get("lat"), pt.get("lon")) if isinstance(pt, dict) else None
-                    if c is not None and ref not in data.nodes:
-                        data.nodes[ref] = (c[0], c[1], {}, _Meta(None, ""))
-            data.ways[oid] = (refs, tags, meta)
+            data.ways[oid] = (_overpass_way_refs(e, data), tags, meta)
         else:
-            members = []
-            raw_members = e.get("members")
-            for m in raw_members if isinstance(raw_members, list) else []:
-                mref = _int(m.get("ref")) if isinstance(m, dict) else None
-                if mref is not None:
-                    members.append(
-                        (
-                            _clean(m.get("type", ""), data.notes, "member"),
-                            mref,
-                            _clean(m.get("role", ""), data.notes, "member"),
-                        )
-                    )
-            data.relations[oid] = (members, tags, meta)
+            data.relations[oid] = (_overpass_members(e, data), tags, meta)
     if unusable:
         data.notes.append(
             Note(
@@ -651,142 +661,18 @@ def import_osm(
     p = Path(os.fspath(path))
     data = read_osm(p, as_of=as_of)
     sha = hash_regular_file(p, max_bytes=_MAX_BYTES, what="OSM file", error=limit_error)
-    skipped: list[Note] = list(data.notes)
-    made: list[Landmark] = []
-
-    outside = 0
-
-    def keep(geom: BaseGeometry | None) -> bool:
-        nonlocal outside
-        if geom is None or geom.is_empty:
-            return False
-        if box is not None and not geom.intersects(box):
-            outside += 1
-            return False
-        return True
-
-    for oid, (lat, lon, t, meta) in sorted(data.nodes.items()):
-        if t and _matches(t, filters):
-            geom = Point(lon, lat)
-            if keep(geom):
-                made.append(
-                    _landmark(
-                        f"{id_prefix}n{oid}",
-                        t,
-                        geom,
-                        [_source("node", oid, meta, data, sha)],
-                        f"node {oid}",
-                    )
-                )
-    by_name: dict[str, list[tuple[int, list[tuple[float, float]], dict[str, str], _Meta]]] = (
-        defaultdict(list)
-    )
-    for oid, (refs, t, meta) in sorted(data.ways.items()):
-        if not _matches(t, filters):
-            continue
-        coords = _way_coords(data, refs)
-        if coords is None or len(coords) < 2:
-            skipped.append(
-                Note(
-                    code="W_OSM_INCOMPLETE",
-                    message=f"way {oid}: nodes missing from the file",
-                    field="osm",
-                )
-            )
-            continue
-        closed = len(coords) >= 4 and coords[0] == coords[-1]
-        way_geom: BaseGeometry
-        if closed and _is_area(t):
-            area = Polygon(coords)
-            repaired = area if area.is_valid else _polygonal(shapely.make_valid(area))
-            if repaired is None:
-                skipped.append(
-                    Note(
-                        code="W_OSM_UNREPRESENTABLE",
-                        message=f"way {oid}: a closed way that encloses no area",
-                        field="osm",
-                    )
-                )
-                continue
-            way_geom = repaired
-        else:
-            if merge_by_name and t.get("name"):
-                by_name[t["name"]].append((oid, coords, t, meta))
-                continue
-            way_geom = LineString(coords)
-        if keep(way_geom):
-            made.append(
-                _landmark(
-                    f"{id_prefix}w{oid}",
-                    t,
-                    way_geom,
-                    [_source("way", oid, meta, data, sha)],
-                    f"way {oid}",
-                )
-            )
-    name_ids = _name_ids(by_name, id_prefix)
-    for name, parts in sorted(by_name.items()):
-        geom = _merged_lines([c for _, c, _, _ in parts])
-        if not keep(geom):
-            continue
-        common = dict(parts[0][2])
-        for _, _, t, _ in parts[1:]:
-            common = {k: v for k, v in common.items() if t.get(k) == v}
-        sources = [_source("way", oid, meta, data, sha) for oid, _, _, meta in parts]
-        lm = _landmark(name_ids[name], common, geom, sources, name)
-        made.append(
-            dataclasses.replace(lm, notes=f"merged from {len(parts)} OSM ways with name {name!r}")
-        )
-    for oid, (members, t, meta) in sorted(data.relations.items()):
-        if not _matches(t, filters):
-            continue
-        rtype = t.get("type", "")
-        rel_geom: BaseGeometry | None = None
-        if rtype in ("multipolygon", "boundary"):
-            rel_geom = _multipolygon(data, members)
-        elif rtype in ("waterway", "street", "route"):
-            lines = [
-                data.ways[ref] for kind, ref, _ in members if kind == "way" and ref in data.ways
-            ]
-            member_coords = [_way_coords(data, refs) for refs, _, _ in lines]
-            complete = [c for c in member_coords if c is not None and len(c) >= 2]
-            if complete and len(complete) == len(member_coords):
-                rel_geom = _merged_lines(complete)
-        if rel_geom is None:
-            skipped.append(
-                Note(
-                    code="W_OSM_INCOMPLETE",
-                    message=f"relation {oid} ({rtype or 'no type'}): members missing from "
-                    "the file, or rings that do not close",
-                    field="osm",
-                )
-            )
-            continue
-        if keep(rel_geom):
-            made.append(
-                _landmark(
-                    f"{id_prefix}r{oid}",
-                    t,
-                    rel_geom,
-                    [_source("relation", oid, meta, data, sha)],
-                    f"relation {oid}",
-                )
-            )
-    if bbox is not None and not made and outside:
-        w, s, e, n = bbox
-        msg = (
-            f"nothing matching the tags lies inside the box west {w}, south {s}, east {e}, "
-            f"north {n}; {outside} matching element(s) lie outside it"
-        )
-        hint = "--bbox is west,south,east,north (as osmnx and QGIS); check the order."
-        if -90 <= w < e <= 90 and -180 <= s < n <= 180:
-            hint += f" If you meant south,west,north,east, that box is --bbox {s},{w},{n},{e}"
-        raise InputError(msg, code="E_OSM_BBOX_EMPTY", hint=hint)
+    run = _Importer(data=data, filters=filters, box=box, sha=sha, id_prefix=id_prefix)
+    run.nodes()
+    run.ways(merge_by_name=merge_by_name)
+    run.merged_ways()
+    run.relations()
+    if bbox is not None and not run.made and run.outside:
+        raise _bbox_empty(bbox, run.outside)
     kept = []
-    for lm in made:
+    for lm in run.made:
         problems = landmark_problems(lm)
         if problems:  # e.g. a way whose nodes all lie on one point: no line to write
-            skipped.append(
+            run.skipped.append(
                 Note(
                     code="W_OSM_UNREPRESENTABLE",
                     message=f"{lm.id} ({lm.name}) cannot be a registry landmark: {problems[0]}",
@@ -795,7 +681,145 @@ def import_osm(
             )
         else:
             kept.append(lm)
-    return OsmImport(landmarks=tuple(kept), skipped=tuple(skipped), file_sha256=sha)
+    return OsmImport(landmarks=tuple(kept), skipped=tuple(run.skipped), file_sha256=sha)
+
+
+def _bbox_empty(bbox: tuple[float, float, float, float], outside: int) -> InputError:
+    """Return the error for a box that selects nothing while matching elements lie outside."""
+    w, s, e, n = bbox
+    msg = (
+        f"nothing matching the tags lies inside the box west {w}, south {s}, east {e}, "
+        f"north {n}; {outside} matching element(s) lie outside it"
+    )
+    hint = "--bbox is west,south,east,north (as osmnx and QGIS); check the order."
+    if -90 <= w < e <= 90 and -180 <= s < n <= 180:
+        hint += f" If you meant south,west,north,east, that box is --bbox {s},{w},{n},{e}"
+    return InputError(msg, code="E_OSM_BBOX_EMPTY", hint=hint)
+
+
+_NamedWay = tuple[int, list[tuple[float, float]], dict[str, str], "_Meta"]
+
+
+class _Importer:
+    """One ``import_osm`` run: the elements that match, as landmarks, in file-id order.
+
+    ``made`` collects the landmarks, ``skipped`` the notes on what could not be one,
+    ``outside`` counts matching elements outside the box.
+    """
+
+    def __init__(
+        self,
+        *,
+        data: OsmData,
+        filters: Any,
+        box: BaseGeometry | None,
+        sha: str,
+        id_prefix: str,
+    ) -> None:
+        self.data = data
+        self.filters = filters
+        self.box = box
+        self.sha = sha
+        self.id_prefix = id_prefix
+        self.made: list[Landmark] = []
+        self.skipped: list[Note] = list(data.notes)
+        self.outside = 0
+        self.by_name: dict[str, list[_NamedWay]] = defaultdict(list)
+
+    def keep(self, geom: BaseGeometry | None) -> bool:
+        """Whether a geometry is kept: not empty, and inside the box when there is one."""
+        if geom is None or geom.is_empty:
+            return False
+        if self.box is not None and not geom.intersects(self.box):
+            self.outside += 1
+            return False
+        return True
+
+    def add(
+        self, kind: str, oid: int, tags: dict[str, str], meta: _Meta, geom: BaseGeometry
+    ) -> None:
+        """Make the landmark of one element when its geometry is kept."""
+        if self.keep(geom):
+            source = _source(kind, oid, meta, self.data, self.sha)
+            lid = f"{self.id_prefix}{kind[0]}{oid}"
+            self.made.append(_landmark(lid, tags, geom, [source], f"{kind} {oid}"))
+
+    def skip(self, code: str, message: str) -> None:
+        self.skipped.append(Note(code=code, message=message, field="osm"))
+
+    def nodes(self) -> None:
+        for oid, (lat, lon, t, meta) in sorted(self.data.nodes.items()):
+            if t and _matches(t, self.filters):
+                self.add("node", oid, t, meta, Point(lon, lat))
+
+    def ways(self, *, merge_by_name: bool) -> None:
+        """Make closed ways of area tags polygons, others lines (or keep them to merge by name)."""
+        for oid, (refs, t, meta) in sorted(self.data.ways.items()):
+            if not _matches(t, self.filters):
+                continue
+            coords = _way_coords(self.data, refs)
+            if coords is None or len(coords) < 2:
+                self.skip("W_OSM_INCOMPLETE", f"way {oid}: nodes missing from the file")
+                continue
+            closed = len(coords) >= 4 and coords[0] == coords[-1]
+            if closed and _is_area(t):
+                area = Polygon(coords)
+                repaired = area if area.is_valid else _polygonal(shapely.make_valid(area))
+                if repaired is None:
+                    self.skip(
+                        "W_OSM_UNREPRESENTABLE", f"way {oid}: a closed way that encloses no area"
+                    )
+                    continue
+                self.add("way", oid, t, meta, repaired)
+            elif merge_by_name and t.get("name"):
+                self.by_name[t["name"]].append((oid, coords, t, meta))
+            else:
+                self.add("way", oid, t, meta, LineString(coords))
+
+    def merged_ways(self) -> None:
+        """One line landmark per name of the ways kept to merge, with the tags they share."""
+        name_ids = _name_ids(self.by_name, self.id_prefix)
+        for name, parts in sorted(self.by_name.items()):
+            geom = _merged_lines([c for _, c, _, _ in parts])
+            if not self.keep(geom):
+                continue
+            common = dict(parts[0][2])
+            for _, _, t, _ in parts[1:]:
+                common = {k: v for k, v in common.items() if t.get(k) == v}
+            sources = [_source("way", oid, meta, self.data, self.sha) for oid, _, _, meta in parts]
+            lm = _landmark(name_ids[name], common, geom, sources, name)
+            notes = f"merged from {len(parts)} OSM ways with name {name!r}"
+            self.made.append(dataclasses.replace(lm, notes=notes))
+
+    def relations(self) -> None:
+        """Multipolygons and boundaries as areas; waterways, streets and routes as lines."""
+        for oid, (members, t, meta) in sorted(self.data.relations.items()):
+            if not _matches(t, self.filters):
+                continue
+            rtype = t.get("type", "")
+            rel_geom = self._relation_geometry(rtype, members)
+            if rel_geom is None:
+                self.skip(
+                    "W_OSM_INCOMPLETE",
+                    f"relation {oid} ({rtype or 'no type'}): members missing from the file, "
+                    "or rings that do not close",
+                )
+                continue
+            self.add("relation", oid, t, meta, rel_geom)
+
+    def _relation_geometry(
+        self, rtype: str, members: list[tuple[str, int, str]]
+    ) -> BaseGeometry | None:
+        if rtype in ("multipolygon", "boundary"):
+            return _multipolygon(self.data, members)
+        if rtype in ("waterway", "street", "route"):
+            ways = self.data.ways
+            lines = [ways[ref] for kind, ref, _ in members if kind == "way" and ref in ways]
+            member_coords = [_way_coords(self.data, refs) for refs, _, _ in lines]
+            complete = [c for c in member_coords if c is not None and len(c) >= 2]
+            if complete and len(complete) == len(member_coords):
+                return _merged_lines(complete)
+        return None
 
 
 def _landmark(
