@@ -7,19 +7,14 @@ import tomllib
 
 from conftest import ROOT
 
-# The package files above max-complexity 14 or max-args 8 when the gates were introduced
-# (2026-12-02). Remove a file here and in pyproject.toml once it is below them; never add one.
+# The package files still above max-complexity 14 or max-args 8 (ten when the gates were
+# introduced, 2026-12-02; no function above complexity 14 since the same day's later commits).
+# Remove a file here and in pyproject.toml once it is below them; never add one.
 ALLOWED = {
-    "geoverify/_gpmf.py": {"C901"},
     "geoverify/batch.py": {"PLR0913"},
-    "geoverify/evidence.py": {"C901", "PLR0913"},
-    "geoverify/matching/__init__.py": {"C901"},
+    "geoverify/evidence.py": {"PLR0913"},
     "geoverify/matching/_verify.py": {"PLR0913"},
-    "geoverify/osm.py": {"C901"},
-    "geoverify/probing/__init__.py": {"C901"},
-    "geoverify/probing/_sniff.py": {"C901"},
-    "geoverify/registry/_read.py": {"C901"},
-    "geoverify/report.py": {"C901", "PLR0913"},
+    "geoverify/report.py": {"PLR0913"},
 }
 GATES = {"C901", "PLR0913"}
 
