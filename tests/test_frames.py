@@ -6,6 +6,7 @@ import hashlib
 import json
 from fractions import Fraction
 
+import av
 import numpy as np
 import pytest
 from conftest import BERLIN
@@ -20,7 +21,7 @@ from fixtures import (
     write_numbered,
 )
 
-from geoverify import InputError, MediaError, OutputError
+from geoverify import DecodeLimits, InputError, MediaError, OutputError
 from geoverify.frames import FrameOptions, perceptual_hash, save_frames, select_frames
 
 CUT_TOL_FRAMES = 1
@@ -376,6 +377,42 @@ def test_probe_and_select_in_one_worker_give_what_the_two_calls_give(tmp_path):
         probe_and_select(clip, options=FrameOptions(every_s=1.0, start_s=60.0))
     assert exc.value.code == "E_CONTAINER_TRUNCATED"  # no frame in a range past the end
     assert exc.value.input_sha256 == media.sha256
+
+
+def test_a_matroska_clip_is_demuxed_once_for_probe_and_scan(tmp_path):
+    # Matroska has no full index: probe demuxes the packets, and the scan takes them as its
+    # packet index instead of demuxing again; the selection is the one of the two calls
+    from geoverify import probe
+    from geoverify.frames import probe_and_select
+    from geoverify.frames._plan import packet_index_of
+    from geoverify.frames._scan import scan_frames
+    from geoverify.probing._container import read_container_then
+
+    clip = write_clip(tmp_path / "m.mkv", n_frames=60, fps=25)
+    opts = FrameOptions(scenes=True, every_s=0.5)
+    media, selection = probe_and_select(clip, options=opts)
+    assert media.container.demuxer == "matroska,webm"
+    apart = select_frames(probe(clip), options=opts)
+    assert [f.pts for f in selection.frames] == [f.pts for f in apart.frames]
+    assert selection.frames_expected == apart.frames_expected == 60
+    # what the follow-up job is handed: every packet probe demuxed, in file order (an MP4's
+    # timestamps come from its index: nothing demuxed, nothing handed over)
+    with av.open(str(clip)) as c:
+        video = c.streams.video[0]
+        order = [(p.pts, bool(p.is_keyframe)) for p in c.demux(video) if p.pts is not None]
+        time_base = Fraction(video.time_base)
+
+    def handed(path, limits, raw, tkhd_rotation, packets=None):
+        return packets
+
+    _, outcome = read_container_then(str(clip), DecodeLimits(), handed, (), None)
+    assert outcome == ("ok", order)
+    mp4 = write_clip(tmp_path / "m.mp4", n_frames=10)
+    assert read_container_then(str(mp4), DecodeLimits(), handed, (), None)[1] == ("ok", None)
+    # and a given index is the one the scan uses: without its last 10 packets, 50 frames
+    index = packet_index_of(order[:-10], time_base)
+    short = scan_frames(str(clip), opts, DecodeLimits(), None, index=index)
+    assert short.frames_expected == 50
 
 
 def test_select_frames_takes_the_probe_result_as_its_handle(tmp_path):

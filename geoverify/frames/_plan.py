@@ -88,33 +88,35 @@ def read_packet_index(container: Any, stream: Any, limits: DecodeLimits) -> Pack
     """Demux ``stream`` once: every packet's timestamp and keyframe flag, nothing decoded."""
     import av
 
-    pts: list[int] = []
-    keys: list[int] = []
     order: list[tuple[int, bool]] = []
     demux_error = ""
     try:
         for packet in container.demux(stream):
             if packet.pts is None:
                 continue
-            pts.append(packet.pts)
             order.append((packet.pts, bool(packet.is_keyframe)))
-            if packet.is_keyframe:
-                keys.append(packet.pts)
-            if len(pts) > limits.max_frames:
+            if len(order) > limits.max_frames:
                 msg = f"more than {limits.max_frames} frames"
                 raise LimitError(msg, code="E_LIMIT_FRAMES", hint="Cut the clip.")
     except MemoryError:  # out of memory is a limit, not a damaged file
         raise
     except av.FFmpegError as exc:
         demux_error = ffmpeg_error(exc, limit=300)
-    if not pts:
+    if not order:
         msg = "the video stream has no readable packets"
         hint = "The file is truncated or corrupt; fetch it again."
         raise MediaError(msg, code="E_CONTAINER_TRUNCATED", hint=hint)
+    return packet_index_of(order, Fraction(stream.time_base), demux_error=demux_error)
+
+
+def packet_index_of(
+    order: Sequence[tuple[int, bool]], time_base: Fraction, *, demux_error: str = ""
+) -> PacketIndex:
+    """Build the ``PacketIndex`` of (pts, keyframe) pairs in file order (one demux's packets)."""
     return PacketIndex(
-        time_base=Fraction(stream.time_base),
-        pts=tuple(sorted(pts)),
-        key_pts=tuple(sorted(keys)),
+        time_base=time_base,
+        pts=tuple(sorted(p for p, _ in order)),
+        key_pts=tuple(sorted(p for p, key in order if key)),
         decode_order=tuple(order),
         demux_error=demux_error,
     )

@@ -33,6 +33,7 @@ from geoverify.frames._model import Frame, FrameOptions, Shot, sharpness
 from geoverify.frames._plan import (
     DecodePlan,
     PacketIndex,
+    packet_index_of,
     plan_decoding,
     range_of,
     read_packet_index,
@@ -185,15 +186,19 @@ def scan_frames(
     rotation: int | None,
     stream_frames: bool = False,
     stream_index: int | None = None,
+    *,
+    index: PacketIndex | None = None,
 ) -> ScanResult:
     """Decode the range once and run the strategies (inside the worker).
 
-    ``stream_index``: the video stream probe chose; ``None`` chooses it here.
+    ``stream_index``: the video stream probe chose; ``None`` chooses it here. ``index``: the
+    stream's packet index when already demuxed (by probe); ``None`` demuxes it here.
     """
     with contextlib.ExitStack() as stack, open(path, "rb") as fh:
         container, number, stream, raws = _open_video(fh, limits, stream_index)
         with container:
-            index = read_packet_index(container, stream, limits)
+            if index is None:
+                index = read_packet_index(container, stream, limits)
             plan = plan_decoding(opts, index)
             expected = index.expected(opts)
             log = PassLog(errors=[index.demux_error] if index.demux_error else [])
@@ -249,15 +254,27 @@ def scan_frames(
 
 
 def scan_after_probe(
-    path: str, limits: DecodeLimits, raw: Any, tkhd_rotation: int | None, opts: FrameOptions
+    path: str,
+    limits: DecodeLimits,
+    raw: Any,
+    tkhd_rotation: int | None,
+    opts: FrameOptions,
+    *,
+    packets: list[tuple[int, bool]] | None = None,
 ) -> ScanResult:
     """``scan_frames`` as probe's follow-up in its worker (``frames.probe_and_select``).
 
     The stream is the one probe chose and the rotation the one probe reports
-    (``probing._notes.video_info``), so the result is that of ``select_frames(media)``.
+    (``probing._notes.video_info``), so the result is that of ``select_frames(media)``. The
+    packets probe demuxed (``packets``, a whole stream's) are the packet index: the stream is
+    not demuxed a second time.
     """
     from geoverify.probing._notes import video_info
 
     video = video_info(raw, tkhd_rotation)
     rotation = video.rotation_deg if video is not None else None
-    return scan_frames(path, opts, limits, rotation, True, raw.video_index)
+    time_base = raw.streams[raw.video_index].time_base
+    index = None
+    if packets is not None and time_base is not None and len(packets) <= limits.max_frames:
+        index = packet_index_of(packets, time_base)
+    return scan_frames(path, opts, limits, rotation, True, raw.video_index, index=index)

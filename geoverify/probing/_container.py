@@ -59,23 +59,46 @@ class RawContainer:
     library_versions: dict[str, str]
 
 
-def _demux_timestamps(container: Any, stream: Any, limits: DecodeLimits) -> dict[str, Any]:
+@dataclasses.dataclass(slots=True)
+class PacketLog:
+    """The video packets probe demuxed, for the follow-up job (``read_container_then``).
+
+    ``order``: (pts, keyframe) of every packet with a presentation time, in file order;
+    ``complete``: the demux reached the end of the stream, with no error and under the frame
+    limit (only then is it the stream's whole packet index).
+    """
+
+    order: list[tuple[int, bool]] = dataclasses.field(default_factory=list)
+    complete: bool = False
+
+
+def _demux_timestamps(
+    container: Any, stream: Any, limits: DecodeLimits, log: PacketLog | None = None
+) -> dict[str, Any]:
     """Timestamps by reading packets, for containers without an index (MKV, MPEG-TS).
 
-    A demuxer error ends the reading: the timestamps up to it are summarised.
+    A demuxer error ends the reading: the timestamps up to it are summarised. ``log`` records
+    the packets for the stage after probe.
     """
     timestamps: list[int] = []
     ends: list[int] = []
     keys = 0
-    for packet in demux_packets(container, stream, []):
+    errors: list[str] = []
+    cut = False
+    for packet in demux_packets(container, stream, errors):
         if packet.pts is None and packet.dts is None:
             continue
         timestamps.append(packet.pts if packet.pts is not None else packet.dts)
         if packet.pos is not None and packet.pos >= 0:
             ends.append(packet.pos + packet.size)
         keys += bool(packet.is_keyframe)
+        if log is not None and packet.pts is not None:
+            log.order.append((packet.pts, bool(packet.is_keyframe)))
         if len(timestamps) >= limits.max_frames:
+            cut = True
             break
+    if log is not None:
+        log.complete = not errors and not cut
     container.seek(0)
     return timestamps_summary(timestamps, ends, keys, "packets")
 
@@ -144,8 +167,12 @@ def _read_gpmf(
     return tuple(payloads), truncated or bool(errors)
 
 
-def read_container(path: str, limits: DecodeLimits) -> RawContainer:
-    """Read format, streams, tags, the first frame and GoPro GPMF payloads (worker side)."""
+def read_container(path: str, limits: DecodeLimits, log: PacketLog | None = None) -> RawContainer:
+    """Read format, streams, tags, the first frame and GoPro GPMF payloads (worker side).
+
+    ``log`` receives the video packets when they are demuxed (containers without a full
+    index); it stays empty when the index gave the timestamps.
+    """
     import av
 
     with open(path, "rb") as fh:
@@ -164,7 +191,7 @@ def read_container(path: str, limits: DecodeLimits) -> RawContainer:
                 )
                 if raw.ts_count == 0 or not full_index:
                     streams[video_index] = dataclasses.replace(
-                        raw, **_demux_timestamps(container, stream, limits)
+                        raw, **_demux_timestamps(container, stream, limits, log)
                     )
                 first = _decode_first_frame(container, stream, limits)
             gpmf, gpmf_truncated = _read_gpmf(container, limits)
@@ -192,7 +219,8 @@ def read_container(path: str, limits: DecodeLimits) -> RawContainer:
 class FollowUp:
     """A job for probe's worker once the container is read (``probing.probe_then``).
 
-    ``func(path, limits, raw, tkhd_rotation, *args)`` must be a module-level function;
+    ``func(path, limits, raw, tkhd_rotation, *args, packets=...)`` must be a module-level
+    function (``packets``: see ``read_container_then``);
     ``progress`` and ``on_item`` (parent side, not sent) receive its ``report_progress`` and
     ``report_item``.
     """
@@ -210,17 +238,21 @@ def read_container_then(
     job_args: tuple[Any, ...],
     tkhd_rotation: int | None,
 ) -> tuple[RawContainer, tuple[Any, ...] | None]:
-    """``read_container``, then ``job(path, limits, raw, tkhd_rotation, *job_args)`` (worker side).
+    """``read_container``, then ``job(path, limits, raw, tkhd_rotation, *job_args, packets=)``.
 
-    One worker for probe and the stage after it (``frames.probe_and_select``), so the file is
-    opened, its stream chosen and its packets read in one process. The job runs only when the
+    Worker side. One worker for probe and the stage after it (``frames.probe_and_select``), so
+    the file is opened, its stream chosen and its packets read in one process: ``packets`` is
+    the (pts, keyframe) list of every video packet in file order when probe demuxed the whole
+    stream (containers without a full index), else ``None``. The job runs only when the
     container has a video stream; its outcome is ``("ok", result)``, or ``("err", class name,
     error record)`` for a geoverify error, so what probe read is kept either way.
     """
-    raw = read_container(path, limits)
+    log = PacketLog()
+    raw = read_container(path, limits, log)
     if raw.video_index is None or raw.format_name in IMAGE_DEMUXERS:
         return raw, None
+    packets = log.order if log.complete and log.order else None
     try:
-        return raw, ("ok", job(path, limits, raw, tkhd_rotation, *job_args))
+        return raw, ("ok", job(path, limits, raw, tkhd_rotation, *job_args, packets=packets))
     except GeoverifyError as exc:
         return raw, ("err", type(exc).__name__, exc.to_dict())
