@@ -296,6 +296,27 @@ def test_affine_pass_is_repeatable_whatever_ran_before(tmp_path):
     assert first.control_scores == second.control_scores
 
 
+def test_a_reference_indexed_again_in_the_process_reuses_its_features(tmp_path):
+    reg = _registry(tmp_path, {"dom": GEO / "berlin_03.jpg"})
+    plain = MatchOptions(affine="off", background="off")
+    first = build_index(reg, options=plain)
+    again = build_index(reg, options=plain)  # a batch worker's next item, a notebook's rerun
+    assert again.references[0].descriptors is first.references[0].descriptors
+    assert again.references[1].descriptors is first.references[1].descriptors  # mirrored
+    other = build_index(reg, options=MatchOptions(affine="off", background="off", max_features=500))
+    # another option, computed anew: about 500 keypoints (SIFT keeps ties), not the 2,000
+    assert len(other.references[0].descriptors) < len(first.references[0].descriptors) / 2
+    clear_feature_cache()
+    fresh = build_index(reg, options=plain)
+    assert fresh.references[0].descriptors is not first.references[0].descriptors
+    assert np.array_equal(fresh.references[0].descriptors, first.references[0].descriptors)
+    # other pixels under the same name are other features
+    shutil.copy(GEO / "berlin_01.jpg", tmp_path / "refs" / "berlin_03.jpg")
+    edited = build_index(reg, options=plain)
+    assert edited.references[0].file_sha256 != first.references[0].file_sha256
+    assert not np.array_equal(edited.references[0].points, first.references[0].points)
+
+
 def test_reference_edited_during_matching_is_refused(tmp_path):
     reg = _registry(tmp_path, {"aero": IM / "aero1.jpg", "box": IM / "box.png"})
     idx = build_index(reg, options=MatchOptions(affine="on", background="off"))

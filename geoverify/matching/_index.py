@@ -21,7 +21,7 @@ from geoverify.matching._options import MatchOptions
 from geoverify.matching._verify import (
     Points,
     Reference,
-    features,
+    cached_features,
     retrieval_matcher,
     scaled_gray,
     simulated_features,
@@ -132,7 +132,7 @@ def build_index(
                 raise RegistryError(msg, code="E_REF_IMAGE_INVALID", hint=exc.hint) from None
             gray, _ = scaled_gray(image, opts.max_side_px)
             for mirrored, g in ((False, gray), (True, np.ascontiguousarray(gray[:, ::-1]))):
-                pts, desc = features(g, opts)
+                pts, desc = cached_features(g, opts, kind="plain", keep=True)
                 refs.append(
                     Reference(
                         landmark_id=lm.id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -58,54 +58,94 @@ def features(
     return pts, desc
 
 
-# Affine-simulated features cost seconds an image. A reference's are kept in the process, by
-# the content of the image they came from, up to this many bytes of descriptors (least
-# recently used out first): the same reference in a second index, or a frame that shows the
-# same picture as a reference, is simulated once. A frame's are looked up, never kept: footage
-# rarely repeats a picture, and keeping every frame's would fill the cache with dead entries.
+# Features of reference images, kept in the process by the content of the image they came
+# from, up to this many bytes (least recently used out first): affine-simulated ones cost
+# seconds an image, plain ones a fifth of a second; the same reference in a second index (a
+# batch worker's next item, a notebook's next run), or a frame that shows the same picture as
+# a reference, is computed once. A frame's are looked up, never kept: footage rarely repeats a
+# picture, and keeping every frame's would fill the cache with dead entries.
 # ``clear_feature_cache`` empties it.
-_SIMULATED_CACHE_BYTES = 512 * 1024 * 1024
-_simulated: OrderedDict[tuple[object, ...], tuple[npt.NDArray[np.float32], Any]] = OrderedDict()
+_FEATURE_CACHE_BYTES = 512 * 1024 * 1024
+FeatureKind = Literal["plain", "affine", "screen"]
 
 
-def simulated_features(
-    gray: Image, opts: MatchOptions, *, screen: bool = False, keep: bool = False
+class _FeatureCache:
+    """Least-recently-used store of (points, descriptors) with a running byte count."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.entries: OrderedDict[tuple[object, ...], tuple[npt.NDArray[np.float32], Any]] = (
+            OrderedDict()
+        )
+        self.total_bytes = 0
+
+    @staticmethod
+    def size(value: tuple[npt.NDArray[np.float32], Any]) -> int:
+        return int(value[0].nbytes + np.asarray(value[1]).nbytes)
+
+    def get(self, key: tuple[object, ...]) -> tuple[npt.NDArray[np.float32], Any] | None:
+        hit = self.entries.get(key)
+        if hit is not None:
+            self.entries.move_to_end(key)
+        return hit
+
+    def put(self, key: tuple[object, ...], value: tuple[npt.NDArray[np.float32], Any]) -> None:
+        if key in self.entries:
+            return
+        self.entries[key] = value
+        self.total_bytes += self.size(value)
+        while self.total_bytes > self.max_bytes and len(self.entries) > 1:
+            _, old = self.entries.popitem(last=False)
+            self.total_bytes -= self.size(old)
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.total_bytes = 0
+
+
+_cache = _FeatureCache(_FEATURE_CACHE_BYTES)
+
+
+def cached_features(
+    gray: Image, opts: MatchOptions, *, kind: FeatureKind, keep: bool = False
 ) -> tuple[npt.NDArray[np.float32], Any]:
-    """``features(gray, opts, affine=True)`` (or ``screen=True``), computed once per content.
+    """``features(gray, opts)`` of one kind (plain, affine-simulated, screen), once per content.
 
     The key is a BLAKE2b digest of the pixels and their shape, with every option the features
     depend on, so a different image or option is never served another's features. ``keep``
     (for references) stores what was computed; without it the cache is only read.
     """
     digest = hashlib.blake2b(np.ascontiguousarray(gray).data, digest_size=20).hexdigest()
-    key = (
-        digest,
-        gray.shape,
-        opts.detector,
-        opts.affine_tilt_levels,
-        opts.affine_features_per_view,
-        opts.affine_screen_side_px,
-        opts.affine_screen_features_per_view,
-        screen,
+    depends: tuple[object, ...] = (
+        (opts.max_features,)
+        if kind == "plain"
+        else (
+            opts.affine_tilt_levels,
+            opts.affine_features_per_view,
+            opts.affine_screen_side_px,
+            opts.affine_screen_features_per_view,
+        )
     )
-    hit = _simulated.get(key)
+    key = (digest, gray.shape, opts.detector, kind, *depends)
+    hit = _cache.get(key)
     if hit is not None:
-        _simulated.move_to_end(key)
         return hit
-    result = features(gray, opts, affine=not screen, screen=screen)
-    if not keep:
-        return result
-    _simulated[key] = result
-    total = sum(p.nbytes + np.asarray(d).nbytes for p, d in _simulated.values())
-    while total > _SIMULATED_CACHE_BYTES and len(_simulated) > 1:
-        _, (p, d) = _simulated.popitem(last=False)
-        total -= p.nbytes + np.asarray(d).nbytes
+    result = features(gray, opts, affine=kind == "affine", screen=kind == "screen")
+    if keep:
+        _cache.put(key, result)
     return result
 
 
+def simulated_features(
+    gray: Image, opts: MatchOptions, *, screen: bool = False, keep: bool = False
+) -> tuple[npt.NDArray[np.float32], Any]:
+    """``features(gray, opts, affine=True)`` (or ``screen=True``), computed once per content."""
+    return cached_features(gray, opts, kind="screen" if screen else "affine", keep=keep)
+
+
 def clear_feature_cache() -> None:
-    """Forget the affine-simulated features kept in this process."""
-    _simulated.clear()
+    """Forget the reference features (plain and affine-simulated) kept in this process."""
+    _cache.clear()
 
 
 def retrieval_matcher(opts: MatchOptions) -> Any:
