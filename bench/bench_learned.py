@@ -55,7 +55,7 @@ def _score(q_pts: Any, q_desc: Any, r_pts: Any, r_desc: Any, opts: MatchOptions,
            *, affine: bool) -> Any:  # fmt: skip
     ref = Reference(landmark_id="r", image="r", mirrored=False, file_sha256="", points=r_pts,
                     descriptors=r_desc, size=(0, 0))  # fmt: skip
-    return verify_pair(q_pts, q_desc, r_pts, r_desc, ref, opts, 1.0, affine=affine)
+    return verify_pair((q_pts, q_desc), (r_pts, r_desc), ref, opts, 1.0, affine=affine)
 
 
 def classic(kind: str) -> list[tuple[str, str, Any, float]]:

@@ -266,7 +266,7 @@ def bench_screen() -> None:
             descriptors=r_desc, size=(0, 0),
         )  # fmt: skip
         index = flann_index(f_desc, opts)
-        s = verify_pair(r_pts, r_desc, f_pts, f_desc, ref, opts, 1.0, affine=True,
+        s = verify_pair((r_pts, r_desc), (f_pts, f_desc), ref, opts, 1.0, affine=True,
                         r_index=index, search=SCREEN_SEARCH)  # fmt: skip
         return s.inliers
 

@@ -295,7 +295,12 @@ def match_image(image: Image, index: MatchIndex) -> ImageMatch:
 
         def plain_score(i: int) -> LandmarkScore:
             s = verify_pair(
-                pts, desc, refs[i].points, refs[i].descriptors, refs[i], opts, area, affine=False
+                (pts, desc),
+                (refs[i].points, refs[i].descriptors),
+                refs[i],
+                opts,
+                area,
+                affine=False,
             )
             lid = refs[i].landmark_id
             plain_best[lid] = max(plain_best.get(lid, 0), s.inliers)
@@ -335,7 +340,7 @@ def match_image(image: Image, index: MatchIndex) -> ImageMatch:
 
     def affine_score(i: int) -> LandmarkScore:
         r_pts, r_desc = index.affine_features(i)
-        return verify_pair(a_pts, a_desc, r_pts, r_desc, refs[i], opts, area, affine=True)
+        return verify_pair((a_pts, a_desc), (r_pts, r_desc), refs[i], opts, area, affine=True)
 
     cands = [i for i, r in enumerate(refs) if r.landmark_id in set(chosen)]
     result = _decide(refs, affine_score, cands, by_votes, opts, scale, controls_only_if_needed=True)
@@ -382,7 +387,7 @@ def _affine_screen(
         if ref.landmark_id in out and not ref.mirrored:
             r_pts, r_desc = index.affine_features(i, screen=True)
             s = verify_pair(
-                r_pts, r_desc, f_pts, f_desc, ref, opts, area, affine=True, r_index=f_index,
+                (r_pts, r_desc), (f_pts, f_desc), ref, opts, area, affine=True, r_index=f_index,
                 search=SCREEN_SEARCH,
             )  # fmt: skip
             out[ref.landmark_id] = max(out[ref.landmark_id], s.inliers)

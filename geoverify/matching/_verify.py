@@ -397,10 +397,8 @@ class LandmarkScore:
 
 
 def verify_pair(
-    q_pts: Points,
-    q_desc: Any,
-    r_pts: Points,
-    r_desc: Any,
+    query: tuple[Points, Any],
+    reference: tuple[Points, Any],
     ref: Reference,
     opts: MatchOptions,
     frame_area: float,
@@ -409,7 +407,12 @@ def verify_pair(
     r_index: Any = None,
     search: tuple[int, int] = (6, 64),
 ) -> LandmarkScore:
-    """Score one frame against one reference: correspondences, then their geometry."""
+    """Score one frame against one reference: correspondences, then their geometry.
+
+    ``query`` and ``reference`` are (keypoints, descriptors); ``r_index`` a FLANN index over
+    ``reference``'s descriptors when one is built already.
+    """
+    (q_pts, q_desc), (r_pts, r_desc) = query, reference
     src, dst = _tentative(
         q_pts, q_desc, r_pts, r_desc, opts, affine=affine, r_index=r_index, search=search
     )
