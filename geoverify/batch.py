@@ -28,6 +28,7 @@ per distinct file under ``items/`` (keyed by content), ``summary.json`` (schema
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import csv
 import dataclasses
 import glob
@@ -36,7 +37,7 @@ import io
 import json
 import multiprocessing
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -498,7 +499,7 @@ def verify_batch(
     results = (
         _run_dask(tasks, scheduler, progress)
         if scheduler
-        else _run_pool(tasks, n_workers, progress)
+        else _run_pool(tasks, n_workers, progress, threads=threads)
     )
     for data in list(results.values()) + list(reused.values()):
         sha = data["file_sha256"]
@@ -533,15 +534,56 @@ def _workers(workers: int | None) -> int:
     return max(1, os.cpu_count() or 1)
 
 
+# The BLAS libraries' thread pools are sized when numpy loads, from these variables: a pool
+# process inherits them when it is spawned. Matching's nearest-neighbour search is a BLAS
+# matrix product; two workers with two BLAS threads each on two cores spent a third of a batch
+# on contention (bench/README.md). Dask's nanny sets the same variables in its workers.
+_BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def _blas_threads(threads: int) -> Iterator[None]:
+    """Set the BLAS thread variables (``threads`` > 0) for the processes spawned inside."""
+    if threads <= 0:
+        yield
+        return
+    saved = {name: os.environ.get(name) for name in _BLAS_THREAD_VARIABLES}
+    os.environ.update(dict.fromkeys(_BLAS_THREAD_VARIABLES, str(threads)))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def _run_pool(
     tasks: list[dict[str, Any]],
     workers: int,
     progress: Callable[[int, int | None], None] | None,
+    *,
+    threads: int = 0,
 ) -> dict[str, dict[str, Any]]:
-    """One task per file on a spawned process pool; a dead worker is a failed row."""
+    """One task per file on a spawned process pool; a dead worker is a failed row.
+
+    ``threads`` > 0 is each worker's thread count: its BLAS pool is sized to it too.
+    """
     results: dict[str, dict[str, Any]] = {}
     if not tasks:
         return results
+    with _blas_threads(threads):
+        return _pooled(tasks, workers, progress, results)
+
+
+def _pooled(
+    tasks: list[dict[str, Any]],
+    workers: int,
+    progress: Callable[[int, int | None], None] | None,
+    results: dict[str, dict[str, Any]],
+) -> dict[str, dict[str, Any]]:
+    """Run the tasks on pools until each has a row (a pool that dies is replaced)."""
     todo = list(tasks)
     done = 0
     while todo:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import runpy
 import shutil
 from datetime import UTC, datetime
@@ -259,3 +260,23 @@ def test_bad_batch_options_are_refused_before_any_work(tmp_path, export):
         verify_batch([export], registry=BERLIN / "registry.geojson", out=tmp_path / "p",
                      workers=0)  # fmt: skip
     assert list(tmp_path.iterdir()) == []  # nothing was written
+
+
+def test_pool_workers_get_one_blas_thread_each(monkeypatch):
+    # two workers on two cores: each one's BLAS pool (the matcher's matrix products) is sized
+    # to its thread count when it is spawned, and the caller's environment is left as it was
+    import subprocess
+    import sys
+
+    from geoverify.batch import _blas_threads
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    show = "import os; print(os.environ['OPENBLAS_NUM_THREADS'], os.environ['OMP_NUM_THREADS'])"
+    with _blas_threads(1):
+        child = subprocess.run([sys.executable, "-c", show], capture_output=True, text=True)
+    assert child.stdout.split() == ["1", "1"]
+    assert os.environ["OMP_NUM_THREADS"] == "3"
+    assert "OPENBLAS_NUM_THREADS" not in os.environ
+    with _blas_threads(0):  # automatic: nothing set
+        assert "OPENBLAS_NUM_THREADS" not in os.environ
