@@ -1,8 +1,9 @@
-"""What the benchmarks share: timing a call as the median of several runs."""
+"""What the benchmarks share: timing a call as the median of several runs, or a command."""
 
 from __future__ import annotations
 
 import statistics
+import subprocess
 import time
 from collections.abc import Callable
 
@@ -18,3 +19,10 @@ def timed(fn: Callable[[], object], runs: int, *, warmup: bool = False) -> float
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def timed_command(cmd: list[str]) -> float:
+    """Wall time in seconds of one run of a command (its output discarded; it must succeed)."""
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start

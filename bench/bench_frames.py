@@ -24,12 +24,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import av
 import cv2
 import numpy as np
+from _common import timed_command
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -77,13 +77,6 @@ def make_clip(path: Path, repeats: int = 1) -> list[int]:
         out.mux(stream.encode())
     tmp.rename(path)
     return cuts
-
-
-def timed(cmd: list[str]) -> float:
-    """Wall time in seconds of a command."""
-    start = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
 
 
 def peak_rss_kib(cmd: list[str]) -> int:
@@ -149,12 +142,12 @@ def main() -> None:
     }  # fmt: skip
     print(f"clip: {clip.name} ({clip.stat().st_size / 2**20:.1f} MiB), runs: {args.runs}")
     for name, (ours, ref) in pairs.items():
-        timed(ours())
-        timed(ref())
+        timed_command(ours())
+        timed_command(ref())
         t_ours, t_ref = [], []
         for _ in range(args.runs):
-            t_ours.append(timed(ours()))
-            t_ref.append(timed(ref()))
+            t_ours.append(timed_command(ours()))
+            t_ref.append(timed_command(ref()))
         mo, mr = statistics.median(t_ours), statistics.median(t_ref)
         print(
             f"{name:10s} geoverify {mo:6.2f} s   reference {mr:6.2f} s   "

@@ -23,15 +23,14 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import av
 import cv2
 import numpy as np
+from _common import timed_command
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "keyframes"
@@ -95,12 +94,6 @@ def make_clip(path: Path, content: str, size: tuple[int, int], gop: int) -> Path
     return path
 
 
-def timed(cmd: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
@@ -135,12 +128,12 @@ def main() -> None:
                         "-fps_mode", "passthrough", str(fresh("f") / "out%04d.png"),
                     ]  # fmt: skip
 
-                timed(ours())
-                timed(ref())
+                timed_command(ours())
+                timed_command(ref())
                 t_ours, t_ref = [], []
                 for _ in range(args.runs):
-                    t_ours.append(timed(ours()))
-                    t_ref.append(timed(ref()))
+                    t_ours.append(timed_command(ours()))
+                    t_ref.append(timed_command(ref()))
                 n = len([p for p in (work / "g").glob("*.png") if p.name != "contact_sheet.png"])
                 mo, mr = statistics.median(t_ours), statistics.median(t_ref)
                 ratios.append(mr / mo)
