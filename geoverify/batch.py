@@ -570,20 +570,19 @@ def _run_pool(
 
     ``threads`` > 0 is each worker's thread count: its BLAS pool is sized to it too.
     """
-    results: dict[str, dict[str, Any]] = {}
     if not tasks:
-        return results
+        return {}
     with _blas_threads(threads):
-        return _pooled(tasks, workers, progress, results)
+        return _pooled(tasks, workers, progress)
 
 
 def _pooled(
     tasks: list[dict[str, Any]],
     workers: int,
     progress: Callable[[int, int | None], None] | None,
-    results: dict[str, dict[str, Any]],
 ) -> dict[str, dict[str, Any]]:
     """Run the tasks on pools until each has a row (a pool that dies is replaced)."""
+    results: dict[str, dict[str, Any]] = {}
     todo = list(tasks)
     done = 0
     while todo:

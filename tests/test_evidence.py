@@ -42,11 +42,6 @@ runner = CliRunner()
 PLAIN = VerifyOptions(frames=FrameOptions(best=2), matching=MatchOptions(affine="off"))
 
 
-@pytest.fixture(scope="module")
-def walk(sample_walk):
-    return sample_walk
-
-
 def _claims(tmp_path: Path, text: str, name: str = "c.yaml") -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
@@ -243,9 +238,9 @@ def test_a_clip_with_no_metadata_and_no_match_is_not_established(tmp_path):
     assert any(step.startswith("location:") for step in bottom.next_steps)
 
 
-def test_the_berlin_demo_is_supported_by_its_visual_match(walk):
+def test_the_berlin_demo_is_supported_by_its_visual_match(sample_walk):
     result = verify(
-        walk,
+        sample_walk,
         registry=BERLIN / "registry.geojson",
         claims=BERLIN / "claims.yaml",
         now=NOW,
@@ -265,12 +260,12 @@ def test_the_berlin_demo_is_supported_by_its_visual_match(walk):
     assert any("no stated uncertainty" in c for c in bottom.caveats)
 
 
-def test_a_one_landmark_match_without_a_rate_is_weak(walk):
+def test_a_one_landmark_match_without_a_rate_is_weak(sample_walk):
     no_background = dataclasses.replace(
         PLAIN, matching=MatchOptions(affine="off", background="off")
     )
     result = verify(
-        walk,
+        sample_walk,
         registry=BERLIN / "registry.geojson",
         claims=BERLIN / "claims.yaml",
         now=NOW,
@@ -336,10 +331,10 @@ def _point(lon: float, lat: float):
     return Point(lon, lat)
 
 
-def test_frames_matching_another_landmark_than_shown_contradict(tmp_path, walk):
+def test_frames_matching_another_landmark_than_shown_contradict(tmp_path, sample_walk):
     registry = _eleven_landmarks(tmp_path)
     claims = _claims(tmp_path, "claims_version: 2\nfootage: {shows: other_3}\nclaims: []\n")
-    result = verify(walk, registry=registry, claims=claims, now=NOW, options=PLAIN)
+    result = verify(sample_walk, registry=registry, claims=claims, now=NOW, options=PLAIN)
     bottom = result.report.bottom_line
     visual = _line(result, "visual")
     assert visual.outcome is Outcome.CONTRADICTS
@@ -348,7 +343,7 @@ def test_frames_matching_another_landmark_than_shown_contradict(tmp_path, walk):
     assert bottom.verdict is BottomVerdict.CONTRADICTED
     # and the same footage said to show the Dom is supported, strongly
     claims = _claims(tmp_path, "claims_version: 2\nfootage: {shows: berliner_dom}\nclaims: []\n")
-    result = verify(walk, registry=registry, claims=claims, now=NOW, options=PLAIN)
+    result = verify(sample_walk, registry=registry, claims=claims, now=NOW, options=PLAIN)
     assert result.report.bottom_line.verdict is BottomVerdict.SUPPORTED
     assert _line(result, "visual").strength == "strong"
 
@@ -453,12 +448,12 @@ class _Tags(HTMLParser):
         self.attrs += [k for k, _ in attrs]
 
 
-def test_the_report_leads_with_the_bottom_line_and_json_matches(tmp_path, walk):
+def test_the_report_leads_with_the_bottom_line_and_json_matches(tmp_path, sample_walk):
     out = tmp_path / "out"
     result = runner.invoke(
         app,
         [
-            "verify", str(walk), "--registry", str(BERLIN / "registry.geojson"),
+            "verify", str(sample_walk), "--registry", str(BERLIN / "registry.geojson"),
             "--claims", str(BERLIN / "claims.yaml"), "--out", str(out), "--json",
             "--affine", "off", "--best", "2",
         ],
@@ -475,7 +470,7 @@ def test_the_report_leads_with_the_bottom_line_and_json_matches(tmp_path, walk):
     text = runner.invoke(
         app,
         [
-            "verify", str(walk), "--registry", str(BERLIN / "registry.geojson"),
+            "verify", str(sample_walk), "--registry", str(BERLIN / "registry.geojson"),
             "--claims", str(BERLIN / "claims.yaml"), "--out", str(tmp_path / "o2"),
             "--affine", "off", "--best", "2",
         ],
@@ -483,7 +478,7 @@ def test_the_report_leads_with_the_bottom_line_and_json_matches(tmp_path, walk):
     assert text.stdout.startswith("BOTTOM LINE  SUPPORTED")
 
 
-def test_hostile_strings_in_every_new_field_stay_text(tmp_path, walk):
+def test_hostile_strings_in_every_new_field_stay_text(tmp_path, sample_walk):
     shutil.copy(BERLIN / "photos" / "berlin_03.jpg", tmp_path / "dom.jpg")
     dom = Landmark(
         id=HOSTILE,
@@ -501,7 +496,9 @@ def test_hostile_strings_in_every_new_field_stay_text(tmp_path, walk):
         f" kind: {{x: {json.dumps(HOSTILE)}}}}}\n"
         "claims: []\n",
     )
-    result = verify(walk, registry=tmp_path / "r.geojson", claims=claims, now=NOW, options=PLAIN)
+    result = verify(
+        sample_walk, registry=tmp_path / "r.geojson", claims=claims, now=NOW, options=PLAIN
+    )
     save_verification(result, tmp_path / "out")
     page = (tmp_path / "out" / "report.html").read_text()
     audit = _Tags()
@@ -514,7 +511,7 @@ def test_hostile_strings_in_every_new_field_stay_text(tmp_path, walk):
     cli = runner.invoke(
         app,
         [
-            "verify", str(walk), "--registry", str(tmp_path / "r.geojson"),
+            "verify", str(sample_walk), "--registry", str(tmp_path / "r.geojson"),
             "--claims", str(claims), "--out", str(tmp_path / "o3"),
             "--affine", "off", "--best", "2",
         ],

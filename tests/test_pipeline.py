@@ -28,11 +28,6 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def walk(sample_walk):
-    return sample_walk
-
-
-@pytest.fixture(scope="module")
 def berlin_report(sample_walk, tmp_path_factory):
     ticks: list[tuple[str, int, int | None]] = []
     result = verify(
@@ -122,7 +117,7 @@ class _Audit(HTMLParser):
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)> javascript:alert(3)'
 
 
-def test_hostile_strings_stay_text(walk, tmp_path):
+def test_hostile_strings_stay_text(sample_walk, tmp_path):
     shutil.copy(BERLIN / "photos" / "berlin_03.jpg", tmp_path / "dom.jpg")
     dom = Landmark(
         id="dom",
@@ -141,7 +136,7 @@ def test_hostile_strings_stay_text(walk, tmp_path):
     import av
 
     hostile_video = tmp_path / "v.mp4"
-    with av.open(str(walk)) as src, av.open(str(hostile_video), "w") as dst:
+    with av.open(str(sample_walk)) as src, av.open(str(hostile_video), "w") as dst:
         dst.metadata["title"] = HOSTILE
         stream = dst.add_stream_from_template(src.streams.video[0])
         for packet in src.demux(src.streams.video[0]):
@@ -292,7 +287,7 @@ def test_verify_refuses_bad_videos_with_exit_3_and_no_report(tmp_path, case):
     assert not out.exists() or not any(out.rglob("report.*"))
 
 
-def test_verify_bad_registry_or_claims_exit_4(tmp_path, walk):
+def test_verify_bad_registry_or_claims_exit_4(tmp_path, sample_walk):
     bad = tmp_path / "r.geojson"
     feature = {
         "type": "Feature",
@@ -303,7 +298,7 @@ def test_verify_bad_registry_or_claims_exit_4(tmp_path, walk):
     bad.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
     args = [
         "verify",
-        str(walk),
+        str(sample_walk),
         "--registry",
         str(bad),
         "--claims",
@@ -316,7 +311,7 @@ def test_verify_bad_registry_or_claims_exit_4(tmp_path, walk):
     claims.write_text("claims_version: 1\nclaims: [{id: x}]\n")
     args = [
         "verify",
-        str(walk),
+        str(sample_walk),
         "--registry",
         str(BERLIN / "registry.geojson"),
         "--claims",

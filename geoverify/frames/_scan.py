@@ -274,7 +274,6 @@ def scan_after_probe(
     video = video_info(raw, tkhd_rotation)
     rotation = video.rotation_deg if video is not None else None
     time_base = raw.streams[raw.video_index].time_base
-    index = None
-    if packets is not None and time_base is not None and len(packets) <= limits.max_frames:
-        index = packet_index_of(packets, time_base)
+    # probe hands over only a whole demux, stopped by neither an error nor the frame limit
+    index = packet_index_of(packets, time_base) if packets and time_base is not None else None
     return scan_frames(path, opts, limits, rotation, True, raw.video_index, index=index)
