@@ -338,10 +338,9 @@ def _verify_options(record: Mapping[str, Any]) -> Any:
         import cv2
 
         cv2.setNumThreads(threads)
-    frames = record.get("frames")
     return VerifyOptions(
         matching=MatchOptions(**record.get("matching", {})),
-        frames=FrameOptions(**frames) if frames is not None else FrameOptions.covering(),
+        frames=FrameOptions(**record["frames"]),  # verify_batch always writes them
         limits=DecodeLimits(decoder_threads=threads),
     )
 
