@@ -23,7 +23,10 @@ plain SIFT. Frames where the plain pass finds fewer than ``min_inliers`` consist
 a second pass with affine simulation (ASIFT, Morel and Yu 2009, through OpenCV's
 ``AffineFeature``): features of views of both images tilted by up to ``sqrt(2) **
 affine_tilt_levels`` in several directions, matched with seeded FLANN (repeatable), verified
-the same way, with the negative controls scored the same way.
+the same way, with the negative controls scored the same way. A mirrored reference's simulated
+views are the upright reference's, mirrored (keypoints reflected, SIFT descriptors permuted:
+the simulation of the mirror image with the rotations reflected), so each reference image is
+simulated once.
 
 Negative controls. The same frame is verified against references of other landmarks and against
 horizontally mirrored references. The estimated false-match rate of a score s is

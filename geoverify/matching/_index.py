@@ -22,6 +22,7 @@ from geoverify.matching._verify import (
     Points,
     Reference,
     cached_features,
+    mirrored_features,
     retrieval_matcher,
     scaled_gray,
     simulated_features,
@@ -70,6 +71,12 @@ class MatchIndex:
             return cache[key]
         ref = self.references[i]
         opts = self.options
+        if ref.mirrored and not screen and opts.detector != "orb":
+            # the upright reference's simulation, mirrored (ORB's binary tests are not symmetric)
+            pts, desc = self.affine_features(self._upright_of(i))
+            cache[key] = mirrored_features(pts, desc, ref.size[0])
+            self._trim_affine_cache()
+            return cache[key]
         folder = BACKGROUND_DIR if ref.background else Path(self.base_dir)
         image, sha = read_image(folder / ref.image, opts.max_pixels)
         if sha != ref.file_sha256:
@@ -80,9 +87,23 @@ class MatchIndex:
         if ref.mirrored:
             gray = np.ascontiguousarray(gray[:, ::-1])
         cache[key] = simulated_features(gray, opts, screen=screen, keep=True)
-        while len(cache) > 2 * opts.affine_cache_size:
-            cache.popitem(last=False)
+        self._trim_affine_cache()
         return cache[key]
+
+    def _trim_affine_cache(self) -> None:
+        while len(self._affine_cache) > 2 * self.options.affine_cache_size:
+            self._affine_cache.popitem(last=False)
+
+    def _upright_of(self, i: int) -> int:
+        """Index of the upright reference that mirrored reference ``i`` was made from."""
+        ref = self.references[i]
+        return next(
+            j
+            for j, r in enumerate(self.references)
+            if not r.mirrored
+            and (r.landmark_id, r.image, r.background)
+            == (ref.landmark_id, ref.image, ref.background)
+        )
 
 
 def reference_image_problems(
