@@ -312,12 +312,22 @@ def test_a_reference_indexed_again_in_the_process_reuses_its_features(tmp_path):
     again = build_index(reg, options=plain)  # a batch worker's next item, a notebook's rerun
     assert again.references[0].descriptors is first.references[0].descriptors
     assert again.references[1].descriptors is first.references[1].descriptors  # mirrored
+    assert again.retrieval_index is first.retrieval_index  # trained once
     other = build_index(reg, options=MatchOptions(affine="off", background="off", max_features=500))
     # another option, computed anew: about 500 keypoints (SIFT keeps ties), not the 2,000
     assert len(other.references[0].descriptors) < len(first.references[0].descriptors) / 2
+    assert other.retrieval_index is not first.retrieval_index
+    # another image set: another retrieval index, and the mirror image's features are its own
+    (tmp_path / "two").mkdir()
+    reg_two = _registry(tmp_path / "two", {"dom": GEO / "berlin_03.jpg", "box": IM / "box.png"})
+    two = build_index(reg_two, options=plain)
+    assert two.retrieval_index is not first.retrieval_index
+    assert two.references[1].descriptors is first.references[1].descriptors
     clear_feature_cache()
     fresh = build_index(reg, options=plain)
     assert fresh.references[0].descriptors is not first.references[0].descriptors
+    assert fresh.retrieval_index is not first.retrieval_index
+    assert np.array_equal(fresh.references[1].descriptors, first.references[1].descriptors)
     assert np.array_equal(fresh.references[0].descriptors, first.references[0].descriptors)
     # other pixels under the same name are other features
     shutil.copy(GEO / "berlin_01.jpg", tmp_path / "refs" / "berlin_03.jpg")

@@ -22,10 +22,11 @@ from geoverify.matching._verify import (
     Points,
     Reference,
     cached_features,
+    cached_mirror_features,
     mirrored_features,
-    retrieval_matcher,
     scaled_gray,
     simulated_features,
+    trained_retrieval,
 )
 from geoverify.registry import Registry
 
@@ -152,8 +153,10 @@ def build_index(
                 msg = f"landmark {lm.id!r}: reference image {ref.path!r}: {exc.message}"
                 raise RegistryError(msg, code="E_REF_IMAGE_INVALID", hint=exc.hint) from None
             gray, _ = scaled_gray(image, opts.max_side_px)
-            for mirrored, g in ((False, gray), (True, np.ascontiguousarray(gray[:, ::-1]))):
-                pts, desc = cached_features(g, opts, kind="plain", keep=True)
+            mirror = np.ascontiguousarray(gray[:, ::-1])
+            own = cached_features(gray, opts, kind="plain", keep=True)
+            for mirrored, g in ((False, gray), (True, mirror)):
+                pts, desc = cached_mirror_features(g, opts, own) if mirrored else own
                 refs.append(
                     Reference(
                         landmark_id=lm.id,
@@ -181,10 +184,11 @@ def build_index(
         background = tuple(r.image for r in extra)
         background_sha = background_sha256()
     upright = [i for i, r in enumerate(refs) if not r.mirrored and len(r.descriptors)]
-    matcher = retrieval_matcher(opts)
-    if upright:
-        matcher.add([refs[i].descriptors for i in upright])
-        matcher.train()
+    matcher = trained_retrieval(
+        [refs[i].descriptors for i in upright],
+        tuple(f"{refs[i].file_sha256}:{refs[i].background}" for i in upright),
+        opts,
+    )
     return MatchIndex(
         references=tuple(refs),
         options=opts,
