@@ -21,7 +21,7 @@ from geoverify.matching import (
     load_image,
     match_image,
 )
-from geoverify.matching._verify import features, mirrored_features
+from geoverify.matching._verify import cached_features, features, mirrored_features
 from geoverify.registry import Landmark, ReferenceImage, Registry, load_registry, save_registry
 
 IM = DATA / "image_matching"
@@ -443,3 +443,19 @@ def test_mirrored_references_take_the_upright_simulation_mirrored(tmp_path):
     assert m.best is not None
     assert m.best.mirrored
     assert m.best.inliers >= 15
+
+
+def test_a_frame_matched_again_reuses_its_features(tmp_path):
+    idx = build_index(
+        _registry(tmp_path, {"box": IM / "box.png"}), options=MatchOptions(affine="off")
+    )
+    gray = cv2.imread(str(IM / "box_in_scene.png"), cv2.IMREAD_GRAYSCALE)
+    first = cached_features(gray, idx.options, kind="plain")
+    assert cached_features(gray, idx.options, kind="plain") is first  # a second index, a rerun
+    assert match_image(gray, idx).verdict == match_image(gray, idx).verdict == "match"
+    reference = cached_features(
+        cv2.imread(str(IM / "box.png"), cv2.IMREAD_GRAYSCALE), idx.options, kind="plain"
+    )
+    assert reference[1] is idx.references[0].descriptors  # still the references' own entry
+    clear_feature_cache()
+    assert cached_features(gray, idx.options, kind="plain") is not first

@@ -61,8 +61,8 @@ from geoverify.matching._verify import (
     SCREEN_SEARCH,
     LandmarkScore,
     Reference,
+    cached_features,
     clear_feature_cache,
-    features,
     flann_index,
     scaled_gray,
     simulated_features,
@@ -273,7 +273,7 @@ def match_image(image: Image, index: MatchIndex) -> ImageMatch:
     """Find which landmark ``image`` (BGR or grey) shows; see the module docstring."""
     opts = index.options
     gray, scale = scaled_gray(image, opts.max_side_px)
-    pts, desc = features(gray, opts)
+    pts, desc = cached_features(gray, opts, kind="plain")
     area = float(gray.shape[0] * gray.shape[1])
     refs = index.references
     upright = index.upright_references

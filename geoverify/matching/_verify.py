@@ -63,10 +63,13 @@ def features(
 # from, up to this many bytes (least recently used out first): affine-simulated ones cost
 # seconds an image, plain ones a fifth of a second; the same reference in a second index (a
 # batch worker's next item, a notebook's next run), or a frame that shows the same picture as
-# a reference, is computed once. A frame's are looked up, never kept: footage rarely repeats a
-# picture, and keeping every frame's would fill the cache with dead entries.
-# ``clear_feature_cache`` empties it.
+# a reference, is computed once. Frames' features go to a small store of their own
+# (``_FRAME_CACHE_BYTES``): footage rarely repeats a picture, so most are dead entries that
+# must not push references out, but the same frames matched again (a second index, a rerun of a
+# notebook cell, ``verify`` after ``match_frames``) are not computed again.
+# ``clear_feature_cache`` empties both.
 _FEATURE_CACHE_BYTES = 512 * 1024 * 1024
+_FRAME_CACHE_BYTES = 64 * 1024 * 1024
 FeatureKind = Literal["plain", "affine", "screen"]
 
 
@@ -105,6 +108,7 @@ class _FeatureCache:
 
 
 _cache = _FeatureCache(_FEATURE_CACHE_BYTES)
+_frame_cache = _FeatureCache(_FRAME_CACHE_BYTES)
 
 
 # SIFT's descriptor is 4 x 4 cells of 8 orientation bins, index (row * 4 + col) * 8 + bin, in
@@ -157,15 +161,17 @@ def cached_features(
 
     The key is a BLAKE2b digest of the pixels and their shape, with every option the features
     depend on, so a different image or option is never served another's features. ``keep``
-    (for references) stores what was computed; without it the cache is only read.
+    (for references) stores what was computed in the references' cache; without it (frames)
+    it goes to the frames' small one.
     """
     key = _feature_key(gray, opts, kind)
-    hit = _cache.get(key)
+    hit = _cache.get(key) or _frame_cache.get(key)
     if hit is not None:
+        if keep:
+            _cache.put(key, hit)
         return hit
     result = features(gray, opts, affine=kind == "affine", screen=kind == "screen")
-    if keep:
-        _cache.put(key, result)
+    (_cache if keep else _frame_cache).put(key, result)
     return result
 
 
@@ -198,6 +204,7 @@ def simulated_features(
 def clear_feature_cache() -> None:
     """Forget the reference features (plain and affine-simulated) kept in this process."""
     _cache.clear()
+    _frame_cache.clear()
     _retrieval_cache.clear()
 
 
