@@ -15,7 +15,9 @@ REGISTRY = ROOT / "samples" / "berlin" / "registry.geojson"
 
 def _matched_times(tmp_path: Path, walk: Path, *extra: str) -> list[float]:
     out = tmp_path / "m"
-    args = ["match", str(walk), "--registry", str(REGISTRY), "--out", str(out), "--affine", "off"]
+    # frame coverage, not verdicts: without the affine pass and the background controls
+    args = ["match", str(walk), "--registry", str(REGISTRY), "--out", str(out), "--affine", "off",
+            "--background", "off"]  # fmt: skip
     result = CliRunner().invoke(app, [*args, *extra])
     assert result.exit_code == 0, result.output
     manifest = json.loads((out / "matches.json").read_text())
