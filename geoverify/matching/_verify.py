@@ -202,7 +202,11 @@ def simulated_features(
 
 
 def clear_feature_cache() -> None:
-    """Forget the reference features (plain and affine-simulated) kept in this process."""
+    """Forget what matching keeps in this process: features and trained retrieval indexes.
+
+    The references' features (plain, mirrored, affine-simulated), the frames' small store and
+    the retrieval indexes; an index already built keeps what it holds.
+    """
     _cache.clear()
     _frame_cache.clear()
     _retrieval_cache.clear()
