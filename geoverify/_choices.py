@@ -12,12 +12,14 @@ from typing import Literal
 Detector = Literal["sift", "rootsift", "orb"]
 GeometryModel = Literal["homography", "fundamental"]
 AffineMode = Literal["off", "auto", "on"]
+FeatureSet = Literal["classic", "aliked", "disk"]
 SceneScan = Literal["auto", "full"]
 ImageFormat = Literal["png", "jpeg"]
 
 DEFAULT_DETECTOR: Detector = "sift"
 DEFAULT_MODEL: GeometryModel = "homography"
 DEFAULT_AFFINE: AffineMode = "auto"
+DEFAULT_FEATURES: FeatureSet = "classic"
 BackgroundMode = Literal["auto", "off"]
 DEFAULT_BACKGROUND: BackgroundMode = "auto"
 DEFAULT_SCENE_SCAN: SceneScan = "auto"

@@ -42,7 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from geoverify._choices import DEFAULT_AFFINE, AffineMode
+from geoverify._choices import DEFAULT_AFFINE, DEFAULT_FEATURES, AffineMode, FeatureSet
 from geoverify._io import check_replaceable_dir, read_regular_file, write_atomic
 from geoverify._version import __version__
 from geoverify.errors import GeoverifyError, InputError, MissingDependencyError
@@ -370,6 +370,7 @@ def verify_batch(
     workers: int | None = None,
     scheduler: str | None = None,
     affine: AffineMode = DEFAULT_AFFINE,
+    features: FeatureSet = DEFAULT_FEATURES,
     frames: FrameOptions | None = None,
     threads_per_worker: int | None = None,
     progress: Callable[[int, int | None], None] | None = None,
@@ -389,6 +390,9 @@ def verify_batch(
         ``tcp://HOST:PORT`` of a Dask distributed scheduler, instead of the local pool.
     affine
         The matcher's affine-simulation pass (``MatchOptions.affine``) for every item.
+    features
+        The matcher's features (``MatchOptions.features``): ``classic``, or learned ``aliked``
+        or ``disk`` (``geoverify[learned]``).
     frames
         Which frames of each video are matched (``VerifyOptions.frames``); by default those
         covering every view (``FrameOptions.covering()``). Part of each item's key: changing
@@ -427,13 +431,15 @@ def verify_batch(
         threads = threads_per_worker
     frame_options = frames if frames is not None else FrameOptions.covering()
     options = {
-        "matching": {"affine": affine},
+        "matching": {"affine": affine, "features": features},
         "frames": to_jsonable(frame_options),
         "decoder_threads": threads,
     }
     # the key depends on what changes results: not on the decoder's thread count
     settings = VerifyOptions(
-        matching=MatchOptions(affine=affine), frames=frame_options, limits=DecodeLimits()
+        matching=MatchOptions(affine=affine, features=features),
+        frames=frame_options,
+        limits=DecodeLimits(),
     )
     context = json.dumps(
         {

@@ -28,6 +28,7 @@ from geoverify.matching import (
     annotated_images,
     build_index,
     match_frames,
+    matcher_versions,
     save_matches,
 )
 from geoverify.models import to_jsonable
@@ -108,6 +109,10 @@ def verify(
     reg = registry if isinstance(registry, Registry) else load_registry(registry)
     claim_set = claims if isinstance(claims, ClaimSet) else load_claims(claims)
     check_names(reg, claim_set)  # before decoding: bad names fail fast
+    if opts.matching.features != "classic":
+        from geoverify.matching import _learned
+
+        _learned.weight_files(opts.matching.features)  # a missing extra fails fast too
     # one worker process probes and scans: the file is opened, its stream chosen and its
     # packets read once
     media, selection = probe_and_select(
@@ -147,6 +152,13 @@ def verify(
                 "affine-simulation pass: its low-resolution screen found too few consistent "
                 "points (each frame's notes give the counts). --affine on runs it for every "
                 "frame."
+            )
+        if opts.matching.features != "classic":
+            limitations.append(
+                f"Frames were matched with learned {opts.matching.features.upper()} features "
+                "and LightGlue (weights' SHA-256 under versions); candidates were chosen by "
+                "classic retrieval, and the negative controls were scored by the same learned "
+                "matcher, only for frames whose best candidate could be a match."
             )
         if opts.matching.model == "fundamental":
             limitations.append(
@@ -194,6 +206,10 @@ def verify(
         limitations=limitations,
         annotated=annotated,
     )
+    if index is not None and opts.matching.features != "classic":
+        # the learned matcher's torch, package and weight files (SHA-256) are provenance too
+        more = matcher_versions(opts.matching)
+        report = dataclasses.replace(report, versions={**report.versions, **more})
     return Verification(
         report=report,
         media=media,

