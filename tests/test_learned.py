@@ -205,3 +205,37 @@ def test_verify_with_learned_features_names_them_and_their_weights_in_the_report
     assert any("learned ALIKED features and LightGlue" in s for s in report.limitations)
     (record,) = report.matches
     assert any("LightGlue" in n for n in record.notes)
+
+
+def test_background_photographs_learned_features_are_kept_on_disk(tmp_path, monkeypatch):
+    # the controls' features cost a minute a run without it; a damaged file is recomputed
+    from geoverify.matching import _learned
+    from geoverify.matching._background import learned_background_features
+    from geoverify.matching._verify import scaled_gray
+
+    monkeypatch.setenv("GEOVERIFY_CACHE_DIR", str(tmp_path))
+    calls = []
+
+    def compute():
+        calls.append(1)
+        gray = scaled_gray(load_image(IM / "box.png"), LEARNED.max_side_px)[0]
+        pts, desc = _learned.extract(gray, "aliked", LEARNED.learned_keypoints)
+        return pts, desc, (gray.shape[1], gray.shape[0])
+
+    sha = hashlib.sha256((IM / "box.png").read_bytes()).hexdigest()
+    first = learned_background_features("box.png", sha, LEARNED, compute)
+    second = learned_background_features("box.png", sha, LEARNED, compute)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(first[0], second[0])
+    np.testing.assert_array_equal(first[1], second[1])
+    assert first[2] == second[2] == (324, 223)
+    (cached,) = tmp_path.glob("background-aliked-*.npz")
+    cached.write_bytes(b"not an npz")
+    third = learned_background_features("box.png", sha, LEARNED, compute)
+    assert len(calls) == 2
+    np.testing.assert_array_equal(first[1], third[1])
+    # other options are another file, never served these features
+    other = MatchOptions(features="aliked", learned_keypoints=512, background="off")
+    learned_background_features("box.png", sha, other, compute)
+    assert len(calls) == 3
+    assert len(list(tmp_path.glob("background-aliked-*.npz"))) == 2

@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -155,3 +156,48 @@ def background_references(opts: MatchOptions) -> tuple[Reference, ...]:
         )
         for im, (pts, desc) in zip(images, feats, strict=True)
     )
+
+
+LearnedFeatures = tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], tuple[int, int]]
+
+
+def learned_background_features(
+    file: str, sha256: str, opts: MatchOptions, compute: Callable[[], LearnedFeatures]
+) -> LearnedFeatures:
+    """Learned features of one background photograph from the disk cache, else ``compute()``.
+
+    (keypoints, descriptors, (width_px, height_px) of the scaled image). The cache file is
+    named by a key of the photograph (file and SHA-256) and of everything the features depend
+    on (kind, keypoints, scale, and the versions and weights' SHA-256 of ``_learned.provenance``):
+    a run in a new process does not extract the controls again (about a minute for 24 on two
+    cores). A file that cannot be read or holds arrays of the wrong shape is computed again;
+    one that cannot be written costs time next run, nothing else.
+    """
+    from geoverify._io import write_atomic
+    from geoverify.matching import _learned
+
+    what = json.dumps(
+        {"image": file, "sha256": sha256, "features": opts.features,
+         "keypoints": opts.learned_keypoints, "max_side_px": opts.max_side_px,
+         "provenance": _learned.provenance(opts.features)},
+        sort_keys=True,
+    )  # fmt: skip
+    key = hashlib.sha256(what.encode()).hexdigest()[:32]
+    path = _cache_dir() / f"background-{opts.features}-{key}.npz"
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            pts, desc = data["pts"].astype(np.float32), data["desc"].astype(np.float32)
+            w, h = (int(v) for v in data["size"])
+        if pts.ndim == 2 and pts.shape[1] == 2 and desc.ndim == 2 and len(desc) == len(pts):
+            return pts, desc, (w, h)
+    except (OSError, KeyError, ValueError, EOFError, TypeError):
+        pass
+    result = compute()
+    buf = io.BytesIO()
+    np.savez(buf, pts=result[0], desc=result[1], size=np.array(result[2], np.int64))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, buf.getvalue())
+    except (OSError, GeoverifyError):
+        pass
+    return result

@@ -16,6 +16,7 @@ from geoverify.matching._background import (
     BACKGROUND_DIR,
     background_references,
     background_sha256,
+    learned_background_features,
 )
 from geoverify.matching._options import MatchOptions
 from geoverify.matching._verify import (
@@ -90,13 +91,23 @@ class MatchIndex:
         """Learned features (``options.features``) of reference ``i`` and the image's size.
 
         Keypoints, descriptors and (width_px, height_px) of the scaled image they are in; kept
-        for the ``2 * affine_cache_size`` most recently used references.
+        for the ``2 * affine_cache_size`` most recently used references, and a background
+        photograph's on disk too (``learned_background_features``).
         """
         cache = self._learned_cache
         if i not in cache:
-            gray = self._gray(i)
-            pts, desc = cached_features(gray, self.options, kind="learned", keep=True)
-            cache[i] = (pts, desc, (int(gray.shape[1]), int(gray.shape[0])))
+            ref = self.references[i]
+
+            def compute() -> tuple[Points, Any, tuple[int, int]]:
+                gray = self._gray(i)
+                pts, desc = cached_features(gray, self.options, kind="learned", keep=True)
+                return pts, desc, (int(gray.shape[1]), int(gray.shape[0]))
+
+            cache[i] = (
+                learned_background_features(ref.image, ref.file_sha256, self.options, compute)
+                if ref.background
+                else compute()
+            )
             while len(cache) > 2 * self.options.affine_cache_size:
                 cache.popitem(last=False)
         cache.move_to_end(i)

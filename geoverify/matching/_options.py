@@ -36,8 +36,9 @@ class MatchOptions:
         that way (the same calibration), the affine pass is not run, and the controls are
         scored only for a frame whose best candidate reaches ``min_inliers``. On two CPU cores
         about 10 s a matched frame against 24 controls, 6 s one that matches nothing, and a
-        minute for a run's first frame, which computes the controls' features
-        (``bench/README.md``); more consistent points than the affine pass on steep views.
+        minute for the first frame the first time, which computes the controls' features
+        (the background photographs' are then kept on disk: 14-16 s on later runs;
+        ``bench/README.md``); more consistent points than the affine pass on steep views.
     learned_keypoints
         Keypoints per image for learned ``features`` (LightGlue's cost grows with their
         square).
