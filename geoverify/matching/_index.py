@@ -81,10 +81,10 @@ class MatchIndex:
             # the upright reference's simulation, mirrored (ORB's binary tests are not symmetric)
             pts, desc = self.affine_features(self._upright_of(i))
             cache[key] = mirrored_features(pts, desc, ref.size[0])
-            self._trim_affine_cache()
+            self._trim(cache)
             return cache[key]
         cache[key] = simulated_features(self._gray(i), opts, screen=screen, keep=True)
-        self._trim_affine_cache()
+        self._trim(cache)
         return cache[key]
 
     def learned_features(self, i: int) -> tuple[Points, Any, tuple[int, int]]:
@@ -108,8 +108,7 @@ class MatchIndex:
                 if ref.background
                 else compute()
             )
-            while len(cache) > 2 * self.options.affine_cache_size:
-                cache.popitem(last=False)
+            self._trim(cache)
         cache.move_to_end(i)
         return cache[i]
 
@@ -126,9 +125,10 @@ class MatchIndex:
         gray, _ = scaled_gray(image, opts.max_side_px)
         return np.ascontiguousarray(gray[:, ::-1]) if ref.mirrored else gray
 
-    def _trim_affine_cache(self) -> None:
-        while len(self._affine_cache) > 2 * self.options.affine_cache_size:
-            self._affine_cache.popitem(last=False)
+    def _trim(self, cache: OrderedDict[Any, Any]) -> None:
+        """Keep the ``2 * affine_cache_size`` most recently used entries of ``cache``."""
+        while len(cache) > 2 * self.options.affine_cache_size:
+            cache.popitem(last=False)
 
     def _upright_of(self, i: int) -> int:
         """Index of the upright reference that mirrored reference ``i`` was made from."""
