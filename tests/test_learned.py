@@ -160,7 +160,8 @@ def test_learned_features_refuse_the_affine_pass():
         app, ["match", "x", "--registry", "r.geojson", "--out", "o", "--features", "aliked",
               "--affine", "on"],
     )  # fmt: skip
-    assert result.exit_code != 0
+    assert result.exit_code == 3  # InputError, before any file is read
+    assert result.output.startswith("error: affine='on' simulates views for the classic")
     assert "E_INPUT_OPTION" in result.output
 
 
