@@ -23,7 +23,13 @@ registry crops' sources, so they are left out): the Megamind and vtest frames of
 background photograph against every test reference (unrelated pairs), and for the pairs
 that show the same scene.
 Usage: python bench/bench_match.py [--runs N] [--sizes 1,10,100,1000] [--affine]
-       [--no-match] [--screen]
+       [--no-match] [--screen] [--screen-cost]
+
+``--screen-cost``: where the screen's time goes on the no-match frames (10-landmark registry):
+the frame's plain and screen features, the screen's searches of 5 references as
+``match_image`` runs them (one FLANN index over the frame's features, searched with each
+reference's), and the same searches the other way round (each reference's index built once and
+kept, searched with the frame's features), medians of --runs.
 """
 
 from __future__ import annotations
@@ -100,7 +106,11 @@ def main() -> None:
     parser.add_argument("--affine", action="store_true")
     parser.add_argument("--no-match", action="store_true")
     parser.add_argument("--screen", action="store_true")
+    parser.add_argument("--screen-cost", action="store_true")
     args = parser.parse_args()
+    if args.screen_cost:
+        bench_screen_cost(args.runs)
+        return
     if args.affine:
         bench_affine(args.runs)
         return
@@ -231,6 +241,52 @@ def bench_no_match(runs: int) -> None:
                         flush=True,
                     )
                 print(f"{n:8d}  {kind}: median ratio {statistics.median(ratios):.2f}", flush=True)
+
+
+def bench_screen_cost(runs: int) -> None:
+    """Milliseconds of the screen's parts on the no-match frames, medians of ``runs``."""
+    from geoverify.matching._verify import SCREEN_SEARCH, features, flann_index, scaled_gray
+
+    opts = MatchOptions()
+    k, checks = SCREEN_SEARCH
+
+    def median_ms(fn: Any) -> float:
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return statistics.median(times) * 1e3
+
+    print(f"OpenCV threads {cv2.getNumThreads()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        index = build_index(make_registry(Path(tmp), 10), options=opts)
+        upright = [i for i, r in enumerate(index.references) if not r.mirrored][:5]
+        r_desc = [np.ascontiguousarray(index.affine_features(i, screen=True)[1]) for i in upright]
+        kept = [flann_index(d, opts) for d in r_desc]
+        for name, frame in _unrelated_frames():
+            gray, _ = scaled_gray(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), opts.max_side_px)
+            f_desc = np.ascontiguousarray(features(gray, opts, screen=True)[1])
+
+            def as_now(f_desc: Any = f_desc) -> None:
+                f_index = flann_index(f_desc, opts)
+                for d in r_desc:
+                    f_index.knnSearch(d, k, params={"checks": checks})
+
+            def reversed_kept(f_desc: Any = f_desc) -> None:
+                for r_index in kept:
+                    r_index.knnSearch(f_desc, 2, params={"checks": checks})
+
+            now, other = median_ms(as_now), median_ms(reversed_kept)
+            plain = median_ms(lambda gray=gray: features(gray, opts))
+            screen = median_ms(lambda gray=gray: features(gray, opts, screen=True))
+            print(
+                f"{name:18s} frame screen features {len(f_desc):5d} (refs "
+                f"{min(map(len, r_desc))}-{max(map(len, r_desc))}); ms: plain features "
+                f"{plain:.0f}, screen features {screen:.0f}, 5 searches as now "
+                f"{now:.0f}, reversed with kept indexes {other:.0f}",
+                flush=True,
+            )
 
 
 def bench_screen() -> None:
