@@ -19,17 +19,16 @@ berlin_02 (1280x720). No-match frames: four background-free real photographs of 
 registry crops' sources, so they are left out): the Megamind and vtest frames of
 ../shared/data/image_matching when present, else graf3 flipped upside down.
 
-``--screen``: the calibration of the affine screen's threshold: its score for every
-background photograph against every test reference (unrelated pairs), and for the pairs
-that show the same scene.
+``--screen``: the affine screen against the full pass, for several frame sides: its score for
+every background photograph against every test reference (unrelated pairs), for the pairs
+that show the same scene, and for synthetic steep views of the background photographs (the
+full pass matches most of them), with the share of the full pass's matches it screens in.
 Usage: python bench/bench_match.py [--runs N] [--sizes 1,10,100,1000] [--affine]
        [--no-match] [--screen] [--screen-cost]
 
-``--screen-cost``: where the screen's time goes on the no-match frames (10-landmark registry):
-the frame's plain and screen features, the screen's searches of 5 references as
-``match_image`` runs them (one FLANN index over the frame's features, searched with each
-reference's), and the same searches the other way round (each reference's index built once and
-kept, searched with the frame's features), medians of --runs.
+``--screen-cost``: what the screen costs on the no-match frames (10-landmark registry) for each
+frame side: the frame's screen features and the searches of 5 references' kept indexes, as a
+share of the frame's ``--affine off`` pass, medians of --runs.
 """
 
 from __future__ import annotations
@@ -44,6 +43,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from geoverify._images import tilted_view
 from geoverify.matching import (
     MatchOptions,
     build_index,
@@ -244,11 +244,23 @@ def bench_no_match(runs: int) -> None:
 
 
 def bench_screen_cost(runs: int) -> None:
-    """Milliseconds of the screen's parts on the no-match frames, medians of ``runs``."""
-    from geoverify.matching._verify import SCREEN_SEARCH, features, flann_index, scaled_gray
+    """Milliseconds of the screen per frame side (``FRAME_SIDES``) on the no-match frames.
 
-    opts = MatchOptions()
-    k, checks = SCREEN_SEARCH
+    10-landmark registry; the frame's whole ``--affine off`` pass, then for each frame side
+    the frame's screen features and the 5 references' searches as ``match_image`` runs them
+    (one index over the frame's features), and the searches reversed (the frame's features
+    in each reference's kept index); medians of ``runs``, and what the screen adds
+    as a share of the plain pass.
+    """
+    from geoverify.matching._verify import (
+        SCREEN_SEARCH,
+        features,
+        flann_index,
+        scaled_gray,
+        screen_frame_options,
+        screen_score,
+        verify_pair,
+    )
 
     def median_ms(fn: Any) -> float:
         times = []
@@ -260,40 +272,67 @@ def bench_screen_cost(runs: int) -> None:
 
     print(f"OpenCV threads {cv2.getNumThreads()}")
     with tempfile.TemporaryDirectory() as tmp:
-        index = build_index(make_registry(Path(tmp), 10), options=opts)
+        reg = make_registry(Path(tmp), 10)
+        off = build_index(reg, options=MatchOptions(affine="off"))
+        index = build_index(reg)
         upright = [i for i, r in enumerate(index.references) if not r.mirrored][:5]
-        r_desc = [np.ascontiguousarray(index.affine_features(i, screen=True)[1]) for i in upright]
-        kept = [flann_index(d, opts) for d in r_desc]
+        refs = [index.affine_features(i, screen=True) for i in upright]
+        kept = [flann_index(r[1], index.options) for r in refs]
         for name, frame in _unrelated_frames():
-            gray, _ = scaled_gray(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), opts.max_side_px)
-            f_desc = np.ascontiguousarray(features(gray, opts, screen=True)[1])
 
-            def as_now(f_desc: Any = f_desc) -> None:
-                f_index = flann_index(f_desc, opts)
-                for d in r_desc:
-                    f_index.knnSearch(d, k, params={"checks": checks})
+            def plain(frame: np.ndarray = frame) -> None:
+                clear_feature_cache()
+                match_image(frame, off)
 
-            def reversed_kept(f_desc: Any = f_desc) -> None:
-                for r_index in kept:
-                    r_index.knnSearch(f_desc, 2, params={"checks": checks})
+            t_off = median_ms(plain)
+            gray, _ = scaled_gray(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), 1280)
+            row = [f"{name:16s} --affine off {t_off:4.0f} ms"]
+            for side_px, levels in FRAME_SIDES:
+                f_opts = screen_frame_options(_screen_options(side_px, levels))
+                f = features(gray, f_opts, screen=True)
+                t_feat = median_ms(lambda o=f_opts, g=gray: features(g, o, screen=True))
 
-            now, other = median_ms(as_now), median_ms(reversed_kept)
-            plain = median_ms(lambda gray=gray: features(gray, opts))
-            screen = median_ms(lambda gray=gray: features(gray, opts, screen=True))
-            print(
-                f"{name:18s} frame screen features {len(f_desc):5d} (refs "
-                f"{min(map(len, r_desc))}-{max(map(len, r_desc))}); ms: plain features "
-                f"{plain:.0f}, screen features {screen:.0f}, 5 searches as now "
-                f"{now:.0f}, reversed with kept indexes {other:.0f}",
-                flush=True,
-            )
+                def search(f: Any = f) -> None:
+                    f_index = flann_index(f[1], index.options)
+                    for i, r in zip(upright, refs, strict=True):
+                        screen_score(f, f_index, r, index.references[i], index.options)
+
+                def reversed_search(f: Any = f) -> None:
+                    for i, r, r_index in zip(upright, refs, kept, strict=True):
+                        verify_pair(f, r, index.references[i], index.options, 1.0, affine=True,
+                                    r_index=r_index, search=SCREEN_SEARCH)  # fmt: skip
+
+                t_search = median_ms(search)
+                added = (t_feat + t_search) / t_off
+                row.append(
+                    f"{side_px}/{levels}: {len(f[1])} features {t_feat:3.0f} + searches "
+                    f"{t_search:3.0f} ms (+{added:.2f})"
+                )
+                rev_ms = t_feat + median_ms(reversed_search)
+                row.append(f"reversed {rev_ms:3.0f} ms (+{rev_ms / t_off:.2f})")
+            print(" | ".join(row), flush=True)
+
+
+TILTS = ((2.83, 30.0), (4.0, 60.0), (5.0, 20.0))
+# Frame sides of the screen compared (longer side px, tilt levels); the references' side is
+# the options' (240 px, 4 levels) throughout. (240, 4) is the screen before 2026-12-03.
+FRAME_SIDES = ((160, 3), (200, 3), (240, 3), (240, 4))
+
+
+def _screen_options(side_px: int, levels: int) -> MatchOptions:
+    return MatchOptions(affine_screen_frame_side_px=side_px, affine_screen_frame_tilt_levels=levels)
 
 
 def bench_screen() -> None:
-    """The affine screen's score on unrelated pairs (background x test references) and true ones.
+    """The affine screen against the full pass, for several frame sides (``FRAME_SIDES``).
 
-    Scored exactly as ``match_image`` screens: the frame's screen features in one FLANN index,
-    searched with the reference's (``SCREEN_SEARCH``).
+    Scored exactly as ``match_image`` screens (``screen_score``: the reference's screen
+    features search a FLANN index over the frame's), and also the other way round (the
+    frame's features search a kept index over each reference's: cheaper per frame).
+    Unrelated pairs: every background photograph against every test reference. True pairs:
+    the test images, and synthetic steep views (``tilted_view``, tilts 2.8, 4 and 5) of every
+    background photograph against the photograph itself, with the plain pass's and the full
+    affine pass's inliers for them (the full pass is what the screen stands in for).
     """
     from geoverify.matching._background import BACKGROUND_DIR, background_set
     from geoverify.matching._verify import (
@@ -302,46 +341,167 @@ def bench_screen() -> None:
         features,
         flann_index,
         scaled_gray,
+        screen_frame_options,
+        screen_score,
         verify_pair,
     )
 
-    opts = MatchOptions()
     im = DATA / "image_matching"
-    cache: dict[Path, tuple[Any, Any]] = {}
+    grays: dict[str, np.ndarray] = {}
 
-    def feats(path: Path) -> tuple[Any, Any]:
-        if path not in cache:
-            gray, _ = scaled_gray(load_image(path), opts.max_side_px)
-            cache[path] = features(gray, opts, screen=True)
-        return cache[path]
+    def gray(path: Path) -> np.ndarray:
+        if str(path) not in grays:
+            grays[str(path)] = scaled_gray(load_image(path), 1280)[0]
+        return grays[str(path)]
 
-    def score(frame: Path, reference: Path) -> int:
-        f_pts, f_desc = feats(frame)
-        r_pts, r_desc = feats(reference)
-        ref = Reference(
-            landmark_id="r", image=str(reference), mirrored=False, file_sha256="", points=r_pts,
-            descriptors=r_desc, size=(0, 0),
+    def ref_of(pts: Any, desc: Any) -> Reference:
+        return Reference(
+            landmark_id="r", image="r", mirrored=False, file_sha256="", points=pts,
+            descriptors=desc, size=(0, 0),
         )  # fmt: skip
-        index = flann_index(f_desc, opts)
-        s = verify_pair((r_pts, r_desc), (f_pts, f_desc), ref, opts, 1.0, affine=True,
-                        r_index=index, search=SCREEN_SEARCH)  # fmt: skip
-        return s.inliers
 
     refs = [im / "aero1.jpg", im / "aero3.jpg", im / "graf1.png", im / "box.png",
             BERLIN / "berlin_03.jpg"]  # fmt: skip
-    unrelated = [score(BACKGROUND_DIR / b.file, r) for b in background_set() for r in refs]
-    same = {
-        "aero3 -> aero1": score(im / "aero3.jpg", im / "aero1.jpg"),
-        "aero1 -> aero3": score(im / "aero1.jpg", im / "aero3.jpg"),
-        "graf3 -> graf1": score(im / "graf3.png", im / "graf1.png"),
-        "box_in_scene -> box": score(im / "box_in_scene.png", im / "box.png"),
-        "berlin_01 -> berlin_03": score(BERLIN / "berlin_01.jpg", BERLIN / "berlin_03.jpg"),
+    backgrounds = [BACKGROUND_DIR / b.file for b in background_set()]
+    tilted = {
+        (p, t, r): scaled_gray(tilted_view(gray(p), t, r), 1280)[0]
+        for p in backgrounds
+        for t, r in TILTS
     }
-    counts = {v: unrelated.count(v) for v in sorted(set(unrelated))}
-    print(f"unrelated pairs: {len(unrelated)}, screen scores (score: pairs) {counts}")
-    print(f"max unrelated {max(unrelated)}; threshold {opts.affine_screen_min_inliers}")
-    for k, v in same.items():
-        print(f"same scene {k}: {v}")
+    opts = MatchOptions()
+    plain, full = [], []
+    simulated: dict[Path, tuple[Any, Any]] = {}
+    for (p, _, _), g in tilted.items():
+        r_pts, r_desc = features(gray(p), opts)
+        score = verify_pair(
+            features(g, opts), (r_pts, r_desc), ref_of(r_pts, r_desc), opts, 1.0, affine=False
+        )
+        plain.append(score.inliers)
+        if p not in simulated:
+            simulated[p] = features(gray(p), opts, affine=True)
+        r_pts, r_desc = simulated[p]
+        score = verify_pair(
+            features(g, opts, affine=True), (r_pts, r_desc), ref_of(r_pts, r_desc), opts, 1.0,
+            affine=True,
+        )  # fmt: skip
+        full.append(score.inliers)
+    matched = [n >= opts.min_inliers for n in full]
+    print(
+        f"{len(tilted)} synthetic steep views: the plain pass finds at most {max(plain)} "
+        f"inliers (a match needs {opts.min_inliers}); the full affine pass matches "
+        f"{sum(matched)} ({', '.join(f'tilt {t}: {n}' for t, n in _per_tilt(tilted, matched))})"
+    )
+    _plain_evidence(backgrounds, refs, tilted, plain, gray, ref_of)
+    r_cache: dict[str, tuple[Any, Any, Any]] = {}
+
+    def reference(path: Path) -> tuple[Any, Any, Any]:
+        if str(path) not in r_cache:
+            pts, desc = features(gray(path), opts, screen=True)
+            r_cache[str(path)] = (pts, desc, flann_index(desc, opts))
+        return r_cache[str(path)]
+
+    variants = [(f"frame {w}/{n}", _screen_options(w, n), False) for w, n in FRAME_SIDES]
+    variants += [(f"frame {w}/{n} reversed", _screen_options(w, n), True) for w, n in FRAME_SIDES]
+    for label, f_opts, reverse in variants:
+
+        def score(
+            frame: np.ndarray, path: Path, f_opts: MatchOptions = f_opts, rev: bool = reverse
+        ) -> int:
+            r_pts, r_desc, r_index = reference(path)
+            f = features(frame, screen_frame_options(f_opts), screen=True)
+            if len(f[1]) < 2:
+                return 0
+            if not rev:
+                return screen_score(f, flann_index(f[1], opts), (r_pts, r_desc),
+                                    ref_of(r_pts, r_desc), opts)  # fmt: skip
+            return verify_pair(
+                f, (r_pts, r_desc), ref_of(r_pts, r_desc), opts, 1.0, affine=True,
+                r_index=r_index, search=SCREEN_SEARCH,
+            ).inliers  # fmt: skip
+
+        unrelated = [score(gray(b), r) for b in backgrounds for r in refs]
+        same = [
+            score(gray(im / "aero3.jpg"), im / "aero1.jpg"),
+            score(gray(im / "aero1.jpg"), im / "aero3.jpg"),
+            score(gray(im / "graf3.png"), im / "graf1.png"),
+            score(gray(im / "box_in_scene.png"), im / "box.png"),
+            score(gray(BERLIN / "berlin_01.jpg"), BERLIN / "berlin_03.jpg"),
+        ]
+        steep = [score(g, p) for (p, _, _), g in tilted.items()]
+        top = max(unrelated)
+        counts = {v: unrelated.count(v) for v in sorted(set(unrelated))}
+        admitted = {
+            threshold: sum(v >= threshold and m for v, m in zip(steep, matched, strict=True))
+            for threshold in range(top + 1, 11)
+        }
+        at_default = [
+            v >= opts.affine_screen_min_inliers and m for v, m in zip(steep, matched, strict=True)
+        ]
+        print(
+            f"[{label}] unrelated {len(unrelated)} pairs {counts}; aero3->aero1, aero1->aero3, "
+            f"graf3, box, berlin {same}; the full pass's {sum(matched)} matches screened in, "
+            f"by threshold: {admitted}; at {opts.affine_screen_min_inliers} by tilt "
+            f"{_per_tilt(tilted, at_default)}",
+            flush=True,
+        )
+    print(
+        f"default: frame side {opts.affine_screen_frame_side_px} px, "
+        f"{opts.affine_screen_frame_tilt_levels} levels, from {opts.affine_screen_min_inliers}"
+    )
+
+
+def _plain_evidence(
+    backgrounds: list[Path],
+    refs: list[Path],
+    tilted: dict[tuple[Path, float, float], np.ndarray],
+    plain: list[int],
+    gray: Any,
+    ref_of: Any,
+) -> None:
+    """Print what the plain pass knows: inliers on unrelated pairs, and retrieval votes.
+
+    One retrieval index over every background photograph and test reference, voted on as
+    ``match_image`` votes: does a steep view's own photograph get the most votes?
+    """
+    from geoverify.matching._verify import features, trained_retrieval, verify_pair
+
+    opts = MatchOptions()
+    pool = [*backgrounds, *refs]
+    plain_feats = {str(p): features(gray(p), opts) for p in pool}
+    unrelated_plain = []
+    for b in backgrounds:
+        for r in refs:
+            r_pts, r_desc = plain_feats[str(r)]
+            unrelated_plain.append(
+                verify_pair(plain_feats[str(b)], (r_pts, r_desc), ref_of(r_pts, r_desc), opts,
+                            1.0, affine=False).inliers
+            )  # fmt: skip
+    retrieval = trained_retrieval(
+        [plain_feats[str(p)][1] for p in pool], tuple(str(p) for p in pool), opts
+    )
+    top_voted = 0
+    for (p, _, _), g in tilted.items():
+        votes = [0] * len(pool)
+        for pair in retrieval.knnMatch(features(g, opts)[1], k=2):
+            if len(pair) == 2 and pair[0].distance < opts.ratio * pair[1].distance:
+                votes[pair[0].imgIdx] += 1
+        own = votes[pool.index(p)]
+        top_voted += own > max(v for i, v in enumerate(votes) if pool[i] != p)
+    print(
+        f"plain pass on {len(unrelated_plain)} unrelated pairs: up to {max(unrelated_plain)} "
+        f"inliers; on the steep views: median {statistics.median(plain)}, up to {max(plain)}, "
+        f"above {max(unrelated_plain)} for {sum(n > max(unrelated_plain) for n in plain)}. "
+        f"Retrieval votes: a steep view's own photograph has more votes than every other of "
+        f"the {len(pool) - 1} for {top_voted} of {len(tilted)}"
+    )
+
+
+def _per_tilt(
+    views: dict[tuple[Path, float, float], Any], flags: list[bool]
+) -> list[tuple[float, int]]:
+    return [
+        (t, sum(f for (_, tt, _), f in zip(views, flags, strict=True) if tt == t)) for t, _ in TILTS
+    ]
 
 
 if __name__ == "__main__":

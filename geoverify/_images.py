@@ -103,3 +103,20 @@ def read_photo(path: str | os.PathLike[str], max_pixels: int = 60_000_000) -> tu
     from geoverify.probing._exif import decode_still
 
     return decode_still(data, max_pixels=max_pixels), digest
+
+
+def tilted_view(image: Image, tilt: float, rotation_deg: float) -> Image:
+    """Return a synthetic steep view of ``image``: rotated ``rotation_deg``, squeezed ``tilt``x.
+
+    ASIFT's camera model of a distant view ``arccos(1 / tilt)`` from the perpendicular (tilt
+    4: about 76 degrees), for the benchmarks and tests of the affine pass; deterministic
+    (OpenCV's area interpolation), black outside the picture.
+    """
+    h, w = image.shape[:2]
+    c, s = np.cos(np.radians(rotation_deg)), np.sin(np.radians(rotation_deg))
+    a = np.array([[c / tilt, -s / tilt], [s, c]])
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], float) @ a.T
+    low, high = corners.min(axis=0), corners.max(axis=0)
+    m = np.hstack([a, (-low)[:, None]])
+    size = (int(np.ceil(high[0] - low[0])), int(np.ceil(high[1] - low[1])))
+    return np.asarray(_cv2.warpAffine(image, m, size, flags=_cv2.INTER_AREA, borderValue=0))

@@ -58,7 +58,6 @@ from geoverify.matching._background import BackgroundImage, background_set
 from geoverify.matching._index import MatchIndex, build_index, reference_image_problems
 from geoverify.matching._options import MatchOptions
 from geoverify.matching._verify import (
-    SCREEN_SEARCH,
     LandmarkScore,
     Reference,
     cached_features,
@@ -66,6 +65,8 @@ from geoverify.matching._verify import (
     flann_index,
     one_per_point,
     scaled_gray,
+    screen_frame_options,
+    screen_score,
     simulated_features,
     verify_correspondences,
     verify_pair,
@@ -327,11 +328,13 @@ def match_image(image: Image, index: MatchIndex) -> ImageMatch:
     chosen = order[: opts.affine_candidates]
     screen_note: str | None = None
     if plain is not None:
-        screened = _affine_screen(gray, index, order[: opts.affine_screen_candidates], area)
+        screened = _affine_screen(gray, index, order[: opts.affine_screen_candidates])
         chosen = sorted(screened, key=lambda lid: -screened[lid])[: opts.affine_candidates]
         worth = [lid for lid in chosen if screened[lid] >= opts.affine_screen_min_inliers]
         found = ", ".join(f"{lid!r} {screened[lid]}" for lid in screened)
-        side = opts.affine_screen_side_px
+        side = (
+            f"frame {opts.affine_screen_frame_side_px} px, references {opts.affine_screen_side_px}"
+        )
         if not worth:
             note = (
                 f"affine pass skipped: its low-resolution screen ({side} px) found at most "
@@ -408,29 +411,26 @@ def _match_learned(
     return dataclasses.replace(result, notes=(note, *result.notes), affine_decision="off")
 
 
-def _affine_screen(
-    gray: Image, index: MatchIndex, landmarks: Sequence[str], area: float
-) -> dict[str, int]:
+def _affine_screen(gray: Image, index: MatchIndex, landmarks: Sequence[str]) -> dict[str, int]:
     """Consistent points of the low-resolution affine screen, best reference per landmark.
 
     Every upright reference of each landmark is screened. A view both mirrored and strongly
     slanted is therefore not screened in (``affine="on"`` scores it). One FLANN index over the
-    frame's screen features is searched with each reference's (the counts are symmetric).
+    frame's screen features (``affine_screen_frame_side_px``) is searched with each
+    reference's (``screen_score``).
     """
     opts = index.options
-    f_pts, f_desc = simulated_features(gray, opts, screen=True)
+    frame = simulated_features(gray, screen_frame_options(opts), screen=True)
     out = dict.fromkeys(landmarks, 0)
-    if len(f_desc) < 2:
+    if len(frame[1]) < 2:
         return out
-    f_index = flann_index(f_desc, opts)
+    frame_index = flann_index(frame[1], opts)
     for i, ref in enumerate(index.references):
         if ref.landmark_id in out and not ref.mirrored:
-            r_pts, r_desc = index.affine_features(i, screen=True)
-            s = verify_pair(
-                (r_pts, r_desc), (f_pts, f_desc), ref, opts, area, affine=True, r_index=f_index,
-                search=SCREEN_SEARCH,
-            )  # fmt: skip
-            out[ref.landmark_id] = max(out[ref.landmark_id], s.inliers)
+            found = screen_score(
+                frame, frame_index, index.affine_features(i, screen=True), ref, opts
+            )
+            out[ref.landmark_id] = max(out[ref.landmark_id], found)
     return out
 
 

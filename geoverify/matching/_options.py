@@ -77,12 +77,14 @@ class MatchOptions:
         to ``sqrt(2) ** affine_tilt_levels`` in several directions) for strongly slanted views
         such as oblique aerial footage. ``auto`` (default) runs it only where it can pay off:
         for a frame where the plain pass finds fewer than ``min_inliers`` consistent points, a
-        low-resolution screen (the same simulation on images scaled to
-        ``affine_screen_side_px``, ASIFT's own two-resolution scheme) is run against the
-        ``affine_screen_candidates`` landmarks with most plain-pass evidence, and the full pass
-        only for the ``affine_candidates`` best of them where the screen finds at least
-        ``affine_screen_min_inliers`` consistent points. ``on`` runs
-        the full pass for every frame, ``off`` never. The full pass costs seconds per frame.
+        low-resolution screen (ASIFT's own two-resolution scheme: the frame's views simulated
+        at ``affine_screen_frame_side_px``, each reference's at ``affine_screen_side_px``) is
+        run against the ``affine_screen_candidates`` landmarks with most plain-pass evidence,
+        and the full pass only for the ``affine_candidates`` best of them where the screen
+        finds at least ``affine_screen_min_inliers`` consistent points. The plain pass's own
+        evidence (retrieval votes, inliers) does not tell a steep view of a landmark from an
+        unrelated image (``bench/README.md``), so the screen is what decides. ``on`` runs the
+        full pass for every frame, ``off`` never. The full pass costs seconds per frame.
     affine_tilt_levels
         Tilt levels simulated; 4 reaches a tilt of 4 (a view about 76 degrees from the
         perpendicular), so two views up to about 16:1 apart can be compared.
@@ -93,7 +95,18 @@ class MatchOptions:
     affine_cache_size
         References whose simulated-view features are kept in memory.
     affine_screen_side_px
-        Longer side of the images the screen simulates views of.
+        Longer side of the reference images the screen simulates views of (``affine_tilt_levels``
+        tilt levels; computed once per reference and kept).
+    affine_screen_frame_side_px
+        Longer side of the frame the screen simulates views of. The frame side is paid for on
+        every frame the plain pass cannot match, the references' once. A smaller frame side
+        saves little (the references' searches of the frame's index cost most) and lets fewer
+        steep views through: of 118 synthetic steep views the full pass matches, the screen
+        lets 100 through at 240 px with 4 tilt levels (the default), 99 at 240/3, 91 at 200/3
+        and 72 at 160/3, adding 0.46, 0.42, 0.36 and 0.30 of a textured frame's plain pass
+        (``bench/bench_match.py --screen`` and ``--screen-cost``).
+    affine_screen_frame_tilt_levels
+        Tilt levels simulated on the frame side of the screen.
     affine_screen_candidates
         Landmarks screened per frame (most plain-pass inliers, then retrieval votes, first). In
         a larger registry a steep view of a landmark outside them is not screened in.
@@ -102,8 +115,8 @@ class MatchOptions:
     affine_screen_min_inliers
         Consistent points the screen must find against a landmark for the full pass to be
         run on it. Unrelated images gave the screen at most 7 on 205 pairs (the background
-        photographs against the test references; ``bench/bench_match.py --screen``), views of
-        the same scene 19 to 342.
+        photographs against the test references; ``bench/bench_match.py --screen``), the steep
+        aerial pair 20 and 13, other views of the same scene 50 to 345.
     background
         ``auto`` (default): when the registry holds fewer than ``min_controls`` references of
         other landmarks, the bundled background photographs (``geoverify/data/background``,
@@ -134,9 +147,11 @@ class MatchOptions:
     affine_candidates: int = 2
     affine_cache_size: int = 32
     affine_screen_side_px: int = 240
+    affine_screen_frame_side_px: int = 240
+    affine_screen_frame_tilt_levels: int = 4
     affine_screen_candidates: int = 5
     affine_screen_features_per_view: int = 150
-    affine_screen_min_inliers: int = 10
+    affine_screen_min_inliers: int = 9
     background: BackgroundMode = DEFAULT_BACKGROUND
 
     def __post_init__(self) -> None:
@@ -158,14 +173,17 @@ class MatchOptions:
             and self.affine_candidates >= 1
             and self.affine_cache_size >= 1
             and 64 <= self.affine_screen_side_px <= self.max_side_px
+            and 64 <= self.affine_screen_frame_side_px <= self.max_side_px
+            and 1 <= self.affine_screen_frame_tilt_levels <= 6
             and self.affine_screen_features_per_view >= 50
             and self.affine_screen_min_inliers >= 4
             and self.affine_screen_candidates >= 1
         ):
             msg = (
                 "affine_tilt_levels must be 1-6, affine_features_per_view >= 100, "
-                "affine_candidates and affine_cache_size >= 1, affine_screen_side_px "
-                "64..max_side_px, affine_screen_features_per_view >= 50, "
+                "affine_candidates and affine_cache_size >= 1, affine_screen_side_px and "
+                "affine_screen_frame_side_px 64..max_side_px, affine_screen_frame_tilt_levels "
+                "1-6, affine_screen_features_per_view >= 50, "
                 "affine_screen_min_inliers >= 4"
             )
             raise InputError(msg, code="E_INPUT_OPTION", hint="Check the matching options.")

@@ -208,6 +208,40 @@ def simulated_features(
     return cached_features(gray, opts, kind="screen" if screen else "affine", keep=keep)
 
 
+def screen_frame_options(opts: MatchOptions) -> MatchOptions:
+    """Return the options of the screen's frame side: its own size and tilt levels.
+
+    ``features(gray, screen_frame_options(opts), screen=True)`` simulates the frame's views
+    at ``affine_screen_frame_side_px`` with ``affine_screen_frame_tilt_levels`` tilt levels.
+    """
+    return dataclasses.replace(
+        opts,
+        affine_screen_side_px=opts.affine_screen_frame_side_px,
+        affine_tilt_levels=opts.affine_screen_frame_tilt_levels,
+    )
+
+
+def screen_score(
+    frame: tuple[Points, Any], frame_index: Any, reference: tuple[Points, Any], ref: Reference,
+    opts: MatchOptions,
+) -> int:  # fmt: skip
+    """Consistent points of the affine screen between a frame and a reference.
+
+    ``frame``: the frame's screen features (``screen_frame_options``) and ``frame_index`` a
+    ``flann_index`` over them, built once per frame and searched with each reference's screen
+    features (``reference``, ``screen=True``; ``SCREEN_SEARCH``). Counts only: the two sides
+    are at different scales, so the fitted mapping is not reported. (Searching the other way,
+    the frame's features in a kept index of each reference's, is about 40 ms a frame cheaper
+    and lets fewer steep views through: ``bench/bench_match.py --screen``.)
+    """
+    if len(frame[1]) < 2 or len(reference[1]) < 2:
+        return 0
+    s = verify_pair(
+        reference, frame, ref, opts, 1.0, affine=True, r_index=frame_index, search=SCREEN_SEARCH
+    )
+    return s.inliers
+
+
 def clear_feature_cache() -> None:
     """Forget what matching keeps in this process: features and trained retrieval indexes.
 
