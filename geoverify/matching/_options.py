@@ -103,8 +103,8 @@ class MatchOptions:
         saves little (the references' searches of the frame's index cost most) and lets fewer
         steep views through: of 118 synthetic steep views the full pass matches, the screen
         lets 100 through at 240 px with 4 tilt levels (the default), 99 at 240/3, 91 at 200/3
-        and 72 at 160/3, adding 0.46, 0.42, 0.36 and 0.30 of a textured frame's plain pass
-        (``bench/bench_match.py --screen`` and ``--screen-cost``).
+        and 72 at 160/3, adding 0.40-0.48, 0.33-0.40, 0.32-0.35 and 0.26-0.31 of a textured
+        frame's plain pass (``bench/bench_match.py --screen`` and ``--screen-cost``).
     affine_screen_frame_tilt_levels
         Tilt levels simulated on the frame side of the screen.
     affine_screen_candidates

@@ -231,7 +231,7 @@ def screen_score(
     ``flann_index`` over them, built once per frame and searched with each reference's screen
     features (``reference``, ``screen=True``; ``SCREEN_SEARCH``). Counts only: the two sides
     are at different scales, so the fitted mapping is not reported. (Searching the other way,
-    the frame's features in a kept index of each reference's, is about 40 ms a frame cheaper
+    the frame's features in a kept index of each reference's, is 10-40 ms a frame cheaper
     and lets fewer steep views through: ``bench/bench_match.py --screen``.)
     """
     if len(frame[1]) < 2 or len(reference[1]) < 2:
