@@ -333,18 +333,19 @@ def match_image(image: Image, index: MatchIndex) -> ImageMatch:
         worth = [lid for lid in chosen if screened[lid] >= opts.affine_screen_min_inliers]
         found = ", ".join(f"{lid!r} {screened[lid]}" for lid in screened)
         side = (
-            f"frame {opts.affine_screen_frame_side_px} px, references {opts.affine_screen_side_px}"
+            f"frame {opts.affine_screen_frame_side_px} px, "
+            f"references {opts.affine_screen_side_px} px"
         )
         if not worth:
             note = (
-                f"affine pass skipped: its low-resolution screen ({side} px) found at most "
+                f"affine pass skipped: its low-resolution screen ({side}) found at most "
                 f"{max(screened.values(), default=0)} consistent points ({found}); the full "
                 f"pass is run from {opts.affine_screen_min_inliers}"
             )
             return dataclasses.replace(plain, notes=(*plain.notes, note), affine_decision="skipped")
         chosen = worth
         screen_note = (
-            f"the affine pass's low-resolution screen ({side} px) found {found} consistent "
+            f"the affine pass's low-resolution screen ({side}) found {found} consistent "
             f"points (the full pass is run from {opts.affine_screen_min_inliers})"
         )
     a_pts, a_desc = simulated_features(gray, opts)
