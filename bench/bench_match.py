@@ -27,8 +27,9 @@ Usage: python bench/bench_match.py [--runs N] [--sizes 1,10,100,1000] [--affine]
        [--no-match] [--screen] [--screen-cost]
 
 ``--screen-cost``: what the screen costs on the no-match frames (10-landmark registry) for each
-frame side: the frame's screen features and the searches of 5 references' kept indexes, as a
-share of the frame's ``--affine off`` pass, medians of --runs.
+frame side: the frame's screen features and the 5 references' searches as ``match_image`` runs
+them, and the same searches reversed (the frame's features in each reference's kept index), as
+a share of the frame's ``--affine off`` pass, medians of --runs.
 """
 
 from __future__ import annotations
@@ -50,6 +51,18 @@ from geoverify.matching import (
     clear_feature_cache,
     load_image,
     match_image,
+)
+from geoverify.matching._background import BACKGROUND_DIR, background_set
+from geoverify.matching._verify import (
+    SCREEN_SEARCH,
+    Reference,
+    features,
+    flann_index,
+    scaled_gray,
+    screen_frame_options,
+    screen_score,
+    trained_retrieval,
+    verify_pair,
 )
 from geoverify.registry import Landmark, ReferenceImage, Registry
 
@@ -243,6 +256,16 @@ def bench_no_match(runs: int) -> None:
                 print(f"{n:8d}  {kind}: median ratio {statistics.median(ratios):.2f}", flush=True)
 
 
+def _reversed_screen_score(
+    frame: tuple[Any, Any], reference: tuple[Any, Any], r_index: Any, ref: Reference,
+    opts: MatchOptions,
+) -> int:  # fmt: skip
+    """Score the screen the other way: the frame's features in the reference's kept index."""
+    return verify_pair(
+        frame, reference, ref, opts, 1.0, affine=True, r_index=r_index, search=SCREEN_SEARCH
+    ).inliers
+
+
 def bench_screen_cost(runs: int) -> None:
     """Milliseconds of the screen per frame side (``FRAME_SIDES``) on the no-match frames.
 
@@ -252,15 +275,6 @@ def bench_screen_cost(runs: int) -> None:
     in each reference's kept index); medians of ``runs``, and what the screen adds
     as a share of the plain pass.
     """
-    from geoverify.matching._verify import (
-        SCREEN_SEARCH,
-        features,
-        flann_index,
-        scaled_gray,
-        screen_frame_options,
-        screen_score,
-        verify_pair,
-    )
 
     def median_ms(fn: Any) -> float:
         times = []
@@ -299,8 +313,7 @@ def bench_screen_cost(runs: int) -> None:
 
                 def reversed_search(f: Any = f) -> None:
                     for i, r, r_index in zip(upright, refs, kept, strict=True):
-                        verify_pair(f, r, index.references[i], index.options, 1.0, affine=True,
-                                    r_index=r_index, search=SCREEN_SEARCH)  # fmt: skip
+                        _reversed_screen_score(f, r, r_index, index.references[i], index.options)
 
                 t_search = median_ms(search)
                 added = (t_feat + t_search) / t_off
@@ -334,18 +347,6 @@ def bench_screen() -> None:
     background photograph against the photograph itself, with the plain pass's and the full
     affine pass's inliers for them (the full pass is what the screen stands in for).
     """
-    from geoverify.matching._background import BACKGROUND_DIR, background_set
-    from geoverify.matching._verify import (
-        SCREEN_SEARCH,
-        Reference,
-        features,
-        flann_index,
-        scaled_gray,
-        screen_frame_options,
-        screen_score,
-        verify_pair,
-    )
-
     im = DATA / "image_matching"
     grays: dict[str, np.ndarray] = {}
 
@@ -369,15 +370,17 @@ def bench_screen() -> None:
         for t, r in TILTS
     }
     opts = MatchOptions()
+    plain_of = {p: features(gray(p), opts) for p in [*backgrounds, *refs]}
     plain, full = [], []
     simulated: dict[Path, tuple[Any, Any]] = {}
-    for (p, _, _), g in tilted.items():
-        r_pts, r_desc = features(gray(p), opts)
+    view_plain = {key: features(g, opts) for key, g in tilted.items()}
+    for (p, t, r), g in tilted.items():
+        r_pts, r_desc = plain_of[p]
         score = verify_pair(
-            features(g, opts), (r_pts, r_desc), ref_of(r_pts, r_desc), opts, 1.0, affine=False
+            view_plain[p, t, r], (r_pts, r_desc), ref_of(r_pts, r_desc), opts, 1.0, affine=False
         )
         plain.append(score.inliers)
-        if p not in simulated:
+        if p not in simulated:  # once per photograph, for its three views
             simulated[p] = features(gray(p), opts, affine=True)
         r_pts, r_desc = simulated[p]
         score = verify_pair(
@@ -391,7 +394,7 @@ def bench_screen() -> None:
         f"inliers (a match needs {opts.min_inliers}); the full affine pass matches "
         f"{sum(matched)} ({', '.join(f'tilt {t}: {n}' for t, n in _per_tilt(tilted, matched))})"
     )
-    _plain_evidence(backgrounds, refs, tilted, plain, gray, ref_of)
+    _plain_evidence(backgrounds, refs, view_plain, plain, plain_of, ref_of)
     r_cache: dict[str, tuple[Any, Any, Any]] = {}
 
     def reference(path: Path) -> tuple[Any, Any, Any]:
@@ -403,31 +406,41 @@ def bench_screen() -> None:
     variants = [(f"frame {w}/{n}", _screen_options(w, n), False) for w, n in FRAME_SIDES]
     variants += [(f"frame {w}/{n} reversed", _screen_options(w, n), True) for w, n in FRAME_SIDES]
     for label, f_opts, reverse in variants:
+        frames: dict[str, tuple[tuple[Any, Any], Any]] = {}
 
         def score(
-            frame: np.ndarray, path: Path, f_opts: MatchOptions = f_opts, rev: bool = reverse
+            name: str,
+            frame: np.ndarray,
+            path: Path,
+            f_opts: MatchOptions = f_opts,
+            rev: bool = reverse,
+            frames: dict[str, tuple[tuple[Any, Any], Any]] = frames,
         ) -> int:
+            # the frame's side once per frame, as match_image computes it once per frame
+            if name not in frames:
+                f = features(frame, screen_frame_options(f_opts), screen=True)
+                frames[name] = (f, flann_index(f[1], opts) if len(f[1]) >= 2 else None)
+            f, f_index = frames[name]
             r_pts, r_desc, r_index = reference(path)
-            f = features(frame, screen_frame_options(f_opts), screen=True)
-            if len(f[1]) < 2:
+            ref = ref_of(r_pts, r_desc)
+            if f_index is None:
                 return 0
-            if not rev:
-                return screen_score(f, flann_index(f[1], opts), (r_pts, r_desc),
-                                    ref_of(r_pts, r_desc), opts)  # fmt: skip
-            return verify_pair(
-                f, (r_pts, r_desc), ref_of(r_pts, r_desc), opts, 1.0, affine=True,
-                r_index=r_index, search=SCREEN_SEARCH,
-            ).inliers  # fmt: skip
+            if rev:
+                return _reversed_screen_score(f, (r_pts, r_desc), r_index, ref, opts)
+            return screen_score(f, f_index, (r_pts, r_desc), ref, opts)
 
-        unrelated = [score(gray(b), r) for b in backgrounds for r in refs]
+        def photo(path: Path, reference: Path) -> int:
+            return score(str(path), gray(path), reference)
+
+        unrelated = [photo(b, r) for b in backgrounds for r in refs]
         same = [
-            score(gray(im / "aero3.jpg"), im / "aero1.jpg"),
-            score(gray(im / "aero1.jpg"), im / "aero3.jpg"),
-            score(gray(im / "graf3.png"), im / "graf1.png"),
-            score(gray(im / "box_in_scene.png"), im / "box.png"),
-            score(gray(BERLIN / "berlin_01.jpg"), BERLIN / "berlin_03.jpg"),
+            photo(im / "aero3.jpg", im / "aero1.jpg"),
+            photo(im / "aero1.jpg", im / "aero3.jpg"),
+            photo(im / "graf3.png", im / "graf1.png"),
+            photo(im / "box_in_scene.png", im / "box.png"),
+            photo(BERLIN / "berlin_01.jpg", BERLIN / "berlin_03.jpg"),
         ]
-        steep = [score(g, p) for (p, _, _), g in tilted.items()]
+        steep = [score(f"{p} {t} {r}", g, p) for (p, t, r), g in tilted.items()]
         top = max(unrelated)
         counts = {v: unrelated.count(v) for v in sorted(set(unrelated))}
         admitted = {
@@ -453,9 +466,9 @@ def bench_screen() -> None:
 def _plain_evidence(
     backgrounds: list[Path],
     refs: list[Path],
-    tilted: dict[tuple[Path, float, float], np.ndarray],
+    view_plain: dict[tuple[Path, float, float], tuple[Any, Any]],
     plain: list[int],
-    gray: Any,
+    plain_of: dict[Path, tuple[Any, Any]],
     ref_of: Any,
 ) -> None:
     """Print what the plain pass knows: inliers on unrelated pairs, and retrieval votes.
@@ -463,26 +476,21 @@ def _plain_evidence(
     One retrieval index over every background photograph and test reference, voted on as
     ``match_image`` votes: does a steep view's own photograph get the most votes?
     """
-    from geoverify.matching._verify import features, trained_retrieval, verify_pair
-
     opts = MatchOptions()
     pool = [*backgrounds, *refs]
-    plain_feats = {str(p): features(gray(p), opts) for p in pool}
     unrelated_plain = []
     for b in backgrounds:
         for r in refs:
-            r_pts, r_desc = plain_feats[str(r)]
+            r_pts, r_desc = plain_of[r]
             unrelated_plain.append(
-                verify_pair(plain_feats[str(b)], (r_pts, r_desc), ref_of(r_pts, r_desc), opts,
+                verify_pair(plain_of[b], (r_pts, r_desc), ref_of(r_pts, r_desc), opts,
                             1.0, affine=False).inliers
             )  # fmt: skip
-    retrieval = trained_retrieval(
-        [plain_feats[str(p)][1] for p in pool], tuple(str(p) for p in pool), opts
-    )
+    retrieval = trained_retrieval([plain_of[p][1] for p in pool], tuple(str(p) for p in pool), opts)
     top_voted = 0
-    for (p, _, _), g in tilted.items():
+    for (p, _, _), (_, desc) in view_plain.items():
         votes = [0] * len(pool)
-        for pair in retrieval.knnMatch(features(g, opts)[1], k=2):
+        for pair in retrieval.knnMatch(desc, k=2):
             if len(pair) == 2 and pair[0].distance < opts.ratio * pair[1].distance:
                 votes[pair[0].imgIdx] += 1
         own = votes[pool.index(p)]
@@ -492,7 +500,7 @@ def _plain_evidence(
         f"inliers; on the steep views: median {statistics.median(plain)}, up to {max(plain)}, "
         f"above {max(unrelated_plain)} for {sum(n > max(unrelated_plain) for n in plain)}. "
         f"Retrieval votes: a steep view's own photograph has more votes than every other of "
-        f"the {len(pool) - 1} for {top_voted} of {len(tilted)}"
+        f"the {len(pool) - 1} for {top_voted} of {len(view_plain)}"
     )
 
 
