@@ -6,14 +6,16 @@ probe -> frames -> registry (+ osm) -> matching -> claims / sun.
 
 import os as _os
 import sys as _sys
-from typing import TYPE_CHECKING
 
-# The `geoverify` command turns Ctrl-C and SIGTERM into its exit codes before anything heavy
-# loads (see geoverify._signals); a library user keeps Python's own handling.
+# The `geoverify` command turns Ctrl-C and SIGTERM into its exit codes before anything else
+# loads, `typing` included (see geoverify._signals): until then, Ctrl-C prints a traceback.
+# A library user keeps Python's own handling.
 if _sys.argv and _os.path.basename(_sys.argv[0]) == "geoverify":
     from geoverify import _signals as _startup_signals
 
-    _startup_signals.install()
+    _startup_signals.install_startup()
+
+from typing import TYPE_CHECKING
 
 from geoverify._version import __version__ as __version__
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from geoverify._io import check_replaceable_dir, staged_dir
+from geoverify._io import check_output_dir, staged_dir
 from geoverify._media import DecodeLimits
 from geoverify.claims import ClaimSet, check_claims, check_names, load_claims
 from geoverify.evidence import camera_positions, weigh_evidence
@@ -36,7 +36,14 @@ from geoverify.probing import MediaInfo
 from geoverify.registry import Registry, load_registry
 from geoverify.report import Report, build_report, write_report
 
-__all__ = ["Verification", "VerifyOptions", "check_output", "save_verification", "verify"]
+__all__ = [
+    "Verification",
+    "VerifyOptions",
+    "check_output",
+    "input_paths",
+    "save_verification",
+    "verify",
+]
 
 LIMITATIONS = (
     "Metadata is what the file claims: a platform may have rewritten or removed it, and "
@@ -74,6 +81,36 @@ class Verification:
     index: MatchIndex | None
     registry: Registry
     annotated: Mapping[int, Any] = dataclasses.field(default_factory=dict)
+    claims_path: str = ""
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Every file this verification read: an output may not be, hold or lie in one."""
+        return input_paths(self.media.path, self.registry, self.claims_path, self.media)
+
+
+def input_paths(
+    media_path: str | os.PathLike[str],
+    registry: Registry | str | os.PathLike[str] | None,
+    claims_path: str | os.PathLike[str] | None,
+    media: MediaInfo | None = None,
+) -> tuple[str, ...]:
+    """List the files a verification reads: media, telemetry, registry and its images, claims."""
+    paths = [os.fspath(media_path)]
+    if media is not None and media.telemetry is not None:
+        paths.append(media.telemetry.path)
+    if isinstance(registry, Registry):
+        if registry.path:
+            paths.append(registry.path)
+            base = Path(registry.path).parent
+            paths += [
+                os.fspath(base / im.path) for lm in registry.landmarks for im in lm.reference_images
+            ]
+    elif registry is not None:
+        paths.append(os.fspath(registry))
+    if claims_path:
+        paths.append(os.fspath(claims_path))
+    return tuple(p for p in paths if p)
 
 
 def verify(
@@ -218,6 +255,7 @@ def verify(
         index=index,
         registry=reg,
         annotated=annotated,
+        claims_path=claim_set.path,
     )
 
 
@@ -228,15 +266,16 @@ def save_verification(
 
     Everything is written into a fresh temporary folder beside ``out_dir`` and moved into place
     at the end, so the manifest lists exactly this run's files, and a failed or interrupted run
-    leaves the previous report whole, or nothing. An existing ``out_dir`` is replaced only if it
-    is empty or a previous report (it holds ``manifest.json``), or with ``overwrite``.
+    leaves the previous report whole, or nothing. The output rule applies (``check_output``):
+    a folder of a previous report is replaced; one holding other files only with
+    ``overwrite``, which keeps them; a folder that is, holds or lies in an input never.
 
     Raises
     ------
     OutputError
         ``out_dir`` cannot be written (exit 7): see ``check_output``.
     """
-    with staged_dir(out_dir, overwrite=overwrite) as stage:
+    with staged_dir(out_dir, overwrite=overwrite, inputs=result.inputs) as stage:
         save_frames(result.selection, stage / "frames")
         if result.index is not None and result.matches:
             save_matches(
@@ -251,10 +290,17 @@ def save_verification(
     return {"out_dir": os.fspath(out_dir), "files": manifest}
 
 
-def check_output(out_dir: str | os.PathLike[str], *, overwrite: bool = False) -> None:
+def check_output(
+    out_dir: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    inputs: tuple[str | os.PathLike[str], ...] = (),
+) -> None:
     """Check that ``save_verification`` can write ``out_dir``, before the expensive work.
 
-    Raises ``OutputError`` for a path that is a file or lies under one, a symbolic link, a
-    folder holding files no geoverify run wrote (unless ``overwrite``), or one not writable.
+    Raises ``OutputError`` for a path that is a file or lies under one, a symbolic link, an
+    output that is, holds or lies in one of ``inputs`` (``input_paths``; even with
+    ``overwrite``), a folder holding files no geoverify run wrote (unless ``overwrite``), or
+    one not writable.
     """
-    check_replaceable_dir(out_dir, overwrite=overwrite)
+    check_output_dir(out_dir, overwrite=overwrite, inputs=inputs)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import hashlib
 import html
 import json
 import math
@@ -27,7 +26,7 @@ import cv2
 import numpy as np
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from geoverify._io import prepare_output_dir, write_atomic
+from geoverify._io import prepare_output_dir, write_atomic, write_manifest
 from geoverify._version import __version__
 from geoverify.evidence import BottomLine, CameraPosition
 from geoverify.models import CheckResult, LatLon, Verdict, sanitize_text, to_jsonable
@@ -654,12 +653,5 @@ def write_report(report: Report, out_dir: str | os.PathLike[str]) -> dict[str, s
     write_atomic(out / "report.json", text.encode("utf-8"))
     write_atomic(out / "report.html", render_html(report).encode("utf-8"))
     write_atomic(out / "report.md", render_markdown(report).encode("utf-8"))
-    manifest: dict[str, str] = {}
-    for path in sorted(out.rglob("*")):
-        if path.is_symlink():
-            continue  # prepare_output_dir refused links; one planted since is not ours
-        if path.is_file() and path.name != "manifest.json" and not path.name.startswith("."):
-            manifest[str(path.relative_to(out))] = hashlib.sha256(path.read_bytes()).hexdigest()
-    doc = {"schema_version": REPORT_SCHEMA_VERSION, "files": manifest}
-    write_atomic(out / "manifest.json", json.dumps(doc, indent=2).encode("utf-8"), durable=True)
+    manifest = write_manifest(out, extra={"schema_version": REPORT_SCHEMA_VERSION})
     return manifest

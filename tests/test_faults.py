@@ -32,10 +32,15 @@ def _start(clip: Path, out: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
+def _staging(out: Path) -> list[Path]:
+    """The temporaries a run into ``out`` builds beside it (``.out.PID.*.part``)."""
+    return [p for p in out.parent.glob(f".{out.name}.*") if p.name.endswith((".part", ".old"))]
+
+
 def _wait_for_decoding(out: Path, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
-        if any(p.name.startswith(".staging-") for p in out.glob(".*")) if out.exists() else False:
+        if _staging(out):
             return
         time.sleep(0.05)
 
@@ -88,6 +93,16 @@ def test_interrupted_run_leaves_earlier_output_and_no_partial_file(tmp_path, lon
     for name, data in before.items():
         if name.startswith("f_"):
             assert (out / name).read_bytes() == data  # earlier frames intact
-    if sig == signal.SIGINT:  # a clean interrupt also removes its staging folder
-        assert not [p for p in out.iterdir() if p.name.startswith(".staging-")]
+    if sig == signal.SIGINT:  # a clean interrupt also removes its staging folders
+        assert not _staging(out)
+    else:  # a killed run's staging folders are removed by the next run into the same place
+        assert _staging(out)
+        again = subprocess.run(
+            [sys.executable, "-m", "geoverify", "frames", str(long_clip), "--out", str(out),
+             "--every", "10"],
+            capture_output=True,
+            check=False,
+        )  # fmt: skip
+        assert again.returncode == 0, again.stderr
+        assert not _staging(out)
     os.sync()

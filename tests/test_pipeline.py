@@ -89,7 +89,9 @@ def test_manifest_lists_every_file_with_its_hash(berlin_report):
     _, out = berlin_report
     manifest = json.loads((out / "manifest.json").read_text())["files"]
     on_disk = {
-        str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and p.name != "manifest.json"
+        str(p.relative_to(out))
+        for p in out.rglob("*")
+        if p.is_file() and p != out / "manifest.json"
     }
     assert set(manifest) == on_disk
     for name, digest in manifest.items():

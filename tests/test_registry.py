@@ -5,21 +5,33 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from shapely.geometry import Point
+from typer.testing import CliRunner
 
-from geoverify import LatLon, RegistryError
+from geoverify import InputError, LatLon, RegistryError
+from geoverify.cli import app
 from geoverify.geodesy import distance_m
 from geoverify.registry import (
     Landmark,
+    LandmarkEdit,
+    Source,
     add_landmark,
     load_registry,
+    parse_geometry,
     point_landmark as pl,
     remove_landmark,
     save_registry,
+    update_landmark,
 )
+
+runner = CliRunner()
 
 
 def _fc(*features, **extra):
@@ -276,3 +288,292 @@ def test_queries_across_the_antimeridian(here_lon):
     assert found == {"east", "west"}  # both lie within 1.2 km, on either side of 180 degrees
     nearest = reg.nearest(here, k=2)
     assert nearest[0][0].id == ("east" if here_lon > 0 else "west")
+
+
+# --- the lock: never through a link, never forever --------------------------------------------
+
+
+def _registry_with_one(tmp_path: Path) -> Path:
+    path = tmp_path / "reg.geojson"
+    add_landmark(path, pl("a", "A", LatLon(48.59, 38.0)))
+    return path
+
+
+@pytest.mark.parametrize("kind", ["dangling link", "link to a file", "fifo", "folder"])
+def test_a_lock_file_that_is_a_link_or_not_a_file_is_refused(tmp_path, kind):
+    import os
+
+    from geoverify import OutputError
+
+    path = _registry_with_one(tmp_path)
+    lock = tmp_path / "reg.geojson.lock"
+    lock.unlink()
+    target = tmp_path / "elsewhere.txt"
+    if kind == "dangling link":
+        lock.symlink_to(target)
+    elif kind == "link to a file":
+        target.write_bytes(b"victim")
+        lock.symlink_to(target)
+    elif kind == "fifo":
+        os.mkfifo(lock)
+    else:
+        lock.mkdir()
+    before = path.read_bytes()
+    with pytest.raises(OutputError) as exc:
+        add_landmark(path, pl("b", "B", LatLon(48.6, 38.0)), lock_wait_s=0)
+    assert exc.value.code == "E_REGISTRY_LOCK"
+    assert exc.value.exit_code == 7
+    assert "reg.geojson.lock" in exc.value.message
+    assert path.read_bytes() == before
+    if kind == "link to a file":
+        assert target.read_bytes() == b"victim"
+    else:
+        assert not target.exists()  # nothing created at the link's target
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["reg.geojson", "reg.geojson.lock"] + (["elsewhere.txt"] if target.exists() else [])
+    )
+
+
+_HOLDER = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def _hold_lock(lock: Path, seconds: float) -> subprocess.Popen[str]:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(lock), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None
+    assert holder.stdout.readline().strip() == "locked"
+    return holder
+
+
+def test_a_held_lock_is_waited_for_a_bounded_time_then_refused(tmp_path):
+    from geoverify import OutputError
+
+    path = _registry_with_one(tmp_path)
+    before = path.read_bytes()
+    holder = _hold_lock(tmp_path / "reg.geojson.lock", 60)
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(OutputError) as exc:
+            add_landmark(path, pl("b", "B", LatLon(48.6, 38.0)), lock_wait_s=0.3)
+        waited = time.monotonic() - t0
+        assert exc.value.code == "E_REGISTRY_LOCKED"
+        assert "another process holds the lock" in exc.value.message
+        assert "reg.geojson.lock" in exc.value.message
+        assert "unchanged" in exc.value.hint
+        assert 0.3 <= waited < 5
+        assert path.read_bytes() == before
+    finally:
+        holder.kill()
+        holder.communicate()  # reaps it and closes its pipe
+    add_landmark(path, pl("b", "B", LatLon(48.6, 38.0)), lock_wait_s=0)  # the lock is free
+    assert {lm.id for lm in load_registry(path)} == {"a", "b"}
+
+
+def test_a_lock_released_within_the_wait_is_taken(tmp_path):
+    path = _registry_with_one(tmp_path)
+    holder = _hold_lock(tmp_path / "reg.geojson.lock", 0.25)
+    try:
+        add_landmark(path, pl("b", "B", LatLon(48.6, 38.0)), lock_wait_s=20)
+    finally:
+        holder.communicate(timeout=20)
+    assert {lm.id for lm in load_registry(path)} == {"a", "b"}
+
+
+def test_a_bad_lock_wait_is_refused(tmp_path):
+    path = _registry_with_one(tmp_path)
+    before = path.read_bytes()
+    for wait in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(InputError) as exc:
+            remove_landmark(path, "a", lock_wait_s=wait)
+        assert exc.value.code == "E_INPUT_OPTION"
+    assert path.read_bytes() == before
+
+
+# --- nesting: refused with a message, never a RecursionError or a crash -----------------------
+
+
+@pytest.mark.parametrize(
+    ("option", "text"),
+    [
+        ("--geojson", "[" * 3000 + "]" * 3000),
+        ("--geojson", '{"type": "Point", "coordinates": ' + "[" * 40 + "1" + "]" * 40 + "}"),
+        ("--geojson", "[" * 3000),  # unbalanced: counted, not parsed
+        ("--wkt", "GEOMETRYCOLLECTION (" * 40 + "POINT (38 48.6)" + ")" * 40),
+        ("--wkt", "(" * 5000),
+    ],
+)
+def test_deeply_nested_geometry_text_is_refused(tmp_path, option, text):
+    path = _registry_with_one(tmp_path)
+    before = path.read_bytes()
+    result = runner.invoke(app, ["registry", "add", str(path), "--id", "x", "--name", "X",
+                                 option, text])  # fmt: skip
+    assert result.exit_code == 3, result.output
+    assert "nested deeper than 32 levels [E_GEOM_INVALID]" in result.stderr
+    assert path.read_bytes() == before
+
+
+def test_geometry_text_shapely_cannot_model_is_refused():
+    for wkt in ("CIRCULARSTRING (38 48, 38.1 48.1, 38.2 48)", "POINT (38 48"):
+        with pytest.raises(InputError) as exc:
+            parse_geometry(wkt=wkt)
+        assert exc.value.code == "E_INPUT_COORD"
+    geometry, _ = parse_geometry(wkt="MULTIPOLYGON (((38 48, 38.1 48, 38.1 48.1, 38 48)))")
+    assert geometry.geom_type == "MultiPolygon"  # four levels: well inside the limit
+
+
+@pytest.mark.parametrize(("depth", "code"), [(80, "E_REGISTRY_INVALID"), (5000, "E_REGISTRY_JSON")])
+def test_a_registry_file_nested_too_deep_is_refused_and_not_edited(tmp_path, depth, code):
+    deep = "[" * depth + "]" * depth
+    text = json.dumps(_fc(_pt("a", 38.0, 48.59, wikidata="@DEEP@"))).replace('"@DEEP@"', deep)
+    path = _write(tmp_path, text)
+    err = _problems(tmp_path, text)
+    assert err.code == code
+    assert "nested deeper than 64 levels" in err.message
+    if depth == 80:
+        assert "/features/0/properties/wikidata/0/0" in err.message
+    with pytest.raises(RegistryError):
+        add_landmark(path, pl("b", "B", LatLon(48.6, 38.0)))
+    assert path.read_text() == text
+
+
+# --- update: change what is given, keep the rest ---------------------------------------------
+
+
+def _rich_registry(tmp_path: Path) -> Path:
+    (tmp_path / "refs").mkdir()
+    (tmp_path / "refs" / "t34.jpg").write_bytes(b"jpeg bytes")
+    t34 = {
+        "type": "Feature",
+        "id": "t34",
+        "geometry": None,
+        "bbox": [1, 2, 3, 4],
+        "properties": {
+            "name": "T-34",
+            "aliases": ["Tank monument"],
+            "tags": {"historic": "memorial"},
+            "sources": [{"kind": "publication", "title": "news"}],
+            "reference_images": [{"path": "refs/t34.jpg"}],
+            "notes": "no sourced position yet",
+            "wikidata": "Q1",
+        },
+    }
+    return _write(tmp_path, _fc(t34, _pt("b", 38.0, 48.59)), name="case.geojson")
+
+
+def test_update_changes_what_is_given_and_keeps_the_rest(tmp_path):
+    path = _rich_registry(tmp_path)
+    raw_b = json.loads(path.read_text())["features"][1]
+    edit = LandmarkEdit(
+        geometry=Point(38.0010, 48.5950),
+        aliases=("Танк", "Tank monument"),
+        tags={"memorial": "tank"},
+        sources=(Source(kind="survey", title="walk 2023"),),
+        uncertainty_m=5.0,
+    )
+    result = update_landmark(path, "t34", edit)
+    assert [c.field for c in result.changes] == [
+        "geometry",
+        "uncertainty_m",
+        "aliases",
+        "tags",
+        "sources",
+    ]
+    assert str(result.changes[0]) == "geometry: not stated -> Point 48.5950000, 38.0010000"
+    lm = load_registry(path).get("t34")
+    assert lm.anchor == LatLon(48.5950, 38.0010)
+    assert lm.name == "T-34"
+    assert lm.aliases == ("Tank monument", "Танк")  # added, the one it had not repeated
+    assert dict(lm.tags) == {"historic": "memorial", "memorial": "tank"}
+    assert [s.title for s in lm.sources] == ["news", "walk 2023"]
+    assert [r.path for r in lm.reference_images] == ["refs/t34.jpg"]
+    assert lm.notes == "no sourced position yet"
+    assert lm.uncertainty_m == 5.0
+    raw = json.loads(path.read_text())["features"]
+    assert raw[0]["properties"]["wikidata"] == "Q1"
+    assert raw[0]["bbox"] == [1, 2, 3, 4]
+    assert raw[1] == raw_b  # the landmark not edited: as it was
+    # replacing fields: name and notes; a tag key gets its new value
+    result = update_landmark(
+        path, "t34", LandmarkEdit(name="T-34-85", notes="moved", tags={"memorial": "statue"})
+    )
+    assert [str(c) for c in result.changes] == [
+        'name: "T-34" -> "T-34-85"',
+        'tags: {"historic": "memorial", "memorial": "tank"} -> '
+        '{"historic": "memorial", "memorial": "statue"}',
+        'notes: "no sourced position yet" -> "moved"',
+    ]
+    # an update that changes nothing writes nothing
+    before = path.read_bytes()
+    mtime = path.stat().st_mtime_ns
+    result = update_landmark(path, "t34", LandmarkEdit(aliases=("Танк",)))
+    assert result.changes == ()
+    assert path.read_bytes() == before
+    assert path.stat().st_mtime_ns == mtime
+
+
+def test_update_refusals_leave_the_registry_unchanged(tmp_path):
+    from geoverify.registry import set_area_of_interest
+
+    path = _rich_registry(tmp_path)
+    set_area_of_interest(path, (37.95, 48.55, 38.06, 48.63))
+    before = path.read_bytes()
+    refusals = [
+        ("nope", LandmarkEdit(name="X"), "E_UNKNOWN_LANDMARK"),
+        ("T-34", LandmarkEdit(name="X"), "E_UNKNOWN_LANDMARK"),  # the id, not the name
+        ("t34", LandmarkEdit(), "E_INPUT_OPTION"),
+        ("t34", LandmarkEdit(uncertainty_m=-5.0), "E_REGISTRY_WRITE_REFUSED"),
+        ("t34", LandmarkEdit(name=" "), "E_REGISTRY_WRITE_REFUSED"),
+        ("t34", LandmarkEdit(geometry=Point(48.595, 38.001)), "E_PROBABLY_SWAPPED"),
+    ]
+    for landmark_id, edit, code in refusals:
+        with pytest.raises((RegistryError, InputError)) as exc:
+            update_landmark(path, landmark_id, edit)
+        assert exc.value.code == code
+        assert path.read_bytes() == before
+    result = update_landmark(path, "t34", LandmarkEdit(geometry=Point(48.595, 38.001)), force=True)
+    assert [w.code for w in result.warnings] == ["W_PROBABLY_SWAPPED"]
+
+
+def test_add_replace_keeps_what_it_is_not_given(tmp_path):
+    path = _rich_registry(tmp_path)
+    add_landmark(path, pl("t34", "T-34 tank", LatLon(48.595, 38.001)), replace=True)
+    lm = load_registry(path).get("t34")
+    assert lm.name == "T-34 tank"
+    assert lm.anchor == LatLon(48.595, 38.001)
+    assert lm.aliases == ("Tank monument",)
+    assert dict(lm.tags) == {"historic": "memorial"}
+    assert [s.title for s in lm.sources] == ["news"]
+    assert [r.path for r in lm.reference_images] == ["refs/t34.jpg"]
+    assert lm.notes == "no sourced position yet"
+    assert lm.extra_properties["wikidata"] == "Q1"
+
+
+def test_cli_update_prints_each_change(tmp_path):
+    path = _rich_registry(tmp_path)
+    args = ["registry", "update", str(path), "t34", "--at", "48.5950, 38.0010", "--alias", "Танк"]
+    args += ["--tag", "memorial=tank", "--source", "walk", "--source-url", "https://example.org"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "read: 48.5950000, 38.0010000"
+    assert "geometry: not stated -> Point 48.5950000, 38.0010000" in lines
+    assert 'aliases: ["Tank monument"] -> ["Tank monument", "Танк"]' in lines
+    assert lines[-1] == f"updated t34 in {path}"
+    assert [r.path for r in load_registry(path).get("t34").reference_images] == ["refs/t34.jpg"]
+    before = path.read_bytes()
+    result = runner.invoke(app, ["registry", "update", str(path), "t34", "--uncertainty-m", "-1"])
+    assert result.exit_code == 4
+    assert "E_REGISTRY_WRITE_REFUSED" in result.stderr
+    result = runner.invoke(app, ["registry", "update", str(path), "t34", "--geojson", "[" * 99])
+    assert result.exit_code == 3
+    assert "E_GEOM_INVALID" in result.stderr
+    assert path.read_bytes() == before

@@ -582,12 +582,12 @@ def test_symlinks_in_an_output_folder_are_refused(tmp_path):
 
 
 def test_staged_folder_is_moved_in_whole_or_not_at_all(tmp_path):
-    from geoverify._io import MANIFEST, staged_dir
+    from geoverify._io import staged_dir, write_manifest
 
     out = tmp_path / "report"
     with staged_dir(out) as stage:
         (stage / "a.txt").write_text("first")
-        (stage / MANIFEST).write_text("{}")
+        write_manifest(stage)
     assert (out / "a.txt").read_text() == "first"
 
     def half_written() -> None:
@@ -601,7 +601,8 @@ def test_staged_folder_is_moved_in_whole_or_not_at_all(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["report"]  # no temporary folder left
     with staged_dir(out) as stage:  # a second run replaces the first
         (stage / "b.txt").write_text("second")
-    assert [p.name for p in out.iterdir()] == ["b.txt"]
+        write_manifest(stage)
+    assert sorted(p.name for p in out.iterdir()) == ["b.txt", "manifest.json"]
 
 
 def test_verify_refuses_a_folder_it_did_not_write(tmp_path):
@@ -629,7 +630,9 @@ def test_a_file_name_with_an_invalid_byte_gives_a_whole_report_and_a_failure_kee
     assert rc == 0, err
     manifest = json.loads((out / "manifest.json").read_text())
     assert sorted(manifest["files"]) == sorted(
-        str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and p.name != "manifest.json"
+        str(p.relative_to(out))
+        for p in out.rglob("*")
+        if p.is_file() and p != out / "manifest.json"
     )
     assert "walk\\_\ufffd.mp4" in (out / "report.md").read_text()
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}

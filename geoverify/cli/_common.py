@@ -39,11 +39,29 @@ _SETTINGS = {"quiet": False, "verbose": False}
 R = TypeVar("R")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+# The output rule (README, "Where results go"): the same words on every command that writes.
+OverwriteDirOpt = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite",
+        help="Write into an --out folder that also holds files geoverify did not write: they "
+        "are kept, and only the files an earlier geoverify run listed in its manifest.json "
+        "are replaced. (A folder of an earlier run is replaced without it; an --out that "
+        "holds an input is refused even with it.)",
+    ),
+]
+OverwriteFileOpt = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite",
+        help="Replace an existing --out file (never an input of the command, never a link).",
+    ),
+]
 
 
 def _version_callback(value: bool) -> None:
     if value:
-        typer.echo(f"geoverify {__version__}")
+        echo(f"geoverify {__version__}")
         raise typer.Exit(0)
 
 
@@ -67,18 +85,30 @@ def _root(
     if verbose:
         import logging
 
-        logging.basicConfig(
-            stream=sys.stderr, level=logging.INFO, format="%(name)s: %(message)s", force=True
-        )
+        class _SafeFormatter(logging.Formatter):  # log messages quote file names and tags
+            def format(self, record: logging.LogRecord) -> str:
+                return terminal_safe(super().format(record))
+
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_SafeFormatter("%(name)s: %(message)s"))
+        logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# what json.dumps(ensure_ascii=False) leaves raw and a terminal must not get: DEL, C1, the
+# bidirectional overrides (it escapes C0 itself); they only occur inside strings
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def dump_json(data: Any) -> str:
-    r"""Strict JSON (no NaN); a lone surrogate from a hostile file is written as text."""
+    r"""Strict JSON (no NaN); a lone surrogate from a hostile file is written as text.
+
+    No control character is left raw (``\u001b``, ``\u009b``), so the text is safe on a
+    terminal and :func:`echo` leaves it as it is.
+    """
     text = json.dumps(data, ensure_ascii=False, allow_nan=False, indent=2)
-    return _SURROGATE.sub(lambda m: f"\\\\u{ord(m.group()):04x}", text)
+    text = _SURROGATE.sub(lambda m: f"\\\\u{ord(m.group()):04x}", text)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def run_command(as_json: bool, func: Callable[[], R]) -> R:
@@ -88,7 +118,7 @@ def run_command(as_json: bool, func: Callable[[], R]) -> R:
     except GeoverifyError as exc:
         _fail(as_json, exc)
     except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
+        echo("interrupted", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except OSError as exc:
         if exc.errno not in _OUTPUT_ERRNOS:
@@ -114,19 +144,19 @@ _OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 def _fail(as_json: bool, exc: GeoverifyError) -> NoReturn:
     """Report ``exc`` (one line and a hint on stderr, or a JSON record) and exit with its code."""
     if os.environ.get("GEOVERIFY_DEBUG") == "1":
-        traceback.print_exc()
+        echo(traceback.format_exc(), err=True, nl=False)
     if as_json:
-        typer.echo(dump_json({"error": exc.to_dict()}))
+        echo(dump_json({"error": exc.to_dict()}))
     else:
         line = printable(exc.message.replace("\n", " "), 1000)
         if line.endswith(f"[{exc.code}]"):  # a worker's message may carry it already
             line = line[: -len(exc.code) - 2].rstrip()
-        typer.echo(f"error: {line} [{exc.code}]", err=True)
+        echo(f"error: {line} [{exc.code}]", err=True)
         if exc.hint:
-            typer.echo(f"hint: {exc.hint}", err=True)
+            echo(f"hint: {printable(exc.hint.replace(chr(10), ' '), 1000)}", err=True)
         if isinstance(exc, RegistryError) and exc.detail:
             for problem in exc.detail.splitlines()[:200]:
-                typer.echo(f"  {printable(problem, 500)}", err=True)
+                echo(f"  {printable(problem, 500)}", err=True)
     raise typer.Exit(exc.exit_code) from None
 
 
@@ -136,6 +166,37 @@ def format_value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
     return str(value)
+
+
+# What a terminal must never receive raw from a file's strings: C0 controls but newline and tab
+# (ESC starts colour, title and clipboard sequences; CR rewrites a line), DEL, C1 (0x9b is a
+# one-byte CSI on some terminals), the bidirectional overrides that reorder what is shown
+# ("Trojan Source"), and lone surrogates (the bytes of an undecodable file name or tag).
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def terminal_safe(text: str) -> str:
+    r"""Return ``text`` with every control character shown escaped (``\x1b``), never emitted.
+
+    Newlines and tabs stay: this is for multi-line output; :func:`printable` makes one line.
+    """
+    return _UNSAFE.sub(_escape, text)
+
+
+def echo(message: str = "", *, err: bool = False, nl: bool = True) -> None:
+    """Print one message on stdout (or stderr): the only way the CLI prints.
+
+    Every command prints through this function, so no string from a video, registry or claims
+    file reaches the terminal with its control characters (escape sequences) active;
+    ``tests/test_terminal_output.py`` checks that no module of the CLI calls ``typer.echo``,
+    ``print`` or writes to ``sys.stdout``/``sys.stderr`` itself.
+    """
+    typer.echo(terminal_safe(message), err=err, nl=nl)
 
 
 def printable(text: str, max_chars: int = 300) -> str:
@@ -206,7 +267,7 @@ class ProgressLines:
         if self._shown == (done, total):
             return
         self._shown = (done, total)
-        sys.stderr.write(f"{label}: {done}{'' if total is None else f'/{total}'}\n")
+        echo(f"{label}: {done}{'' if total is None else f'/{total}'}", err=True)
         sys.stderr.flush()
 
 

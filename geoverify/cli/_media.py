@@ -32,10 +32,13 @@ if TYPE_CHECKING:  # stage modules load inside the commands that use them (faste
 
 from geoverify.cli._common import (
     JsonOpt,
+    OverwriteDirOpt,
+    OverwriteFileOpt,
     ProgressLines,
     StageProgress,
     app,
     dump_json,
+    echo,
     format_value,
     printable,
     render_bottom_line,
@@ -163,23 +166,26 @@ def probe_command(
         typer.Option("--track", help="Write the GPS track as gpx, kml, geojson or csv (--out)."),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="File the --track is written to.")
+        Path | None,
+        typer.Option("--out", help="File the --track is written to (refused if it exists)."),
     ] = None,
+    overwrite: OverwriteFileOpt = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
     """Show what a video or photo claims: hashes, streams, times, places, directions, trust."""
     from geoverify.probing import probe
 
     def run() -> Any:
-        from geoverify._io import check_output_dir, write_atomic
+        from geoverify._io import check_output_file, write_output_file
         from geoverify.errors import InputError, MediaError
 
         if (track is None) != (out is None):
             msg = "--track and --out go together"
             raise InputError(msg, code="E_INPUT_OPTION", hint="e.g. --track gpx --out t.gpx")
 
-        if out is not None:
-            check_output_dir(out.parent if str(out.parent) else Path("."))
+        inputs = [video] if telemetry is None else [video, telemetry]
+        if out is not None:  # before the probe: a bad --out fails at once
+            check_output_file(out, overwrite=overwrite, inputs=inputs)
         info = probe(video, telemetry=telemetry)
         if track is not None and out is not None:
             from geoverify.probing._track import export_track
@@ -188,22 +194,26 @@ def probe_command(
                 msg = f"{str(video)!r} carries no GPS track to write"
                 hint = "Only GoPro GPMF and DJI .SRT tracks are read; probe shows what there is."
                 raise MediaError(msg, code="E_NO_GPS_TRACK", hint=hint)
-            write_atomic(out, export_track(info.gps_track, track, name=video.name))
+            if info.telemetry is not None:
+                inputs.append(Path(info.telemetry.path))
+            data = export_track(info.gps_track, track, name=video.name)
+            write_output_file(out, data, overwrite=overwrite, inputs=inputs)
         return info
 
     info = run_command(as_json, run)
     if track is not None and not as_json:
-        typer.echo(f"track ({track}): {out}")
+        echo(f"track ({track}): {out}")
     if as_json:
-        typer.echo(dump_json(to_jsonable(info)))
+        echo(dump_json(to_jsonable(info)))
     else:
-        typer.echo(_render_probe(info))
+        echo(_render_probe(info))
 
 
 @app.command("frames")
 def frames_command(
     video: Annotated[Path, typer.Argument(help="Local video file.")],
     out: Annotated[str, typer.Option("--out", help="Folder for frames, frames.json, sheet.")],
+    overwrite: OverwriteDirOpt = False,
     every: Annotated[
         float | None, typer.Option("--every", help="A frame every SECONDS, exact PTS.")
     ] = None,
@@ -233,12 +243,13 @@ def frames_command(
     """
     from geoverify.frames import FrameOptions, FrameWriter, save_frames, select_frames
 
-    chosen = every is not None or keyframes or scenes or views or best > 0
+    chosen = every is not None or keyframes or scenes or views or best != 0  # -1: refused
 
     def run() -> tuple[Any, Any]:
         from geoverify._io import check_output_dir
 
-        check_output_dir(out)  # before the decoding: a bad --out fails at once
+        # before the decoding: a bad --out fails at once
+        check_output_dir(out, overwrite=overwrite, inputs=[video])
         options = (
             FrameOptions(
                 every_s=every,
@@ -278,7 +289,12 @@ def frames_command(
                     track = media.gps_track
             cameras = frame_cameras(track, selection.frames) if track is not None else None
             saved = save_frames(
-                selection, out, image_format=fmt, prepared=writer.result(), cameras=cameras
+                selection,
+                out,
+                image_format=fmt,
+                prepared=writer.result(),
+                cameras=cameras,
+                overwrite=overwrite,
             )
         finally:
             writer.discard()
@@ -286,22 +302,22 @@ def frames_command(
 
     selection, saved = run_command(as_json, run)
     if as_json:
-        typer.echo(dump_json(json.loads(Path(saved.manifest).read_text(encoding="utf-8"))))
+        echo(dump_json(json.loads(Path(saved.manifest).read_text(encoding="utf-8"))))
         return
     for frame, item in zip(selection.frames, saved.frames, strict=True):
-        typer.echo(
+        echo(
             f"{frame.t_s:10.3f} s  frame {frame.frame_number:6d}  "
             f"{'key' if frame.keyframe else '   '}  {','.join(frame.strategies):20s} {item.file}"
         )
     for note in selection.notes:
-        typer.echo(f"[{note.severity}] {note.code}: {printable(note.message)}")
-    typer.echo(
+        echo(f"[{note.severity}] {note.code}: {printable(note.message)}")
+    echo(
         f"{len(saved.frames)} frames, {len(selection.shots)} shots; "
         f"{selection.frames_decoded} of {selection.frames_expected} frames decoded"
         + (f", {selection.frames_screened} screened" if selection.frames_screened else "")
     )
-    typer.echo(f"manifest: {saved.manifest}")
-    typer.echo(f"contact sheet: {saved.contact_sheet_html}")
+    echo(f"manifest: {saved.manifest}")
+    echo(f"contact sheet: {saved.contact_sheet_html}")
 
 
 AffineOpt = Annotated[
@@ -379,6 +395,7 @@ def match_command(
     source: Annotated[Path, typer.Argument(help="A video, or a folder written by `frames`.")],
     registry: Annotated[Path, typer.Option("--registry", help="Registry GeoJSON.")],
     out: Annotated[str, typer.Option("--out", help="Folder for matches.json and images.")],
+    overwrite: OverwriteDirOpt = False,
     detector: Annotated[Detector, typer.Option("--detector", help="Local features.")] = (
         DEFAULT_DETECTOR
     ),
@@ -410,6 +427,7 @@ def match_command(
         match_frames,
         save_matches,
     )
+    from geoverify.pipeline import input_paths
     from geoverify.registry import load_registry
 
     def run() -> tuple[Any, Path]:
@@ -421,8 +439,9 @@ def match_command(
             background=background,
         )
         frame_options = cover_options(every, scenes, views, best, start, end)
-        check_output_dir(out)  # before any decoding or matching
         reg = load_registry(registry)
+        inputs = input_paths(source, reg, None)
+        check_output_dir(out, overwrite=overwrite, inputs=inputs)  # before any decoding
         index = build_index(reg, options=options)
         frames: list[Any]
         if source.is_dir():
@@ -433,11 +452,20 @@ def match_command(
                 frames = list(selection.frames)
         with ProgressLines("matching", enabled=not as_json) as bar:
             results = match_frames(frames, index, progress=bar)
-        return results, save_matches(results, frames, index, out, registry_dir=registry.parent)
+        saved = save_matches(
+            results,
+            frames,
+            index,
+            out,
+            registry_dir=registry.parent,
+            overwrite=overwrite,
+            inputs=inputs,
+        )
+        return results, saved
 
     results, manifest_path = run_command(as_json, run)
     if as_json:
-        typer.echo(Path(manifest_path).read_text(encoding="utf-8"))
+        echo(dump_json(json.loads(Path(manifest_path).read_text(encoding="utf-8"))))
         return
     for r in results:
         m = r.match
@@ -445,12 +473,12 @@ def match_command(
         fmr = f"{m.false_match_rate:.3f}" if m.false_match_rate is not None else "n/a"
         mirrored = " MIRRORED" if m.mirrored else ""
         how = {"run": " (affine simulation run)", "skipped": " (affine pass skipped)"}
-        typer.echo(
+        echo(
             f"{r.t_s:10.3f} s  frame {r.frame_number:6d}  {m.verdict_text:9s} {shown}  "
             f"false-match rate {fmr} ({m.controls} controls){mirrored}"
             f"{how.get(m.affine_decision, '')}"
         )
-    typer.echo(f"manifest: {manifest_path}")
+    echo(f"manifest: {manifest_path}")
 
 
 @app.command("verify")
@@ -460,12 +488,7 @@ def verify_command(
     claims: Annotated[Path, typer.Option("--claims", help="Claims YAML.")],
     out: Annotated[str, typer.Option("--out", help="Folder for the report.")],
     title: Annotated[str, typer.Option("--title", help="Report title.")] = "",
-    overwrite: Annotated[
-        bool,
-        typer.Option(
-            "--overwrite", help="Replace an --out folder that holds files geoverify did not write."
-        ),
-    ] = False,
+    overwrite: OverwriteDirOpt = False,
     affine: AffineOpt = DEFAULT_AFFINE,
     features: FeaturesOpt = DEFAULT_FEATURES,
     model: ModelOpt = DEFAULT_MODEL,
@@ -485,25 +508,32 @@ def verify_command(
     distinct frames).
     """
     from geoverify.matching import MatchOptions
-    from geoverify.pipeline import VerifyOptions, check_output, save_verification, verify
+    from geoverify.pipeline import (
+        VerifyOptions,
+        check_output,
+        input_paths,
+        save_verification,
+        verify,
+    )
+    from geoverify.registry import load_registry
 
     def run() -> Any:
-        check_output(out, overwrite=overwrite)  # before the decoding: a bad --out fails at once
+        reg = load_registry(registry)  # its images are inputs too: --out may not hold them
+        inputs = input_paths(video, reg, claims)
+        check_output(out, overwrite=overwrite, inputs=inputs)  # before the decoding
         matching = MatchOptions(
             affine=affine, features=features, model=model, background=background
         )
         frame_options = cover_options(every, scenes, views, best, start, end)
         options = VerifyOptions(title=title, matching=matching, frames=frame_options)
         with StageProgress(enabled=not as_json) as bar:
-            result = verify(
-                video, registry=registry, claims=claims, options=options, progress=bar.stage
-            )
+            result = verify(video, registry=reg, claims=claims, options=options, progress=bar.stage)
         saved = save_verification(result, out, overwrite=overwrite)
         return result, saved
 
     result, saved = run_command(as_json, run)
     if as_json:
-        typer.echo(
+        echo(
             dump_json(
                 {
                     "bottom_line": to_jsonable(result.report.bottom_line),
@@ -513,14 +543,14 @@ def verify_command(
             )
         )
         return
-    typer.echo("\n".join(render_bottom_line(result.report.bottom_line)))
-    typer.echo("")
-    typer.echo("claim checks (the published description of the place):")
+    echo("\n".join(render_bottom_line(result.report.bottom_line)))
+    echo("")
+    echo("claim checks (the published description of the place):")
     for c in result.report.checks:
-        typer.echo("\n".join(render_check(c)[:2]))
+        echo("\n".join(render_check(c)[:2]))
     matched = result.report.summary["frames_matched_by_landmark"]
-    typer.echo(
+    echo(
         "frames matched: "
         + (", ".join(f"{k} ({v})" for k, v in matched.items()) if matched else "none")
     )
-    typer.echo(f"report: {Path(saved['out_dir']) / 'report.html'}")
+    echo(f"report: {Path(saved['out_dir']) / 'report.html'}")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from geoverify.errors import EXIT_FAIL_ON, GeoverifyError, InputError, RegistryError
+from geoverify.errors import EXIT_FAIL_ON, InputError, RegistryError
 from geoverify.models import Verdict, to_jsonable
 
 if TYPE_CHECKING:  # stage modules load inside the commands that use them (faster start)
@@ -17,8 +17,10 @@ if TYPE_CHECKING:  # stage modules load inside the commands that use them (faste
 from geoverify.cli._common import (
     CONTEXT,
     JsonOpt,
+    OverwriteFileOpt,
     app,
     dump_json,
+    echo,
     printable,
     render_bottom_line,
     render_check,
@@ -89,7 +91,7 @@ def registry_validate(
 
     reg = run_command(as_json, run)
     if as_json:
-        typer.echo(
+        echo(
             dump_json(
                 {
                     "valid": True,
@@ -100,9 +102,9 @@ def registry_validate(
             )
         )
         return
-    typer.echo(f"valid: {len(reg)} landmarks in {registry} (sha256 {reg.sha256[:16]}...)")
+    echo(f"valid: {len(reg)} landmarks in {registry} (sha256 {reg.sha256[:16]}...)")
     for w in reg.warnings:
-        typer.echo(f"[warning] {w.code}: {printable(w.message)}")
+        echo(f"[warning] {w.code}: {printable(w.message)}")
 
 
 @registry_app.command("list")
@@ -112,10 +114,10 @@ def registry_list(registry: RegistryArg, as_json: JsonOpt = False) -> None:
 
     reg = run_command(as_json, lambda: load_registry(registry))
     if as_json:
-        typer.echo(dump_json(registry_to_geojson(reg)))
+        echo(dump_json(registry_to_geojson(reg)))
         return
     for lm in reg:
-        typer.echo(printable(_landmark_row(lm), 400))
+        echo(printable(_landmark_row(lm), 400))
 
 
 @registry_app.command("show")
@@ -130,13 +132,13 @@ def registry_show(
     lm = run_command(as_json, lambda: load_registry(registry).get(landmark))
     data = _landmark_json(lm)
     if as_json:
-        typer.echo(dump_json(data))
+        echo(dump_json(data))
         return
-    typer.echo(printable(_landmark_row(lm), 400))
+    echo(printable(_landmark_row(lm), 400))
     for key in ("aliases", "sources", "reference_images", "notes"):
         if key in data["properties"]:
             value = json.dumps(data["properties"][key], ensure_ascii=False)
-            typer.echo(f"  {key}: {printable(value, 2000)}")
+            echo(f"  {key}: {printable(value, 2000)}")
 
 
 def _parse_tags(items: list[str]) -> dict[str, str]:
@@ -150,56 +152,101 @@ def _parse_tags(items: list[str]) -> dict[str, str]:
     return tags
 
 
+AtOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--at",
+        help='A point as pasted: "48.59472, 38.00083", "48°35′41″N 38°0′3″E", or an '
+        "OpenStreetMap or Google Maps link (latitude first).",
+    ),
+]
+LatOpt = Annotated[float | None, typer.Option("--lat", help="Latitude, degrees north.")]
+LonOpt = Annotated[float | None, typer.Option("--lon", help="Longitude, degrees east.")]
+LineOpt = Annotated[
+    str | None,
+    typer.Option("--line", help='A line (a river, a street): "lat,lon; lat,lon; ...".'),
+]
+AreaOpt = Annotated[
+    str | None, typer.Option("--area", help='An area: "lat,lon; lat,lon; lat,lon; ...".')
+]
+WktOpt = Annotated[str | None, typer.Option("--wkt", help="A geometry as WKT (x = longitude).")]
+GeojsonOpt = Annotated[
+    str | None, typer.Option("--geojson", help="A GeoJSON geometry object (lon, lat).")
+]
+AliasOpt = Annotated[
+    list[str] | None, typer.Option("--alias", help="Another name, any script; repeatable.")
+]
+TagOpt = Annotated[
+    list[str] | None, typer.Option("--tag", help="KEY=VALUE (the kind), repeatable.")
+]
+UncertaintyOpt = Annotated[
+    float | None, typer.Option("--uncertainty-m", help="Position uncertainty, metres.")
+]
+SourceOpt = Annotated[str, typer.Option("--source", help="Where the position comes from (title).")]
+SourceUrlOpt = Annotated[str, typer.Option("--source-url", help="The source's URL.")]
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="Write a position that looks swapped anyway.")
+]
+
+
+def _geometry_options(
+    at: str | None,
+    lat: float | None,
+    lon: float | None,
+    shapes: dict[str, str | None],
+) -> tuple[Any, list[str]]:
+    """Read the one geometry given (--at or --lat/--lon, --line, --area, --wkt, --geojson)."""
+    from geoverify.registry import parse_geometry
+
+    point_text = at
+    if lat is not None or lon is not None:
+        if lat is None or lon is None or at is not None:
+            msg = "give --lat with --lon, or --at, not a mix"
+            raise InputError(msg, code="E_INPUT_OPTION", hint="e.g. --at '48.59472, 38.00083'")
+        point_text = f"{lat!r}, {lon!r}"
+    return parse_geometry(at=point_text, **shapes)
+
+
+def _source_option(source: str, source_url: str) -> tuple[Any, ...]:
+    from geoverify.registry import Source
+
+    if source or source_url:
+        return (Source(kind="other", title=source, url=source_url),)
+    return ()
+
+
 @registry_app.command("add")
 def registry_add(
     registry: RegistryArg,
     landmark_id: Annotated[str, typer.Option("--id", help="Unique id.")],
     name: Annotated[str, typer.Option("--name", help="Name.")],
-    at: Annotated[
-        str | None,
-        typer.Option(
-            "--at",
-            help='A point as pasted: "48.59472, 38.00083", "48°35′41″N 38°0′3″E", or an '
-            "OpenStreetMap or Google Maps link (latitude first).",
-        ),
-    ] = None,
-    lat: Annotated[float | None, typer.Option("--lat", help="Latitude, degrees north.")] = None,
-    lon: Annotated[float | None, typer.Option("--lon", help="Longitude, degrees east.")] = None,
-    line: Annotated[
-        str | None,
-        typer.Option("--line", help='A line (a river, a street): "lat,lon; lat,lon; ...".'),
-    ] = None,
-    area: Annotated[
-        str | None, typer.Option("--area", help='An area: "lat,lon; lat,lon; lat,lon; ...".')
-    ] = None,
-    wkt: Annotated[
-        str | None, typer.Option("--wkt", help="A geometry as WKT (x = longitude).")
-    ] = None,
-    geojson: Annotated[
-        str | None, typer.Option("--geojson", help="A GeoJSON geometry object (lon, lat).")
-    ] = None,
-    alias: Annotated[
-        list[str] | None, typer.Option("--alias", help="Another name, any script; repeatable.")
-    ] = None,
-    tag: Annotated[
-        list[str] | None, typer.Option("--tag", help="KEY=VALUE (the kind), repeatable.")
-    ] = None,
-    uncertainty_m: Annotated[
-        float | None, typer.Option("--uncertainty-m", help="Position uncertainty, metres.")
-    ] = None,
-    source: Annotated[
-        str, typer.Option("--source", help="Where the position comes from (title).")
-    ] = "",
-    source_url: Annotated[str, typer.Option("--source-url", help="The source's URL.")] = "",
+    at: AtOpt = None,
+    lat: LatOpt = None,
+    lon: LonOpt = None,
+    line: LineOpt = None,
+    area: AreaOpt = None,
+    wkt: WktOpt = None,
+    geojson: GeojsonOpt = None,
+    alias: AliasOpt = None,
+    tag: TagOpt = None,
+    uncertainty_m: UncertaintyOpt = None,
+    source: SourceOpt = "",
+    source_url: SourceUrlOpt = "",
     image: Annotated[
         list[Path] | None,
         typer.Option("--image", help="A reference photograph (inside the registry's folder)."),
     ] = None,
     notes: Annotated[str, typer.Option("--notes", help="Free text.")] = "",
-    replace: Annotated[bool, typer.Option("--replace", help="Overwrite the same id.")] = False,
-    force: Annotated[
-        bool, typer.Option("--force", help="Write a position that looks swapped anyway.")
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Redefine the landmark of this id: what is given replaces its values, what is "
+            "not given (position, aliases, tags, sources, notes, reference images) is kept. To "
+            "change a few fields or add to them, use `registry update`.",
+        ),
     ] = False,
+    force: ForceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Add a landmark: a point, line or area, with names, kind, sources and reference images.
@@ -208,26 +255,16 @@ def registry_add(
     """
     from geoverify.registry import (
         Landmark,
-        Source,
         add_landmark,
         add_reference_image,
+        area_warnings,
         describe_positions,
         load_registry,
-        parse_geometry,
     )
 
     def run() -> tuple[Landmark, list[str]]:
-        point_text = at
-        if lat is not None or lon is not None:
-            if lat is None or lon is None or at is not None:
-                msg = "give --lat with --lon, or --at, not a mix"
-                raise InputError(msg, code="E_INPUT_OPTION", hint="e.g. --at '48.59472, 38.00083'")
-            point_text = f"{lat!r}, {lon!r}"
-        geometry, done = parse_geometry(at=point_text, line=line, area=area, wkt=wkt,
-                                        geojson=geojson)  # fmt: skip
-        sources: tuple[Source, ...] = ()
-        if source or source_url:
-            sources = (Source(kind="other", title=source, url=source_url),)
+        shapes = {"line": line, "area": area, "wkt": wkt, "geojson": geojson}
+        geometry, done = _geometry_options(at, lat, lon, shapes)
         lm = Landmark(
             id=landmark_id,
             name=name,
@@ -235,46 +272,98 @@ def registry_add(
             tags=_parse_tags(tag or []),
             geometry=geometry,
             uncertainty_m=uncertainty_m,
-            sources=sources,
+            sources=_source_option(source, source_url),
             notes=notes,
         )
-        echo = [f"read: {p}" for p in describe_positions(geometry)] + done
+        shown = [f"read: {p}" for p in describe_positions(geometry)] + done
         if registry.exists():
-            flagged = _area_flags(load_registry(registry), lm)
-            swapped = [w for w in flagged if w.code == "W_PROBABLY_SWAPPED"]
-            if swapped and not force:
-                raise RegistryError(
-                    swapped[0].message,
-                    code="E_PROBABLY_SWAPPED",
-                    hint="Check the order (latitude first), or pass --force to write it anyway.",
-                )
-            echo += [f"[warning] {w.code}: {w.message}" for w in flagged]
+            flagged = area_warnings(load_registry(registry), lm, force=force)
+            shown += [f"[warning] {w.code}: {w.message}" for w in flagged]
         add_landmark(registry, lm, replace=replace)
         for img in image or []:
             add_reference_image(registry, lm.id, img)
-        return lm, echo
+        return lm, shown
 
-    lm, echo = run_command(as_json, run)
+    lm, shown = run_command(as_json, run)
     if as_json:
-        typer.echo(dump_json(_landmark_json(lm)))
+        echo(dump_json(_landmark_json(lm)))
         return
-    for line_text in echo:
-        typer.echo(printable(line_text, 400))
-    typer.echo(f"added {lm.id} to {registry}")
+    for line_text in shown:
+        echo(printable(line_text, 400))
+    echo(f"added {lm.id} to {registry}")
 
 
-def _area_flags(reg: Any, lm: Landmark) -> list[Any]:
-    """List the area-of-interest warnings the new landmark would raise in this registry."""
-    import dataclasses
+@registry_app.command("update")
+def registry_update(
+    registry: RegistryArg,
+    landmark_id: Annotated[str, typer.Argument(help="The landmark's id.")],
+    at: AtOpt = None,
+    lat: LatOpt = None,
+    lon: LonOpt = None,
+    line: LineOpt = None,
+    area: AreaOpt = None,
+    wkt: WktOpt = None,
+    geojson: GeojsonOpt = None,
+    name: Annotated[str | None, typer.Option("--name", help="A new name.")] = None,
+    alias: AliasOpt = None,
+    tag: TagOpt = None,
+    uncertainty_m: UncertaintyOpt = None,
+    source: SourceOpt = "",
+    source_url: SourceUrlOpt = "",
+    notes: Annotated[
+        str | None, typer.Option("--notes", help="New notes (they replace the old ones).")
+    ] = None,
+    force: ForceOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change some fields of a landmark and keep the rest; print each change (old -> new).
 
-    from geoverify.registry import registry_from_geojson, registry_to_geojson
+    A geometry (--at, --lat/--lon, --line, --area, --wkt or --geojson), --name, --notes and
+    --uncertainty-m replace the landmark's own. --alias and --source add to its list; --tag
+    KEY=VALUE sets that key (its other tags stay). Reference images stay (add more with
+    add-image). Nothing is removed; an update that changes nothing writes nothing.
+    """
+    from geoverify.registry import LandmarkEdit, LandmarkUpdate, describe_positions, update_landmark
 
-    probe_reg = dataclasses.replace(reg, landmarks=(lm,))
-    try:
-        checked = registry_from_geojson(registry_to_geojson(probe_reg), where="<new>")
-    except GeoverifyError:
-        return []  # the write itself reports what is wrong
-    return [w for w in checked.warnings if w.code in ("W_PROBABLY_SWAPPED", "W_OUTSIDE_AREA")]
+    def run() -> tuple[LandmarkUpdate, list[str]]:
+        shapes = {"line": line, "area": area, "wkt": wkt, "geojson": geojson}
+        geometry, done = _geometry_options(at, lat, lon, shapes)
+        edit = LandmarkEdit(
+            name=name,
+            geometry=geometry,
+            uncertainty_m=uncertainty_m,
+            notes=notes,
+            aliases=tuple(alias or ()),
+            tags=_parse_tags(tag or []),
+            sources=_source_option(source, source_url),
+        )
+        shown = [f"read: {p}" for p in describe_positions(geometry)] if geometry is not None else []
+        result = update_landmark(registry, landmark_id, edit, force=force)
+        shown += done + [f"[warning] {w.code}: {w.message}" for w in result.warnings]
+        return result, shown
+
+    result, shown = run_command(as_json, run)
+    if as_json:
+        echo(
+            dump_json(
+                {
+                    "updated": result.after.id,
+                    "changes": to_jsonable(result.changes),
+                    "warnings": to_jsonable(result.warnings),
+                    "before": _landmark_json(result.before),
+                    "landmark": _landmark_json(result.after),
+                }
+            )
+        )
+        return
+    for line_text in shown:
+        echo(printable(line_text, 400))
+    for change in result.changes:
+        echo(printable(str(change), 1000))
+    if result.changes:
+        echo(f"updated {result.after.id} in {registry}")
+    else:
+        echo(f"nothing changed: {result.after.id} already has these values ({registry} unchanged)")
 
 
 @registry_app.command("add-image")
@@ -296,9 +385,9 @@ def registry_add_image(
     lm = reg.get(landmark_id)
     ref = lm.reference_images[-1]
     if as_json:
-        typer.echo(dump_json({"landmark": lm.id, "added": to_jsonable(ref)}))
+        echo(dump_json({"landmark": lm.id, "added": to_jsonable(ref)}))
     else:
-        typer.echo(f"added {ref.path} (sha256 {ref.sha256[:16]}...) to {lm.id}")
+        echo(f"added {ref.path} (sha256 {ref.sha256[:16]}...) to {lm.id}")
 
 
 @registry_app.command("set-area")
@@ -319,16 +408,16 @@ def registry_set_area(
 
     reg = run_command(as_json, run)
     if as_json:
-        typer.echo(dump_json({"area_of_interest": reg.area_of_interest}))
+        echo(dump_json({"area_of_interest": reg.area_of_interest}))
         return
     if reg.area_of_interest is None:
-        typer.echo(f"{registry}: no area of interest")
+        echo(f"{registry}: no area of interest")
     else:
         w, s_, e, n = reg.area_of_interest
-        typer.echo(f"{registry}: area of interest west {w:.6f}, south {s_:.6f}, east {e:.6f}, "
+        echo(f"{registry}: area of interest west {w:.6f}, south {s_:.6f}, east {e:.6f}, "
                    f"north {n:.6f}")  # fmt: skip
     for w in reg.warnings:
-        typer.echo(f"[warning] {w.code}: {printable(w.message)}")
+        echo(f"[warning] {w.code}: {printable(w.message)}")
 
 
 def _box(
@@ -358,9 +447,9 @@ def registry_remove(
 
     reg = run_command(as_json, lambda: remove_landmark(registry, landmark_id))
     if as_json:
-        typer.echo(dump_json({"removed": landmark_id, "landmarks": len(reg)}))
+        echo(dump_json({"removed": landmark_id, "landmarks": len(reg)}))
     else:
-        typer.echo(f"removed {landmark_id}; {len(reg)} landmarks left")
+        echo(f"removed {landmark_id}; {len(reg)} landmarks left")
 
 
 @registry_app.command("import-osm")
@@ -396,7 +485,7 @@ def registry_import_osm(
 
     result = run_command(as_json, run)
     if as_json:
-        typer.echo(
+        echo(
             dump_json(
                 {
                     "added": [lm.id for lm in result.landmarks],
@@ -406,9 +495,9 @@ def registry_import_osm(
             )
         )
         return
-    typer.echo(f"added {len(result.landmarks)} landmarks to {registry}")
+    echo(f"added {len(result.landmarks)} landmarks to {registry}")
     for note in result.skipped[:50]:
-        typer.echo(f"[skipped] {printable(note.message)}")
+        echo(f"[skipped] {printable(note.message)}")
 
 
 def _as_of(text: str | None) -> Any:
@@ -442,7 +531,12 @@ def registry_fetch_osm(
         ),
     ] = None,
     timeout_s: Annotated[
-        float, typer.Option("--timeout-s", help="Give up after this many seconds.")
+        float,
+        typer.Option(
+            "--timeout-s",
+            help="Give up after this many seconds (0.1 to 3600): connecting, waiting and "
+            "downloading together.",
+        ),
     ] = 90.0,
     merge_by_name: MergeOpt = False,
     replace: ReplaceOpt = False,
@@ -468,7 +562,8 @@ def registry_fetch_osm(
     def run() -> tuple[Any, Any]:
         box = _box(bbox, around, radius_m)
         when = _as_of(as_of)
-        query = overpass_query(box, tag, timeout_s=int(min(timeout_s, 900)), as_of=when)
+        # the server's own limit, at most 900 s; nan and negatives reach the library's check
+        query = overpass_query(box, tag, timeout_s=min(timeout_s, 900), as_of=when)
         fetched = fetch_overpass(
             query, registry.parent / "osm", endpoint=endpoint, timeout_s=timeout_s
         )
@@ -480,7 +575,7 @@ def registry_fetch_osm(
 
     fetched, result = run_command(as_json, run)
     if as_json:
-        typer.echo(
+        echo(
             dump_json(
                 {
                     "fetched": to_jsonable(fetched),
@@ -490,13 +585,15 @@ def registry_fetch_osm(
             )
         )
         return
-    typer.echo(
+    echo(
         f"saved {fetched.path} ({fetched.size_bytes:,} bytes, sha256 {fetched.sha256[:16]}..., "
         f"OSM data as of {fetched.osm_base or 'not stated by the server'})"
     )
-    typer.echo(f"added {len(result.landmarks)} landmarks to {registry}")
+    if fetched.final_url != fetched.endpoint:
+        echo(f"answered from {fetched.final_url} (a redirect on the same host)")
+    echo(f"added {len(result.landmarks)} landmarks to {registry}")
     for note in result.skipped[:50]:
-        typer.echo(f"[skipped] {printable(note.message)}")
+        echo(f"[skipped] {printable(note.message)}")
 
 
 @app.command("check")
@@ -526,12 +623,12 @@ def check_command(
 
     results, bottom = run_command(as_json, run)
     if as_json:
-        typer.echo(dump_json({"bottom_line": to_jsonable(bottom), "checks": to_jsonable(results)}))
+        echo(dump_json({"bottom_line": to_jsonable(bottom), "checks": to_jsonable(results)}))
     else:
-        typer.echo("\n".join(render_bottom_line(bottom)))
-        typer.echo("")
+        echo("\n".join(render_bottom_line(bottom)))
+        echo("")
         for r in results:
-            typer.echo("\n".join(render_check(r)))
+            echo("\n".join(render_check(r)))
     if fail_on is not None and any(r.verdict is fail_on for r in results):
         raise typer.Exit(EXIT_FAIL_ON)
 
@@ -551,13 +648,13 @@ def candidates_command(
         as_json, lambda: rank_candidates(load_registry(registry), load_claims(claims), role)
     )
     if as_json:
-        typer.echo(dump_json({"role": role, "candidates": to_jsonable(ranks)}))
+        echo(dump_json({"role": role, "candidates": to_jsonable(ranks)}))
         return
     if not ranks:
-        typer.echo(f"no landmark of the role's kind has a position: nothing to rank for {role!r}")
+        echo(f"no landmark of the role's kind has a position: nothing to rank for {role!r}")
     for r in ranks:
         margin = f"{r.worst_margin:+.1f}" if r.worst_margin is not None else "-"
-        typer.echo(
+        echo(
             f"{r.landmark_id:32s} consistent {r.consistent}  inconclusive {r.inconclusive}  "
             f"inconsistent {r.inconsistent}  worst margin {margin}"
         )
@@ -601,15 +698,15 @@ def claims_validate(
         "sha256": cs.sha256,
     }
     if as_json:
-        typer.echo(dump_json(summary))
+        echo(dump_json(summary))
         return
-    typer.echo(
+    echo(
         f"valid: claims_version {cs.version}, {len(cs.claims)} claims, {len(cs.roles)} roles "
         f"in {claims}"
     )
-    typer.echo(f"hypothesis: {printable(summary['hypothesis'], 400)}")
+    echo(f"hypothesis: {printable(summary['hypothesis'], 400)}")
     for note in cs.notes:
-        typer.echo(f"note: {note}")
+        echo(f"note: {note}")
 
 
 @claims_app.command("template")
@@ -617,6 +714,7 @@ def claims_template(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write it to this file (refused if it exists).")
     ] = None,
+    overwrite: OverwriteFileOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Print (or write) a commented starter claims file."""
@@ -624,20 +722,16 @@ def claims_template(
 
     text = template_text()
     if out is None:
-        typer.echo(dump_json({"template": text}) if as_json else text, nl=as_json)
+        echo(dump_json({"template": text}) if as_json else text, nl=as_json)
         return
 
     def write() -> None:
-        from geoverify._io import write_atomic
-        from geoverify.errors import OutputError
+        from geoverify._io import write_output_file
 
-        if out.exists():
-            msg = f"{str(out)!r} exists"
-            raise OutputError(msg, code="E_OUTPUT_EXISTS", hint="Choose a new file name.")
-        write_atomic(out, text.encode("utf-8"))
+        write_output_file(out, text.encode("utf-8"), overwrite=overwrite)
 
     run_command(as_json, write)
-    typer.echo(dump_json({"written": str(out)}) if as_json else f"wrote {out}")
+    echo(dump_json({"written": str(out)}) if as_json else f"wrote {out}")
 
 
 @claims_app.command("explain")
@@ -647,7 +741,7 @@ def claims_explain(as_json: JsonOpt = False) -> None:
     from geoverify.claims._guide import EXAMPLES, explain_text
 
     if as_json:
-        typer.echo(
+        echo(
             dump_json(
                 {
                     "qualifiers": {
@@ -661,7 +755,7 @@ def claims_explain(as_json: JsonOpt = False) -> None:
             )
         )  # fmt: skip
         return
-    typer.echo(explain_text(), nl=False)
+    echo(explain_text(), nl=False)
 
 
 @claims_app.command("schema")
@@ -673,4 +767,4 @@ def claims_schema(
     """Print the claims file's JSON Schema (also geoverify/schemas/claims.schema.json)."""
     from geoverify.claims._guide import schema_text
 
-    typer.echo(schema_text(), nl=False)
+    echo(schema_text(), nl=False)

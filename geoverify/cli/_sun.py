@@ -7,12 +7,14 @@ from typing import Annotated, Any
 
 import typer
 
-from geoverify._io import write_atomic
+from geoverify._io import check_output_file, write_output_file
 from geoverify.cli._common import (
     CONTEXT,
     JsonOpt,
+    OverwriteFileOpt,
     app,
     dump_json,
+    echo,
     render_check,
     run_command,
 )
@@ -73,16 +75,16 @@ def sun_position_command(
         ),
     )
     if as_json:
-        typer.echo(dump_json(to_jsonable(pos)))
+        echo(dump_json(to_jsonable(pos)))
         return
-    typer.echo(f"time (UTC)      {pos.when_utc.isoformat()}")
-    typer.echo(f"sun azimuth     {pos.azimuth_deg:.4f} deg (clockwise from true north)")
-    typer.echo(f"sun elevation   {pos.elevation_deg:.4f} deg (apparent, with refraction)")
+    echo(f"time (UTC)      {pos.when_utc.isoformat()}")
+    echo(f"sun azimuth     {pos.azimuth_deg:.4f} deg (clockwise from true north)")
+    echo(f"sun elevation   {pos.elevation_deg:.4f} deg (apparent, with refraction)")
     if pos.above_horizon and pos.shadow_azimuth_deg is not None:
-        typer.echo(f"shadow azimuth  {pos.shadow_azimuth_deg:.4f} deg")
-        typer.echo(f"shadow / height {pos.shadow_length_ratio:.4f}")
+        echo(f"shadow azimuth  {pos.shadow_azimuth_deg:.4f} deg")
+        echo(f"shadow / height {pos.shadow_length_ratio:.4f}")
     else:
-        typer.echo("the sun is below the horizon: no direct shadow")
+        echo("the sun is below the horizon: no direct shadow")
 
 
 @sun_app.command("check")
@@ -109,9 +111,9 @@ def sun_check_command(
         ),
     )
     if as_json:
-        typer.echo(dump_json(to_jsonable(result)))
+        echo(dump_json(to_jsonable(result)))
     else:
-        typer.echo("\n".join(render_check(result)))
+        echo("\n".join(render_check(result)))
 
 
 @sun_app.command("when")
@@ -142,14 +144,14 @@ def sun_when_command(
 
     windows = run_command(as_json, run)
     if as_json:
-        typer.echo(dump_json({"windows": to_jsonable(windows)}))
+        echo(dump_json({"windows": to_jsonable(windows)}))
         return
     if not windows:
-        typer.echo("no time in the range fits the measured shadow")
+        echo("no time in the range fits the measured shadow")
     for w in windows:
         a = w.start_utc.isoformat(timespec="seconds")
         b = w.end_utc.isoformat(timespec="seconds")
-        typer.echo(f"{a}  to  {b}  (edges to {w.resolution_s:g} s)")
+        echo(f"{a}  to  {b}  (edges to {w.resolution_s:g} s)")
 
 
 @sun_app.command("where")
@@ -167,7 +169,11 @@ def sun_where_command(
         ),
     ] = "-180,-60,180,75",
     cell_deg: Annotated[float, typer.Option("--cell-deg", help="Coarse grid, degrees.")] = 1.0,
-    out: Annotated[Path | None, typer.Option("--out", help="Write the band as GeoJSON.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the band as GeoJSON (refused if the file exists)."),
+    ] = None,
+    overwrite: OverwriteFileOpt = False,
     as_json: Annotated[
         bool,
         typer.Option("--json", help="With --out: print a JSON summary (errors as JSON too)."),
@@ -179,19 +185,21 @@ def sun_where_command(
     def run() -> Any:
         from geoverify.osm import parse_bbox
 
+        if out is not None:  # before the search: a bad --out fails at once
+            check_output_file(out, overwrite=overwrite)
         w, s, e, n = parse_bbox(bbox)
         shadow = _shadow(shadow_azimuth, azimuth_error, length_ratio, ratio_error)
         band = shadow_places(
             parse_time(time, zone=tz), shadow, south=s, west=w, north=n, east=e, cell_deg=cell_deg
         )
         if out is not None:
-            write_atomic(out, dump_json(band).encode("utf-8"))
+            write_output_file(out, dump_json(band).encode("utf-8"), overwrite=overwrite)
         return band
 
     band = run_command(as_json, run)  # without --json, errors on stderr: stdout is only the GeoJSON
     if out is None:
-        typer.echo(dump_json(band))
+        echo(dump_json(band))
     elif as_json:
-        typer.echo(dump_json({"cells": len(band["features"]), "out": str(out)}))
+        echo(dump_json({"cells": len(band["features"]), "out": str(out)}))
     else:
-        typer.echo(f"{len(band['features'])} cells written to {out}")
+        echo(f"{len(band['features'])} cells written to {out}")

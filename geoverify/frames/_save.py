@@ -18,8 +18,14 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
-from geoverify._io import output_error, prepare_output_dir, write_atomic
-from geoverify.errors import MediaError, OutputError
+from geoverify._io import (
+    output_error,
+    remove_stale_temporaries,
+    staged_dir,
+    write_atomic,
+    write_manifest,
+)
+from geoverify.errors import MediaError
 from geoverify.frames._model import FRAMES_SCHEMA, Frame, FrameSelection, Image
 from geoverify.models import to_jsonable
 
@@ -112,8 +118,9 @@ class FrameWriter:
 
     Pass it as ``select_frames(on_frame=writer, keep_pixels=False)``, then give
     ``writer.result()`` to ``save_frames(prepared=...)``: saving overlaps decoding and memory
-    stays bounded whatever the video's length. Files are staged in a hidden folder inside
-    ``out_dir`` and moved into place by ``save_frames`` (or removed by ``discard``).
+    stays bounded whatever the video's length. Files are staged in a hidden folder beside
+    ``out_dir`` (``.NAME.PID.*.part``) and moved into place by ``save_frames`` (or removed by
+    ``discard``); the output folder itself is not touched until ``save_frames``.
     """
 
     def __init__(
@@ -122,8 +129,7 @@ class FrameWriter:
         image_format: Literal["png", "jpeg"] = "png",
         jpeg_quality: int = 95,
     ) -> None:
-        self.out = Path(os.fspath(out_dir))
-        self._created_out = False
+        self.out = Path(os.path.abspath(os.fspath(out_dir)))
         self.staging: Path | None = None  # made at the first frame: a failed run leaves nothing
         self.image_format: Literal["png", "jpeg"] = image_format
         self.jpeg_quality = jpeg_quality
@@ -151,9 +157,15 @@ class FrameWriter:
     def __call__(self, frame: Frame) -> None:
         """Start encoding and staging ``frame`` on a worker thread."""
         if self.staging is None:
-            self._created_out = not self.out.exists()
-            prepare_output_dir(self.out)
-            self.staging = Path(tempfile.mkdtemp(dir=self.out, prefix=".staging-"))
+            try:
+                self.out.parent.mkdir(parents=True, exist_ok=True)
+                remove_stale_temporaries(self.out.parent, self.out.name)
+                prefix = f".{self.out.name}.{os.getpid()}."
+                self.staging = Path(
+                    tempfile.mkdtemp(dir=self.out.parent, prefix=prefix, suffix=".part")
+                )
+            except OSError as exc:
+                raise output_error(exc, self.out) from None
         self._jobs[frame.frame_number] = self._pool.submit(self._prepare, frame, self.staging)
 
     def result(self) -> dict[int, _Prepared]:
@@ -168,8 +180,6 @@ class FrameWriter:
         self._pool.shutdown(cancel_futures=True)
         if self.staging is not None:
             shutil.rmtree(self.staging, ignore_errors=True)
-            if self._created_out and not any(self.out.iterdir()):
-                self.out.rmdir()
 
 
 def save_frames(
@@ -180,28 +190,51 @@ def save_frames(
     jpeg_quality: int = 95,
     prepared: Mapping[int, _Prepared] | None = None,
     cameras: Mapping[int, Mapping[str, Any]] | None = None,
+    overwrite: bool = False,
 ) -> SavedFrames:
-    """Write the frames, ``frames.json`` and a contact sheet (PNG and HTML) into ``out_dir``.
+    """Write the frames, ``frames.json``, a contact sheet (PNG and HTML) and ``manifest.json``.
 
-    Every file is written to a temporary name and renamed into place; ``frames.json`` is written
-    last, so a folder with a manifest is complete. A folder holding frames of another video is
-    refused rather than mixed. ``prepared`` holds frames a ``FrameWriter`` already encoded and
-    staged (their pixels need not be kept in the selection). ``cameras`` (frame number to a
-    camera position, ``geoverify.probing._track.frame_cameras``) adds a ``camera`` entry to each
-    frame: ``null`` where the track has no position for it.
+    The folder is built under a temporary name beside ``out_dir`` and moved into place when
+    complete, under the output rule (``geoverify._io``): a folder of an earlier geoverify run
+    is replaced whole (no frame of it is left), a folder holding other files is refused unless
+    ``overwrite`` (which keeps them), and one that is or holds the video is refused.
+    ``prepared`` holds frames a ``FrameWriter`` already encoded and staged (their pixels need
+    not be kept in the selection). ``cameras`` (frame number to a camera position,
+    ``geoverify.probing._track.frame_cameras``) adds a ``camera`` entry to each frame:
+    ``null`` where the track has no position for it.
     """
-    out = prepare_output_dir(out_dir)
+    inputs = [selection.source_path] if selection.source_path else []
+    with staged_dir(out_dir, overwrite=overwrite, inputs=inputs) as stage:
+        saved = _write_frames(
+            selection,
+            stage,
+            image_format=image_format,
+            jpeg_quality=jpeg_quality,
+            prepared=prepared,
+            cameras=cameras,
+        )
+        write_manifest(stage, extra={"written_by": "geoverify frames"})
+    out = Path(os.fspath(out_dir))
+    return SavedFrames(
+        out_dir=str(out),
+        frames=saved,
+        manifest=str(out / "frames.json"),
+        contact_sheet_png=str(out / "contact_sheet.png"),
+        contact_sheet_html=str(out / "contact_sheet.html"),
+    )
+
+
+def _write_frames(
+    selection: FrameSelection,
+    out: Path,
+    *,
+    image_format: Literal["png", "jpeg"],
+    jpeg_quality: int,
+    prepared: Mapping[int, _Prepared] | None,
+    cameras: Mapping[int, Mapping[str, Any]] | None,
+) -> tuple[SavedFrame, ...]:
+    """Write the frames, the contact sheet and ``frames.json`` (last) into a new folder."""
     manifest_path = out / "frames.json"
-    if manifest_path.exists():
-        try:
-            old = json.loads(manifest_path.read_text(encoding="utf-8"))
-            old_sha = old.get("source", {}).get("sha256")
-        except (OSError, ValueError, AttributeError):
-            old_sha = None
-        if old_sha != selection.source_sha256:
-            msg = f"{str(out)!r} already holds frames of another video"
-            hint = "Choose an empty output folder."
-            raise OutputError(msg, code="E_OUTPUT_EXISTS", hint=hint)
     ext = "png" if image_format == "png" else "jpg"
     taken: set[str] = set()
     saved: list[SavedFrame] = []
@@ -218,7 +251,9 @@ def save_frames(
         done = ready.get(f.frame_number)
         if done is not None:
             try:
-                os.replace(done.staged, out / name)  # staged in the same folder: atomic
+                os.replace(
+                    done.staged, out / name
+                )  # staged beside the output: the same file system
             except OSError as exc:
                 raise output_error(exc, out / name) from None
             digest, width, height = done.sha256, done.width, done.height
@@ -262,13 +297,7 @@ def save_frames(
     }
     text = json.dumps(manifest, ensure_ascii=False, allow_nan=False, indent=2)
     write_atomic(manifest_path, text.encode("utf-8"), durable=True)
-    return SavedFrames(
-        out_dir=str(out),
-        frames=tuple(saved),
-        manifest=str(manifest_path),
-        contact_sheet_png=str(out / sheet_png),
-        contact_sheet_html=str(out / sheet_html),
-    )
+    return tuple(saved)
 
 
 def _sheet_html(selection: FrameSelection, saved: Sequence[SavedFrame]) -> str:

@@ -46,13 +46,14 @@ import dataclasses
 import os
 import re
 from collections.abc import Callable, Sequence
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 from geoverify._images import Image, cv2, image_size, load_image, read_image
-from geoverify._io import prepare_output_dir, write_atomic
+from geoverify._io import staged_dir, write_atomic, write_manifest
 from geoverify.errors import GeoverifyError, InputError
 from geoverify.matching._background import BackgroundImage, background_set
 from geoverify.matching._index import MatchIndex, build_index, reference_image_problems
@@ -548,21 +549,61 @@ def _manifest_error(message: str, reason: str, hint: str) -> InputError:
     )
 
 
+# a time base as `frames` writes it (str(Fraction)): "1/30000", or a whole number; both parts
+# bounded, so a hostile "1e1000000000" is refused before Fraction would work on it for hours
+_TIME_BASE = re.compile(r"([1-9][0-9]{0,11})(?:/([1-9][0-9]{0,11}))?")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _time_base(value: Any) -> Fraction | None:
+    """Parse a manifest's time base strictly; ``None`` if it is not one."""
+    found = _TIME_BASE.fullmatch(value) if isinstance(value, str) else None
+    if found is None:
+        return None
+    return Fraction(int(found[1]), int(found[2] or 1))
+
+
+def _frame_image(
+    base: Path, entry: dict[str, Any], i: int, max_pixels: int, bad: Callable[[str], InputError]
+) -> Image:
+    """Decode the image of manifest entry ``i``: a regular file in ``base`` with its SHA-256."""
+    name = Path(str(entry["file"])).name
+    if not name or name != str(entry["file"]) or name.startswith("."):
+        why = f"frame {i} names {str(entry['file'])[:80]!r}, not a file in the folder"
+        raise bad(why)
+    expected = entry.get("sha256")
+    if not isinstance(expected, str) or not _SHA256.fullmatch(expected):
+        why = f"frame {i} ({name!r}) has no SHA-256: its image cannot be checked"
+        raise bad(why)
+    path = base / name
+    # the image must be the folder's own file: a link may lead anywhere (a file outside the
+    # folder would be read and its pixels written into the match output)
+    if path.is_symlink() or path.resolve().parent != base.resolve():
+        why = f"{name!r} is a symbolic link, not a file of the folder"
+        raise bad(why)
+    image, digest = read_image(path, max_pixels)
+    if digest != expected:
+        why = f"{name!r} has changed since `frames` wrote it (SHA-256 differs)"
+        raise bad(why)
+    return image
+
+
 def load_frames_dir(folder: str | os.PathLike[str], *, max_pixels: int = 60_000_000) -> list[Any]:
     """Read back the frames a ``save_frames`` folder holds, from its ``frames.json``.
 
     Each image is decoded safely (size checked from its header first) and checked against the
-    SHA-256 that ``frames.json`` records for it.
+    SHA-256 that ``frames.json`` records for it; it must be a regular file of the folder, not
+    a symbolic link.
 
     Raises
     ------
     InputError
         ``E_FRAMES_MANIFEST_MISSING`` without ``frames.json``; ``E_FRAMES_MANIFEST_INVALID``
-        when it is not a frames manifest, names a file outside the folder, or an image does
-        not match its recorded hash.
+        when it is not a frames manifest, names a file outside the folder or a symbolic link,
+        lacks an image's SHA-256, an image does not match it, or a time base is not a ratio
+        of two whole numbers (``"1/30000"``).
     """
     import json
-    from fractions import Fraction
 
     from geoverify._io import read_regular_file
     from geoverify.frames import Frame
@@ -592,20 +633,17 @@ def load_frames_dir(folder: str | os.PathLike[str], *, max_pixels: int = 60_000_
     frames = []
     for i, e in enumerate(entries):
         try:
-            name = Path(str(e["file"])).name
-            if not name or name != str(e["file"]) or name.startswith("."):
-                why = f"frame {i} names {str(e['file'])[:80]!r}, not a file in the folder"
+            time_base = _time_base(e["time_base"])
+            if time_base is None:
+                why = f"frame {i}: time_base {str(e['time_base'])[:40]!r} is not like '1/30000'"
                 raise bad(why)
-            image, digest = read_image(base / name, max_pixels)
-            if e.get("sha256") and e["sha256"] != digest:
-                why = f"{name!r} has changed since `frames` wrote it (SHA-256 differs)"
-                raise bad(why)
+            image = _frame_image(base, e, i, max_pixels, bad)
             frames.append(
                 Frame(
                     image_bgr=image,
                     t_s=float(e["t_s"]),
                     pts=int(e["pts"]),
-                    time_base=Fraction(e["time_base"]),
+                    time_base=time_base,
                     frame_number=int(e["frame_number"]),
                     keyframe=bool(e["keyframe"]),
                     strategies=tuple(str(x) for x in e["strategies"]),
@@ -630,17 +668,38 @@ def save_matches(
     *,
     registry_dir: str | os.PathLike[str],
     annotated: dict[int, Image] | None = None,
+    overwrite: bool = False,
+    inputs: Sequence[str | os.PathLike[str]] = (),
 ) -> Path:
-    """Write an annotated image per matched frame and ``matches.json`` (written last).
+    """Write an annotated image per matched frame, ``matches.json`` and ``manifest.json``.
 
-    ``annotated`` reuses pictures already made by ``annotated_images``. Files are written to
-    temporary names and renamed; returns the manifest's path.
+    ``annotated`` reuses pictures already made by ``annotated_images``. The folder is built
+    under a temporary name beside ``out_dir`` and moved into place when complete, under the
+    output rule (``geoverify._io``): a folder of an earlier run is replaced, one holding other
+    files only with ``overwrite`` (which keeps them), and one that is, holds or lies in one of
+    ``inputs`` (the frames folder, the registry and its images) never. Returns the path of
+    ``matches.json``.
     """
+    with staged_dir(out_dir, overwrite=overwrite, inputs=inputs) as stage:
+        _write_matches(
+            results, frames, index, stage, registry_dir=registry_dir, annotated=annotated
+        )
+        write_manifest(stage, extra={"written_by": "geoverify match"})
+    return Path(os.fspath(out_dir)) / "matches.json"
+
+
+def _write_matches(
+    results: Sequence[FrameMatch],
+    frames: Sequence[Any],
+    index: MatchIndex,
+    out: Path,
+    *,
+    registry_dir: str | os.PathLike[str],
+    annotated: dict[int, Image] | None,
+) -> None:
     import json
 
     from geoverify.models import to_jsonable
-
-    out = prepare_output_dir(out_dir)
 
     if annotated is None:
         annotated = annotated_images(results, frames, index, registry_dir=registry_dir)
@@ -672,4 +731,3 @@ def save_matches(
     path = out / "matches.json"
     text = json.dumps(manifest, ensure_ascii=False, allow_nan=False, indent=2)
     write_atomic(path, text.encode("utf-8"), durable=True)
-    return path

@@ -13,9 +13,13 @@ y = latitude (shapely's convention); ``Landmark.anchor`` gives a ``LatLon``. Dis
 computed on these degrees: ``geoverify.geodesy`` does that. Spatial queries use an STRtree only
 to find candidates, then measure geodesically.
 
-Writers (``save_registry``, ``add_landmark``, ``remove_landmark``) take an exclusive lock on a
-sidecar ``.lock`` file of the real file (a symbolic link is followed), re-read the registry, and
-replace it atomically, keeping its permissions, so two processes adding at once lose nothing.
+Writers (``save_registry``, ``add_landmark``, ``update_landmark``, ``remove_landmark``...) take
+an exclusive lock on a sidecar ``.lock`` file of the real file (a registry that is a symbolic link
+is followed), re-read the registry, and replace it atomically, keeping its permissions, so two
+processes adding at once lose nothing. The lock file itself is opened with ``O_NOFOLLOW``: a link
+or a non-regular file at its name is refused (``E_REGISTRY_LOCK``). A lock held by another
+process is waited for at most ``lock_wait_s`` seconds (``LOCK_WAIT_S``, 10 s), then refused
+(``E_REGISTRY_LOCKED``), the registry unchanged.
 An edit changes only what it edits: features it does not touch are written back as they were
 read, and what geoverify does not model (top-level members such as ``description``, a
 feature's ``bbox``, properties such as ``wikidata``, a structured ``notes`` object) survives.
@@ -28,7 +32,10 @@ from __future__ import annotations
 from geoverify.registry._coords import describe_positions, parse_geometry, parse_position
 from geoverify.registry._model import (
     REGISTRY_FORMAT,
+    FieldChange,
     Landmark,
+    LandmarkEdit,
+    LandmarkUpdate,
     ReferenceImage,
     Registry,
     RegistryProblem,
@@ -38,19 +45,26 @@ from geoverify.registry._model import (
 )
 from geoverify.registry._read import load_registry, registry_from_geojson
 from geoverify.registry._write import (
+    LOCK_WAIT_S,
     add_landmark,
     add_landmarks,
     add_reference_image,
+    area_warnings,
     landmark_problems,
     registry_to_geojson,
     remove_landmark,
     save_registry,
     set_area_of_interest,
+    update_landmark,
 )
 
 __all__ = [
+    "LOCK_WAIT_S",
     "REGISTRY_FORMAT",
+    "FieldChange",
     "Landmark",
+    "LandmarkEdit",
+    "LandmarkUpdate",
     "ReferenceImage",
     "Registry",
     "RegistryProblem",
@@ -58,6 +72,7 @@ __all__ = [
     "add_landmark",
     "add_landmarks",
     "add_reference_image",
+    "area_warnings",
     "describe_positions",
     "geodesic_distance_m",
     "landmark_problems",
@@ -70,4 +85,5 @@ __all__ = [
     "remove_landmark",
     "save_registry",
     "set_area_of_interest",
+    "update_landmark",
 ]

@@ -15,6 +15,7 @@ Every parse is echoed back by the CLI before anything is written.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import urllib.parse
@@ -22,6 +23,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+import shapely
 from shapely.geometry import LineString, Point, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
@@ -36,6 +38,13 @@ _AT_ZOOM = re.compile(rf"@({_NUM}),({_NUM})(?:,[\d.]+[zm])?")
 _3D4D = re.compile(rf"!3d({_NUM})!4d({_NUM})")
 _OSM_MAP = re.compile(rf"#map=\d+(?:\.\d+)?/({_NUM})/({_NUM})")
 _DMS_HINT = "Give decimal degrees (48.59472, 38.00083), 48°35′41″N 38°0′3″E, or a map link."
+# A geometry is at most four levels deep (a MultiPolygon's positions). Deeper text is refused
+# before it is parsed: json.loads recurses (RecursionError), and GEOS's WKT reader kills the
+# process (a segmentation fault with shapely 2.2, GEOS 3.14: 30,000 nested collections).
+MAX_GEOMETRY_NESTING = 32
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}()]+")
+_STEP = {"[": 1, "{": 1, "(": 1, "]": -1, "}": -1, ")": -1}
 
 
 def _bad(text: str, why: str) -> InputError:
@@ -109,6 +118,22 @@ def _positions(text: str) -> list[LatLon]:
     return [parse_position(p) for p in parts]
 
 
+def _nesting(text: str) -> int:
+    """How deep brackets in ``text`` nest (JSON strings left out); counted, never parsed."""
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(itertools.accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+def _check_nesting(text: str, what: str, example: str) -> None:
+    if _nesting(text) > MAX_GEOMETRY_NESTING:
+        msg = f"the {what} is nested deeper than {MAX_GEOMETRY_NESTING} levels"
+        raise InputError(
+            msg,
+            code="E_GEOM_INVALID",
+            hint=f"Give one point, line or area (at most 4 levels deep), e.g. {example}",
+        )
+
+
 def parse_geometry(
     *,
     at: str | None = None,
@@ -149,33 +174,45 @@ def parse_geometry(
             raise InputError(msg, code="E_INPUT_COORD", hint="e.g. 48.59,38.00; 48.60,38.01; ...")
         return Polygon([(p.lon, p.lat) for p in pts]), notes
     if wkt is not None:
-        import shapely
-
-        try:
-            return shapely.from_wkt(wkt), notes
-        except shapely.errors.GEOSException as exc:
-            msg = f"not WKT: {str(exc)[:120]}"
-            raise InputError(
-                msg, code="E_INPUT_COORD", hint="e.g. LINESTRING (38.0 48.59, ...)"
-            ) from None
+        return _from_wkt(wkt), notes
     if geojson is not None:
-        try:
-            data: Any = json.loads(geojson)
-            return shape(data), notes
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            msg = f"not a GeoJSON geometry: {str(exc)[:120]}"
-            raise InputError(
-                msg, code="E_INPUT_COORD", hint='e.g. {"type": "Point", ...}'
-            ) from None
+        return _from_geojson(geojson), notes
     return None, notes
+
+
+def _from_wkt(wkt: str) -> BaseGeometry:
+    example = "LINESTRING (38.0 48.59, ...)"
+    _check_nesting(wkt, "WKT geometry", example)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # 1e999: refused when written
+            geometry: BaseGeometry = shapely.from_wkt(wkt)
+    except (shapely.errors.ShapelyError, NotImplementedError, ValueError, TypeError) as exc:
+        # NotImplementedError: curved types (CIRCULARSTRING), which shapely does not model
+        msg = f"not WKT geoverify can use: {str(exc)[:120]}"
+        raise InputError(msg, code="E_INPUT_COORD", hint=f"e.g. {example}") from None
+    return geometry
+
+
+def _from_geojson(text: str) -> BaseGeometry:
+    example = '{"type": "Point", "coordinates": [38.0, 48.59]}'
+    _check_nesting(text, "GeoJSON geometry", example)
+    try:
+        data: Any = json.loads(text)
+        geometry: BaseGeometry = shape(data)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError) as exc:
+        msg = f"not a GeoJSON geometry: {str(exc)[:120]}"
+        raise InputError(msg, code="E_INPUT_COORD", hint=f"e.g. {example}") from None
+    except (shapely.errors.ShapelyError, NotImplementedError) as exc:
+        msg = f"not a GeoJSON geometry geoverify can use: {str(exc)[:120]}"
+        raise InputError(msg, code="E_INPUT_COORD", hint=f"e.g. {example}") from None
+    return geometry
 
 
 def describe_positions(geometry: BaseGeometry | None) -> Sequence[str]:
     """Echo a geometry's positions as "lat, lon" lines (at most 6, then a count)."""
     if geometry is None:
         return ["no position"]
-    import shapely
-
     coords = shapely.get_coordinates(geometry)
     out = [f"{y:.7f}, {x:.7f}" for x, y in coords[:6]]
     if len(coords) > 6:

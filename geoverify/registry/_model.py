@@ -123,6 +123,57 @@ class Landmark:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class LandmarkEdit:
+    """What ``update_landmark`` changes in a landmark; a field left at its default is kept.
+
+    Attributes
+    ----------
+    name, geometry, uncertainty_m, notes
+        Replace the landmark's (``None``: kept). ``geometry`` is shapely, x = longitude,
+        y = latitude (``parse_geometry`` reads it from text); ``uncertainty_m`` in metres.
+    aliases, sources
+        Added to the landmark's, in order; one it has already is skipped.
+    tags
+        Set key by key: a new key is added, a key it has gets the new value, others are kept.
+    """
+
+    name: str | None = None
+    geometry: BaseGeometry | None = None
+    uncertainty_m: float | None = None
+    notes: str | None = None
+    aliases: tuple[str, ...] = ()
+    tags: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    sources: tuple[Source, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class FieldChange:
+    """One field an edit changed, with its old and new value as text for the analyst."""
+
+    field: str
+    old: str
+    new: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.old} -> {self.new}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class LandmarkUpdate:
+    """What ``update_landmark`` did: the landmark before and after, and each field changed.
+
+    ``changes`` is empty when the edit changed nothing (then nothing was written);
+    ``warnings`` holds the area-of-interest warnings of a new geometry.
+    """
+
+    registry: Registry
+    before: Landmark
+    after: Landmark
+    changes: tuple[FieldChange, ...]
+    warnings: tuple[Note, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class RegistryProblem:
     """One problem found in a registry file."""
 

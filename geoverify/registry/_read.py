@@ -43,6 +43,9 @@ _TOP_MEMBERS = frozenset(
     {"type", "features", "name", "geoverify_registry", "geoverify_area_of_interest"}
 )
 AREA_MEMBER = "geoverify_area_of_interest"
+# A registry is about nine levels deep (a MultiPolygon's positions); deeper nesting is refused
+# before anything walks it, so that no reader or writer recurses past Python's limit.
+MAX_NESTING = 64
 
 
 class _Collector:
@@ -74,12 +77,53 @@ def _strict_json(text: str, where: str) -> Any:
             out[key] = value
         return out
 
+    hint = "Fix the JSON syntax (NaN, Infinity and duplicate keys are refused)."
     try:
         return json.loads(text, parse_constant=no_constants, object_pairs_hook=pairs)
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:
+        msg = f"{where} is not usable GeoJSON: nested deeper than {MAX_NESTING} levels"
+        raise RegistryError(msg, code="E_REGISTRY_JSON", hint=_DEEP_HINT) from None
+    except ValueError as exc:
         msg = f"{where} is not valid GeoJSON: {exc}"
-        hint = "Fix the JSON syntax (NaN, Infinity and duplicate keys are refused)."
         raise RegistryError(msg, code="E_REGISTRY_JSON", hint=hint) from None
+
+
+_DEEP_HINT = "A registry is a few levels deep: remove the deeply nested value."
+
+
+def _too_deep(data: Any, limit: int) -> str | None:
+    """Return the JSON pointer of a value nested deeper than ``limit`` (``None``: none is).
+
+    Walks with an explicit stack, never recursion, so any depth (even a cycle) is safe; the
+    pointer is looked for only when the quick walk found something too deep.
+    """
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        value, depth = pop()
+        if type(value) is dict:
+            value = value.values()
+        elif type(value) is not list:
+            continue
+        if depth > limit:
+            return _deep_pointer(data, limit)
+        for child in value:
+            if type(child) is list or type(child) is dict:  # as json.loads makes them
+                push((child, depth + 1))
+    return None
+
+
+def _deep_pointer(data: Any, limit: int) -> str:
+    stack: list[tuple[Any, tuple[str, ...]]] = [(data, ())]
+    while stack:
+        value, keys = stack.pop()
+        if len(keys) >= limit:
+            return "/" + "/".join(k.replace("~", "~0").replace("/", "~1") for k in keys)
+        items = value.items() if type(value) is dict else enumerate(value)
+        for key, child in items:
+            if type(child) is list or type(child) is dict:
+                stack.append((child, (*keys, str(key))))
+    return "/"
 
 
 def _is_number(v: Any) -> bool:
@@ -487,6 +531,10 @@ def registry_from_geojson(
 ) -> Registry:
     """Validate parsed GeoJSON and build a ``Registry`` (see ``load_registry``)."""
     c = _Collector()
+    deep = _too_deep(data, MAX_NESTING)
+    if deep is not None:
+        msg = f"{where}: nested deeper than {MAX_NESTING} levels (at {deep[:120]})"
+        raise RegistryError(msg, code="E_REGISTRY_INVALID", hint=_DEEP_HINT)
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         msg = f"{where}: the top level must be a GeoJSON FeatureCollection"
         raise RegistryError(

@@ -4,25 +4,37 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import fcntl
 import json
+import math
 import os
+import stat
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import shapely
 from shapely.geometry import (
     mapping,
 )
+from shapely.geometry.base import BaseGeometry
 
 from geoverify._io import write_atomic
 from geoverify.errors import GeoverifyError, InputError, OutputError, RegistryError
+from geoverify.models import Note
+from geoverify.registry._coords import describe_positions
 from geoverify.registry._model import (
     REGISTRY_FORMAT,
+    FieldChange,
     Landmark,
+    LandmarkEdit,
+    LandmarkUpdate,
     ReferenceImage,
     Registry,
+    Source,
 )
 from geoverify.registry._read import (
     AREA_MEMBER,
@@ -31,6 +43,11 @@ from geoverify.registry._read import (
     registry_from_geojson,
     structured_notes,
 )
+
+# How long a writer waits for another process's lock on the registry before it gives up,
+# seconds (every writer takes ``lock_wait_s``).
+LOCK_WAIT_S = 10.0
+_LOCK_POLL_S = 0.1
 
 # --- writing -------------------------------------------------------------------------------------
 
@@ -119,6 +136,13 @@ def _roundtrip(doc: dict[str, Any]) -> Any:
     try:
         text = json.dumps(doc, ensure_ascii=False, allow_nan=False)
         text.encode("utf-8")
+    except RecursionError:
+        msg = "the registry cannot be written as GeoJSON: a value is nested too deep"
+        raise RegistryError(
+            msg,
+            code="E_REGISTRY_WRITE_REFUSED",
+            hint="A registry is a few levels deep: remove the deeply nested value.",
+        ) from None
     except (ValueError, TypeError, UnicodeEncodeError) as exc:
         msg = f"the registry cannot be written as GeoJSON: {exc}"
         raise RegistryError(
@@ -151,36 +175,94 @@ def _real(path: str | os.PathLike[str]) -> Path:
     return Path(os.path.realpath(os.fspath(path)))
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``path``'s sidecar ``.lock`` (one per real file)."""
-    lock = path.with_name(path.name + ".lock")
+def _lock_error(path: Path, lock: Path, why: str) -> OutputError:
+    msg = f"cannot lock {str(path)!r}: its lock file {str(lock)!r} {why}"
+    return OutputError(
+        msg,
+        code="E_REGISTRY_LOCK",
+        hint=f"Delete {str(lock)!r} (geoverify makes a new one); the registry is unchanged.",
+    )
+
+
+def _open_lock(path: Path, lock: Path) -> int:
+    """Open (or create) the lock file itself: never through a link, never a FIFO or device."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
     try:
-        fh = open(lock, "a+b")  # noqa: SIM115  (closed below)
+        fd = os.open(lock, flags, 0o666)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _lock_error(path, lock, "is a symbolic link: refused") from None
+        if exc.errno in (errno.EISDIR, errno.ENXIO):
+            raise _lock_error(path, lock, "is not a regular file") from None
         msg = f"cannot lock {str(path)!r}: {exc.strerror}"
         raise OutputError(
             msg, code="E_OUTPUT_WRITE", hint="The registry's folder must be writable."
         ) from None
-    with fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise _lock_error(path, lock, "is not a regular file")
+    return fd
+
+
+@contextlib.contextmanager
+def _locked(path: Path, wait_s: float) -> Iterator[None]:
+    """Hold an exclusive lock on ``path``'s sidecar ``.lock``; wait at most ``wait_s`` seconds.
+
+    The lock file is opened with ``O_NOFOLLOW``: a symbolic link planted at its name is
+    refused (``E_REGISTRY_LOCK``), so nothing is ever created or opened at a link's target.
+    Another process's lock is polled (``LOCK_NB``) until ``wait_s`` has passed, then refused
+    (``E_REGISTRY_LOCKED``) with the registry unchanged.
+    """
+    if not (isinstance(wait_s, int | float) and math.isfinite(wait_s) and wait_s >= 0):
+        msg = f"lock_wait_s must be a finite number of seconds >= 0, got {wait_s!r}"
+        raise InputError(msg, code="E_INPUT_OPTION", hint="e.g. lock_wait_s=10.0")
+    lock = path.with_name(path.name + ".lock")
+    fd = _open_lock(path, lock)
+    try:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    msg = (
+                        f"another process holds the lock on {str(path)!r} ({lock.name}): "
+                        f"waited {wait_s:g} s"
+                    )
+                    raise OutputError(
+                        msg,
+                        code="E_REGISTRY_LOCKED",
+                        hint="Another geoverify command is editing this registry: let it "
+                        "finish, then run this again (the registry is unchanged). "
+                        f"`fuser -v {str(lock)!r}` names the process.",
+                    ) from None
+                time.sleep(min(_LOCK_POLL_S, left))
+            except OSError as exc:
+                raise _lock_error(path, lock, f"cannot be locked: {exc.strerror}") from None
         try:
             yield
         finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
-def save_registry(registry: Registry, path: str | os.PathLike[str]) -> None:
+def save_registry(
+    registry: Registry, path: str | os.PathLike[str], *, lock_wait_s: float = LOCK_WAIT_S
+) -> None:
     """Write the registry as GeoJSON, atomically (temporary file, then rename), under a lock.
 
     The document is validated with the rules of ``load_registry`` before it is written: a
     registry that could not be loaded again is refused (``E_REGISTRY_WRITE_REFUSED``) and the
     file on disk is left as it was. A symbolic link is followed (its target is written), and an
-    existing file keeps its permissions.
+    existing file keeps its permissions. Another process's lock is waited for at most
+    ``lock_wait_s`` seconds (``E_REGISTRY_LOCKED``).
     """
     p = _real(path)
     data = _encode_checked(registry_to_geojson(registry), p)
-    with _locked(p):
+    with _locked(p, lock_wait_s):
         write_atomic(p, data)
 
 
@@ -198,11 +280,16 @@ def _read_current(path: Path) -> tuple[dict[str, Any], Registry]:
     return doc, registry_from_geojson(doc, where=str(path), base_dir=path.parent)
 
 
-def _modify(path: Path, change: Callable[[Registry], Registry]) -> Registry:
-    """Edit the registry file under its lock: features not edited are written back as read."""
-    with _locked(path):
+def _modify(path: Path, change: Callable[[Registry], Registry], wait_s: float) -> Registry:
+    """Edit the registry file under its lock: features not edited are written back as read.
+
+    A ``change`` that returns the registry it was given writes nothing.
+    """
+    with _locked(path, wait_s):
         doc, current = _read_current(path)
         updated = change(current)
+        if updated is current:
+            return current
         raw_by_id = {}
         for feat in doc.get("features", []):
             props = feat.get("properties") or {}
@@ -222,22 +309,71 @@ def _modify(path: Path, change: Callable[[Registry], Registry]) -> Registry:
         return updated
 
 
+def _refuse_unwritable(lm: Landmark) -> None:
+    problems = landmark_problems(lm)
+    if problems:
+        first = problems[0].rsplit(" [", 1)[0]
+        msg = f"landmark {lm.id!r} cannot be written: {first}"
+        raise RegistryError(
+            msg,
+            code="E_REGISTRY_WRITE_REFUSED",
+            hint="Fix the values given (the registry on disk is unchanged).",
+            detail="\n".join(problems),
+        )
+
+
+def _replacement(before: Landmark, new: Landmark) -> Landmark:
+    """Put ``new`` in place of ``before``, keeping what ``new`` leaves empty (add_landmarks)."""
+    given = new.geometry is not None
+    return dataclasses.replace(
+        new,
+        aliases=new.aliases or before.aliases,
+        tags=new.tags or before.tags,
+        geometry=new.geometry if given else before.geometry,
+        original_geometry=new.original_geometry if given else before.original_geometry,
+        uncertainty_m=before.uncertainty_m if new.uncertainty_m is None else new.uncertainty_m,
+        sources=new.sources or before.sources,
+        reference_images=new.reference_images or before.reference_images,
+        notes=new.notes or before.notes,
+        extra_properties={**before.extra_properties, **new.extra_properties},
+        foreign_members={**before.foreign_members, **new.foreign_members},
+    )
+
+
 def add_landmark(
-    path: str | os.PathLike[str], landmark: Landmark, *, replace: bool = False
+    path: str | os.PathLike[str],
+    landmark: Landmark,
+    *,
+    replace: bool = False,
+    lock_wait_s: float = LOCK_WAIT_S,
 ) -> Registry:
-    """Add (or with ``replace`` overwrite) a landmark in the registry file, under a lock."""
-    return add_landmarks(path, [landmark], replace=replace)
+    """Add (or with ``replace`` redefine) a landmark in the registry file, under a lock.
+
+    See ``add_landmarks``; ``update_landmark`` changes some fields of a landmark.
+    """
+    return add_landmarks(path, [landmark], replace=replace, lock_wait_s=lock_wait_s)
 
 
 def add_landmarks(
-    path: str | os.PathLike[str], landmarks: Sequence[Landmark], *, replace: bool = False
+    path: str | os.PathLike[str],
+    landmarks: Sequence[Landmark],
+    *,
+    replace: bool = False,
+    lock_wait_s: float = LOCK_WAIT_S,
 ) -> Registry:
-    """Add several landmarks at once (one lock, one atomic write); see ``add_landmark``.
+    """Add several landmarks at once (one lock, one atomic write).
 
     Each landmark is checked with the loading rules first; any that would not load again is
-    refused (``E_REGISTRY_WRITE_REFUSED``, exit 4) and nothing is written. With ``replace``, a
-    landmark that replaces one of the same id keeps what geoverify does not model of the old
-    one (unknown properties, foreign members).
+    refused (``E_REGISTRY_WRITE_REFUSED``, exit 4) and nothing is written. An id that exists
+    already is refused (``E_DUPLICATE_ID``) unless ``replace``: then the new landmark takes the
+    old one's place, and what it leaves empty is kept from the old one, so nothing is lost
+    silently: its aliases, tags, geometry, uncertainty, sources, reference images and notes
+    (each when the new one has none), and what geoverify does not model (unknown properties,
+    foreign members). To clear a field, remove the landmark and add it again.
+
+    Another process's lock is waited for at most ``lock_wait_s`` seconds, then refused
+    (``E_REGISTRY_LOCKED``); a lock file that is a symbolic link is refused
+    (``E_REGISTRY_LOCK``).
     """
     p = _real(path)
     new_ids = [lm.id for lm in landmarks]
@@ -245,16 +381,7 @@ def add_landmarks(
         msg = "the landmarks to add repeat an id"
         raise RegistryError(msg, code="E_DUPLICATE_ID", hint="Give every landmark its own id.")
     for lm in landmarks:
-        problems = landmark_problems(lm)
-        if problems:
-            first = problems[0].rsplit(" [", 1)[0]
-            msg = f"landmark {lm.id!r} cannot be written: {first}"
-            raise RegistryError(
-                msg,
-                code="E_REGISTRY_WRITE_REFUSED",
-                hint="Fix the values given (the registry on disk is unchanged).",
-                detail="\n".join(problems),
-            )
+        _refuse_unwritable(lm)
 
     def change(reg: Registry) -> Registry:
         incoming = set(new_ids)
@@ -265,25 +392,181 @@ def add_landmarks(
             raise RegistryError(
                 msg,
                 code="E_DUPLICATE_ID",
-                hint="Choose another id, or replace it explicitly.",
+                hint="Choose another id, change it with `geoverify registry update`, or "
+                "redefine it with --replace.",
             )
         added = []
         for lm in landmarks:
             before = old.get(lm.id)
-            if before is not None:
-                lm = dataclasses.replace(
-                    lm,
-                    extra_properties={**before.extra_properties, **lm.extra_properties},
-                    foreign_members={**before.foreign_members, **lm.foreign_members},
-                )
-            added.append(lm)
+            added.append(lm if before is None else _replacement(before, lm))
         kept = tuple(lm for lm in reg.landmarks if lm.id not in incoming)
         return dataclasses.replace(reg, landmarks=(*kept, *added))
 
-    return _modify(p, change)
+    return _modify(p, change, lock_wait_s)
 
 
-def remove_landmark(path: str | os.PathLike[str], landmark_id: str) -> Registry:
+def _render(value: Any) -> str:
+    """Render a field's value as one line for the analyst (text as JSON, so spaces show)."""
+    if value is None:
+        return "not stated"
+    if isinstance(value, BaseGeometry):
+        where = describe_positions(value)  # "lat, lon"
+        if len(where) == 1:
+            return f"{value.geom_type} {where[0]}"
+        count = len(shapely.get_coordinates(value))
+        return f"{value.geom_type} of {count} positions from {where[0]}"
+    if isinstance(value, float | int):
+        return f"{value:g} m"
+    if isinstance(value, tuple) and value and isinstance(value[0], Source):
+        value = [{k: v for k, v in dataclasses.asdict(s).items() if v not in ("", None)}
+                 for s in value]  # fmt: skip
+    elif isinstance(value, tuple):
+        value = list(value)
+    elif not isinstance(value, str):
+        value = dict(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _edited(lm: Landmark, edit: LandmarkEdit) -> Landmark:
+    """Apply ``edit`` to ``lm``: replace what it gives, add aliases, tags and sources."""
+    extra = dict(lm.extra_properties)
+    if edit.notes is not None:
+        extra.pop("notes", None)  # a structured notes object gives way to the new text
+    aliases = (*lm.aliases, *(a for a in dict.fromkeys(edit.aliases) if a not in lm.aliases))
+    sources = (*lm.sources, *(s for s in dict.fromkeys(edit.sources) if s not in lm.sources))
+    return dataclasses.replace(
+        lm,
+        name=lm.name if edit.name is None else edit.name,
+        aliases=aliases,
+        tags={**lm.tags, **edit.tags},
+        geometry=lm.geometry if edit.geometry is None else edit.geometry,
+        original_geometry=lm.original_geometry if edit.geometry is None else None,
+        uncertainty_m=lm.uncertainty_m if edit.uncertainty_m is None else edit.uncertainty_m,
+        sources=sources,
+        notes=lm.notes if edit.notes is None else edit.notes,
+        extra_properties=extra,
+    )
+
+
+_EDITED_FIELDS = ("name", "geometry", "uncertainty_m", "aliases", "tags", "sources", "notes")
+
+
+def update_landmark(
+    path: str | os.PathLike[str],
+    landmark_id: str,
+    edit: LandmarkEdit,
+    *,
+    force: bool = False,
+    lock_wait_s: float = LOCK_WAIT_S,
+) -> LandmarkUpdate:
+    """Change some fields of a landmark in the registry file, keeping all the others.
+
+    What ``edit`` gives replaces the name, geometry, uncertainty and notes; its aliases,
+    sources and tags are added to the landmark's (a tag's new value replaces that key's old
+    one). Reference images and what geoverify does not model are kept. The landmark is found
+    by its exact id (``E_UNKNOWN_LANDMARK``). Like ``add_landmark``, the result is checked with
+    the loading rules first (``E_REGISTRY_WRITE_REFUSED``), under the lock (at most
+    ``lock_wait_s`` seconds of waiting, ``E_REGISTRY_LOCKED``); an edit that changes nothing
+    writes nothing.
+
+    A new geometry whose swapped coordinates fall inside the registry's area of interest is
+    refused (``E_PROBABLY_SWAPPED``) unless ``force``; ``LandmarkUpdate.warnings`` holds the
+    area-of-interest warnings of the new geometry.
+
+    Returns
+    -------
+    LandmarkUpdate
+        The registry written, the landmark before and after, and each field changed with its
+        old and new value as text.
+    """
+    p = _real(path)
+    if edit == LandmarkEdit():
+        msg = f"nothing to change in landmark {landmark_id!r}"
+        raise InputError(
+            msg,
+            code="E_INPUT_OPTION",
+            hint="Give a geometry, a name, aliases, tags, sources, notes or an uncertainty.",
+        )
+    outcome: list[LandmarkUpdate] = []
+
+    def change(reg: Registry) -> Registry:
+        before = next((lm for lm in reg.landmarks if lm.id == landmark_id), None)
+        if before is None:
+            msg = f"no landmark {landmark_id!r} in {str(p)!r}"
+            raise RegistryError(
+                msg,
+                code="E_UNKNOWN_LANDMARK",
+                hint="Give the landmark's exact id (`geoverify registry list`), or add it with "
+                "`geoverify registry add`.",
+            )
+        after = _edited(before, edit)
+        changes = tuple(
+            FieldChange(
+                field=f,
+                old=_render(getattr(before, f)),
+                new=_render(getattr(after, f)),
+            )
+            for f in _EDITED_FIELDS
+            if not _same(getattr(before, f), getattr(after, f))
+        )
+        warnings = area_warnings(reg, after, force=force) if edit.geometry is not None else ()
+        if not changes:
+            outcome.append(LandmarkUpdate(registry=reg, before=before, after=before,
+                                          changes=(), warnings=warnings))  # fmt: skip
+            return reg
+        _refuse_unwritable(after)
+        updated = dataclasses.replace(
+            reg, landmarks=tuple(after if lm is before else lm for lm in reg.landmarks)
+        )
+        outcome.append(LandmarkUpdate(registry=updated, before=before, after=after,
+                                      changes=changes, warnings=warnings))  # fmt: skip
+        return updated
+
+    _modify(p, change, lock_wait_s)
+    return outcome[0]
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, BaseGeometry) and isinstance(b, BaseGeometry):
+        return bool(a.equals_exact(b, 0.0)) and a.geom_type == b.geom_type
+    if isinstance(a, BaseGeometry) or isinstance(b, BaseGeometry):
+        return False
+    return bool(a == b)
+
+
+def area_warnings(
+    registry: Registry, landmark: Landmark, *, force: bool = False
+) -> tuple[Note, ...]:
+    """Return the area-of-interest warnings ``landmark`` would raise in ``registry``.
+
+    ``W_OUTSIDE_AREA`` when it lies outside the registry's area of interest, and
+    ``W_PROBABLY_SWAPPED`` when its swapped coordinates (lat/lon for lon/lat) fall inside;
+    the latter raises ``RegistryError`` (``E_PROBABLY_SWAPPED``) unless ``force``. Without an
+    area of interest there is nothing to say.
+    """
+    if registry.area_of_interest is None or landmark.geometry is None:
+        return ()
+    probe = Registry(name=registry.name, landmarks=(landmark,),
+                     area_of_interest=registry.area_of_interest)  # fmt: skip
+    try:
+        checked = registry_from_geojson(registry_to_geojson(probe), where="<new>")
+    except GeoverifyError:
+        return ()  # the write itself says what is wrong
+    flagged = tuple(w for w in checked.warnings
+                    if w.code in ("W_PROBABLY_SWAPPED", "W_OUTSIDE_AREA"))  # fmt: skip
+    swapped = [w for w in flagged if w.code == "W_PROBABLY_SWAPPED"]
+    if swapped and not force:
+        raise RegistryError(
+            swapped[0].message,
+            code="E_PROBABLY_SWAPPED",
+            hint="Check the order (latitude first), or pass --force to write it anyway.",
+        )
+    return flagged
+
+
+def remove_landmark(
+    path: str | os.PathLike[str], landmark_id: str, *, lock_wait_s: float = LOCK_WAIT_S
+) -> Registry:
     """Remove a landmark by id from the registry file, under a lock."""
     p = _real(path)
 
@@ -298,11 +581,14 @@ def remove_landmark(path: str | os.PathLike[str], landmark_id: str) -> Registry:
             )
         return dataclasses.replace(reg, landmarks=kept)
 
-    return _modify(p, change)
+    return _modify(p, change, lock_wait_s)
 
 
 def set_area_of_interest(
-    path: str | os.PathLike[str], box: tuple[float, float, float, float] | None
+    path: str | os.PathLike[str],
+    box: tuple[float, float, float, float] | None,
+    *,
+    lock_wait_s: float = LOCK_WAIT_S,
 ) -> Registry:
     """Set (or with ``None`` remove) the registry's area of interest, (west, south, east, north).
 
@@ -317,7 +603,7 @@ def set_area_of_interest(
             raise InputError(
                 msg, code="E_INPUT_OPTION", hint="Give west,south,east,north in degrees."
             )
-    return _modify(p, lambda reg: dataclasses.replace(reg, area_of_interest=box))
+    return _modify(p, lambda reg: dataclasses.replace(reg, area_of_interest=box), lock_wait_s)
 
 
 def add_reference_image(
@@ -327,6 +613,7 @@ def add_reference_image(
     *,
     note: str = "",
     copy: bool = False,
+    lock_wait_s: float = LOCK_WAIT_S,
 ) -> Registry:
     """Add a reference photograph to a landmark: hashed, its path relative to the registry.
 
@@ -378,4 +665,4 @@ def add_reference_image(
             reg, landmarks=tuple(new if x.id == lm.id else x for x in reg.landmarks)
         )
 
-    return _modify(p, change)
+    return _modify(p, change, lock_wait_s)

@@ -1,0 +1,294 @@
+"""The output rule: what every command that writes may replace, and what it never touches.
+
+An output folder is new, empty, or geoverify's (every file in it listed by a manifest);
+``--overwrite`` keeps the files geoverify did not write and removes only what an earlier run
+listed; an output that is, holds or lies inside an input is refused even with ``--overwrite``;
+a single output file that exists is refused without ``--overwrite``; a killed run's
+temporaries are removed by the next run. Every case runs the real command on real files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fixtures import write_clip
+
+from geoverify._io import check_output_dir, staged_dir, survey_output_dir, write_manifest
+from geoverify.errors import OutputError
+
+ROOT = Path(__file__).resolve().parent.parent
+KARMA = ROOT / "samples" / "karma" / "karma.mp4"
+BERLIN = ROOT / "samples" / "berlin"
+BAKHMUT = ROOT / "samples" / "bakhmut"
+
+
+def _cli(*args: str, cwd: Path | None = None) -> tuple[int, str, str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "geoverify", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def _tree(folder: Path) -> dict[str, str]:
+    """Every file below ``folder`` (hidden ones too) with its SHA-256."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_clip(tmp_path_factory.mktemp("clip") / "clip.mp4", n_frames=20)
+
+
+@pytest.fixture
+def case(tmp_path: Path, clip: Path) -> Path:
+    """A case folder as an analyst keeps it: the clip, a registry with its photos, the claims."""
+    folder = tmp_path / "case"
+    shutil.copytree(BERLIN, folder / "reg", ignore=shutil.ignore_patterns("*.mp4"))
+    shutil.copy(clip, folder / "clip.mp4")
+    (folder / "notes.txt").write_text("the analyst's notes")
+    return folder
+
+
+# --- folders: inputs are never inside the output -------------------------------------------------
+
+
+def test_verify_out_dot_with_overwrite_in_the_case_folder_deletes_nothing(case: Path) -> None:
+    before = _tree(case)
+    rc, _, err = _cli(
+        "verify", "clip.mp4", "--registry", "reg/registry.geojson", "--claims",
+        "reg/claims.yaml", "--out", ".", "--overwrite", cwd=case,
+    )  # fmt: skip
+    assert rc == 7, err
+    assert "E_OUTPUT_HOLDS_INPUT" in err
+    assert "Traceback" not in err
+    assert _tree(case) == before  # nothing written, nothing removed
+
+
+def test_an_input_inside_an_earlier_report_folder_is_refused(tmp_path: Path, clip: Path) -> None:
+    out = tmp_path / "o"
+    with staged_dir(out) as stage:  # an earlier report folder, wholly geoverify's
+        (stage / "report.json").write_text("{}")
+        write_manifest(stage)
+    shutil.copy(clip, out / "clip.mp4")  # the analyst saved the clip into it
+    before = _tree(out)
+    rc, _, err = _cli(
+        "verify", str(out / "clip.mp4"), "--registry", str(BERLIN / "registry.geojson"),
+        "--claims", str(BERLIN / "claims.yaml"), "--out", str(out),
+    )  # fmt: skip
+    assert rc == 7
+    assert "E_OUTPUT_HOLDS_INPUT" in err
+    assert _tree(out) == before
+
+
+def test_a_registry_image_inside_out_is_refused(tmp_path: Path) -> None:
+    """The registry's reference photographs are inputs too: an --out above them is refused."""
+    reg = tmp_path / "reg"
+    shutil.copytree(BERLIN, reg, ignore=shutil.ignore_patterns("*.mp4"))
+    images = [p for p in reg.rglob("*.jpg")]
+    assert images  # the Berlin sample has reference photographs
+    with pytest.raises(OutputError) as exc:
+        check_output_dir(images[0].parent, overwrite=True, inputs=[os.fspath(p) for p in images])
+    assert exc.value.code == "E_OUTPUT_HOLDS_INPUT"
+
+
+def test_an_output_inside_an_input_folder_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    with pytest.raises(OutputError) as exc:
+        check_output_dir(folder / "out", inputs=[folder])
+    assert exc.value.code == "E_OUTPUT_HOLDS_INPUT"
+    linked = tmp_path / "link"
+    linked.symlink_to(folder)  # the same folder through a link is the same folder
+    with pytest.raises(OutputError):
+        check_output_dir(linked / "out", inputs=[folder])
+
+
+# --- folders: files geoverify did not write -------------------------------------------------------
+
+
+def test_frames_into_a_folder_of_the_analysts_files(tmp_path: Path, clip: Path) -> None:
+    out = tmp_path / "out"
+    rc, _, err = _cli("frames", str(clip), "--out", str(out), "--every", "0.5")
+    assert rc == 0, err
+    first = json.loads((out / "frames.json").read_text())
+    (out / "notes.txt").write_text("mine")
+    (out / "sub").mkdir()
+    (out / "sub" / "photo.jpg").write_bytes(b"not geoverify's")
+    # without --overwrite: refused, nothing changes
+    before = _tree(out)
+    rc, _, err = _cli("frames", str(clip), "--out", str(out), "--every", "1")
+    assert rc == 7
+    assert "E_OUTPUT_NOT_EMPTY" in err
+    assert "notes.txt" in err
+    assert _tree(out) == before
+    # with --overwrite: the analyst's files stay, the earlier frames go, the new ones come
+    rc, _, err = _cli("frames", str(clip), "--out", str(out), "--every", "1", "--overwrite")
+    assert rc == 0, err
+    assert (out / "notes.txt").read_text() == "mine"
+    assert (out / "sub" / "photo.jpg").read_bytes() == b"not geoverify's"
+    second = json.loads((out / "frames.json").read_text())
+    old = {f["file"] for f in first["frames"]} - {f["file"] for f in second["frames"]}
+    assert old  # every 0.5 s gave frames every 1 s does not
+    assert not any((out / name).exists() for name in old)
+    manifest = json.loads((out / "manifest.json").read_text())["files"]
+    assert "notes.txt" not in manifest
+    assert "sub/photo.jpg" not in manifest
+    for name, digest in manifest.items():  # the manifest lists this run's files, truly
+        assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
+    # the folder is not wholly geoverify's: the next run needs --overwrite again
+    rc, _, err = _cli("frames", str(clip), "--out", str(out), "--every", "1")
+    assert rc == 7
+
+
+def test_overwrite_never_replaces_a_file_geoverify_did_not_write(
+    tmp_path: Path, clip: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "frames.json").write_text("the analyst's own frames.json")
+    before = _tree(out)
+    rc, _, err = _cli("frames", str(clip), "--out", str(out), "--every", "1", "--overwrite")
+    assert rc == 7
+    assert "E_OUTPUT_NOT_EMPTY" in err
+    assert "frames.json" in err
+    assert _tree(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no temporary left beside it
+
+
+def test_frames_twice_leaves_only_the_second_runs_frames(tmp_path: Path, clip: Path) -> None:
+    out = tmp_path / "out"
+    assert _cli("frames", str(clip), "--out", str(out), "--every", "0.25")[0] == 0
+    assert _cli("frames", str(clip), "--out", str(out), "--every", "1")[0] == 0
+    listed = {f["file"] for f in json.loads((out / "frames.json").read_text())["frames"]}
+    assert {p.name for p in out.glob("f_*")} == listed
+
+
+def test_a_file_appearing_during_the_run_is_kept(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with staged_dir(out) as stage:
+        (stage / "a.txt").write_text("first")
+        write_manifest(stage)
+
+    def second_run() -> None:
+        with staged_dir(out) as stage:
+            (stage / "a.txt").write_text("second")
+            write_manifest(stage)
+            (out / "dropped_in.txt").write_text("saved by the analyst meanwhile")
+
+    with pytest.raises(OutputError) as exc:
+        second_run()
+    assert exc.value.code == "E_OUTPUT_NOT_EMPTY"
+    assert (out / "a.txt").read_text() == "first"
+    assert (out / "dropped_in.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_nested_manifests_own_their_folders(tmp_path: Path) -> None:
+    """A batch's items each carry their own manifest: the folder is still wholly geoverify's."""
+    out = tmp_path / "batch"
+    item = out / "items" / "k1"
+    item.mkdir(parents=True)
+    (item / "report.json").write_text("{}")
+    write_manifest(item)
+    write_manifest(out, extra={"written_by": "test"})  # lists items/k1/* too
+    (item / "report.html").write_text("added by the item's own later run")
+    write_manifest(item)
+    survey = survey_output_dir(out)
+    assert survey.foreign == ()
+    (out / "items" / "stray.txt").write_text("x")
+    assert survey_output_dir(out).foreign == ("items/stray.txt",)
+
+
+# --- single files ---------------------------------------------------------------------------------
+
+
+def test_single_file_outputs_are_refused_when_they_exist(tmp_path: Path) -> None:
+    reg = tmp_path / "registry.geojson"
+    shutil.copy(BAKHMUT / "registry.geojson", reg)
+    before = reg.read_bytes()
+    runs = [
+        ("sun", "where", "--time", "2023-03-06T10:15+02:00", "--shadow-azimuth", "300",
+         "--bbox", "30,40,40,50", "--out", str(reg)),
+        ("probe", str(KARMA), "--track", "geojson", "--out", str(reg)),
+        ("claims", "template", "--out", str(reg)),
+    ]  # fmt: skip
+    for args in runs:
+        rc, _, err = _cli(*args)
+        assert rc == 7, (args, err)
+        assert "E_OUTPUT_EXISTS" in err
+        assert "--overwrite" in err
+        assert reg.read_bytes() == before
+    rc, _, err = _cli("probe", str(KARMA), "--track", "geojson", "--out", str(reg), "--overwrite")
+    assert rc == 0, err
+    assert json.loads(reg.read_text())["type"] == "FeatureCollection"
+    assert reg.read_bytes() != before
+
+
+def test_a_single_file_output_is_never_an_input_or_a_link(tmp_path: Path) -> None:
+    video = tmp_path / "karma.mp4"
+    shutil.copy(KARMA, video)
+    before = video.read_bytes()
+    rc, _, err = _cli("probe", str(video), "--track", "gpx", "--out", str(video), "--overwrite")
+    assert rc == 7
+    assert "E_OUTPUT_HOLDS_INPUT" in err
+    assert video.read_bytes() == before
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("keep")
+    link = tmp_path / "t.gpx"
+    link.symlink_to(target)
+    rc, _, err = _cli("probe", str(video), "--track", "gpx", "--out", str(link), "--overwrite")
+    assert rc == 7
+    assert "E_OUTPUT_SYMLINK" in err
+    assert target.read_text() == "keep"
+
+
+def test_a_single_file_output_checks_its_own_path_only(tmp_path: Path) -> None:
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "python").symlink_to(sys.executable)  # a link elsewhere in the tree
+    out = tmp_path / "track.gpx"
+    rc, _, err = _cli("probe", str(KARMA), "--track", "gpx", "--out", str(out))
+    assert rc == 0, err
+    assert out.read_text().startswith("<?xml")
+
+
+# --- a killed run -------------------------------------------------------------------------------
+
+
+def test_a_killed_runs_temporaries_are_removed_by_the_next_run(tmp_path: Path, clip: Path) -> None:
+    """What a SIGKILLed run leaves beside --out (its PID is gone) goes at the next run.
+
+    (tests/test_faults.py kills a real ``frames`` run mid-way; here a real process makes the
+    temporaries as a run would and exits without removing them, then ``verify`` runs.)
+    """
+    out = tmp_path / "report"
+    make = (
+        "import os, sys, tempfile; d = sys.argv[1]; "
+        "p = tempfile.mkdtemp(dir=d, prefix=f'.report.{os.getpid()}.', suffix='.part'); "
+        "open(os.path.join(p, 'f_1.png'), 'wb').write(b'x' * 100); "
+        "tempfile.mkstemp(dir=d, prefix=f'.report.{os.getpid()}.', suffix='.old')"
+    )
+    subprocess.run([sys.executable, "-c", make, str(tmp_path)], check=True)
+    (tmp_path / ".report.notes").write_text("not a temporary of geoverify's: kept")
+    assert len([p for p in tmp_path.iterdir() if p.name.startswith(".report.")]) == 3
+    rc, _, err = _cli(
+        "-q", "verify", str(clip), "--registry", str(BERLIN / "registry.geojson"),
+        "--claims", str(BERLIN / "claims.yaml"), "--out", str(out), "--every", "1",
+    )  # fmt: skip
+    assert rc == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == [".report.notes"]
+    assert (out / "manifest.json").is_file()
