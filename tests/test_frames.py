@@ -21,7 +21,7 @@ from fixtures import (
     write_numbered,
 )
 
-from geoverify import DecodeLimits, InputError, MediaError, OutputError
+from geoverify import DecodeLimits, InputError, MediaError
 from geoverify.frames import FrameOptions, perceptual_hash, save_frames, select_frames
 
 CUT_TOL_FRAMES = 1
@@ -240,15 +240,20 @@ def test_save_frames_writes_files_manifest_and_sheet(tmp_path, multishot):
     assert saved.manifest.endswith("frames.json")
 
 
-def test_a_folder_of_another_video_is_not_mixed(tmp_path, multishot):
+def test_a_folder_of_another_video_is_replaced_whole_never_mixed(tmp_path, multishot):
     path, _ = multishot
     out = tmp_path / "out"
     save_frames(select_frames(path, options=FrameOptions(scenes=True)), out)
     other = write_clip(tmp_path / "other.mp4")
-    with pytest.raises(OutputError) as exc:
-        save_frames(select_frames(other, options=FrameOptions(every_s=1)), out)
-    assert exc.value.code == "E_OUTPUT_EXISTS"
-    assert exc.value.exit_code == 7
+    saved = save_frames(select_frames(other, options=FrameOptions(every_s=1)), out)
+    manifest = json.loads((out / "frames.json").read_text())
+    assert manifest["source"]["sha256"] == hashlib.sha256(other.read_bytes()).hexdigest()
+    listed = {f["file"] for f in manifest["frames"]}
+    assert listed == {f.file for f in saved.frames}
+    # no frame of the first video is left behind: the folder holds this run's files only
+    on_disk = {p.name for p in out.iterdir()}
+    assert on_disk == listed | {"frames.json", "contact_sheet.png", "contact_sheet.html",
+                                "manifest.json"}  # fmt: skip
 
 
 def test_options_are_validated():
@@ -295,12 +300,11 @@ def test_hostile_file_name_stays_text_in_the_contact_sheet(tmp_path):
 
 
 def test_start_past_the_end_is_a_clear_error(tmp_path):
-    from geoverify import MediaError
-
     clip = write_numbered(tmp_path / "n.mp4", n_frames=25)
-    with pytest.raises(MediaError) as exc:
+    with pytest.raises(InputError) as exc:  # an option error, not a damaged file
         select_frames(clip, options=FrameOptions(every_s=1, start_s=60))
-    assert "past its end" in exc.value.hint
+    assert exc.value.code == "E_INPUT_OPTION"
+    assert "below 1.000 s" in exc.value.hint
 
 
 @pytest.mark.parametrize("source", ["msmpeg4-avi", "iphone-mov"])
@@ -373,9 +377,9 @@ def test_probe_and_select_in_one_worker_give_what_the_two_calls_give(tmp_path):
     with pytest.raises(MediaError) as exc:
         probe_and_select(text, options=opts)
     assert exc.value.code == "E_INPUT_NOT_MEDIA"
-    with pytest.raises(MediaError) as exc:
+    with pytest.raises(InputError) as exc:
         probe_and_select(clip, options=FrameOptions(every_s=1.0, start_s=60.0))
-    assert exc.value.code == "E_CONTAINER_TRUNCATED"  # no frame in a range past the end
+    assert exc.value.code == "E_INPUT_OPTION"  # a start past the end: the option, not the file
     assert exc.value.input_sha256 == media.sha256
 
 
@@ -435,3 +439,34 @@ def test_select_frames_takes_the_probe_result_as_its_handle(tmp_path):
     with pytest.raises(InputError) as exc:
         select_frames(media, options=opts)
     assert exc.value.code == "E_INPUT_CHANGED"
+
+
+# --- the range and count options: refused as options, never blamed on the file ---------------
+
+
+@pytest.mark.parametrize("start_s", [5.0, 2.0, 1e30])
+def test_a_start_past_the_end_is_an_option_error_naming_the_duration(tmp_path, start_s):
+    clip = write_clip(tmp_path / "s.mp4", n_frames=50)  # 2 s at 25 fps
+    with pytest.raises(InputError) as exc:
+        select_frames(clip, options=FrameOptions(every_s=1.0, start_s=start_s))
+    assert exc.value.code == "E_INPUT_OPTION"
+    assert "2.000 s" in exc.value.message
+    # inside the clip the same options work
+    sel = select_frames(clip, options=FrameOptions(every_s=1.0, start_s=1.0))
+    assert [f.frame_number for f in sel.frames] == [25]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--best", "-1"], ["--start", "1e30"], ["--start", "nan"], ["--start", "1", "--end", "1"]],
+)
+def test_frames_command_refuses_bad_options_with_exit_3(tmp_path, args):
+    from typer.testing import CliRunner
+
+    from geoverify.cli import app
+
+    clip = write_clip(tmp_path / "o.mp4", n_frames=50)
+    result = CliRunner().invoke(app, ["frames", str(clip), "--out", str(tmp_path / "f"), *args])
+    assert result.exit_code == 3, result.output
+    assert "[E_INPUT_OPTION]" in result.stderr
+    assert not (tmp_path / "f").exists()

@@ -503,3 +503,103 @@ def test_a_frame_matched_again_reuses_its_features(tmp_path):
     assert reference[1] is idx.references[0].descriptors  # still the references' own entry
     clear_feature_cache()
     assert cached_features(gray, idx.options, kind="plain") is not first
+
+
+# --- a frames folder read back (load_frames_dir): its manifest and images are untrusted --------
+
+
+@pytest.fixture(scope="module")
+def frames_folder(tmp_path_factory):
+    from fixtures import write_clip
+
+    from geoverify.frames import FrameOptions, save_frames, select_frames
+
+    base = tmp_path_factory.mktemp("fd")
+    clip = write_clip(base / "c.mp4", n_frames=25)
+    save_frames(select_frames(clip, options=FrameOptions(every_s=0.4)), base / "frames")
+    return base / "frames"
+
+
+def _edited_copy(src: Path, dst: Path, edit) -> Path:
+    import json
+
+    shutil.copytree(src, dst)
+    manifest = json.loads((dst / "frames.json").read_text())
+    edit(manifest, dst)
+    (dst / "frames.json").write_text(json.dumps(manifest))
+    return dst
+
+
+def test_a_frames_folder_reads_back(frames_folder):
+    from geoverify.matching import load_frames_dir
+
+    frames = load_frames_dir(frames_folder)
+    assert len(frames) == 3
+    assert all(f.time_base.denominator > 1 for f in frames)
+
+
+@pytest.mark.parametrize(
+    "time_base",
+    ["1e1000000000", "1/0", "0", "-1/25", "1/2.5", " 1/25", "1/" + "9" * 13, 0.04, None],
+)
+def test_a_time_base_is_parsed_strictly(frames_folder, tmp_path, time_base):
+    import time
+
+    from geoverify.errors import InputError
+    from geoverify.matching import load_frames_dir
+
+    def edit(manifest, _):
+        manifest["frames"][0]["time_base"] = time_base
+
+    folder = _edited_copy(frames_folder, tmp_path / "f", edit)
+    started = time.monotonic()
+    with pytest.raises(InputError) as exc:
+        load_frames_dir(folder)
+    assert exc.value.code == "E_FRAMES_MANIFEST_INVALID"
+    assert exc.value.exit_code == 3
+    assert "time_base" in exc.value.message
+    assert time.monotonic() - started < 5  # "1e1000000000" is refused, not computed
+
+
+def _link_to_outside(manifest, folder):
+    name = manifest["frames"][0]["file"]
+    outside = folder.parent / "secret.png"
+    shutil.copy(folder / name, outside)  # the same pixels, so only the link gives it away
+    (folder / name).unlink()
+    (folder / name).symlink_to(outside)
+
+
+def _link_inside(manifest, folder):
+    first, second = manifest["frames"][0]["file"], manifest["frames"][1]["file"]
+    (folder / first).unlink()
+    (folder / first).symlink_to(second)
+
+
+def _no_sha256(manifest, _):
+    manifest["frames"][0].pop("sha256")
+
+
+def _other_image(manifest, folder):
+    first, second = manifest["frames"][0]["file"], manifest["frames"][1]["file"]
+    shutil.copy(folder / second, folder / first)
+
+
+@pytest.mark.parametrize(
+    ("edit", "says"),
+    [
+        (_link_to_outside, "symbolic link"),
+        (_link_inside, "symbolic link"),
+        (_no_sha256, "no SHA-256"),
+        (_other_image, "SHA-256 differs"),
+    ],
+    ids=["link-outside", "link-inside", "no-sha256", "changed"],
+)
+def test_a_frame_image_must_be_the_folders_own_and_hashed(frames_folder, tmp_path, edit, says):
+    from geoverify.errors import InputError
+    from geoverify.matching import load_frames_dir
+
+    folder = _edited_copy(frames_folder, tmp_path / "f", edit)
+    with pytest.raises(InputError) as exc:
+        load_frames_dir(folder)
+    assert exc.value.code == "E_FRAMES_MANIFEST_INVALID"
+    assert says in exc.value.message

@@ -17,7 +17,7 @@ import traceback
 
 from geoverify import _signals
 from geoverify.cli import _batch, _media, _places, _sun
-from geoverify.cli._common import app
+from geoverify.cli._common import app, echo
 
 __all__ = ["app", "main"]
 
@@ -39,16 +39,20 @@ def _caused_by_interrupt(exc: BaseException) -> bool:
 
 def main() -> None:
     """Entry point of the ``geoverify`` command."""
-    _signals.install()  # again, for `python -m geoverify`
+    # the start-up handlers (geoverify/__init__) exit at once; from here a signal unwinds, so
+    # staged files are removed (and `python -m geoverify` gets its handlers here)
+    _signals.install()
     try:
         app()
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
+        echo("interrupted", err=True)
         sys.exit(_signals.EXIT_INTERRUPTED)
     except Exception as exc:  # a bug: say so, keep the traceback for the report
         if _caused_by_interrupt(exc):
-            sys.stderr.write("interrupted\n")
+            echo("interrupted", err=True)
             sys.exit(_signals.EXIT_INTERRUPTED)
-        traceback.print_exc()
-        sys.stderr.write("error: internal error in geoverify (a bug); please report it\n")
+        echo(traceback.format_exc(), err=True, nl=False)
+        echo("error: internal error in geoverify (a bug); please report it", err=True)
         sys.exit(1)
+    finally:
+        _signals.raise_if_interrupted()  # its exception swallowed (a __del__): still 130/143

@@ -27,7 +27,7 @@ from geoverify._media import (
     read_stream,
 )
 from geoverify._worker import report_progress
-from geoverify.errors import LimitError, MediaError
+from geoverify.errors import InputError, LimitError, MediaError
 from geoverify.frames._analysis import aligned_diff, is_black, small_luma
 from geoverify.frames._model import Frame, FrameOptions, Shot, sharpness
 from geoverify.frames._plan import (
@@ -179,6 +179,26 @@ def _index_tail(
     return count - len(index.pts), None
 
 
+def _check_start(raw: Any, index: PacketIndex, opts: FrameOptions) -> None:
+    """Refuse a start at or past the end of the stream: an option error, not a broken file.
+
+    The end is that of the last packet's frame, or, for a cut-off file, the time its index
+    still lists (the range past the cut is reported as missing, as for any damaged file).
+    """
+    start_s, _ = range_of(opts)
+    end_s = index.t_of(index.pts[-1]) + index.step_s
+    if (
+        raw is not None
+        and raw.timestamps_from == "index"
+        and None not in (raw.ts_last, raw.ts_first)
+    ):
+        end_s = max(end_s, float((raw.ts_last - raw.ts_first) * index.time_base))
+    if start_s >= end_s - _EPS_S and start_s > 0:
+        msg = f"start_s {start_s:g} s is past the end of the video ({end_s:.3f} s long)"
+        hint = f"Give a start_s below {end_s:.3f} s."
+        raise InputError(msg, code="E_INPUT_OPTION", hint=hint)
+
+
 def scan_frames(
     path: str,
     opts: FrameOptions,
@@ -199,6 +219,7 @@ def scan_frames(
         with container:
             if index is None:
                 index = read_packet_index(container, stream, limits)
+            _check_start(raws[number], index, opts)
             plan = plan_decoding(opts, index)
             expected = index.expected(opts)
             log = PassLog(errors=[index.demux_error] if index.demux_error else [])

@@ -324,6 +324,35 @@ def _clock_notes(
     ]
 
 
+def _heif_cut_short(data: bytes) -> str:
+    """Say which top-level ISO BMFF box of a HEIF file runs past its end ("" if none does).
+
+    Each box starts with a 32-bit size and a 4-character type; size 1 means a 64-bit size
+    follows, size 0 that the box runs to the end of the file (ISO/IEC 14496-12, 4.2).
+    """
+    offset, end = 0, len(data)
+    while offset + 8 <= end:
+        size = int.from_bytes(data[offset : offset + 4], "big")
+        kind = data[offset + 4 : offset + 8].decode("latin-1")
+        header = 8
+        if size == 1:
+            if offset + 16 > end:
+                return f"box {kind!r} at byte {offset:,} has no room for its 64-bit size"
+            size = int.from_bytes(data[offset + 8 : offset + 16], "big")
+            header = 16
+        elif size == 0:
+            return ""
+        if size < header:
+            return f"box {kind!r} at byte {offset:,} declares an impossible size of {size}"
+        if offset + size > end:
+            return (
+                f"box {kind!r} at byte {offset:,} declares {size:,} bytes, "
+                f"but the file ends {offset + size - end:,} bytes earlier"
+            )
+        offset += size
+    return ""  # a few stray bytes after the last box do not lose any image data
+
+
 def read_still(
     data: bytes, sniffed: str, *, max_pixels: int
 ) -> tuple[StillImageInfo, list[CreationTime], list[LocationClaim], list[CameraDirection],
@@ -349,10 +378,19 @@ def read_still(
                 gps = dict(exif.get_ifd(_IFD_GPS))
                 sub = dict(exif.get_ifd(_IFD_EXIF))
                 base = dict(exif)
+    except image_mod.DecompressionBombError as exc:
+        # the header claims more pixels than Pillow opens: the same diagnosis as `frames` and
+        # the matcher give the same file (geoverify._images), a limit, not a broken file
+        raise _bomb_error(data, max_pixels, str(exc)) from None
     except Exception as exc:  # Pillow raises many types on hostile input
         msg = f"the image header cannot be read ({type(exc).__name__}): not a readable image"
         hint = "The file is truncated or corrupt."
         raise MediaError(msg, code="E_IMAGE_INVALID", hint=hint) from None
+    if fmt in ("heif", "heic") and (cut := _heif_cut_short(data)):
+        # pillow-heif 1.9 opens a cut file lazily (1.8 refused it): the box sizes tell
+        msg = f"the file is cut short: {cut}"
+        hint = "The file is truncated: get the whole file from its source."
+        raise MediaError(msg, code="E_IMAGE_INVALID", hint=hint)
     for w in caught:
         notes.append(_note("W_EXIF_CORRUPT", f"Pillow: {str(w.message)[:160]}", "metadata"))
     if width * height > max_pixels:
@@ -410,6 +448,18 @@ def read_still(
     return still, times, locations, directions, device, notes
 
 
+def _bomb_error(data: bytes, max_pixels: int, pillow_says: str) -> LimitError:
+    """Return the ``E_LIMIT_PIXELS`` error for an image Pillow refuses as a decompression bomb."""
+    from geoverify._images import image_size  # PNG and JPEG headers (OpenCV's loader)
+
+    size = image_size(data)
+    if size is not None and size[0] * size[1] > max_pixels:
+        msg = f"the image is {size[0]}x{size[1]}, above the {max_pixels:,}-pixel limit"
+    else:  # above Pillow's own limit (MAX_IMAGE_PIXELS, twice over), whatever max_pixels says
+        msg = f"the image has more pixels than Pillow opens: {pillow_says[:200]}"
+    return LimitError(msg, code="E_LIMIT_PIXELS", hint="Scale the image down first.")
+
+
 def decode_still(data: bytes, *, max_pixels: int) -> Any:
     """Decode a still image to an upright BGR array (EXIF orientation applied)."""
     import numpy as np
@@ -427,6 +477,8 @@ def decode_still(data: bytes, *, max_pixels: int) -> Any:
             rgb = np.asarray(upright)
     except LimitError:
         raise
+    except image_mod.DecompressionBombError as exc:
+        raise _bomb_error(data, max_pixels, str(exc)) from None
     except Exception as exc:
         msg = f"the image cannot be decoded ({type(exc).__name__}): truncated or corrupt"
         raise MediaError(

@@ -5,6 +5,10 @@ track has one (GoPro GPSU); a DJI track's aircraft clock is local time with no z
 KML, whose times must be UTC, carry it only as a description, and GeoJSON/CSV carry it in a
 ``time_local`` column. ``t_s`` is the time in the video. Altitudes are as the source states
 them, with their reference.
+
+Strings come from the file (its name, the track's source, a DJI clock): a character XML 1.0 does
+not allow (C0 controls, U+FFFE, U+FFFF) or a lone surrogate (an undecodable byte of a file name)
+is written as U+FFFD, so every GPX/KML parses and every format is valid UTF-8.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import io
 import itertools
 import json
 import math
+import re
 from typing import Any, Literal
 from xml.sax.saxutils import escape
 
@@ -22,6 +27,21 @@ from geoverify.probing._model import GpsTrack
 
 TrackFormat = Literal["gpx", "kml", "geojson", "csv"]
 TRACK_FORMATS: tuple[TrackFormat, ...] = ("gpx", "kml", "geojson", "csv")
+
+# not a UTF-8 character: a lone surrogate (surrogateescape decoding of an undecodable byte)
+_NOT_UTF8 = re.compile(r"[\ud800-\udfff]")
+# not an XML 1.0 Char (https://www.w3.org/TR/xml/#charsets); \r would be read back as \n
+_NOT_XML = re.compile(r"[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _text(value: Any) -> Any:
+    """Return a string with every lone surrogate as U+FFFD; other values as they are."""
+    return _NOT_UTF8.sub("\ufffd", value) if isinstance(value, str) else value
+
+
+def _xml(value: str) -> str:
+    """Escape ``value`` for XML text, each character XML 1.0 does not allow as U+FFFD."""
+    return escape(_NOT_XML.sub("\ufffd", value))
 
 
 def _fields(fix: Any) -> dict[str, Any]:
@@ -46,12 +66,13 @@ def _fields(fix: Any) -> dict[str, Any]:
 
 def export_track(track: GpsTrack, fmt: str, *, name: str = "track") -> bytes:
     """Serialise ``track`` in ``fmt`` (one of ``TRACK_FORMATS``); UTF-8 bytes."""
-    rows = [_fields(f) for f in track.fixes]
+    rows = [{k: _text(v) for k, v in _fields(f).items()} for f in track.fixes]
+    name, source = _text(name), _text(track.source)
     if fmt == "geojson":
         line = {
             "type": "Feature",
             "geometry": {"type": "LineString", "coordinates": [[r["lon"], r["lat"]] for r in rows]},
-            "properties": {"name": name, "source": track.source, "fixes": len(rows)},
+            "properties": {"name": name, "source": source, "fixes": len(rows)},
         }
         points = [
             {
@@ -73,7 +94,7 @@ def export_track(track: GpsTrack, fmt: str, *, name: str = "track") -> bytes:
         out = [
             '<?xml version="1.0" encoding="UTF-8"?>',
             '<gpx version="1.1" creator="geoverify" xmlns="http://www.topografix.com/GPX/1/1">',
-            f"<trk><name>{escape(name)}</name><desc>{escape(track.source)}</desc><trkseg>",
+            f"<trk><name>{_xml(name)}</name><desc>{_xml(source)}</desc><trkseg>",
         ]
         for r in rows:
             ele = f"<ele>{r['alt_m']}</ele>" if r["alt_m"] is not None else ""
@@ -81,7 +102,7 @@ def export_track(track: GpsTrack, fmt: str, *, name: str = "track") -> bytes:
             desc = f"t_s={r['t_s']}" + (f" local={r['time_local']}" if r["time_local"] else "")
             out.append(
                 f'<trkpt lat="{r["lat"]}" lon="{r["lon"]}">{ele}{when}'
-                f"<desc>{escape(desc)}</desc></trkpt>"
+                f"<desc>{_xml(desc)}</desc></trkpt>"
             )
         out.append("</trkseg></trk></gpx>")
         return ("\n".join(out) + "\n").encode("utf-8")
@@ -93,7 +114,7 @@ def export_track(track: GpsTrack, fmt: str, *, name: str = "track") -> bytes:
         out = [
             '<?xml version="1.0" encoding="UTF-8"?>',
             '<kml xmlns="http://www.opengis.net/kml/2.2"><Document>',
-            f"<name>{escape(name)}</name><description>{escape(track.source)}</description>",
+            f"<name>{_xml(name)}</name><description>{_xml(source)}</description>",
             "<Placemark><name>track</name><LineString><altitudeMode>absolute</altitudeMode>"
             f"<coordinates>{coords}</coordinates></LineString></Placemark>",
         ]
