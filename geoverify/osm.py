@@ -1029,7 +1029,8 @@ def fetch_overpass(
     """
     import hashlib
 
-    from geoverify._io import prepare_output_dir, write_atomic
+    from geoverify._io import write_atomic
+    from geoverify._output import prepare_output_dir
 
     if endpoint:
         url, origin = endpoint, "--endpoint"

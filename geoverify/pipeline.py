@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from geoverify._io import check_output_dir, staged_dir
 from geoverify._media import DecodeLimits
+from geoverify._output import check_output_dir, staged_dir
 from geoverify.claims import ClaimSet, check_claims, check_names, load_claims
 from geoverify.evidence import camera_positions, weigh_evidence
 from geoverify.frames import FrameOptions, FrameSelection, probe_and_select, save_frames

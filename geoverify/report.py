@@ -26,7 +26,8 @@ import cv2
 import numpy as np
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from geoverify._io import prepare_output_dir, write_atomic, write_manifest
+from geoverify._io import write_atomic
+from geoverify._output import prepare_output_dir, write_manifest
 from geoverify._version import __version__
 from geoverify.evidence import BottomLine, CameraPosition
 from geoverify.models import CheckResult, LatLon, Verdict, sanitize_text, to_jsonable

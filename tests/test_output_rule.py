@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from fixtures import write_clip
 
-from geoverify._io import check_output_dir, staged_dir, survey_output_dir, write_manifest
+from geoverify._output import check_output_dir, staged_dir, survey_output_dir, write_manifest
 from geoverify.errors import OutputError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -198,20 +198,28 @@ def test_a_file_appearing_during_the_run_is_kept(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
-def test_nested_manifests_own_their_folders(tmp_path: Path) -> None:
-    """A batch's items each carry their own manifest: the folder is still wholly geoverify's."""
+def test_nested_manifests_own_their_folders_only_where_vouched_for(tmp_path: Path) -> None:
+    """A batch's items carry their own manifests; a report copied in by the user does not count."""
     out = tmp_path / "batch"
+    out.mkdir()
+    write_manifest(out, extra={"nested": ["items"]})  # first, as a batch does
     item = out / "items" / "k1"
     item.mkdir(parents=True)
     (item / "report.json").write_text("{}")
-    write_manifest(item)
-    write_manifest(out, extra={"written_by": "test"})  # lists items/k1/* too
-    (item / "report.html").write_text("added by the item's own later run")
-    write_manifest(item)
-    survey = survey_output_dir(out)
-    assert survey.foreign == ()
+    write_manifest(item)  # an item finished before the batch was killed
+    assert survey_output_dir(out).foreign == ()
     (out / "items" / "stray.txt").write_text("x")
     assert survey_output_dir(out).foreign == ("items/stray.txt",)
+    (out / "items" / "stray.txt").unlink()
+    # an old report the analyst keeps inside the folder: its manifest vouches for nothing
+    archived = out / "archive" / "old_report"
+    archived.mkdir(parents=True)
+    (archived / "report.json").write_text("{}")
+    write_manifest(archived)
+    assert set(survey_output_dir(out).foreign) == {
+        "archive/old_report/manifest.json",
+        "archive/old_report/report.json",
+    }
 
 
 # --- single files ---------------------------------------------------------------------------------
@@ -292,3 +300,129 @@ def test_a_killed_runs_temporaries_are_removed_by_the_next_run(tmp_path: Path, c
     assert rc == 0, err
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == [".report.notes"]
     assert (out / "manifest.json").is_file()
+
+
+# --- what counts as geoverify's (a fresh-eyes review's cases) ------------------------------------
+
+
+def _earlier_run(out: Path) -> None:
+    with staged_dir(out) as stage:
+        (stage / "report.json").write_text("{}")
+        write_manifest(stage)
+
+
+def test_a_manifest_geoverify_did_not_write_owns_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    doc = {"name": "my dataset", "files": {"notes.txt": "0" * 64}}
+    (out / "manifest.json").write_text(json.dumps(doc))
+    with pytest.raises(OutputError) as exc:
+        _earlier_run(out)
+    assert exc.value.code == "E_OUTPUT_NOT_EMPTY"
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_a_listed_file_edited_since_is_the_users(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _earlier_run(out)
+    (out / "report.json").write_text('{"edited": "by the analyst"}')
+    with pytest.raises(OutputError) as exc:
+        _earlier_run(out)
+    assert exc.value.code == "E_OUTPUT_NOT_EMPTY"
+    assert "edited" in (out / "report.json").read_text()
+
+
+def test_names_like_temporaries_and_empty_folders_of_the_user_are_kept(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _earlier_run(out)
+    (out / ".notes.2024.txt.old").write_text("mine")
+    (out / ".photos.1.bak.old").mkdir()
+    (out / ".photos.1.bak.old" / "IMG_1.jpg").write_bytes(b"mine")
+    (out / "evidence").mkdir()
+    beside = tmp_path / ".out.2019.backup.old"  # beside --out, not a temporary's form
+    beside.mkdir()
+    (beside / "report.html").write_text("mine")
+    survey = survey_output_dir(out)
+    assert set(survey.foreign) == {
+        ".notes.2024.txt.old",
+        ".photos.1.bak.old/IMG_1.jpg",
+        "evidence/",
+    }
+    with pytest.raises(OutputError):
+        _earlier_run(out)
+    with staged_dir(out, overwrite=True) as stage:
+        (stage / "report.json").write_text('{"second": true}')
+        write_manifest(stage)
+    assert (out / ".photos.1.bak.old" / "IMG_1.jpg").read_bytes() == b"mine"
+    assert (out / ".notes.2024.txt.old").exists()
+    assert (out / "evidence").is_dir()
+    assert (beside / "report.html").exists()
+    assert json.loads((out / "report.json").read_text()) == {"second": True}
+
+
+def test_an_input_reached_through_a_link_and_dotdot_is_refused(tmp_path: Path) -> None:
+    case = tmp_path / "case"
+    (case / "sub").mkdir(parents=True)
+    video = case / "karma.mp4"
+    shutil.copy(KARMA, video)
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "link").symlink_to(case / "sub")
+    before = video.read_bytes()
+    rc, _, err = _cli(
+        "probe", str(video), "--track", "gpx", "--out", "link/../karma.mp4", "--overwrite",
+        cwd=work,
+    )  # fmt: skip
+    assert rc == 7
+    assert "E_OUTPUT_HOLDS_INPUT" in err
+    assert video.read_bytes() == before
+
+
+def test_a_file_where_a_folder_goes_is_refused_before_anything_is_removed(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _earlier_run(out)
+    (out / "frames").write_text("a file of the user's named like a folder geoverify writes")
+    before = _tree(out)
+
+    def second_run() -> None:
+        with staged_dir(out, overwrite=True) as stage:
+            (stage / "frames").mkdir()
+            (stage / "frames" / "f_1.png").write_bytes(b"x")
+            write_manifest(stage)
+
+    with pytest.raises(OutputError) as exc:
+        second_run()
+    assert exc.value.code == "E_OUTPUT_NOT_EMPTY"
+    assert _tree(out) == before  # the earlier run's files too
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_replaced_folder_keeps_its_permissions(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _earlier_run(out)
+    out.chmod(0o700)
+    _earlier_run(out)
+    assert (out.stat().st_mode & 0o777) == 0o700
+
+
+def test_out_dot_is_filled_in_place_and_the_working_folder_survives(
+    tmp_path: Path, clip: Path
+) -> None:
+    here = tmp_path / "here"
+    here.mkdir()
+    for _ in range(2):  # the second run replaces the first in place
+        rc, out, err = _cli("frames", str(clip), "--out", ".", "--every", "1", "--json", cwd=here)
+        assert rc == 0, err
+        assert json.loads(out)["frames"]
+    assert (here / "manifest.json").is_file()
+    assert not [p for p in here.iterdir() if p.name.startswith(".")]
+
+
+def test_a_frames_folder_of_an_earlier_version_is_geoverifys(tmp_path: Path, clip: Path) -> None:
+    """Before the output rule, `frames` wrote no manifest.json: its frames.json tells."""
+    out = tmp_path / "out"
+    assert _cli("frames", str(clip), "--out", str(out), "--every", "1")[0] == 0
+    (out / "manifest.json").unlink()  # as the earlier version left it
+    assert survey_output_dir(out).foreign == ()
+    assert _cli("frames", str(clip), "--out", str(out), "--every", "0.5")[0] == 0

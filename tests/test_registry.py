@@ -577,3 +577,27 @@ def test_cli_update_prints_each_change(tmp_path):
     assert result.exit_code == 3
     assert "E_GEOM_INVALID" in result.stderr
     assert path.read_bytes() == before
+
+
+def test_a_reference_images_other_members_survive_an_edit(tmp_path):
+    """A credit or a capture date on a reference image is the analyst's: kept on every write."""
+    import json
+    import shutil
+
+    from geoverify.registry import LandmarkEdit, update_landmark
+
+    src = Path(__file__).resolve().parent.parent / "samples" / "berlin"
+    shutil.copytree(src, tmp_path / "b", ignore=shutil.ignore_patterns("*.mp4"))
+    reg = tmp_path / "b" / "registry.geojson"
+    doc = json.loads(reg.read_text())
+    feature = next(f for f in doc["features"] if f["properties"].get("reference_images"))
+    feature["properties"]["reference_images"][0].update(captured="2023-01-01", credit="Jane")
+    reg.write_text(json.dumps(doc))
+    update_landmark(reg, feature["id"], LandmarkEdit(notes="a new note"))
+    after = json.loads(reg.read_text())
+    image = next(f for f in after["features"] if f["id"] == feature["id"])["properties"][
+        "reference_images"
+    ][0]
+    assert image["captured"] == "2023-01-01"
+    assert image["credit"] == "Jane"
+    assert image["sha256"] == feature["properties"]["reference_images"][0]["sha256"]

@@ -582,7 +582,7 @@ def test_symlinks_in_an_output_folder_are_refused(tmp_path):
 
 
 def test_staged_folder_is_moved_in_whole_or_not_at_all(tmp_path):
-    from geoverify._io import staged_dir, write_manifest
+    from geoverify._output import staged_dir, write_manifest
 
     out = tmp_path / "report"
     with staged_dir(out) as stage:

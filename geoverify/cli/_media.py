@@ -176,7 +176,7 @@ def probe_command(
     from geoverify.probing import probe
 
     def run() -> Any:
-        from geoverify._io import check_output_file, write_output_file
+        from geoverify._output import check_output_file, write_output_file
         from geoverify.errors import InputError, MediaError
 
         if (track is None) != (out is None):
@@ -246,7 +246,7 @@ def frames_command(
     chosen = every is not None or keyframes or scenes or views or best != 0  # -1: refused
 
     def run() -> tuple[Any, Any]:
-        from geoverify._io import check_output_dir
+        from geoverify._output import check_output_dir
 
         # before the decoding: a bad --out fails at once
         check_output_dir(out, overwrite=overwrite, inputs=[video])
@@ -418,7 +418,7 @@ def match_command(
     inside a shot, and the 4 sharpest distinct frames). The frame options are ignored for a
     folder written by `frames`.
     """
-    from geoverify._io import check_output_dir
+    from geoverify._output import check_output_dir
     from geoverify.frames import select_frames
     from geoverify.matching import (
         MatchOptions,

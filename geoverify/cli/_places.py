@@ -726,7 +726,7 @@ def claims_template(
         return
 
     def write() -> None:
-        from geoverify._io import write_output_file
+        from geoverify._output import write_output_file
 
         write_output_file(out, text.encode("utf-8"), overwrite=overwrite)
 

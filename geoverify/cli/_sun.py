@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from geoverify._io import check_output_file, write_output_file
+from geoverify._output import check_output_file, write_output_file
 from geoverify.cli._common import (
     CONTEXT,
     JsonOpt,

@@ -10,7 +10,6 @@ import json
 import math
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -18,13 +17,8 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
-from geoverify._io import (
-    output_error,
-    remove_stale_temporaries,
-    staged_dir,
-    write_atomic,
-    write_manifest,
-)
+from geoverify._io import output_error, write_atomic
+from geoverify._output import make_staging_dir, staged_dir, write_manifest
 from geoverify.errors import MediaError
 from geoverify.frames._model import FRAMES_SCHEMA, Frame, FrameSelection, Image
 from geoverify.models import to_jsonable
@@ -119,8 +113,8 @@ class FrameWriter:
     Pass it as ``select_frames(on_frame=writer, keep_pixels=False)``, then give
     ``writer.result()`` to ``save_frames(prepared=...)``: saving overlaps decoding and memory
     stays bounded whatever the video's length. Files are staged in a hidden folder beside
-    ``out_dir`` (``.NAME.PID.*.part``) and moved into place by ``save_frames`` (or removed by
-    ``discard``); the output folder itself is not touched until ``save_frames``.
+    ``out_dir`` (``.NAME.PID.*.part``; inside it when the folder above cannot be written) and
+    moved into place by ``save_frames`` (or removed by ``discard``).
     """
 
     def __init__(
@@ -157,15 +151,7 @@ class FrameWriter:
     def __call__(self, frame: Frame) -> None:
         """Start encoding and staging ``frame`` on a worker thread."""
         if self.staging is None:
-            try:
-                self.out.parent.mkdir(parents=True, exist_ok=True)
-                remove_stale_temporaries(self.out.parent, self.out.name)
-                prefix = f".{self.out.name}.{os.getpid()}."
-                self.staging = Path(
-                    tempfile.mkdtemp(dir=self.out.parent, prefix=prefix, suffix=".part")
-                )
-            except OSError as exc:
-                raise output_error(exc, self.out) from None
+            self.staging = make_staging_dir(self.out)
         self._jobs[frame.frame_number] = self._pool.submit(self._prepare, frame, self.staging)
 
     def result(self) -> dict[int, _Prepared]:
@@ -204,7 +190,8 @@ def save_frames(
     ``null`` where the track has no position for it.
     """
     inputs = [selection.source_path] if selection.source_path else []
-    with staged_dir(out_dir, overwrite=overwrite, inputs=inputs) as stage:
+    fixed = ("frames.json", "contact_sheet.png", "contact_sheet.html", "manifest.json")
+    with staged_dir(out_dir, overwrite=overwrite, inputs=inputs, will_write=fixed) as stage:
         saved = _write_frames(
             selection,
             stage,

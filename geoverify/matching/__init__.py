@@ -53,7 +53,8 @@ from typing import Any, Literal
 import numpy as np
 
 from geoverify._images import Image, cv2, image_size, load_image, read_image
-from geoverify._io import staged_dir, write_atomic, write_manifest
+from geoverify._io import write_atomic
+from geoverify._output import staged_dir, write_manifest
 from geoverify.errors import GeoverifyError, InputError
 from geoverify.matching._background import BackgroundImage, background_set
 from geoverify.matching._index import MatchIndex, build_index, reference_image_problems

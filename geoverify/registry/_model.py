@@ -50,11 +50,16 @@ class Source:
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class ReferenceImage:
-    """A reference photograph of a landmark: path relative to the registry file, SHA-256."""
+    """A reference photograph of a landmark: path relative to the registry file, SHA-256.
+
+    ``extra`` holds the entry's other members (a credit, a capture date...), written back as
+    they were read.
+    """
 
     path: str
     sha256: str
     note: str = ""
+    extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -378,7 +378,10 @@ def _parse_images(
                 )
                 continue
             sha = actual
-        out.append(ReferenceImage(path=rel, sha256=str(sha), note=str(item.get("note", ""))))
+        extra = {k: v for k, v in item.items() if k not in ("path", "sha256", "note")}
+        out.append(
+            ReferenceImage(path=rel, sha256=str(sha), note=str(item.get("note", "")), extra=extra)
+        )
     return tuple(out)
 
 

@@ -67,7 +67,12 @@ def _feature(lm: Landmark) -> dict[str, Any]:
         ]
     if lm.reference_images:
         props["reference_images"] = [
-            {k: v for k, v in dataclasses.asdict(r).items() if v != ""} for r in lm.reference_images
+            {
+                **{"path": r.path, "sha256": r.sha256},
+                **({"note": r.note} if r.note else {}),
+                **{k: v for k, v in r.extra.items() if k not in ("path", "sha256", "note")},
+            }
+            for r in lm.reference_images
         ]
     structured = lm.extra_properties.get("notes")
     for key, value in lm.extra_properties.items():
