@@ -32,8 +32,13 @@ Negative controls. The same frame is verified against references of other landma
 horizontally mirrored references. The estimated false-match rate of a score s is
 (k + 1) / (n + 1), k being the number of the n control scores >= s (a conservative estimate
 that is never zero); with fewer than ``min_controls`` controls the rate is reported as not
-estimable. A frame whose best score is higher against the mirrored reference is flagged as
-mirrored (re-uploads often are).
+estimable. When no control scores as high (k = 0) the estimate is at its floor, 1 / (n + 1):
+the lowest n controls can estimate, the same for 31 inliers as for 659, and every rendering
+says so (``ImageMatch.false_match_rate_text``). A frame matched to a landmark whose best score is
+against the mirrored reference is flagged as mirrored (re-uploads often are). For a registry
+with too few references of its own the bundled background photographs are controls too, less
+any that shows one of the registry's references (``MatchIndex.excluded_background``; each
+result names them, ``ImageMatch.excluded_controls``).
 
 Reference images are untrusted files: paths stay inside the registry's folder (checked by the
 registry), dimensions are read from the file header before decoding and refused above
@@ -56,7 +61,7 @@ from geoverify._images import Image, cv2, image_size, load_image, read_image
 from geoverify._io import write_atomic
 from geoverify._output import staged_dir, write_manifest
 from geoverify.errors import GeoverifyError, InputError
-from geoverify.matching._background import BackgroundImage, background_set
+from geoverify.matching._background import BackgroundImage, ExcludedControl, background_set
 from geoverify.matching._index import MatchIndex, build_index, reference_image_problems
 from geoverify.matching._options import MatchOptions
 from geoverify.matching._verify import (
@@ -76,6 +81,7 @@ from geoverify.matching._verify import (
 
 __all__ = [
     "BackgroundImage",
+    "ExcludedControl",
     "FrameMatch",
     "ImageMatch",
     "LandmarkScore",
@@ -104,13 +110,21 @@ class ImageMatch:
     ``verdict`` is ``match`` (best score with inliers >= ``min_inliers``, a false-match rate
     at or below the limit, and no close runner-up), ``ambiguous`` (a different landmark scores
     close), or ``no_match``. ``false_match_rate`` is ``None`` when there were too few controls
-    to estimate it. ``scale`` maps frame pixels to the scaled image the points refer to.
+    to estimate it; ``false_match_rate_at_floor`` says that no control scored as high as the
+    best, so the rate is 1 / (``controls`` + 1), the lowest that many controls can estimate
+    (``false_match_rate_text`` says it in words). ``mirrored``: the frame is matched
+    (verdict ``match``) to the mirrored reference of its landmark; for any verdict,
+    ``best.mirrored`` says which orientation scored best. ``scale`` maps frame pixels to the
+    scaled image the points refer to.
     ``affine`` says the result comes from the affine-simulation pass (its scores and controls
     were all computed that way). ``affine_decision`` says why that pass was or was not run:
     ``not_needed`` (the plain pass found enough consistent points), ``off`` (not asked for),
     ``skipped`` (the low-resolution screen found no landmark worth it, see the notes), ``run``.
     ``control_references`` names the negative controls scored: landmark ids (``(mirrored)``
     for a mirrored reference) and ``background:<file>`` for the bundled background photographs.
+    ``excluded_controls`` names, in a sentence each, the background photographs left out of
+    the controls because they show one of the registry's references, and why
+    (``MatchIndex.excluded_background`` holds them as records).
     """
 
     verdict: Literal["match", "no_match", "ambiguous"]
@@ -125,6 +139,8 @@ class ImageMatch:
     affine: bool = False
     affine_decision: Literal["not_needed", "off", "skipped", "run"] = "not_needed"
     control_references: tuple[str, ...] = ()
+    false_match_rate_at_floor: bool = False
+    excluded_controls: tuple[str, ...] = ()
 
     @property
     def verdict_text(self) -> str:
@@ -133,15 +149,27 @@ class ImageMatch:
             return "match (false-match rate not estimated)"
         return self.verdict.replace("_", " ")
 
+    @property
+    def false_match_rate_text(self) -> str:
+        """The estimated false-match rate in words, with what it rests on.
+
+        ``0.040 (1 in 25, the lowest 24 controls can estimate: none scored as high)`` at the
+        floor, ``0.080 (1 of 24 controls scored as high)`` above it.
+        """
+        best = self.best.inliers if self.best is not None else None
+        return false_match_rate_text(
+            self.false_match_rate,
+            controls=self.controls,
+            as_high=sum(1 for c in self.control_scores if best is not None and c >= best),
+            at_floor=self.false_match_rate_at_floor,
+            scored=best is not None,
+        )
+
     def _repr_html_(self) -> str:
         """Show the verdict and the evidence behind it in Jupyter (text escaped)."""
         from geoverify.models import html_table
 
-        rate = (
-            "not estimated (too few negative controls)"
-            if self.false_match_rate is None
-            else f"{self.false_match_rate:.3f}"
-        )
+        rate = self.false_match_rate_text
         return html_table(
             [
                 ("verdict", self.verdict_text),
@@ -154,8 +182,32 @@ class ImageMatch:
                 ("mirrored", self.mirrored),
                 ("affine pass", self.affine),
                 *(("note", n) for n in self.notes),
+                *(("control left out", n) for n in self.excluded_controls),
             ]
         )  # fmt: skip
+
+
+def false_match_rate_text(
+    rate: float | None, *, controls: int, as_high: int, at_floor: bool, scored: bool = True
+) -> str:
+    """Say an estimated false-match rate with what it rests on (see ``ImageMatch``).
+
+    ``as_high``: the controls that scored at least as high as the best match (k of
+    (k + 1) / (n + 1)); ``at_floor``: none did, so the rate is 1 / (``controls`` + 1);
+    ``scored``: some landmark scored (without, there is no score to estimate a rate for).
+    """
+    if rate is None:
+        if not scored:
+            return "not estimated (no landmark scored)"
+        if controls == 0:
+            return "not estimated (no negative control scored)"
+        return f"not estimated (too few negative controls: {controls})"
+    if at_floor:
+        return (
+            f"{rate:.3f} (1 in {controls + 1}, the lowest {controls} controls can estimate: "
+            "none scored as high)"
+        )
+    return f"{rate:.3f} ({as_high} of {controls} controls scored as high)"
 
 
 def _decide(
@@ -196,22 +248,8 @@ def _decide(
         if refs[i].landmark_id != best_id and scores[i].inliers > 0 and not refs[i].background:
             runner = scores[i]
             break
-    mirrored = bool(best_ref is not None and best_ref.mirrored)
-    if best_ref is not None and mirrored:
-        other_orientation = max(
-            (
-                scores[i].inliers
-                for i in scores
-                if refs[i].landmark_id == best_id and refs[i].mirrored != mirrored
-            ),
-            default=0,
-        )
-        notes.append(
-            f"the frame matches the mirrored reference of {best_id!r} better "
-            f"({best_ref.inliers} vs {other_orientation} inliers): "
-            "the footage is probably mirrored"
-        )
     fmr: float | None = None
+    k = 0
     if best_ref is not None and len(controls) >= opts.min_controls:
         k = sum(1 for c in controls if c >= best_ref.inliers)
         fmr = (k + 1) / (len(controls) + 1)
@@ -226,6 +264,23 @@ def _decide(
     if best_ref is not None and controls:
         notes.append(f"best control: {max(controls)} inliers; best match: {best_ref.inliers}")
     verdict = _verdict(best_ref, runner, controls, fmr, opts, notes)
+    # mirrored footage is a finding about a match; the orientation that scored best in a frame
+    # that matches nothing is noise (``best.mirrored`` keeps it)
+    mirrored = bool(best_ref is not None and best_ref.mirrored and verdict == "match")
+    if best_ref is not None and mirrored:
+        other_orientation = max(
+            (
+                scores[i].inliers
+                for i in scores
+                if refs[i].landmark_id == best_id and refs[i].mirrored != mirrored
+            ),
+            default=0,
+        )
+        notes.append(
+            f"the frame matches the mirrored reference of {best_id!r} better "
+            f"({best_ref.inliers} vs {other_orientation} inliers): "
+            "the footage is probably mirrored"
+        )
     return ImageMatch(
         verdict=verdict,
         best=best_ref,
@@ -241,6 +296,7 @@ def _decide(
         else tuple(
             refs[i].landmark_id + (" (mirrored)" if refs[i].mirrored else "") for i in others
         ),
+        false_match_rate_at_floor=fmr is not None and k == 0,
     )
 
 
@@ -276,7 +332,18 @@ _RANK = {"no_match": 0, "ambiguous": 1, "match": 2}
 
 
 def match_image(image: Image, index: MatchIndex) -> ImageMatch:
-    """Find which landmark ``image`` (BGR or grey) shows; see the module docstring."""
+    """Find which landmark ``image`` (BGR or grey) shows; see the module docstring.
+
+    ``excluded_controls`` names every background photograph left out of the controls, and why.
+    """
+    result = _match_image(image, index)
+    if index.excluded_background:
+        left_out = tuple(e.text for e in index.excluded_background)
+        result = dataclasses.replace(result, excluded_controls=left_out)
+    return result
+
+
+def _match_image(image: Image, index: MatchIndex) -> ImageMatch:
     opts = index.options
     gray, scale = scaled_gray(image, opts.max_side_px)
     pts, desc = cached_features(gray, opts, kind="plain")
@@ -707,6 +774,7 @@ def _write_matches(
     entries = []
     for result in results:
         entry: dict[str, Any] = to_jsonable(result)
+        entry["match"]["false_match_rate_text"] = result.match.false_match_rate_text
         best = result.match.best
         if best is not None:
             for key in ("frame_points", "reference_points"):
@@ -727,6 +795,10 @@ def _write_matches(
         "registry_sha256": index.registry_sha256,
         "options": to_jsonable(index.options),
         "versions": matcher_versions(index.options),
+        # background photographs left out of the negative controls (they show a reference)
+        "excluded_controls": [
+            {**to_jsonable(e), "text": e.text} for e in index.excluded_background
+        ],
         "frames": entries,
     }
     path = out / "matches.json"

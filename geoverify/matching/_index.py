@@ -14,9 +14,11 @@ from geoverify._images import Image, read_image
 from geoverify.errors import GeoverifyError, InputError, MediaError, RegistryError
 from geoverify.matching._background import (
     BACKGROUND_DIR,
+    ExcludedControl,
     background_references,
     background_sha256,
     learned_background_features,
+    screen_background,
 )
 from geoverify.matching._options import MatchOptions
 from geoverify.matching._verify import (
@@ -41,7 +43,8 @@ class MatchIndex:
     ``affine_cache_size`` most recently used references. ``background`` lists the background
     photographs added as negative controls (empty when the registry has enough references of
     its own, or with ``background="off"``); ``background_sha256`` is the SHA-256 of their
-    manifest.
+    manifest. ``excluded_background`` lists the photographs of the set left out because they
+    show one of the registry's references (``screen_background``), each with the reason.
     """
 
     references: tuple[Reference, ...]
@@ -52,6 +55,7 @@ class MatchIndex:
     retrieval_index: Any = dataclasses.field(repr=False, compare=False)
     background: tuple[str, ...] = ()
     background_sha256: str | None = None
+    excluded_background: tuple[ExcludedControl, ...] = ()
     _affine_cache: OrderedDict[tuple[int, bool], tuple[Points, Any]] = dataclasses.field(
         default_factory=OrderedDict, repr=False, compare=False
     )
@@ -176,7 +180,12 @@ def build_index(
     """Extract features from every reference image (and its mirror image) of the registry.
 
     ``base_dir`` is the folder reference paths are relative to (the registry file's folder).
+    When the bundled background photographs are added as negative controls, each is first
+    screened against the registry's references, and one that shows a reference's scene is left
+    out (``MatchIndex.excluded_background``): a control must not show the landmark.
     """
+    from geoverify.frames._model import perceptual_hash
+
     opts = options or MatchOptions()
     if opts.features != "classic":
         from geoverify.matching import _learned
@@ -205,6 +214,7 @@ def build_index(
                         points=pts,
                         descriptors=desc,
                         size=(g.shape[1], g.shape[0]),
+                        phash=None if mirrored else perceptual_hash(gray),
                     )
                 )
     if not refs:
@@ -217,8 +227,12 @@ def build_index(
     )
     background: tuple[str, ...] = ()
     background_sha: str | None = None
+    excluded: tuple[ExcludedControl, ...] = ()
     if opts.background == "auto" and own_controls < opts.min_controls:
         extra = background_references(opts)
+        excluded = screen_background(refs, extra, opts)
+        left_out = {e.file for e in excluded}
+        extra = tuple(r for r in extra if r.image not in left_out)
         refs.extend(extra)
         background = tuple(r.image for r in extra)
         background_sha = background_sha256()
@@ -235,6 +249,7 @@ def build_index(
         base_dir=str(base),
         background=background,
         background_sha256=background_sha,
+        excluded_background=excluded,
         upright_references=tuple(upright),
         retrieval_index=matcher,
     )

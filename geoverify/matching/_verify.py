@@ -254,8 +254,10 @@ def clear_feature_cache() -> None:
 
 
 # Trained retrieval indexes kept in the process, most recently used last: training over the
-# Berlin sample's 42 reference images takes 0.18 s, a third of a warm ``build_index``.
-_RETRIEVAL_CACHE_SIZE = 3
+# Berlin sample's 42 reference images takes 0.18 s, a third of a warm ``build_index``. (One
+# more than the indexes a registry needs at once: its retrieval index and the background
+# screen's ``pooled_index``.)
+_RETRIEVAL_CACHE_SIZE = 4
 _retrieval_cache: OrderedDict[tuple[object, ...], Any] = OrderedDict()
 
 
@@ -289,6 +291,52 @@ def trained_retrieval(
     while len(_retrieval_cache) > _RETRIEVAL_CACHE_SIZE:
         _retrieval_cache.popitem(last=False)
     return matcher
+
+
+def pooled_index(
+    descriptors: Sequence[Any], contents: tuple[str, ...], opts: MatchOptions
+) -> tuple[Any, npt.NDArray[np.int64]]:
+    """One seeded FLANN index over several images' descriptors, and the image of each row.
+
+    Kept in the process like ``trained_retrieval``'s indexes (``contents`` names the images);
+    ``knnSearch`` on it returns rows, ``owner[row]`` the position of the image in
+    ``descriptors``.
+    """
+    key = ("pool", opts.detector, opts.max_features, opts.max_side_px, contents)
+    hit = _retrieval_cache.get(key)
+    if hit is not None:
+        _retrieval_cache.move_to_end(key)
+        index, owner = hit
+        return index, owner
+    owner = np.concatenate(
+        [np.full(len(d), i, np.int64) for i, d in enumerate(descriptors)] or [np.zeros(0, np.int64)]
+    )
+    stacked = np.concatenate([np.asarray(d) for d in descriptors]) if descriptors else None
+    index = flann_index(stacked, opts) if stacked is not None and len(stacked) >= 2 else None
+    _retrieval_cache[key] = (index, owner)
+    while len(_retrieval_cache) > _RETRIEVAL_CACHE_SIZE:
+        _retrieval_cache.popitem(last=False)
+    return index, owner
+
+
+def pooled_votes(
+    desc: Any, index: Any, owner: npt.NDArray[np.int64], n: int, ratio: float
+) -> npt.NDArray[np.int64]:
+    """Votes of ``desc`` for each of the ``n`` images of a ``pooled_index``.
+
+    A descriptor votes for the image of its nearest pooled descriptor when that is nearer than
+    ``ratio`` times the second nearest (Lowe's ratio test, the second from any image).
+    """
+    if index is None or len(desc) < 2:
+        return np.zeros(n, np.int64)
+    cv2.setRNGSeed(_FLANN_SEED)
+    nn, dist = index.knnSearch(np.ascontiguousarray(desc), 2, params={"checks": 64})
+    nn = np.asarray(nn, np.int64).reshape(-1, 2)
+    dist = np.asarray(dist, np.float64).reshape(-1, 2)
+    if np.asarray(desc).dtype != np.uint8:
+        dist = np.sqrt(np.maximum(dist, 0.0))  # FLANN's L2 distances are squared
+    ok = (nn[:, 0] >= 0) & (nn[:, 1] >= 0) & (dist[:, 0] < ratio * dist[:, 1])
+    return np.bincount(owner[nn[ok, 0]], minlength=n).astype(np.int64)
 
 
 # Keypoints closer than this (pixels of the scaled image) are taken as one physical point: SIFT
@@ -515,6 +563,7 @@ class Reference:
     descriptors: Any
     size: tuple[int, int]  # scaled (width, height)
     background: bool = False  # a background photograph (a negative control only)
+    phash: int | None = None  # 64-bit DCT perceptual hash of the upright image (not mirrored)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
