@@ -98,11 +98,24 @@ def read_photo(path: str | os.PathLike[str], max_pixels: int = 60_000_000) -> tu
     HEIC by pillow-heif (``ImageOps.exif_transpose``); the size is checked before decoding.
     """
     data, digest = read_image_bytes(path)
+    return decode_photo(data, path, max_pixels), digest
+
+
+def decode_photo(data: bytes, path: str | os.PathLike[str], max_pixels: int = 60_000_000) -> Image:
+    """Decode a photograph's bytes (``read_photo``); ``path`` names it in errors.
+
+    A JPEG whose image data is cut short is closed with its end-of-image marker first, so every
+    libjpeg build decodes what is there and fills the rest with grey (some refuse the cut file,
+    others fill it); ``probing._still_data`` finds what is missing, from the bytes.
+    """
     if image_size(data) is not None:
-        return _decode_png_jpeg(data, Path(os.fspath(path)), max_pixels), digest
+        from geoverify.probing._still_data import closed_jpeg
+
+        return _decode_png_jpeg(closed_jpeg(data), Path(os.fspath(path)), max_pixels)
     from geoverify.probing._exif import decode_still
 
-    return decode_still(data, max_pixels=max_pixels), digest
+    image: Image = decode_still(data, max_pixels=max_pixels)
+    return image
 
 
 def tilted_view(image: Image, tilt: float, rotation_deg: float) -> Image:

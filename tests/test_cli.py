@@ -38,7 +38,7 @@ def test_probe_json_is_strict_json():
     result = runner.invoke(app, ["probe", "--json", str(KARMA)])
     assert result.exit_code == 0
     data = json.loads(result.stdout)
-    assert data["schema"] == "geoverify.probe/1"
+    assert data["schema"] == "geoverify.probe/2"
     assert data["sha256"] == "35c2c80530e0d6c5eed8dafd71852dac621db547bef6bf5ad375b91bd0e38347"
 
 

@@ -362,3 +362,130 @@ def test_hostile_photos_are_one_line_errors(tmp_path, case):
     assert "E_IMAGE_INVALID" in result.output
     assert "Traceback" not in result.output
     assert " at 0x" not in result.output  # no object address: the same file, the same message
+
+
+# --- the oldest DJI format, a sidecar of another length, a sidecar named by the user ------------
+
+
+def _oldest_format(src, dst):
+    """Write ``src`` (a later-format DJI SRT) in the oldest format, deterministically.
+
+    The oldest firmware writes the date without leading zeros (``2017.8.5``), the barometric
+    height as ``Hb:`` (and ``Hs:``) and the exposure as ``TV:``/``IR:F``; positions and times
+    are the real file's. The format is as DJI_SRT_Parser (MIT) documents and parses it.
+    """
+
+    def date(m):
+        return f"{m[1]}.{int(m[2])}.{int(m[3])} "
+
+    text = src.read_text(encoding="utf-8")
+    text = re.sub(r"(\d{4})\.(\d{2})\.(\d{2}) ", date, text)
+    text = re.sub(r"BAROMETER:(-?[\d.]+)", r"Hb:\1 Hs:\1", text)
+    text = re.sub(r"Shutter:(\S+) EV: Fnum:(\S+)", r"TV:\1 EV: 0 IR:F\2", text)
+    dst.write_text(text, encoding="utf-8")
+    return dst
+
+
+def test_the_oldest_dji_format_keeps_its_dates_and_heights(tmp_path):
+    source = SRT / "mavic_pro.SRT"
+    old = parse_srt(_oldest_format(source, tmp_path / "old.SRT"))
+    pro = parse_srt(source)  # the same flight in the later format
+    assert "2017.8.5 14:11:51" in (tmp_path / "old.SRT").read_text()
+    assert old.cues == 468
+    first = old.fixes[0]
+    assert first.time_local == "2017-08-05T14:11:51"  # month and day without a leading zero
+    assert first.alt_reference == "take-off point (barometric)"
+    # the heights are the file's own BAROMETER values, read from the text here
+    heights = [float(h) for h in re.findall(r"BAROMETER:(-?[\d.]+)", source.read_text())]
+    assert [f.alt_m for f in old.fixes] == pytest.approx(heights, abs=1e-9)
+    assert [(f.lat, f.lon, f.time_local, f.payload_t_s) for f in old.fixes] == [
+        (f.lat, f.lon, f.time_local, f.payload_t_s) for f in pro.fixes
+    ]
+    assert old.duration_s == pro.duration_s == 469.0  # the last cue ends at 00:07:49,000
+
+
+def test_a_sidecar_of_another_length_than_the_video_is_flagged(tmp_path):
+    import shutil
+
+    from fixtures import write_clip
+
+    video = tmp_path / "clip.mov"  # a real 4.0 s iPhone video
+    shutil.copy(DATA / "video_metadata" / "iphone6_with-gps.mov", video)
+    shutil.copy(SRT / "mavic_pro.SRT", tmp_path / "clip.SRT")  # 468 cues, to 469 s
+    media = probe(video)
+    assert media.telemetry is not None
+    assert media.telemetry.duration_s == 469.0
+    note = next(n.message for n in media.notes if n.code == "W_TELEMETRY_DURATION_MISMATCH")
+    assert "run to 469.0 s but the video lasts 4.0 s" in note
+    # a sidecar that ends with its video: no warning (0.416 s of cues, a 0.44 s clip)
+    short = write_clip(tmp_path / "short.mp4", n_frames=11, fps=25)
+    shutil.copy(SRT / "mavic_air2.srt", tmp_path / "short.srt")
+    media = probe(short)
+    assert media.telemetry is not None
+    assert media.telemetry.duration_s == pytest.approx(0.416)
+    assert "W_TELEMETRY_DURATION_MISMATCH" not in {n.code for n in media.notes}
+
+
+def test_a_telemetry_file_given_by_the_user_is_described_as_given(tmp_path):
+    import shutil
+
+    video = tmp_path / "flight.mp4"
+    shutil.copy(DATA / "video_metadata" / "android_keyed_moov_only.mp4", video)
+    given = probe(video, telemetry=SRT / "p4_rtk.SRT")
+    assert given.telemetry is not None
+    assert given.telemetry.found_by == "given (--telemetry)"
+    note = next(n.message for n in given.notes if n.code == "W_TELEMETRY_SIDECAR")
+    assert "given by the user as this video's telemetry (--telemetry)" in note
+    assert "only its name ties it" not in note  # its name is not the video's
+    shutil.copy(SRT / "p4_rtk.SRT", tmp_path / "flight.SRT")
+    found = probe(video)
+    note = next(n.message for n in found.notes if n.code == "W_TELEMETRY_SIDECAR")
+    assert "found beside the video with its name" in note
+    assert "only its name ties it to this video" in note
+
+
+# --- the photo's EXIF tags, its null island, its altitude as shown ----------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["apple_iphone4.jpg", "apple_iphone6.jpg", "nokia_lumia800.jpg", "sony_dsc-hx5v_2.jpg"]
+)
+def test_every_exif_tag_is_listed_as_metadata_extractor_lists_it(name):
+    """Per directory, the tags metadata-extractor reads; it decodes MakerNote and PrintIM into
+    directories of their own, which probe lists in the IFD that holds them (not decoded)."""
+    want: dict[str, int] = {}
+    for line in (EXPECTED / f"{name}.java.txt").read_text(encoding="utf-8").splitlines():
+        m = re.match(r"^\[(GPS|Exif IFD0|Exif SubIFD|Interoperability) - 0x[0-9a-f]+\] ", line)
+        if m:
+            want[m.group(1)] = want.get(m.group(1), 0) + 1
+    scopes = {"EXIF IFD0": "Exif IFD0", "EXIF SubIFD": "Exif SubIFD", "EXIF GPS": "GPS",
+              "EXIF Interop": "Interoperability"}  # fmt: skip
+    media = probe(PHOTOS / name)
+    got: dict[str, int] = {}
+    for tag in media.tags:
+        if tag.key not in ("MakerNote", "PrintImageMatching"):
+            got[scopes[tag.scope]] = got.get(scopes[tag.scope], 0) + 1
+    assert got == want
+    tags = {(t.scope, t.key): t.value for t in media.tags}
+    expected = _expected(name)
+    assert tags[("EXIF IFD0", "Make")] == expected["Make"]
+    assert tags[("EXIF SubIFD", "DateTimeOriginal")] == expected["Date/Time Original"]
+
+
+def test_a_gps_altitude_is_shown_to_a_tenth_of_a_metre_and_kept_exact():
+    import json
+
+    from typer.testing import CliRunner
+
+    from geoverify.cli import app
+
+    media = probe(PHOTOS / "apple_iphone6.jpg")  # GPSAltitude 27704/249 m
+    (loc,) = media.locations
+    assert loc.altitude_m == 27704 / 249
+    tags = {(t.scope, t.key): t.value for t in media.tags}
+    assert tags[("EXIF GPS", "GPSAltitude")] == "27704/249 (= 111.2610442)"
+    result = CliRunner().invoke(app, ["probe", str(PHOTOS / "apple_iphone6.jpg")])
+    assert ", alt 111.3 m (EXIF GPS" in result.output
+    assert "111.26104417670683" not in result.output
+    as_json = CliRunner().invoke(app, ["probe", str(PHOTOS / "apple_iphone6.jpg"), "--json"])
+    assert json.loads(as_json.output)["locations"][0]["altitude_m"] == 27704 / 249

@@ -307,3 +307,27 @@ def test_ten_bit_video(tmp_path):
     assert v is not None
     assert v.pix_fmt == "yuv420p10le"
     assert v.first_frame_decoded
+
+
+def test_a_null_island_location_is_a_note_for_a_video_as_for_a_photo(tmp_path):
+    from conftest import VIDEO_DATA
+    from PIL import Image
+
+    from geoverify.evidence import camera_positions
+
+    # a real Android clip whose ISO 6709 tag (+33.9951-118.4762/) is overwritten with zeros
+    data = (VIDEO_DATA / "android_keyed_moov_only.mp4").read_bytes()
+    assert data.count(b"+33.9951-118.4762/") == 1
+    video = tmp_path / "zeros.mp4"
+    video.write_bytes(data.replace(b"+33.9951-118.4762/", b"+00.0000+000.0000/"))
+    photo = tmp_path / "zeros.jpg"  # a photo whose EXIF GPS block says 0 N 0 E
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N", 2: (0.0, 0.0, 0.0), 3: "E", 4: (0.0, 0.0, 0.0)}
+    Image.new("RGB", (64, 48), (90, 120, 150)).save(photo, exif=exif)
+    for path in (video, photo):
+        media = probe(path)
+        (loc,) = media.locations  # the claim is kept, with what is wrong with it
+        assert loc.position is None
+        assert "null island" in loc.problem
+        assert "W_LOCATION_NULL_ISLAND" in {n.code for n in media.notes}
+        assert camera_positions(media) == ()  # never a camera position

@@ -86,3 +86,33 @@ def test_probe_track_out_from_a_hostile_file_name(tmp_path, stem, fmt):
     assert "Traceback" not in result.output
     ET.parse(out)  # well-formed
     out.read_bytes().decode("utf-8")
+
+
+def test_every_fix_keeps_its_utc_time_in_every_format(tmp_path):
+    """GoPro Max (GPSU per payload): each exported fix carries its time, read back equal."""
+    from datetime import datetime
+
+    import gpxpy
+    from conftest import VIDEO_DATA
+
+    video = VIDEO_DATA / "max-heromode.mp4"
+    track = probe(video).gps_track
+    assert track is not None
+    want = [f.time_utc for f in track.fixes]
+    assert len(want) == 11
+    assert all(t is not None for t in want)
+    got = {}
+    for fmt in TRACK_FORMATS:
+        out = tmp_path / f"t.{fmt}"
+        result = runner.invoke(app, ["probe", str(video), "--track", fmt, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        got[fmt] = out.read_text(encoding="utf-8")
+    points = gpxpy.parse(got["gpx"]).tracks[0].segments[0].points
+    assert [p.time for p in points] == want  # gpxpy's UTC compares equal to timezone.utc
+    ns = {"k": "http://www.opengis.net/kml/2.2"}
+    whens = [e.text or "" for e in ET.fromstring(got["kml"]).iterfind(".//k:TimeStamp/k:when", ns)]
+    assert [datetime.fromisoformat(w) for w in whens] == want
+    rows = list(csv.DictReader(io.StringIO(got["csv"])))
+    assert [datetime.fromisoformat(r["time_utc"]) for r in rows] == want
+    features = json.loads(got["geojson"])["features"][1:]
+    assert [datetime.fromisoformat(f["properties"]["time_utc"]) for f in features] == want

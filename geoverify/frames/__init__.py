@@ -102,12 +102,14 @@ def still_selection(
     """
     from fractions import Fraction
 
-    from geoverify._images import cv2, read_photo
+    from geoverify._images import cv2, decode_photo, read_image_bytes
     from geoverify.frames._model import perceptual_hash, sharpness
     from geoverify.models import Note, Severity
+    from geoverify.probing._still_data import data_missing_notes
 
     opts = options or FrameOptions()
-    image, digest = read_photo(path)
+    data, digest = read_image_bytes(path)
+    image = decode_photo(data, path)
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     h, w = gray.shape
     width = opts.analysis_width
@@ -141,7 +143,7 @@ def still_selection(
         frames_decoded=1,
         uncovered_ranges_s=(),
         decode_error="",
-        notes=(note,),
+        notes=(note, *data_missing_notes(data)),
     )
 
 

@@ -12,7 +12,8 @@ module only reads the file's first bytes and, for MP4/QuickTime, walks its box h
 (bounded, pure Python) to sniff the format, find truncation and read the track matrix.
 
 Photographs (JPEG, PNG, HEIC) are read by ``geoverify.probing._exif`` (Pillow and pillow-heif,
-headers only). A DJI flight's ``.SRT`` sidecar (same name as the video, or given as
+headers only); ``geoverify.probing._still_data`` checks from their structure that their image
+data is all there. A DJI flight's ``.SRT`` sidecar (same name as the video, or given as
 ``telemetry``) is read by ``geoverify.probing._srt`` into the same GPS-track model as GoPro GPMF.
 """
 
@@ -202,8 +203,11 @@ def probe_then(
     device = _device(raw)
     gps = read_gps_track(raw)
     tags = tags_of(raw)
+    duration_s = video.duration_s if video is not None else None
+    if duration_s is None and raw.duration_us is not None:
+        duration_s = raw.duration_us / 1e6
     try:
-        sidecar = _telemetry(p, telemetry, gps)
+        sidecar = _telemetry(p, telemetry, gps, duration_s)
     except GeoverifyError as exc:
         raise reject(exc) from None
     extra_notes: list[Note] = []
@@ -400,7 +404,10 @@ def _find_sidecar(video: Path) -> Path | None:
 
 
 def _telemetry(
-    video: Path, given: str | os.PathLike[str] | None, gps: GpsTrack | None
+    video: Path,
+    given: str | os.PathLike[str] | None,
+    gps: GpsTrack | None,
+    video_duration_s: float | None,
 ) -> tuple[TelemetryFile | None, GpsTrack | None, list[CreationTime], list[CameraDirection],
            list[Note]] | None:  # fmt: skip
     """Read the DJI SRT telemetry of ``video`` (given, or the sidecar with its name)."""
@@ -423,17 +430,26 @@ def _telemetry(
         return None, None, [], [], [note]
     digest = srt.sha256
     notes = list(srt.notes)
+    if given is not None:
+        how = (
+            "given by the user as this video's telemetry (--telemetry), a separate file: "
+            "anyone can edit it, and nothing in it or in the video ties the two together"
+        )
+    else:
+        how = (
+            "found beside the video with its name, a separate file: anyone can edit it, and "
+            "only its name ties it to this video"
+        )
     notes.append(
         Note(
             code="W_TELEMETRY_SIDECAR",
             message=sanitize_text(
-                f"the GPS track comes from {path.name!r} ({found_by}), a separate file: "
-                "anyone can edit it, and only its name ties it to this video "
-                f"(SHA-256 {digest})"
+                f"the GPS track comes from {path.name!r}, {how} (SHA-256 {digest})"
             ),
             field="gps_track",
         )
     )
+    notes += _duration_notes(path.name, srt.duration_s, video_duration_s)
     track = None
     if srt.fixes:
         track = GpsTrack(
@@ -456,14 +472,14 @@ def _telemetry(
     times = []
     first_local = next((f.time_local for f in srt.fixes if f.time_local), None)
     if first_local is not None:
-        when = datetime.fromisoformat(first_local)
         times.append(
             CreationTime(
                 source=f"DJI SRT first cue (aircraft clock, local time, no zone): {path.name}",
                 raw=first_local,
-                utc=when.replace(tzinfo=UTC),
+                utc=None,  # a wall clock in an unknown zone: no instant is claimed
                 zone_stated=False,
                 local_offset=None,
+                local_time=first_local,
             )
         )
     directions = [
@@ -483,8 +499,35 @@ def _telemetry(
         cues=srt.cues,
         fixes=len(srt.fixes),
         found_by=found_by,
+        duration_s=srt.duration_s,
     )
     return info, track, times, directions, notes
+
+
+# a DJI sidecar ends within a cue (a frame, or a second in the oldest format) of its video
+_TELEMETRY_SLACK_S = 2.0
+_TELEMETRY_SLACK_FRACTION = 0.05
+
+
+def _duration_notes(name: str, srt_s: float | None, video_s: float | None) -> list[Note]:
+    """Warn when the telemetry's cues end far from the video's end."""
+    if srt_s is None or video_s is None:
+        return []
+    tolerance_s = max(_TELEMETRY_SLACK_S, _TELEMETRY_SLACK_FRACTION * video_s)
+    if abs(srt_s - video_s) <= tolerance_s:
+        return []
+    return [
+        Note(
+            code="W_TELEMETRY_DURATION_MISMATCH",
+            message=sanitize_text(
+                f"the cues of {name!r} run to {srt_s:.1f} s but the video lasts {video_s:.1f} s "
+                f"(more than the {tolerance_s:.1f} s a sidecar and its video differ by): the "
+                "telemetry belongs to another or a longer recording, or one of the two was cut; "
+                "positions at the frames' times may be another moment's"
+            ),
+            field="gps_track",
+        )
+    ]
 
 
 def _probe_still(p: Path, sniffed: str, extension: str, now: datetime) -> MediaInfo:
@@ -494,12 +537,11 @@ def _probe_still(p: Path, sniffed: str, extension: str, now: datetime) -> MediaI
 
     data, digest = read_image_bytes(p)
     try:
-        still, times, locations, directions, device, notes = read_still(
-            data, sniffed, max_pixels=60_000_000
-        )
+        found = read_still(data, sniffed, max_pixels=60_000_000)
     except GeoverifyError as exc:
         exc.input_sha256 = digest
         raise
+    still, times, notes = found.still, found.times, list(found.notes)
     expected = {"jpeg": ("jpg", "jpeg", "jpe", "jfif"), "png": ("png",), "heic": ("heic", "heif")}
     if extension and extension not in expected.get(still.format, (extension,)):
         notes.append(
@@ -513,7 +555,10 @@ def _probe_still(p: Path, sniffed: str, extension: str, now: datetime) -> MediaI
             )
         )
     for t in times:
-        if t.utc is not None and t.utc > now + timedelta(days=1):
+        # a local time (no zone) is in the future only if it is in every zone
+        instant = t.read_as_utc()
+        slack = timedelta(days=1) if t.utc is not None else timedelta(days=1, hours=14)
+        if instant is not None and instant > now + slack:
             notes.append(
                 Note(
                     code="W_TIME_IMPLAUSIBLE",
@@ -542,14 +587,14 @@ def _probe_still(p: Path, sniffed: str, extension: str, now: datetime) -> MediaI
         video=None,
         audio=(),
         data_streams=(),
-        creation_times=tuple(times),
-        locations=tuple(locations),
-        device=device,
+        creation_times=times,
+        locations=found.locations,
+        device=found.device,
         gps_track=None,
-        media_data_complete=None,
-        tags=(),
+        media_data_complete=found.data_complete,
+        tags=found.tags,
         notes=tuple(notes),
         decoder_versions={"Pillow": pillow_version, "max_image_bytes": str(MAX_IMAGE_BYTES)},
         still=still,
-        directions=tuple(directions),
+        directions=found.directions,
     )

@@ -11,6 +11,7 @@ from geoverify.errors import InputError
 from geoverify.models import LatLon
 from geoverify.probing._container import RawContainer
 from geoverify.probing._model import (
+    NULL_ISLAND,
     CreationTime,
     DeviceInfo,
     LocationClaim,
@@ -135,10 +136,25 @@ def creation_times_of(raw: RawContainer) -> list[CreationTime]:
                 utc = naive.replace(tzinfo=UTC) if naive.tzinfo is None else naive
             except ValueError:
                 utc = None
+        local = None
+        if not header_time and utc is None and not zone:
+            # a tag (Matroska DATE, an Apple date) with no zone: a local wall-clock time
+            try:
+                naive = datetime.fromisoformat(value.strip().replace(" ", "T", 1))
+                local = naive.isoformat() if naive.tzinfo is None else None
+            except ValueError:
+                local = None
         if header_time:
             zone = False  # the 'Z' is FFmpeg's reading of the format rule, not the camera's
         out.append(
-            CreationTime(source=source, raw=value, utc=utc, zone_stated=zone, local_offset=offset)
+            CreationTime(
+                source=source,
+                raw=value,
+                utc=utc,
+                zone_stated=zone,
+                local_offset=offset,
+                local_time=local,
+            )
         )
 
     meta = folded(raw.metadata)
@@ -179,6 +195,8 @@ def locations_of(raw: RawContainer) -> list[LocationClaim]:
             problem = ""
         except InputError as exc:
             pos, alt, problem = None, None, exc.message
+        if pos is not None and pos.lat == 0 and pos.lon == 0:
+            pos, problem = None, NULL_ISLAND  # an unset receiver: a claim, never a position
         out.append(
             LocationClaim(
                 source=next((k for k in raw.metadata if k.lower() == key), key),

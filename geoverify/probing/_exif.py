@@ -10,16 +10,22 @@ is decoded here. Every claim is normalised like the video ones:
   with its T/M reference. A magnetic bearing is kept as written and flagged; it is never
   treated as true (no declination model is applied).
 - Times: DateTimeOriginal with OffsetTimeOriginal (or OffsetTime) when present (zone stated),
-  otherwise zone-less; GPSDateStamp + GPSTimeStamp as UTC. When both exist, their difference is
+  otherwise a local wall-clock time in an unknown zone (``local_time``, no UTC instant);
+  GPSDateStamp + GPSTimeStamp as UTC. When both exist, their difference is
   reported as the implied UTC offset; an offset that is no whole quarter hour, or that
   contradicts the stated offset, is a clock-inconsistency note, not a choice between them.
 - Device: Make, Model, Software.
+- Every tag of IFD0, the Exif and GPS IFDs and the Interop IFD, as text (``exif_tags``).
+- Whether the picture's data is all there, from the file's structure (``_still_data``): a cut
+  photo whose EXIF is readable gets ``W_MEDIA_DATA_MISSING``; one with nothing readable left is
+  ``E_IMAGE_INVALID``.
 Malformed fields (a GPS date of ``2014:09:259``, a rational with a zero denominator) become
 notes, never exceptions.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 import re
@@ -31,15 +37,20 @@ from typing import Any
 from geoverify.errors import LimitError, MediaError
 from geoverify.models import LatLon, Note, Severity, sanitize_text
 from geoverify.probing._model import (
+    MAX_TAG_CHARS,
+    NULL_ISLAND,
     CameraDirection,
     CreationTime,
     DeviceInfo,
     LocationClaim,
+    MetadataTag,
     StillImageInfo,
 )
+from geoverify.probing._still_data import image_data
 
 _IFD_EXIF = 0x8769
 _IFD_GPS = 0x8825
+_IFD_INTEROP = 0xA005
 _DATE = re.compile(r"^(\d{4}):(\d\d):(\d\d) (\d\d):(\d\d):(\d\d)$")
 _OFFSET = re.compile(r"^([+-])(\d\d):(\d\d)$")
 # clocks within this of each other agree; a camera clock drifts seconds, not minutes
@@ -104,7 +115,7 @@ def _position(gps: Mapping[int, Any], notes: list[Note]) -> LocationClaim | None
         lat = -lat if lat_ref == "S" else lat
         lon = -lon if lon_ref == "W" else lon
         if lat == 0 and lon == 0:
-            problem = "GPS position is (0, 0), 'null island': an unset receiver, no location"
+            problem = NULL_ISLAND
         elif not (-90 <= lat <= 90 and -180 <= lon <= 180):
             problem = f"GPS position ({lat}, {lon}) is out of range"
         else:
@@ -126,7 +137,9 @@ def _position(gps: Mapping[int, Any], notes: list[Note]) -> LocationClaim | None
                 Severity.WARNING if dop > 5 else Severity.INFO,
             )
         )
-    if problem:
+    if problem == NULL_ISLAND:
+        notes.append(_note("W_LOCATION_NULL_ISLAND", f"EXIF GPS: {problem}", "location"))
+    elif problem:
         notes.append(_note("W_EXIF_GPS_INVALID", problem, "location"))
     return LocationClaim(
         source="EXIF GPS",
@@ -192,7 +205,7 @@ def _exif_time(
         return CreationTime(source=f"EXIF {label}", raw=raw, utc=None, zone_stated=False,
                             local_offset=None)  # fmt: skip
     offset_raw = next((_text(exif.get(t)) for t in offset_tags if _text(exif.get(t))), None)
-    tz = UTC
+    tz: timezone | None = None
     zone_stated = False
     if offset_raw is not None:
         om = _OFFSET.match(offset_raw)
@@ -213,12 +226,21 @@ def _exif_time(
         notes.append(_note("W_EXIF_TIME_INVALID", f"{label} {raw!r} is no date", "creation"))
         return CreationTime(source=f"EXIF {label}", raw=raw, utc=None, zone_stated=False,
                             local_offset=None)  # fmt: skip
+    if not zone_stated:  # a wall-clock time in an unknown zone: no instant is claimed
+        return CreationTime(
+            source=f"EXIF {label}",
+            raw=raw,
+            utc=None,
+            zone_stated=False,
+            local_offset=None,
+            local_time=local.isoformat(),
+        )
     return CreationTime(
-        source=f"EXIF {label}" + (" + OffsetTime" if zone_stated else ""),
-        raw=raw + (f" {offset_raw}" if zone_stated else ""),
+        source=f"EXIF {label} + OffsetTime",
+        raw=f"{raw} {offset_raw}",
         utc=local.astimezone(UTC),
-        zone_stated=zone_stated,
-        local_offset=offset_raw if zone_stated else None,
+        zone_stated=True,
+        local_offset=offset_raw,
     )
 
 
@@ -278,16 +300,17 @@ def _hms(seconds: float) -> str:
 def _clock_notes(
     local: CreationTime | None, gps_utc: datetime | None, gps_day_s: float | None
 ) -> list[Note]:
-    if local is None or local.utc is None:
+    own_utc = local.read_as_utc() if local is not None else None
+    if local is None or own_utc is None:
         return []
     if gps_utc is not None:
-        diff = (local.utc - gps_utc).total_seconds()
+        diff = (own_utc - gps_utc).total_seconds()
         against = f"the GPS UTC time {gps_utc.isoformat()}"
     elif gps_day_s is None:
         return []
     else:
         # only the GPS time of day: compare within a day, the nearest way round
-        own = local.utc.hour * 3600 + local.utc.minute * 60 + local.utc.second
+        own = own_utc.hour * 3600 + own_utc.minute * 60 + own_utc.second
         diff = (own - gps_day_s + 43200) % 86400 - 43200
         against = f"the GPS time of day {_hms(gps_day_s)} UTC (no GPS date)"
     if local.zone_stated:
@@ -324,50 +347,27 @@ def _clock_notes(
     ]
 
 
-def _heif_cut_short(data: bytes) -> str:
-    """Say which top-level ISO BMFF box of a HEIF file runs past its end ("" if none does).
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class StillRead:
+    """What ``read_still`` found in a photo: its picture, its claims, its tags and notes.
 
-    Each box starts with a 32-bit size and a 4-character type; size 1 means a 64-bit size
-    follows, size 0 that the box runs to the end of the file (ISO/IEC 14496-12, 4.2).
+    ``data_complete`` is ``False`` when the file's structure shows image data missing
+    (``geoverify.probing._still_data``); a ``W_MEDIA_DATA_MISSING`` note then says what.
     """
-    offset, end = 0, len(data)
-    while offset + 8 <= end:
-        size = int.from_bytes(data[offset : offset + 4], "big")
-        kind = data[offset + 4 : offset + 8].decode("latin-1")
-        header = 8
-        if size == 1:
-            if offset + 16 > end:
-                return f"box {kind!r} at byte {offset:,} has no room for its 64-bit size"
-            size = int.from_bytes(data[offset + 8 : offset + 16], "big")
-            header = 16
-        elif size == 0:
-            return ""
-        if size < header:
-            return f"box {kind!r} at byte {offset:,} declares an impossible size of {size}"
-        if offset + size > end:
-            return (
-                f"box {kind!r} at byte {offset:,} declares {size:,} bytes, "
-                f"but the file ends {offset + size - end:,} bytes earlier"
-            )
-        offset += size
-    return ""  # a few stray bytes after the last box do not lose any image data
+
+    still: StillImageInfo
+    times: tuple[CreationTime, ...]
+    locations: tuple[LocationClaim, ...]
+    directions: tuple[CameraDirection, ...]
+    device: DeviceInfo
+    tags: tuple[MetadataTag, ...]
+    notes: tuple[Note, ...]
+    data_complete: bool
 
 
-def read_still(
-    data: bytes, sniffed: str, *, max_pixels: int
-) -> tuple[StillImageInfo, list[CreationTime], list[LocationClaim], list[CameraDirection],
-           DeviceInfo, list[Note]]:  # fmt: skip
-    """Read a still image's header and EXIF; no pixel is decoded.
-
-    Raises
-    ------
-    MediaError
-        ``E_IMAGE_INVALID`` when Pillow cannot read the header.
-    LimitError
-        ``E_LIMIT_PIXELS`` above ``max_pixels``.
-    """
+def _open(data: bytes, sniffed: str, max_pixels: int) -> tuple[Any, ...]:
+    """Open the header with Pillow: (width, height, format, IFD0, Exif, GPS, Interop, warnings)."""
     image_mod = _pillow()
-    notes: list[Note] = []
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -377,6 +377,7 @@ def read_still(
                 exif = im.getexif()
                 gps = dict(exif.get_ifd(_IFD_GPS))
                 sub = dict(exif.get_ifd(_IFD_EXIF))
+                interop = dict(exif.get_ifd(_IFD_INTEROP)) if sub.get(_IFD_INTEROP) else {}
                 base = dict(exif)
     except image_mod.DecompressionBombError as exc:
         # the header claims more pixels than Pillow opens: the same diagnosis as `frames` and
@@ -386,16 +387,43 @@ def read_still(
         msg = f"the image header cannot be read ({type(exc).__name__}): not a readable image"
         hint = "The file is truncated or corrupt."
         raise MediaError(msg, code="E_IMAGE_INVALID", hint=hint) from None
-    if fmt in ("heif", "heic") and (cut := _heif_cut_short(data)):
-        # pillow-heif 1.9 opens a cut file lazily (1.8 refused it): the box sizes tell
-        msg = f"the file is cut short: {cut}"
-        hint = "The file is truncated: get the whole file from its source."
-        raise MediaError(msg, code="E_IMAGE_INVALID", hint=hint)
-    for w in caught:
-        notes.append(_note("W_EXIF_CORRUPT", f"Pillow: {str(w.message)[:160]}", "metadata"))
+    return width, height, fmt, base, sub, gps, interop, caught
+
+
+def read_still(data: bytes, sniffed: str, *, max_pixels: int) -> StillRead:
+    """Read a still image's structure, header and EXIF; no pixel is decoded.
+
+    Raises
+    ------
+    MediaError
+        ``E_IMAGE_INVALID`` when nothing in the file can be read (its structure is cut before
+        both the picture and the EXIF) or Pillow cannot read the header.
+    LimitError
+        ``E_LIMIT_PIXELS`` above ``max_pixels``.
+    """
+    notes: list[Note] = []
+    layout = image_data(data, "heic" if sniffed == "heif" else sniffed)
+    nothing = MediaError(
+        f"nothing in the file can be read: {layout.problem}",
+        code="E_IMAGE_INVALID",
+        hint="The file is truncated: get the whole file from its source.",
+    )
+    try:  # a header that claims too many pixels is a limit first, whatever follows it
+        width, height, fmt, base, sub, gps, interop, caught = _open(data, sniffed, max_pixels)
+    except MediaError:
+        if not layout.usable:
+            raise nothing from None
+        raise
     if width * height > max_pixels:
         msg = f"the image is {width}x{height}, above the {max_pixels:,}-pixel limit"
         raise LimitError(msg, code="E_LIMIT_PIXELS", hint="Scale the image down first.")
+    if not layout.usable:
+        # decided from the bytes: pillow-heif 1.9 opens a cut HEIF lazily where 1.8 refused it
+        raise nothing
+    if not layout.complete:
+        notes.append(_note("W_MEDIA_DATA_MISSING", layout.problem, "container"))
+    for w in caught:
+        notes.append(_note("W_EXIF_CORRUPT", f"Pillow: {str(w.message)[:160]}", "metadata"))
     orientation = base.get(274)
     orientation = orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else None
     swap = orientation in (5, 6, 7, 8)
@@ -408,6 +436,44 @@ def read_still(
         display_height=width if swap else height,
         decoder="pillow-heif" if fmt in ("heif", "heic") else "Pillow",
     )
+    times = _times(base, sub, gps, notes)
+    locations = []
+    position = _position(gps, notes)
+    if position is not None:
+        locations.append(position)
+    directions = _directions(gps, notes)
+    device = DeviceInfo(
+        make=_text(base.get(271)), model=_text(base.get(272)), software=_text(base.get(305))
+    )
+    if not gps:
+        notes.append(
+            _note(
+                "I_NO_EXIF_GPS",
+                "the image carries no GPS block: platforms strip it, so this is no evidence "
+                "either way",
+                "location",
+                Severity.INFO,
+            )
+        )
+    tags = exif_tags(
+        (("EXIF IFD0", base), ("EXIF SubIFD", sub), ("EXIF GPS", gps), ("EXIF Interop", interop))
+    )
+    return StillRead(
+        still=still,
+        times=tuple(times),
+        locations=tuple(locations),
+        directions=tuple(directions),
+        device=device,
+        tags=tags,
+        notes=tuple(notes),
+        data_complete=layout.complete,
+    )
+
+
+def _times(
+    base: Mapping[int, Any], sub: Mapping[int, Any], gps: Mapping[int, Any], notes: list[Note]
+) -> list[CreationTime]:
+    """DateTimeOriginal (else DateTime), the GPS time, and what their difference says."""
     times = []
     original = _exif_time(sub, 36867, (36881, 36880), "DateTimeOriginal", notes)
     if original is not None:
@@ -427,25 +493,67 @@ def read_still(
                 )
             )
     notes += _clock_notes(original, gps_time.utc if gps_time else None, gps_day_s)
-    locations = []
-    position = _position(gps, notes)
-    if position is not None:
-        locations.append(position)
-    directions = _directions(gps, notes)
-    device = DeviceInfo(
-        make=_text(base.get(271)), model=_text(base.get(272)), software=_text(base.get(305))
-    )
-    if not gps:
-        notes.append(
-            _note(
-                "I_NO_EXIF_GPS",
-                "the image carries no GPS block: platforms strip it, so this is no evidence "
-                "either way",
-                "location",
-                Severity.INFO,
+    return times
+
+
+# pointers to other IFDs: offsets inside the file, not claims
+_POINTERS = frozenset({_IFD_EXIF, _IFD_GPS, _IFD_INTEROP})
+_BINARY_SHOWN_BYTES = 64
+# EXIF 2.32's name where Pillow gives TIFF/EP's (0x9214 is SubjectLocation there, like 0xa214)
+_EXIF_TAGS = {0x9214: "SubjectArea"}
+_INTEROP_TAGS = {1: "InteropIndex", 2: "InteropVersion", 0x1000: "RelatedImageFileFormat",
+                 0x1001: "RelatedImageWidth", 0x1002: "RelatedImageHeight"}  # fmt: skip
+
+
+def exif_tags(ifds: tuple[tuple[str, Mapping[int, Any]], ...]) -> tuple[MetadataTag, ...]:
+    """Return every EXIF tag of the given IFDs as text, named as in the EXIF 2.32 tables.
+
+    Rationals are written exactly (``27704/249``, with their decimal value), binary values as
+    hexadecimal up to 64 bytes, and longer ones (a maker note) by their length only.
+    """
+    from PIL.ExifTags import GPSTAGS, TAGS
+
+    out = []
+    for scope, ifd in ifds:
+        names = {"EXIF GPS": GPSTAGS, "EXIF Interop": _INTEROP_TAGS}.get(scope, TAGS | _EXIF_TAGS)
+        for key in sorted(ifd):
+            if key in _POINTERS and scope != "EXIF GPS":
+                continue
+            text = sanitize_text(_tag_text(ifd[key]))
+            cut = None
+            if len(text) > MAX_TAG_CHARS:
+                cut, text = len(text), text[:MAX_TAG_CHARS]
+            out.append(
+                MetadataTag(
+                    scope=scope,
+                    key=names.get(key, f"0x{key:04x}"),
+                    value=text,
+                    truncated_from_chars=cut,
+                )
             )
-        )
-    return still, times, locations, directions, device, notes
+    return tuple(out)
+
+
+def _tag_text(value: Any) -> str:
+    if isinstance(value, bytes):
+        body = value.rstrip(b"\x00")
+        if body and all(32 <= b < 127 or b in (9, 10, 13) for b in body):
+            return body.decode("ascii")
+        if len(value) <= _BINARY_SHOWN_BYTES:
+            return "0x" + value.hex()
+        return f"(binary, {len(value):,} bytes)"
+    if isinstance(value, tuple | list):
+        return "(" + ", ".join(_tag_text(v) for v in value) + ")"
+    numerator, denominator = getattr(value, "numerator", None), getattr(value, "denominator", None)
+    if isinstance(numerator, int) and isinstance(denominator, int) and not isinstance(value, int):
+        if denominator == 1:
+            return str(numerator)
+        if denominator == 0:
+            return f"{numerator}/0 (no value)"
+        return f"{numerator}/{denominator} (= {numerator / denominator:.10g})"
+    if isinstance(value, str):
+        return value.rstrip("\x00")
+    return str(value)
 
 
 def _bomb_error(data: bytes, max_pixels: int, pillow_says: str) -> LimitError:
@@ -480,7 +588,10 @@ def decode_still(data: bytes, *, max_pixels: int) -> Any:
     except image_mod.DecompressionBombError as exc:
         raise _bomb_error(data, max_pixels, str(exc)) from None
     except Exception as exc:
-        msg = f"the image cannot be decoded ({type(exc).__name__}): truncated or corrupt"
+        from geoverify.probing._sniff import sniff_container
+
+        why = image_data(data, sniff_container(data[:16])).problem or "truncated or corrupt"
+        msg = f"the image cannot be decoded ({type(exc).__name__}): {why}"
         raise MediaError(
             msg, code="E_IMAGE_INVALID", hint="The file is truncated or corrupt."
         ) from None

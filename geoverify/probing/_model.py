@@ -10,12 +10,14 @@ from fractions import Fraction
 from geoverify._gpmf import GpmfFix
 from geoverify.models import LatLon, Note
 
-PROBE_SCHEMA = "geoverify.probe/1"
+PROBE_SCHEMA = "geoverify.probe/2"  # 2: a time without a zone has utc null and local_time
 MAX_TAG_CHARS = 65536
 MAX_MOOV_BYTES = 64 * 2**20
 # Capture devices and FFmpeg cannot produce dates before these; anything earlier is an epoch
 # default (1904 in QuickTime, 1970 in Unix) or garbage.
 EARLIEST_PLAUSIBLE = datetime(1995, 1, 1, tzinfo=UTC)
+# the problem of a location at exactly (0, 0): kept as a claim, never as a position
+NULL_ISLAND = "the position is (0, 0), 'null island': an unset receiver, no location"
 
 
 # --- result types ------------------------------------------------------------------------------
@@ -119,6 +121,13 @@ class AudioStreamInfo:
 class CreationTime:
     """A creation time the file claims.
 
+    Three kinds: a time with its zone (``+03:00``, ``Z``): ``utc`` is the instant; a
+    QuickTime/MP4 header time, which carries no zone but which the format defines as UTC:
+    ``utc`` is that reading, ``zone_stated`` is false (many cameras write local time there);
+    a local wall-clock time with no zone at all (EXIF DateTimeOriginal without OffsetTime, a
+    DJI aircraft clock): ``local_time`` holds it and ``utc`` is ``None``, since the instant is
+    unknown to within the world's zones (UTC-12 to UTC+14).
+
     Attributes
     ----------
     source
@@ -127,13 +136,16 @@ class CreationTime:
     raw
         The value verbatim.
     utc
-        The instant in UTC as the field states it, or ``None`` when it cannot be parsed.
+        The instant in UTC as the field or its format states it; ``None`` when it cannot be
+        parsed, or when it is a local time with no zone (see ``local_time``).
     zone_stated
-        Whether the value itself carries a time zone. QuickTime/MP4 header times carry none:
-        FFmpeg prints them with ``Z`` because the format says UTC, but many cameras write local
-        time there.
+        Whether the value itself carries a time zone.
     local_offset
         The UTC offset written in the value (``+03:00``), when there is one.
+    local_time
+        The wall-clock date and time as written, ISO 8601 without an offset
+        (``2012-09-29T16:11:25``), when the value has no zone and its format defines none:
+        local time in an unknown zone. ``None`` otherwise.
     """
 
     source: str
@@ -141,6 +153,19 @@ class CreationTime:
     utc: datetime | None
     zone_stated: bool
     local_offset: str | None
+    local_time: str | None = None
+
+    def read_as_utc(self) -> datetime | None:
+        """Return ``utc``, or ``local_time`` read as if it were UTC (for bounds, never shown).
+
+        The true instant of a local time lies within -14 h and +12 h of that reading (zones
+        run from UTC-12 to UTC+14); ``None`` when the value could not be parsed.
+        """
+        if self.utc is not None:
+            return self.utc
+        if self.local_time is None:
+            return None
+        return datetime.fromisoformat(self.local_time).replace(tzinfo=UTC)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -229,14 +254,20 @@ class CameraDirection:
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class TelemetryFile:
-    """A telemetry sidecar read beside the media (a separate file: anyone can edit it)."""
+    """A telemetry sidecar read beside the media (a separate file: anyone can edit it).
+
+    ``found_by`` is ``given (--telemetry)`` (the user named it) or ``sidecar with the video's
+    name``; ``duration_s`` is where its last cue ends in the video, seconds (``None`` when no
+    cue has a time), compared with the video's duration in the notes.
+    """
 
     path: str
     sha256: str
     format: str
     cues: int
     fixes: int
-    found_by: str  # "given (--telemetry)" or "sidecar with the video's name"
+    found_by: str
+    duration_s: float | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

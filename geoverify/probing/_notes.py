@@ -14,6 +14,7 @@ from geoverify.probing._container import RawContainer
 from geoverify.probing._model import (
     EARLIEST_PLAUSIBLE,
     MAX_TAG_CHARS,
+    NULL_ISLAND,
     CreationTime,
     DeviceInfo,
     GpsTrack,
@@ -187,21 +188,31 @@ def _encoder_notes(e: NoteEvidence) -> Iterator[Note]:
 def _time_notes(e: NoteEvidence) -> Iterator[Note]:
     """Each creation time: unparseable, without a zone, impossible."""
     for t in e.times:
-        if t.utc is None:
+        instant = t.read_as_utc()
+        if instant is None:
             yield _note(
                 "W_TIME_UNPARSEABLE",
                 f"{t.source} {t.raw!r} is not a valid date",
                 "creation_time",
             )
             continue
-        if not t.zone_stated:
+        if t.local_time is not None:
+            yield _note(
+                "W_TIME_NO_ZONE",
+                f"{t.source} {t.raw!r} is a local wall-clock time with no zone: the instant "
+                "is unknown to within the world's zones (UTC-12 to UTC+14)",
+                "creation_time",
+            )
+        elif not t.zone_stated:
             yield _note(
                 "W_TIME_NO_ZONE",
                 f"{t.source} carries no time zone: the format says UTC, but many cameras "
                 "write local time there",
                 "creation_time",
             )
-        if t.utc < EARLIEST_PLAUSIBLE or t.utc > e.now + timedelta(days=1):
+        # a local time is impossible only if it is in every zone (+-14 h of slack)
+        slack = timedelta(hours=14) if t.local_time is not None else timedelta(0)
+        if instant < EARLIEST_PLAUSIBLE - slack or instant > e.now + timedelta(days=1) + slack:
             yield _note(
                 "W_TIME_IMPOSSIBLE",
                 f"{t.source} {t.raw!r} is before 1995 or in the future: a reset clock or "
@@ -212,9 +223,11 @@ def _time_notes(e: NoteEvidence) -> Iterator[Note]:
 
 def _times_agree_notes(e: NoteEvidence) -> Iterator[Note]:
     """Creation times more than 5 minutes apart."""
-    valid = [t for t in e.times if t.utc is not None]
+    # local times compared as wall clocks read as UTC, as a camera writes its header times
+    readings = [(t, r) for t in e.times if (r := t.read_as_utc()) is not None]
+    valid = [t for t, _ in readings]
     if len(valid) > 1:
-        spread = max(t.utc for t in valid if t.utc) - min(t.utc for t in valid if t.utc)
+        spread = max(r for _, r in readings) - min(r for _, r in readings)
         if spread > timedelta(minutes=5):
             listing = "; ".join(f"{t.source}={t.raw}" for t in valid)
             yield _note(
@@ -226,19 +239,20 @@ def _times_agree_notes(e: NoteEvidence) -> Iterator[Note]:
 
 def _time_gps_notes(e: NoteEvidence) -> Iterator[Note]:
     """Zone-less creation times against the GPS clock (local time labelled UTC)."""
-    valid = [t for t in e.times if t.utc is not None]
     if e.gps is not None and e.gps.first_time_utc is not None:
-        for t in valid:
-            if t.utc is None or t.zone_stated:
+        for t in e.times:
+            reading = t.read_as_utc()
+            if reading is None or t.zone_stated:
                 continue
-            diff_h = (t.utc - e.gps.first_time_utc).total_seconds() / 3600.0
+            diff_h = (reading - e.gps.first_time_utc).total_seconds() / 3600.0
             nearest = round(diff_h * 4) / 4  # zones are whole or quarter hours
             if abs(diff_h) > 0.25 and abs(diff_h - nearest) < 0.1:
+                what = "a local clock" if t.local_time is not None else "local time labelled UTC"
                 yield _note(
                     "W_TIME_LOCAL_AS_UTC",
                     f"{t.source} is {diff_h:+.2f} h from the GPS clock "
-                    f"({e.gps.first_time_utc.isoformat()}): it is most likely local time "
-                    f"labelled UTC, zone about UTC{nearest:+g}",
+                    f"({e.gps.first_time_utc.isoformat()}): it is most likely {what}, zone "
+                    f"about UTC{nearest:+g}",
                     "creation_time",
                 )
             elif abs(diff_h) > 0.25:
@@ -252,16 +266,17 @@ def _time_gps_notes(e: NoteEvidence) -> Iterator[Note]:
 def _location_notes(e: NoteEvidence) -> Iterator[Note]:
     """Each location: invalid, or 0,0."""
     for loc in e.locations:
-        if loc.position is None:
+        if loc.problem == NULL_ISLAND:
+            yield _note(
+                "W_LOCATION_NULL_ISLAND",
+                f"{loc.source} {loc.raw!r} is 0,0: a missing fix written as zeros, not kept "
+                "as a position",
+                "location",
+            )
+        elif loc.position is None:
             yield _note(
                 "W_LOCATION_INVALID",
                 f"{loc.source} {loc.raw!r}: {loc.problem}; claimed by the file only",
-                "location",
-            )
-        elif loc.position.lat == 0.0 and loc.position.lon == 0.0:
-            yield _note(
-                "W_LOCATION_NULL_ISLAND",
-                f"{loc.source} is 0,0: a missing fix written as zeros",
                 "location",
             )
 

@@ -20,14 +20,21 @@ every trap the formats are known for handled explicitly:
 6. ``F.PRY`` (aircraft) and ``G.PRY`` (gimbal) pitch, roll, yaw in degrees; the gimbal yaw is
    the viewing direction. DJI does not state whether it is from true or magnetic north.
 
-Heights: ``BAROMETER`` and ``H`` are relative to the take-off point; ``altitude`` (Air 2) is
-as the firmware states it. The reference of each is carried in ``alt_reference``.
+Heights: ``BAROMETER`` (``Hb`` in the oldest format) and ``H`` are relative to the take-off
+point; ``altitude`` (Air 2) is as the firmware states it. The reference of each is carried in
+``alt_reference``. The oldest format's ``Hs`` (equal to ``Hb`` in every sample; its sensor is
+not documented) is not read.
+
+Duration: the time in the video where the last cue ends (its timing line; for a file without
+timing lines, the aircraft clock's span plus one cue interval). ``probe`` compares it with the
+video's duration: a sidecar of another length belongs to another video or was cut.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import math
 import re
 from datetime import datetime
@@ -42,15 +49,17 @@ MAX_SRT_BYTES = 64 * 2**20
 _TIMING = re.compile(
     r"^\s*(\d+):(\d\d):(\d\d)[,.](\d{1,3})\s*-->\s*(\d+):(\d\d):(\d\d)[,.](\d{1,3})"
 )
+# the oldest firmware writes the month, day and hour without a leading zero (2017.8.5 9:11:51)
 _DATE = re.compile(
-    r"(\d{4})[.-](\d\d)[.-](\d\d)\s+(\d\d):(\d\d):(\d\d)(?:[,.](\d{1,3}))?(?:,(\d{1,3}))?"
+    r"(\d{4})[.-](\d{1,2})[.-](\d{1,2})\s+(\d{1,2}):(\d\d):(\d\d)(?:[,.](\d{1,3}))?"
+    r"(?:,(\d{1,3}))?"
 )
 _NUM = r"[-+]?\d+(?:\.\d+)?"
 _GPS = re.compile(rf"GPS\s*\(\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*([mM]?)\s*\)")
 _HOME = re.compile(rf"HOME\s*\(\s*({_NUM})\s*,\s*({_NUM})")
 _BRACKET = re.compile(r"\[\s*([A-Za-z_. ]+?)\s*:\s*([^\]\[]*?)\s*\]")
 _PRY = re.compile(rf"([FG])\.PRY\s*\(\s*({_NUM})°?\s*,\s*({_NUM})°?\s*,\s*({_NUM})°?\s*\)")
-_BARO = re.compile(rf"BAROMETER\s*:\s*({_NUM})")
+_BARO = re.compile(rf"(?:BAROMETER|\bHb)\s*:\s*({_NUM})")  # Hb: the oldest firmware's name
 _HEIGHT = re.compile(rf"(?<![A-Za-z.])H\s+({_NUM})\s*m")
 _SPEED = re.compile(rf"H\.S\s+({_NUM})\s*m/s")
 
@@ -90,6 +99,8 @@ class SrtTrack:
     fixes: tuple[TrackFix, ...]
     home: tuple[float, float] | None  # (lat, lon)
     notes: tuple[Note, ...]
+    # seconds into the video where the last cue ends (None: no cue has a time)
+    duration_s: float | None = None
 
 
 def _note(code: str, message: str, severity: Severity = Severity.WARNING) -> Note:
@@ -273,12 +284,13 @@ def parse_srt(path: str | Path) -> SrtTrack:
     raw: list[dict[str, object]] = []
     problems = 0
     timed = 0
+    end_s: float | None = None
     for lines in cues:
         timing = _TIMING.match(lines[0])
         t_s = None
         if timing:
-            h, mi, sec = (int(timing.group(i)) for i in (1, 2, 3))
-            t_s = h * 3600 + mi * 60 + sec + int(timing.group(4).ljust(3, "0")) / 1000
+            t_s = _clock_s(timing, 1)
+            end_s = max(end_s or 0.0, _clock_s(timing, 5))
             timed += 1
             lines = lines[1:]
         found, problem = _cue_fix(lines, t_s)
@@ -330,4 +342,20 @@ def parse_srt(path: str | Path) -> SrtTrack:
         fixes=fixes,
         home=home,  # type: ignore[arg-type]
         notes=tuple(notes),
+        duration_s=end_s if timed else _untimed_duration_s(raw),
     )
+
+
+def _clock_s(timing: re.Match[str], first: int) -> float:
+    """Seconds of an SRT time ``hh:mm:ss,mmm`` from four groups of ``timing`` from ``first``."""
+    h, mi, sec = (int(timing.group(first + i)) for i in range(3))
+    return h * 3600 + mi * 60 + sec + int(timing.group(first + 3).ljust(3, "0")) / 1000
+
+
+def _untimed_duration_s(raw: list[dict[str, object]]) -> float | None:
+    """Return the last untimed cue's time (aircraft clock) plus the median cue interval."""
+    times = sorted(t for f in raw if isinstance(t := f.get("t_s"), float | int))
+    if len(times) < 2:
+        return None
+    steps = sorted(b - a for a, b in itertools.pairwise(times))
+    return float(times[-1] + steps[len(steps) // 2])
