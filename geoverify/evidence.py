@@ -10,13 +10,20 @@ editor can read, and what would decide it when it cannot.
 The lines:
 
 - **location**: every position the file claims (a location tag, or every fix of a GPS track,
-  with its accuracy radius where stated) against ``filmed_at``; a position certainly beyond
-  ``within_m`` (distance minus both uncertainties) contradicts, one certainly inside (distance
-  plus both) supports; a re-muxed file's nearby position supports only weakly, as its metadata
-  can be stale or forged. Claims with ``subject: camera`` count here too.
-- **time**: the file's capture time against ``filmed_between``. The GPS clock is preferred; a
-  time whose zone the file does not state may be local time labelled UTC, so it is widened by
-  +-14 h (every zone on Earth) before it is compared; the clip's duration is allowed either way.
+  with its stated accuracy: EXIF GPSHPositioningError, Apple's accuracy radius) against
+  ``filmed_at``; a position certainly beyond ``within_m`` (distance minus the position's
+  accuracy and the place's uncertainty) contradicts, one certainly inside (distance plus both)
+  supports, weakly when the position states no accuracy or the file was re-muxed (its metadata
+  can be stale or forged). A place with no position is bounded instead: by the registry's area
+  of interest, else by the role's other candidates, else by every landmark of the registry
+  (assumed within 50 km, or their own span, of them); a position beyond the bound contradicts,
+  and a bound never supports. Claims with ``subject: camera`` count here too.
+- **time**: the file's capture time against ``filmed_between``. The GPS clock is preferred (a
+  GPS track, the EXIF GPS time), then a time with its zone, then a time without zone at the UTC
+  offset the file's GPS time of day implies (probe's ``I_IMPLIED_UTC_OFFSET``); a time with no
+  zone at all may be local time in any zone, so it is widened from 14 h before to 12 h after
+  (UTC-12 to UTC+14): inside the window only as written, it is weak support. The clip's
+  duration is allowed either way.
 - **visual**: frames matched to the landmark of ``shows`` support it (strongly when the
   estimated false-match rate is at most the matcher's bound, weakly when it could not be
   estimated); frames matched to a landmark far from the claimed place contradict; no match is
@@ -34,6 +41,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -45,7 +53,7 @@ from geoverify.models import CheckResult, LatLon, Verdict
 if TYPE_CHECKING:
     from geoverify.claims import ClaimSet, Hypothesis
     from geoverify.matching import FrameMatch
-    from geoverify.probing import MediaInfo
+    from geoverify.probing import CreationTime, MediaInfo
     from geoverify.registry import Landmark, Registry
 
 __all__ = [
@@ -109,8 +117,15 @@ RULES: tuple[tuple[str, BottomVerdict, str], ...] = (
     ),
 )
 
-_ZONE_SLACK = timedelta(hours=14)  # UTC-12 .. UTC+14: a time without zone is this uncertain
+# a wall-clock time with no zone is UTC plus an offset from -12 h to +14 h: its instant lies
+# from 14 h before to 12 h after the time read as if it were UTC
+_ZONE_EAST = timedelta(hours=14)
+_ZONE_WEST = timedelta(hours=12)
 _MAX_FIXES = 200  # positions of a long track checked one by one (sampled evenly beyond)
+# How far from a case's other landmarks one with no position is assumed to lie, at least: a
+# case registry holds the places of one event (a town and its surroundings); when its
+# landmarks lie farther apart than this, their own span is used instead.
+_CASE_REACH_M = 50_000.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -280,28 +295,224 @@ def _camera_claims_line(
     )
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _Bound:
+    """Where a landmark with no position can be: within ``reach_m`` of an area.
+
+    ``area`` (shapely, x = longitude, y = latitude) is the registry's area of interest, with
+    ``reach_m`` 0 (the registry says its landmarks lie inside it), or the convex hull of other
+    landmarks' coordinates, with ``reach_m`` the larger of ``_CASE_REACH_M`` and how far apart
+    they lie (``span_m`` plus twice the largest stated uncertainty).
+    """
+
+    landmark_id: str
+    basis: Literal["area_of_interest", "other_candidates", "registry_landmarks"]
+    words: str
+    area: Any
+    landmarks: int
+    span_m: float
+    reach_m: float
+    uncertainty_m: float  # the largest stated uncertainty of those landmarks (0 when none)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _Measured:
+    """Every camera position against one target: counts beyond both uncertainties."""
+
+    target: str
+    inside: int
+    outside: int
+    nearest_m: float  # for a bound: the least lower bound (accuracies not subtracted)
+    farthest_m: float
+    place_exact: bool  # the target is a landmark whose uncertainty is not stated
+    bound: _Bound | None = None
+    area_m: float = 0.0  # for a bound: the least distance from a position to its area
+    lower_m: float = 0.0  # for a bound: the least lower bound, accuracies subtracted
+
+
+def _bound_for(
+    landmark_id: str, hyp: Hypothesis, registry: Registry, claims: ClaimSet
+) -> _Bound | None:
+    """Bound where a landmark with no position can be, from what the registry knows.
+
+    In order: the registry's area of interest; the other candidates of the role ``filmed_at``
+    names that have a position; every landmark of the registry that has one.
+    """
+    import shapely
+
+    if registry.area_of_interest is not None:
+        w, s, e, n = registry.area_of_interest
+        box = shapely.box(w, s, e, n)
+        # parallels are not geodesics: follow them closely (0.01 deg, at most 1,024 vertices)
+        step = max(0.01, 2 * ((e - w) + (n - s)) / 1024)
+        return _Bound(
+            landmark_id=landmark_id,
+            basis="area_of_interest",
+            words=f"the registry's area of interest (west, south, east, north: {w:g}, {s:g}, "
+            f"{e:g}, {n:g} deg)",
+            area=shapely.segmentize(box, max_segment_length=step),
+            landmarks=0,
+            span_m=_span_m(box),
+            reach_m=0.0,
+            uncertainty_m=0.0,
+        )
+    role = hyp.filmed_at or ""
+    others = [lm for lm in _resolve(registry, claims, role) if lm.geometry is not None]
+    basis: Literal["other_candidates", "registry_landmarks"] = "other_candidates"
+    words = f"the other candidates of {role!r}"
+    if not others:
+        others = [lm for lm in registry.landmarks if lm.geometry is not None]
+        basis, words = "registry_landmarks", "every landmark of this case with a position"
+    coords = [xy for lm in others for xy in shapely.get_coordinates(lm.geometry).tolist()]
+    if not coords:
+        return None
+    hull = shapely.MultiPoint(coords).convex_hull
+    u = max((lm.uncertainty_m or 0.0 for lm in others), default=0.0)
+    span = _span_m(hull)
+    return _Bound(
+        landmark_id=landmark_id,
+        basis=basis,
+        words=words,
+        area=hull,
+        landmarks=len(others),
+        span_m=span,
+        reach_m=max(_CASE_REACH_M, span + 2 * u),
+        uncertainty_m=u,
+    )
+
+
+def _span_m(area: Any) -> float:
+    """Return the largest geodesic distance between two corners of an area, metres."""
+    import numpy as np
+    import shapely
+
+    from geoverify.geodesy import inverse_many
+
+    xy = shapely.get_coordinates(area.convex_hull)
+    if len(xy) < 2:
+        return 0.0
+    i, j = np.triu_indices(len(xy), k=1)
+    d, _ = inverse_many(xy[i, 1], xy[i, 0], xy[j, 1], xy[j, 0])
+    return float(d.max())
+
+
+def _to_area_m(cams: Sequence[CameraPosition], area: Any) -> list[float]:
+    """Geodesic metres from every camera position to an area (0 inside it).
+
+    The area's edges are geodesics between its vertices; a point is inside when the lon/lat
+    polygon covers it.
+    """
+    import numpy as np
+    import shapely
+
+    from geoverify.geodesy import inverse_many, offsets_from_line_many
+
+    lat = np.array([c.position.lat for c in cams])
+    lon = np.array([c.position.lon for c in cams])
+    if isinstance(area, shapely.Point):
+        d, _ = inverse_many(lat, lon, np.full(lat.size, area.y), np.full(lat.size, area.x))
+        return [float(v) for v in d]
+    rings = [area.exterior] if isinstance(area, shapely.Polygon) else [area]
+    best = np.full(lat.size, np.inf)
+    for ring in rings:
+        line = [LatLon(y, x) for x, y in shapely.get_coordinates(ring).tolist()]
+        best = np.minimum(best, offsets_from_line_many(lat, lon, line))
+    if isinstance(area, shapely.Polygon):
+        inside = shapely.covers(area, shapely.points(np.column_stack([lon, lat])))
+        best[inside] = 0.0
+    return [float(v) for v in best]
+
+
 def _against(
     tid: str, target: Landmark | LatLon, cams: Sequence[CameraPosition], within: float
-) -> tuple[str, int, int, float, float, bool]:
+) -> _Measured:
     """Measure every camera position against one target.
 
-    Returns (id, positions inside, outside, nearest m, farthest m, whether an uncertainty is
-    unstated); inside and outside count only beyond both uncertainties.
+    Inside and outside count only beyond both uncertainties (the position's stated accuracy
+    and the landmark's stated uncertainty; an unstated one counts as 0).
     """
     inside = outside = 0
     nearest = math.inf
     farthest = 0.0
-    unstated = False
+    place_exact = False
     for cam in cams:
         d, u = _distance_to(cam.position, target)
         slack = (cam.accuracy_m or 0.0) + (u or 0.0)
-        unstated |= cam.accuracy_m is None or (not isinstance(target, LatLon) and u is None)
+        place_exact |= not isinstance(target, LatLon) and u is None
         nearest, farthest = min(nearest, d), max(farthest, d)
         if d + slack <= within:
             inside += 1
         elif d - slack > within:
             outside += 1
-    return tid, inside, outside, nearest, farthest, unstated
+    return _Measured(
+        target=tid,
+        inside=inside,
+        outside=outside,
+        nearest_m=nearest,
+        farthest_m=farthest,
+        place_exact=place_exact,
+    )
+
+
+def _against_bound(bound: _Bound, cams: Sequence[CameraPosition], within: float) -> _Measured:
+    """Measure every camera position against a landmark known only by a bound.
+
+    A position's distance to the landmark is at least its distance to the bound's area, less
+    the reach, the landmarks' largest uncertainty and the position's accuracy: outside when
+    that still exceeds ``within``. A bound never places a position inside.
+    """
+    to_area = _to_area_m(cams, bound.area)
+    lower = [d - bound.reach_m - bound.uncertainty_m for d in to_area]
+    slack = [cam.accuracy_m or 0.0 for cam in cams]
+    least = min(lo - a for lo, a in zip(lower, slack, strict=True))
+    return _Measured(
+        target=bound.landmark_id,
+        inside=0,
+        outside=sum(1 for lo, a in zip(lower, slack, strict=True) if lo - a > within),
+        nearest_m=min(lower),
+        farthest_m=max(lower),
+        place_exact=False,
+        bound=bound,
+        area_m=min(to_area),
+        lower_m=least,
+    )
+
+
+def _bound_numbers(bounded: Sequence[_Measured]) -> dict[str, Any]:
+    """Return the numbers of a bound (the same area for every landmark with no position)."""
+    m = bounded[0]
+    b = m.bound
+    if b is None:  # pragma: no cover - only called for bounds
+        return {}
+    return {
+        "unplaced": [x.target for x in bounded],
+        "bound": b.basis,
+        "bound_landmarks": b.landmarks,
+        "nearest_to_bound_area_m": round(m.area_m, 1),
+        "bound_area_span_m": round(b.span_m, 1),
+        "bound_reach_m": round(b.reach_m, 1),
+        "bound_uncertainty_m": b.uncertainty_m,
+        "lower_bound_m": round(m.lower_m, 1),
+    }
+
+
+def _bound_sentence(m: _Measured, what: str, n: int) -> str:
+    """Say what a bound establishes, with its numbers and the assumption it rests on."""
+    b = m.bound
+    if b is None:  # pragma: no cover - only called for bounds
+        return ""
+    lid = repr(b.landmark_id)
+    head = (
+        f"{lid} has no position, but {what} {'is' if n == 1 else 'are'} at least "
+        f"{_fmt_m(m.area_m)} from {b.words}"
+    )
+    if b.basis == "area_of_interest":
+        assume = f"assuming {lid} lies inside it, as the registry's landmarks do"
+    else:
+        head += f" ({b.landmarks} landmark{'' if b.landmarks == 1 else 's'}, "
+        head += f"{_fmt_m(b.span_m)} across)"
+        assume = f"assuming {lid} lies within {_fmt_m(b.reach_m)} of them"
+    return f"{head}: {assume}, at least {_fmt_m(max(m.lower_m, 0.0))} from it"
 
 
 def location_line(
@@ -312,7 +523,11 @@ def location_line(
     media: MediaInfo | None,
     camera_checks: Sequence[CheckResult] = (),
 ) -> EvidenceLine:
-    """Weigh the file's own positions against ``filmed_at`` and the camera claims."""
+    """Weigh the file's own positions against ``filmed_at`` and the camera claims.
+
+    A landmark ``filmed_at`` names that has no position is tested through a bound
+    (``_bound_for``): it can contradict a position far beyond it, never support one.
+    """
     codes = _codes(media)
     remuxed = "W_REMUXED_FFMPEG" in codes
     notes: list[str] = []
@@ -328,18 +543,16 @@ def location_line(
     targets, missing = _targets(hyp, registry, claims)
     within = float(hyp.within_m or 0.0)
     where = hyp.filmed_at or "the claimed point"
-    if not targets:
+    bounds = [b for b in (_bound_for(m, hyp, registry, claims) for m in missing) if b is not None]
+    if not targets and not bounds:
         return EvidenceLine(
             line="location",
             outcome=Outcome.NOT_TESTED,
-            summary=f"{where!r} has no position in the registry, so no distance can be measured.",
+            summary=f"{where!r} has no position in the registry, and no other landmark of the "
+            "registry has one to bound it: no distance can be measured.",
             would_decide=tuple(f"a sourced position for {m!r} in the registry" for m in missing),
         )
     if not cams:
-        decide = [
-            "a copy of the file that carries its capture position (the original, a GPS track, "
-            "drone telemetry)"
-        ]
         extra = ""
         if "W_NO_CAPTURE_METADATA" in codes:
             extra = " (no capture metadata at all: not evidence either way)"
@@ -348,33 +561,69 @@ def location_line(
             outcome=Outcome.NO_EVIDENCE,
             summary=f"The file states no position of its own{extra}.",
             numbers={"within_m": within, "positions": 0},
-            would_decide=tuple(decide),
+            would_decide=(
+                "a copy of the file that carries its capture position (the original, a GPS "
+                "track, drone telemetry)",
+            ),
             notes=tuple(notes),
         )
-    per_target = [_against(tid, target, cams, within) for tid, target in targets]
+    measured = [_against(tid, target, cams, within) for tid, target in targets]
+    measured += [_against_bound(b, cams, within) for b in bounds]
+    return _weigh_positions(
+        measured, cams, within=within, where=where, remuxed=remuxed, notes=notes,
+        camera_contra=camera_contra, missing=missing,
+    )  # fmt: skip
+
+
+def _location_numbers(
+    measured: Sequence[_Measured], cams: Sequence[CameraPosition], within: float
+) -> dict[str, Any]:
+    placed = [m for m in measured if m.bound is None]
+    stated = [c.accuracy_m for c in cams if c.accuracy_m is not None]
+    numbers: dict[str, Any] = {"positions": len(cams), "within_m": within}
+    if placed:
+        numbers["nearest_m"] = round(min(m.nearest_m for m in placed), 1)
+        numbers["farthest_m"] = round(max(m.farthest_m for m in placed), 1)
+    numbers["targets"] = [m.target for m in measured]
+    # the positions' own accuracy (EXIF GPSHPositioningError, Apple's accuracy radius)
+    numbers["accuracy_stated"] = len(stated) == len(cams)
+    if stated:
+        numbers["accuracy_m"] = max(stated)
+    if placed:
+        numbers["place_uncertainty_stated"] = not any(m.place_exact for m in placed)
+    bounded = [m for m in measured if m.bound is not None]
+    if bounded:
+        numbers.update(_bound_numbers(bounded))
+    return numbers
+
+
+def _weigh_positions(
+    measured: Sequence[_Measured],
+    cams: Sequence[CameraPosition],
+    *,
+    within: float,
+    where: str,
+    remuxed: bool,
+    notes: list[str],
+    camera_contra: Sequence[CheckResult],
+    missing: Sequence[str],
+) -> EvidenceLine:
+    """Turn the measurements into the location line's outcome, sentence and numbers."""
     n = len(cams)
-    kinds = {("in" if i == n else "out" if o == n else "mixed") for _, i, o, *_ in per_target}
-    nearest = min(t[3] for t in per_target)
-    farthest = max(t[4] for t in per_target)
-    numbers: dict[str, Any] = {
-        "positions": n,
-        "within_m": within,
-        "nearest_m": round(nearest, 1),
-        "farthest_m": round(farthest, 1),
-        "targets": [t[0] for t in per_target],
-        "accuracy_stated": not any(t[5] for t in per_target),
-    }
+    kinds = {("in" if m.inside == n else "out" if m.outside == n else "mixed") for m in measured}
+    numbers = _location_numbers(measured, cams, within)
+    placed = [m for m in measured if m.bound is None]
+    exact = [m.target for m in placed if m.place_exact]
+    if exact:
+        notes = [*notes, "no stated uncertainty for the position of "
+                 f"{', '.join(map(repr, exact))}: treated as exact"]  # fmt: skip
     what = "the position the file claims" if n == 1 else f"all {n} positions the file claims"
     if kinds == {"out"} or camera_contra:
         if camera_contra and kinds != {"out"}:
             c = camera_contra[0]
             summary = f"The file's own position contradicts the claim {c.text!r} ({c.name})."
         else:
-            summary = (
-                f"{what[0].upper()}{what[1:]} {'is' if n == 1 else 'are'} "
-                f"{_fmt_m(nearest)}{'' if n == 1 else ' or more'} from {where}, far outside the "
-                f"claimed {_fmt_m(within)}."
-            )
+            summary = _far_sentence(measured, what, n, where, within)
         return EvidenceLine(
             line="location",
             outcome=Outcome.CONTRADICTS,
@@ -386,61 +635,202 @@ def location_line(
     if kinds == {"in"}:
         weak_why = []
         if not numbers["accuracy_stated"]:
-            weak_why.append("the positions' uncertainty is not stated (treated as exact)")
+            weak_why.append("the positions' accuracy is not stated (treated as exact)")
         if remuxed:
             weak_why.append("the file was re-muxed")
+        farthest = max(m.farthest_m for m in measured)
+        accuracy = f"; stated accuracy {_fmt_m(numbers['accuracy_m'])}" if weak_why == [] else ""
         return EvidenceLine(
             line="location",
             outcome=Outcome.SUPPORTS,
             strength="weak" if weak_why else "strong",
             summary=(
                 f"{what[0].upper()}{what[1:]} {'lies' if n == 1 else 'lie'} within "
-                f"{_fmt_m(within)} of {where} (farthest {_fmt_m(farthest)})."
+                f"{_fmt_m(within)} of {where} (farthest {_fmt_m(farthest)}{accuracy})."
             ),
             numbers=numbers,
             notes=tuple([*notes, f"support is weak: {'; '.join(weak_why)}"] if weak_why else notes),
         )
-    inside_any = max(t[1] for t in per_target)
-    outside_any = max(t[2] for t in per_target)
-    if len(kinds) > 1:
-        summary = f"Whether the file's positions are within {_fmt_m(within)} depends on which "
-        summary += f"of {', '.join(repr(t[0]) for t in per_target)} is meant."
-    elif inside_any and outside_any:
-        summary = (
-            f"{inside_any} of {n} positions lie within {_fmt_m(within)} of {where} and "
-            f"{outside_any} outside: the file was recorded partly elsewhere."
-        )
-    else:
-        summary = (
-            f"The file's positions ({_fmt_m(nearest)} to {_fmt_m(farthest)} from {where}) are "
-            f"within their uncertainty of the claimed {_fmt_m(within)}: too close to call."
-        )
+    summary, decide = _undecided(measured, cams, within, where, missing)
     return EvidenceLine(
         line="location",
         outcome=Outcome.NO_EVIDENCE,
         summary=summary,
         numbers=numbers,
-        would_decide=("positions with a stated accuracy, or the frame times against the fixes",),
+        would_decide=decide,
         notes=tuple(notes),
     )
 
 
-def _file_time(media: MediaInfo) -> tuple[datetime, datetime, str, bool] | None:
-    """Return when the file says it was recorded: (start, end, source, trusted)."""
+def _far_sentence(
+    measured: Sequence[_Measured], what: str, n: int, where: str, within: float
+) -> str:
+    """Say how far outside the claimed distance every position lies, bounds included."""
+    placed = [m for m in measured if m.bound is None]
+    parts = []
+    if placed:
+        nearest = min(m.nearest_m for m in placed)
+        to = where if len(placed) == len(measured) else ", ".join(repr(m.target) for m in placed)
+        parts.append(
+            f"{what} {'is' if n == 1 else 'are'} {_fmt_m(nearest)}{'' if n == 1 else ' or more'} "
+            f"from {to}"
+        )
+        what = "it" if n == 1 else "they"  # the bounds below: the same positions
+    parts += [_bound_sentence(m, what, n) for m in measured if m.bound is not None]
+    text = "; ".join(parts)
+    return f"{text[0].upper()}{text[1:]}, far outside the claimed {_fmt_m(within)}."
+
+
+def _undecided(
+    measured: Sequence[_Measured],
+    cams: Sequence[CameraPosition],
+    within: float,
+    where: str,
+    missing: Sequence[str],
+) -> tuple[str, tuple[str, ...]]:
+    """Say why the positions do not decide, and what would (from what is actually missing)."""
+    n = len(cams)
+    kinds = {("in" if m.inside == n else "out" if m.outside == n else "mixed") for m in measured}
+    sourced = [f"a sourced position for {m!r} in the registry" for m in missing]
+    bounded = [m for m in measured if m.bound is not None]
+    if bounded and len(bounded) == len(measured):
+        b = bounded[0].bound
+        words = b.words if b is not None else ""
+        one = len(missing) == 1
+        return (
+            f"{', '.join(map(repr, missing))} {'has' if one else 'have'} no position, and the "
+            f"file's positions are only {_fmt_m(min(m.area_m for m in bounded))} or more from "
+            f"{words}: too close to bound the distance to {'it' if one else 'them'} beyond the "
+            f"claimed {_fmt_m(within)}."
+        ), tuple(sourced)
+    if len(kinds) > 1:
+        names = ", ".join(repr(m.target) for m in measured)
+        return (
+            f"Whether the file's positions are within {_fmt_m(within)} depends on which of "
+            f"{names} is meant."
+        ), (f"which of {names} is meant", *sourced)
+    inside_any = max(m.inside for m in measured)
+    outside_any = max(m.outside for m in measured)
+    if inside_any and outside_any:
+        return (
+            f"{inside_any} of {n} positions lie within {_fmt_m(within)} of {where} and "
+            f"{outside_any} outside: the file was recorded partly elsewhere."
+        ), ("the frame times against the fixes: which part of the footage was filmed where",)
+    nearest = min(m.nearest_m for m in measured)
+    farthest = max(m.farthest_m for m in measured)
+    decide = []
+    exact = [repr(m.target) for m in measured if m.place_exact]
+    if exact:
+        decide.append(f"a stated uncertainty for the position of {', '.join(exact)}")
+    if any(c.accuracy_m is None for c in cams):
+        decide.append("positions with a stated accuracy")
+    else:
+        decide.append("a position more precise than the stated accuracy")
+    return (
+        f"The file's positions ({_fmt_m(nearest)} to {_fmt_m(farthest)} from {where}) are "
+        f"within their uncertainty of the claimed {_fmt_m(within)}: too close to call."
+    ), tuple(decide)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _FileTime:
+    """When the file says it was recorded, UTC: the interval as read and the certain one.
+
+    ``start``/``end`` hold every instant the file's time can mean (a time with no zone widened
+    by every zone on Earth); ``read_start``/``read_end`` the time read as written (the same
+    when the zone is known).
+    """
+
+    start: datetime
+    end: datetime
+    read_start: datetime
+    read_end: datetime
+    source: str
+    trusted: bool
+    zone_known: bool
+
+
+_IMPLIED = re.compile(r"ran at UTC([+-]\d+(?:\.\d+)?) h \(to (\d+) s\)")
+_GPS_TIME_OF_DAY = re.compile(r"the GPS time of day (\d\d):(\d\d):(\d\d(?:\.\d+)?) UTC")
+
+
+def _implied_instants(media: MediaInfo, ct: CreationTime) -> tuple[datetime, datetime, str] | None:
+    """Find the instants the GPS clock implies for a time without zone: (first, last, offset).
+
+    Read from probe's ``I_IMPLIED_UTC_OFFSET`` note on that time: the camera clock at the
+    offset the GPS time implies (rounded to a quarter hour), and the GPS time itself (its time
+    of day, on the nearest day). The capture lies between the two clocks' readings.
+    """
+    reading = ct.read_as_utc()  # a local time without zone: its wall clock read as UTC
+    if reading is None:
+        return None
+    for note in media.notes:
+        head = f"{ct.source} {ct.raw} "
+        found = _IMPLIED.search(note.message)
+        if note.code != "I_IMPLIED_UTC_OFFSET" or not note.message.startswith(head) or not found:
+            continue
+        offset_s, residual_s = float(found.group(1)) * 3600.0, float(found.group(2))
+        camera = reading - timedelta(seconds=offset_s)
+        gps = [camera - timedelta(seconds=residual_s), camera + timedelta(seconds=residual_s)]
+        tod = _GPS_TIME_OF_DAY.search(note.message)
+        if tod:  # the GPS time of day, on the day that puts it nearest the camera clock
+            h, m, sec = int(tod.group(1)), int(tod.group(2)), float(tod.group(3))
+            day = camera.replace(hour=0, minute=0, second=0, microsecond=0)
+            at = day + timedelta(hours=h, minutes=m, seconds=sec)
+            at += timedelta(days=round((camera - at).total_seconds() / 86400))
+            gps = [at]
+        elif "the GPS UTC time " in note.message:
+            gps = [camera]  # a GPS instant with its date is a time with its zone: used as such
+        return min(camera, *gps), max(camera, *gps), f"{offset_s / 3600:+g}"
+    return None
+
+
+def _file_time(media: MediaInfo) -> _FileTime | None:
+    """Return when the file says it was recorded, from its best clock.
+
+    In order: the GPS track's clock; a time with its zone (the EXIF GPS time, a QuickTime time
+    with its offset); a time without zone at the UTC offset the GPS clock implies for it; a
+    time without zone, widened by every zone on Earth (UTC-12 to UTC+14).
+    """
     duration = timedelta(seconds=(media.video.duration_s or 0.0) if media.video else 0.0)
     track = media.gps_track
     if track is not None and track.first_time_utc is not None:
         last = track.last_time_utc or track.first_time_utc
-        return track.first_time_utc, last, f"GPS clock ({track.source})", True
+        first = track.first_time_utc
+        return _FileTime(start=first, end=last, read_start=first, read_end=last,
+                         source=f"GPS clock ({track.source})", trusted=True,
+                         zone_known=True)  # fmt: skip
     stated = [(t.utc, t.source) for t in media.creation_times if t.utc and t.zone_stated]
     if stated:
-        t, source = stated[0]
-        return t - duration, t + duration, source, True
-    bare = [(t.utc, t.source) for t in media.creation_times if t.utc]
-    if bare:
-        t, source = bare[0]
-        slack = _ZONE_SLACK + duration
-        return t - slack, t + slack, f"{source} (no zone: +-14 h)", False
+        t, source = next(((t, s) for t, s in stated if "GPS" in s), stated[0])
+        lo, hi = t - duration, t + duration
+        return _FileTime(start=lo, end=hi, read_start=lo, read_end=hi, source=source,
+                         trusted=True, zone_known=True)  # fmt: skip
+    bare = [t for t in media.creation_times if not t.zone_stated and t.read_as_utc()]
+    for ct in bare:
+        implied = _implied_instants(media, ct)
+        if implied is None:
+            continue
+        first, last, hours = implied
+        lo, hi = first - duration, last + duration
+        return _FileTime(
+            start=lo,
+            end=hi,
+            read_start=lo,
+            read_end=hi,
+            source=f"{ct.source} {ct.raw} read at UTC{hours} h, the offset its GPS time implies "
+            "(I_IMPLIED_UTC_OFFSET), and the GPS time itself",
+            trusted=True,
+            zone_known=True,
+        )
+    if bare and (reading := bare[0].read_as_utc()) is not None:
+        # local = UTC + offset, the offset from -12 h to +14 h: UTC from 14 h before to 12 h
+        # after the wall-clock time read as UTC
+        return _FileTime(start=reading - _ZONE_EAST - duration,
+                         end=reading + _ZONE_WEST + duration, read_start=reading - duration,
+                         read_end=reading + duration,
+                         source=f"{bare[0].source} (no zone: -14 h to +12 h)", trusted=False,
+                         zone_known=False)  # fmt: skip
     return None
 
 
@@ -450,7 +840,8 @@ def time_line(
     """Weigh the file's capture time against ``filmed_between`` (and the post time).
 
     A post time is an upper bound on when the footage was filmed ("filmed before posted"):
-    the window's end is the earlier of the two.
+    the window's end is the earlier of the two. A time without zone inside the window as
+    written, but not at every zone on Earth, is weak support.
     """
     start_claim = hyp.filmed_from_utc if hyp is not None else None
     end_claim = hyp.filmed_until_utc if hyp is not None else None
@@ -474,8 +865,6 @@ def time_line(
             ),
             numbers={"posted_utc": _iso(posted_utc), "window_start_utc": _iso(start_claim)},
         )
-    lo = start_claim or datetime.min.replace(tzinfo=UTC)
-    hi = end_claim or datetime.max.replace(tzinfo=UTC)
     window = f"[{_iso(start_claim)}, {_iso(end_claim)}]"
     if posted_utc is not None and end_claim == posted_utc:
         window += " (the end is the post time: filmed before posted)"
@@ -488,27 +877,40 @@ def time_line(
             numbers={"window_utc": window},
             would_decide=("a copy of the file that carries its capture time",),
         )
-    start, end, source, trusted = found
-    codes = _codes(media)
+    lo = start_claim or datetime.min.replace(tzinfo=UTC)
+    hi = end_claim or datetime.max.replace(tzinfo=UTC)
+    return _weigh_time(found, lo, hi, window, _codes(media))
+
+
+def _weigh_time(
+    found: _FileTime, lo: datetime, hi: datetime, window: str, codes: set[str]
+) -> EvidenceLine:
+    """Compare the file's time with the window [lo, hi] (UTC)."""
     remuxed = "W_REMUXED_FFMPEG" in codes
     notes = []
     if "W_TIMES_DISAGREE" in codes:
         notes.append("the file's times disagree with each other (W_TIMES_DISAGREE)")
     if remuxed:
         notes.append("the file was re-muxed: its times can have been rewritten")
+    start, end, source = found.start, found.end, found.source
+    strength: Literal["strong", "weak"] = "strong" if found.trusted and not remuxed else "weak"
     numbers: dict[str, Any] = {
         "file_time_from_utc": _iso(start),
         "file_time_to_utc": _iso(end),
         "source": source,
+        "zone_known": found.zone_known,
         "window_utc": window,
     }
+    if not found.zone_known:
+        numbers["read_as_written_from_utc"] = _iso(found.read_start)
+        numbers["read_as_written_to_utc"] = _iso(found.read_end)
     if end < lo or start > hi:
         gap_s = (lo - end).total_seconds() if end < lo else (start - hi).total_seconds()
         numbers["outside_by_s"] = round(gap_s, 1)
         return EvidenceLine(
             line="time",
             outcome=Outcome.CONTRADICTS,
-            strength="strong" if trusted and not remuxed else "weak",
+            strength=strength,
             summary=(
                 f"The file says it was recorded {_iso(start)} to {_iso(end)} ({source}), "
                 f"{_duration(gap_s)} outside the claimed window {window}."
@@ -520,11 +922,32 @@ def time_line(
         return EvidenceLine(
             line="time",
             outcome=Outcome.SUPPORTS,
-            strength="strong" if trusted and not remuxed else "weak",
+            strength=strength,
             summary=f"The file's capture time ({source}) lies inside the claimed window {window}.",
             numbers=numbers,
             notes=tuple(notes),
         )
+    if not found.zone_known and lo <= found.read_start and found.read_end <= hi:
+        return EvidenceLine(
+            line="time",
+            outcome=Outcome.SUPPORTS,
+            strength="weak",
+            summary=(
+                f"The file's capture time read as written, {_iso(found.read_start)} to "
+                f"{_iso(found.read_end)} ({source}), lies inside the claimed window {window}; "
+                "at some of the zones it may have been written in, it does not."
+            ),
+            numbers=numbers,
+            notes=(*notes, "support is weak: the file states no zone for its time, and no GPS "
+                   "clock to imply one"),
+        )  # fmt: skip
+    decide = (
+        ("the UTC offset of the capture time: a copy of the file that states its zone or "
+         "carries a GPS time, or the local zone at the place and date",)
+        if not found.zone_known
+        else (f"which instant of the file's time span ({_iso(start)} to {_iso(end)}) the "
+              "claimed moment is: the span crosses an end of the window",)
+    )  # fmt: skip
     return EvidenceLine(
         line="time",
         outcome=Outcome.NO_EVIDENCE,
@@ -533,7 +956,7 @@ def time_line(
             f"claimed window {window}."
         ),
         numbers=numbers,
-        would_decide=("a capture time with a stated zone, or the GPS clock",),
+        would_decide=decide,
         notes=tuple(notes),
     )
 
@@ -762,16 +1185,31 @@ def specificity_line(hyp: Hypothesis | None, registry: Registry, claims: ClaimSe
             would_decide=("a role for what the footage shows, with its kind (e.g. "
                           "{historic: memorial})",),
         )  # fmt: skip
-    from geoverify.claims import rank_candidates
+    from geoverify.claims import rank_candidates, uses_camera
 
     used = [c for c in claims.claims if role_name in (c.subject, c.reference)]
-    if not used:
+    # a claim about the camera measures the footage's own positions (the location line), not
+    # the place: it cannot tell one landmark of the kind from another here
+    about_camera = [c.id for c in used if uses_camera(claims, c)]
+    place_claims = tuple(c for c in used if c.id not in about_camera)
+    left_out = (
+        (
+            f"left out: {', '.join(about_camera)} (about the camera: the footage's own "
+            "positions are weighed in the location line)",
+        )
+        if about_camera
+        else ()
+    )
+    if not place_claims:
         return EvidenceLine(
             line="specificity",
             outcome=Outcome.NOT_TESTED,
             summary=f"No published sentence about {role_name!r} to test other landmarks with.",
+            notes=left_out,
         )
-    ranks = rank_candidates(registry, claims, role_name or "")
+    ranks = rank_candidates(
+        registry, dataclasses.replace(claims, claims=place_claims), role_name or ""
+    )
     fitting = [r for r in ranks if r.inconsistent == 0 and r.inconclusive == 0]
     named = set(role.candidates)
     others = [r.landmark_id for r in fitting if r.landmark_id not in named]
@@ -785,6 +1223,7 @@ def specificity_line(hyp: Hypothesis | None, registry: Registry, claims: ClaimSe
             outcome=Outcome.NOT_TESTED,
             summary=f"No landmark of the kind of {role_name!r} has a position in the registry.",
             numbers=numbers,
+            notes=left_out,
             would_decide=(f"positions of the landmarks of the kind of {role_name!r}",),
         )
     if others:
@@ -796,6 +1235,7 @@ def specificity_line(hyp: Hypothesis | None, registry: Registry, claims: ClaimSe
                 f"as well: {', '.join(others[:8])}."
             ),
             numbers=numbers,
+            notes=left_out,
         )
     if any(r.landmark_id in named for r in fitting):
         return EvidenceLine(
@@ -805,12 +1245,14 @@ def specificity_line(hyp: Hypothesis | None, registry: Registry, claims: ClaimSe
             summary=f"Of {len(ranks)} landmarks of the kind, only {role_name!r} fits the "
             "published description.",
             numbers=numbers,
+            notes=left_out,
         )
     return EvidenceLine(
         line="specificity",
         outcome=Outcome.NO_EVIDENCE,
         summary=f"None of {len(ranks)} landmarks of the kind fits every published sentence.",
         numbers=numbers,
+        notes=left_out,
     )
 
 
@@ -854,6 +1296,8 @@ def weigh_evidence(
 
     ``checks`` are ``check_claims``' results for ``claims`` (with the file's camera positions
     as ``camera``); ``matched_at_all`` says whether frames were matched against the registry.
+    A line that decided (``supports``, ``contradicts``) keeps no ``would_decide``, and the
+    bottom line lists next steps only when it is not established or conflicting.
     """
     cams = camera_positions(media) if media is not None else ()
     by_name = {c.id: c for c in claims.claims}
@@ -915,12 +1359,15 @@ def weigh_evidence(
         specificity_line(hypothesis, registry, claims),
     )
     verdict, rule, rule_text = decide(lines)
+    # what would decide it: only for a line that did not decide, and only under a bottom line
+    # that is not decided either (not established, or conflicting)
+    undecided = (Outcome.NO_EVIDENCE, Outcome.NOT_TESTED)
+    lines = tuple(
+        ln if ln.outcome in undecided else dataclasses.replace(ln, would_decide=()) for ln in lines
+    )
     steps: list[str] = []
-    for ln in lines:
-        if ln.outcome in (Outcome.NO_EVIDENCE, Outcome.NOT_TESTED) or verdict in (
-            BottomVerdict.NOT_ESTABLISHED,
-            BottomVerdict.CONFLICTING,
-        ):
+    if verdict in (BottomVerdict.NOT_ESTABLISHED, BottomVerdict.CONFLICTING):
+        for ln in lines:
             steps += [f"{ln.line}: {d}" for d in ln.would_decide]
     caveats = _caveats(lines, checks, hypothesis, verdict) + _osm_after(
         hypothesis, registry, claims

@@ -160,7 +160,7 @@ class CheckResult:
     tolerance
         Uncertainty allowed for in the decision (same unit), when one applies.
     unit
-        ``m`` or ``deg``.
+        ``m``, ``deg`` or ``ratio`` (a shadow's length over the object's height).
     method
         How it was measured (ellipsoid, points and lines used).
     notes

@@ -297,3 +297,50 @@ def test_shadow_claim_at_a_place_and_time():
     with pytest.raises(RegistryError) as exc:
         claims_from_data({"claims_version": 1, "claims": [{**claim, "tz": None}]})
     assert "no time zone" in exc.value.detail
+
+
+def test_side_of_line_margin_is_in_the_unit_of_what_it_compares():
+    """Issue 30, item 2: "west of the river" measures a bearing; its margin is in degrees."""
+    from geoverify.cli._common import render_check
+
+    m = destination(ORIGIN, 90.0, 125.3)  # east of a river flowing north
+    reg = _reg(_river(), pl("m", "m", m))
+    r = _only(reg, _claims(_side_claim(side="west")))
+    assert r.verdict is Verdict.INCONSISTENT
+    assert (r.unit, r.measured, r.margin) == (
+        "deg",
+        pytest.approx(90.0, abs=1e-6),
+        pytest.approx(-90.0, abs=1e-6),
+    )
+    side, dist = r.quantities
+    assert (side.unit, side.claimed_min, side.claimed_max) == ("deg", 180.0, 360.0)
+    assert (dist.unit, dist.margin) == ("m", None)  # measured, not claimed
+    assert dist.measured == pytest.approx(125.3, abs=TOL_M)
+    line = render_check(r)[1]
+    assert "claimed west: bearing 180 to 360 deg; margin -90.0 deg" in line
+    assert "margin -90.0 m" not in line
+    # with a distance claimed, each margin is in its own quantity's unit
+    r = _only(reg, _claims(_side_claim(side="west", qualifier="about", value_m=100)))
+    assert [(q.name, q.unit) for q in r.quantities] == [
+        ("distance_from_line", "m"),
+        ("bearing_from_line", "deg"),
+    ]
+    assert r.quantities[0].margin == pytest.approx(120.0 - 125.3, abs=TOL_M)
+    assert r.quantities[1].margin == pytest.approx(-90.0, abs=1e-6)
+    assert (r.unit, r.margin) == ("m", r.quantities[0].margin)
+
+
+def test_a_shadow_about_the_camera_without_positions_is_inconclusive_not_a_crash():
+    claim = {
+        "id": "sun",
+        "kind": "shadow",
+        "text": "filmed at noon",
+        "subject": "camera",
+        "time": "2023-03-06T12:00+02:00",
+        "shadow": {"length_ratio": 1.5},
+    }
+    cs = claims_from_data({"claims_version": 2, "claims": [claim]})
+    (r,) = check_claims(_reg(pl("a", "a", ORIGIN)), cs)
+    assert r.verdict is Verdict.INCONCLUSIVE
+    assert r.unit == "ratio"
+    assert "states no position" in r.notes[0]

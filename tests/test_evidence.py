@@ -518,3 +518,263 @@ def test_hostile_strings_in_every_new_field_stay_text(tmp_path, sample_walk):
     )  # fmt: skip
     assert cli.exit_code == 0
     assert "\x1b" not in cli.stdout
+
+
+# --- issue 30: bounds for a place with no position, stated accuracy, implied zones, next steps --
+# Distances here are checked against pyproj.Geod (PROJ's geodesics), to 0.05 m as above; the
+# area-of-interest distance is checked against a dense sampling of the box's edges, to 0.1 m.
+
+PHOTOS = ROOT / "tests" / "data" / "photos"
+GEOD = None  # pyproj.Geod, built on first use (keeps the import next to its use)
+TOL_AREA_M = 0.1
+CASE_REACH_M = 50_000.0  # geoverify.evidence._CASE_REACH_M, as documented in the module
+
+
+def _geod():
+    from pyproj import Geod
+
+    return Geod(ellps="WGS84")
+
+
+def _bakhmut_points() -> dict[str, tuple[float, float]]:
+    """The positioned landmarks of the seed case, id -> (lon, lat), read from the file."""
+    reg = json.loads((BAKHMUT / "registry.geojson").read_text())
+    return {
+        f["id"]: tuple(f["geometry"]["coordinates"])
+        for f in reg["features"]
+        if f["geometry"] is not None
+    }
+
+
+def _nearest_m(fixes, points) -> float:
+    geod = _geod()
+    return min(geod.inv(f.lon, f.lat, lon, lat)[2] for f in fixes for lon, lat in points)
+
+
+def test_a_camera_far_from_every_landmark_contradicts_a_place_with_no_position(tmp_path):
+    # the seed case as shipped: 't34_monument' has no position; karma.mp4's GPS is in California
+    result = verify(
+        KARMA,
+        registry=BAKHMUT / "registry.geojson",
+        claims=BAKHMUT / "claims.yaml",
+        now=NOW,
+        options=PLAIN,
+    )
+    bottom = result.report.bottom_line
+    location = _line(result, "location")
+    assert location.outcome is Outcome.CONTRADICTS
+    assert location.strength == "strong"
+    assert bottom.verdict is BottomVerdict.CONTRADICTED
+    assert bottom.rule == "R2"
+    bound = location.numbers
+    assert bound["unplaced"] == ["t34_monument"]
+    assert bound["bound"] == "registry_landmarks"
+    points = _bakhmut_points()
+    assert bound["bound_landmarks"] == len(points) == 10
+    fixes = result.media.gps_track.fixes
+    assert location.numbers["positions"] == len(fixes) == 12
+    # every landmark is a point, and the nearest one to California is a corner of their hull
+    nearest = _nearest_m(fixes, points.values())
+    assert bound["nearest_to_bound_area_m"] == pytest.approx(nearest, abs=TOL_M)
+    geod = _geod()
+    span = max(geod.inv(*a, *b)[2] for a in points.values() for b in points.values())
+    assert bound["bound_area_span_m"] == pytest.approx(span, abs=TOL_M)  # 40.5 km: a river point
+    assert bound["bound_reach_m"] == CASE_REACH_M  # 40.5 km + 2 x 200 m is less than 50 km
+    assert bound["bound_uncertainty_m"] == 200.0  # river_label_guardian, the largest
+    # no fix states an accuracy (GPMF gives a DOP): nothing more is subtracted
+    assert location.numbers["accuracy_stated"] is False
+    assert bound["lower_bound_m"] == pytest.approx(nearest - CASE_REACH_M - 200.0, abs=TOL_M)
+    assert nearest > 10_000_000
+    assert f"at least {nearest / 1000:,.1f} km from every landmark of this case" in (
+        location.summary
+    )
+    assert "within 50.0 km of them" in location.summary  # the assumption, said
+    # a line that decided has nothing left to decide, and neither has a decided bottom line
+    assert location.would_decide == ()
+    assert bottom.next_steps == ()
+    assert _line(result, "description").would_decide  # undecided: it keeps its own
+
+
+def test_the_area_of_interest_and_the_roles_other_candidates_bound_it_first(tmp_path):
+    reg = json.loads((BAKHMUT / "registry.geojson").read_text())
+    w, s, e, n = 37.8, 48.55, 38.1, 48.95  # holds every landmark of the case
+    reg["geoverify_area_of_interest"] = [w, s, e, n]
+    (tmp_path / "r.geojson").write_text(json.dumps(reg))
+    result = verify(
+        KARMA,
+        registry=tmp_path / "r.geojson",
+        claims=BAKHMUT / "claims.yaml",
+        now=NOW,
+        options=PLAIN,
+    )
+    location = _line(result, "location")
+    assert location.outcome is Outcome.CONTRADICTS
+    bound = location.numbers
+    assert bound["bound"] == "area_of_interest"
+    assert bound["bound_reach_m"] == 0.0  # the registry says its landmarks lie inside
+    # the box's edges (parallels and meridians) sampled every ~1 m, by pyproj
+    k = 40_000
+    lons = np.concatenate([np.linspace(w, e, k), np.full(k, e), np.linspace(w, e, k),
+                           np.full(k, w)])  # fmt: skip
+    lats = np.concatenate([np.full(k, n), np.linspace(s, n, k), np.full(k, s),
+                           np.linspace(s, n, k)])  # fmt: skip
+    geod = _geod()
+    to_box = min(
+        float(np.min(geod.inv(np.full(lons.size, f.lon), np.full(lons.size, f.lat), lons, lats)[2]))
+        for f in result.media.gps_track.fixes
+    )
+    assert bound["nearest_to_bound_area_m"] == pytest.approx(to_box, abs=TOL_AREA_M)
+    assert bound["lower_bound_m"] == pytest.approx(to_box, abs=TOL_AREA_M)
+    assert "the registry's area of interest" in location.summary
+    # without an area of interest, a role's candidates that have a position bound the others
+    claims = _claims(
+        tmp_path,
+        "claims_version: 2\nfootage:\n  filmed_at: {role: monument, within_m: 300}\n"
+        "roles:\n  monument: {candidates: [t34_monument, city_wikipedia, "
+        "railway_station_bakhmut]}\nclaims: []\n",
+    )
+    result = verify(
+        KARMA, registry=BAKHMUT / "registry.geojson", claims=claims, now=NOW, options=PLAIN
+    )
+    location = _line(result, "location")
+    assert location.outcome is Outcome.CONTRADICTS
+    bound = location.numbers
+    assert bound["bound"] == "other_candidates"
+    assert bound["bound_landmarks"] == 2
+    pts = _bakhmut_points()
+    two = [pts["city_wikipedia"], pts["railway_station_bakhmut"]]
+    assert bound["bound_area_span_m"] == pytest.approx(geod.inv(*two[0], *two[1])[2], abs=TOL_M)
+    nearest = _nearest_m(result.media.gps_track.fixes, two)
+    assert location.numbers["nearest_m"] == pytest.approx(nearest, abs=TOL_M)  # the two, measured
+    assert location.numbers["targets"] == ["city_wikipedia", "railway_station_bakhmut",
+                                           "t34_monument"]  # fmt: skip
+
+
+def test_a_bound_near_the_camera_decides_nothing(tmp_path):
+    # a Berlin photo, 'said to be filmed within 100 m of' a Berlin landmark with no position
+    reg = json.loads((BERLIN / "registry.geojson").read_text())
+    for feature in reg["features"]:  # the copy has no images beside it; none are needed here
+        feature["properties"].pop("reference_images", None)
+    reg["features"].append(
+        {"type": "Feature", "id": "unplaced", "geometry": None, "properties": {"name": "Unplaced"}}
+    )
+    (tmp_path / "r.geojson").write_text(json.dumps(reg))
+    claims = _claims(
+        tmp_path,
+        "claims_version: 2\nfootage:\n  filmed_at: {role: unplaced, within_m: 100}\nclaims: []\n",
+    )
+    shutil.copy(BERLIN / "photos" / "berlin_01.jpg", tmp_path / "photo.jpg")
+    result = verify(
+        tmp_path / "photo.jpg", registry=tmp_path / "r.geojson", claims=claims, now=NOW,
+        options=PLAIN,
+    )  # fmt: skip
+    location = _line(result, "location")
+    assert location.outcome is Outcome.NO_EVIDENCE  # a bound never supports
+    assert location.numbers["nearest_to_bound_area_m"] == 0.0  # among the landmarks
+    assert "a sourced position for 'unplaced' in the registry" in location.would_decide
+    assert result.report.bottom_line.verdict is BottomVerdict.NOT_ESTABLISHED
+    assert "location: a sourced position for 'unplaced' in the registry" in (
+        result.report.bottom_line.next_steps
+    )
+
+
+def _omaha(tmp_path: Path, within_m: float) -> tuple[Path, Path]:
+    """A registry with one point near the HEIC's position (no stated uncertainty), claims."""
+    reg = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": "spot",
+                "geometry": {"type": "Point", "coordinates": [-96.0716, 41.2203]},
+                "properties": {"name": "Spot"},
+            }
+        ],
+    }
+    (tmp_path / "r.geojson").write_text(json.dumps(reg))
+    claims = _claims(
+        tmp_path,
+        f"claims_version: 2\nfootage:\n  filmed_at: {{role: spot, within_m: {within_m}}}\n"
+        "claims: []\n",
+        f"c{within_m:g}.yaml",
+    )
+    return tmp_path / "r.geojson", claims
+
+
+def test_a_stated_gps_accuracy_is_used(tmp_path):
+    # immich_IMG_2682.heic: EXIF GPSHPositioningError 10 m (ExifTool and probe agree)
+    heic = PHOTOS / "immich_IMG_2682.heic"
+    registry, claims = _omaha(tmp_path, 200)
+    result = verify(heic, registry=registry, claims=claims, now=NOW, options=PLAIN)
+    location = _line(result, "location")
+    assert result.report.cameras[0].accuracy_m == 10.0
+    assert location.numbers["accuracy_stated"] is True
+    assert location.numbers["accuracy_m"] == 10.0
+    assert location.outcome is Outcome.SUPPORTS
+    assert location.strength == "strong"  # 2.1 m + 10 m is well inside 200 m
+    expected = _geod().inv(-96.071625, 41.2203, -96.0716, 41.2203)[2]
+    assert location.numbers["nearest_m"] == pytest.approx(expected, abs=TOL_M)
+    assert location.numbers["place_uncertainty_stated"] is False
+    assert any("'spot'" in n and "treated as exact" in n for n in location.notes)
+    bottom = result.report.bottom_line
+    assert bottom.verdict is BottomVerdict.SUPPORTED
+    assert bottom.next_steps == ()  # decided: no "what would decide it" under it
+    # within 5 m: 2.1 m from the spot, +-10 m: too close to call, and the file did state
+    # an accuracy, so the next step is a more precise position, not a stated accuracy
+    registry, claims = _omaha(tmp_path, 5)
+    result = verify(heic, registry=registry, claims=claims, now=NOW, options=PLAIN)
+    location = _line(result, "location")
+    assert location.outcome is Outcome.NO_EVIDENCE
+    assert "positions with a stated accuracy" not in location.would_decide
+    assert "a position more precise than the stated accuracy" in location.would_decide
+
+
+def _window(tmp_path: Path, start: str, end: str) -> Path:
+    return _claims(
+        tmp_path,
+        f"claims_version: 2\nfootage:\n  filmed_between: [{start}, {end}]\nclaims: []\n",
+        f"w{len(list(tmp_path.glob('w*.yaml')))}.yaml",
+    )
+
+
+def test_the_gps_time_of_day_gives_the_zone_of_a_time_without_one(tmp_path):
+    # apple_iphone6.jpg: DateTimeOriginal 2014:09:16 14:05:12 (no zone), GPS time of day
+    # 13:05:12.050 UTC with a malformed date: the camera clock ran at UTC+1 h
+    photo = PHOTOS / "apple_iphone6.jpg"
+    registry = BERLIN / "registry.geojson"
+    inside = _window(tmp_path, "2014-09-16T13:00Z", "2014-09-16T13:10Z")
+    result = verify(photo, registry=registry, claims=inside, now=NOW, options=PLAIN)
+    time_line = _line(result, "time")
+    assert time_line.outcome is Outcome.SUPPORTS
+    assert time_line.strength == "strong"
+    assert "UTC+1 h" in time_line.numbers["source"]
+    assert "I_IMPLIED_UTC_OFFSET" in time_line.numbers["source"]
+    assert time_line.numbers["file_time_from_utc"] == "2014-09-16T13:05:12Z"
+    # 14:05:12 read as UTC is inside this window; at UTC+1 h the photo is 4 min 48 s before it
+    before = _window(tmp_path, "2014-09-16T13:10Z", "2014-09-16T14:10Z")
+    result = verify(photo, registry=registry, claims=before, now=NOW, options=PLAIN)
+    time_line = _line(result, "time")
+    assert time_line.outcome is Outcome.CONTRADICTS
+    assert time_line.strength == "strong"
+    assert time_line.numbers["outside_by_s"] == pytest.approx(287.95, abs=0.1)  # to 13:05:12.05
+    assert result.report.bottom_line.verdict is BottomVerdict.CONTRADICTED
+
+
+def test_a_time_without_zone_inside_the_window_as_written_is_weak_support(tmp_path):
+    # nokia_lumia800.jpg: DateTimeOriginal 2012:06:09 21:23:38, no zone and no GPS time
+    photo = PHOTOS / "nokia_lumia800.jpg"
+    claims = _window(tmp_path, "2012-06-09T20:23Z", "2012-06-09T22:24Z")
+    result = verify(photo, registry=BERLIN / "registry.geojson", claims=claims, now=NOW,
+                    options=PLAIN)  # fmt: skip
+    time_line = _line(result, "time")
+    assert time_line.outcome is Outcome.SUPPORTS
+    assert time_line.strength == "weak"
+    assert time_line.numbers["zone_known"] is False
+    assert time_line.numbers["read_as_written_from_utc"] == "2012-06-09T21:23:38Z"
+    # every zone: from 14 h before (UTC+14) to 12 h after (UTC-12) the time as written
+    assert time_line.numbers["file_time_from_utc"] == "2012-06-09T07:23:38Z"
+    assert time_line.numbers["file_time_to_utc"] == "2012-06-10T09:23:38Z"
+    bottom = result.report.bottom_line
+    assert bottom.verdict is BottomVerdict.NOT_ESTABLISHED  # time alone establishes nothing
+    assert not [s for s in bottom.next_steps if s.startswith("time:")]  # the line decided
+    assert any(s.startswith("location:") for s in bottom.next_steps)  # this one did not

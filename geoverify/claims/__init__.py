@@ -40,14 +40,25 @@ the line towards the subject has a component that way (+-90 degrees). Position u
 that straddles a bound of the claim gives ``inconclusive``. Bounds are inclusive and values are
 compared at the resolution of the measurement (1 mm, 1e-6 degree), so a value exactly on a bound
 is consistent, every time.
+
+Every measured value carries its own unit: a check returns a ``ClaimCheck`` whose
+``quantities`` list what was measured (a distance in metres, a bearing in degrees, a shadow's
+length ratio), each with its claimed range and its margin in the same unit. "About 1 km west of
+the square" measures a distance and a bearing; "west of the river" a bearing from the line (the
+distance from the line is shown, not claimed).
+
+In a claims_version 2 file, ``camera`` as a subject or reference means the footage's own
+positions. ``check_claims``, ``rank_candidates`` and ``check_names`` resolve names the same way,
+so ``geoverify claims validate`` refuses exactly what ``check`` and ``verify`` would refuse.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping, Sequence
-from typing import Protocol
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
 
 from shapely.geometry import LineString, MultiLineString, MultiPolygon, Point, Polygon
 
@@ -62,26 +73,46 @@ from geoverify.claims._file import (
     claims_from_data,
     load_claims,
 )
+from geoverify.claims._result import (
+    UNITS,
+    ClaimCandidate,
+    ClaimCheck,
+    Quantity,
+    Unit,
+    describe_quantity,
+    format_value,
+    quantities_of,
+)
 from geoverify.errors import InputError, RegistryError
 from geoverify.geodesy import angle_difference_deg, bearing_deg, distance_m, offset_from_line
 from geoverify.models import CandidateCheck, CheckResult, LatLon, Verdict
 from geoverify.registry import Landmark, Registry, geodesic_distance_m
-from geoverify.sun import check_shadow
+from geoverify.sun import ShadowMeasurement, check_shadow, sun_position
 
 __all__ = [
     "CAMERA",
     "COMPASS",
     "QUALIFIERS",
+    "UNITS",
     "CameraFix",
+    "CandidateRank",
     "Claim",
+    "ClaimCandidate",
+    "ClaimCheck",
     "ClaimSet",
     "Hypothesis",
+    "Quantity",
+    "Unit",
     "check_claim",
     "check_claims",
     "check_names",
     "claims_from_data",
+    "describe_quantity",
+    "format_value",
     "load_claims",
+    "quantities_of",
     "rank_candidates",
+    "uses_camera",
 ]
 
 
@@ -155,7 +186,7 @@ def _interval_verdict(
         pmin,
         pmax,
         margin,
-        f"the possible values [{pmin:.0f}, {pmax:.0f}] straddle a bound of the claimed range",
+        f"the possible values [{pmin:.0f}, {pmax:.0f}] m straddle a bound of the claimed range",
     )
 
 
@@ -170,6 +201,67 @@ def _sector_verdict(
     if off - spread > half:
         return Verdict.INCONSISTENT, margin, "outside the claimed sector"
     return Verdict.INCONCLUSIVE, margin, f"within {spread:.1f} deg of the sector's edge"
+
+
+def _interval_text(claim: Claim) -> str:
+    lo, hi = claim.interval_m or (0.0, math.inf)
+    hi_text = "inf" if math.isinf(hi) else f"{hi:.0f}"
+    return f"[{lo:.0f}, {hi_text}] m ({claim.interval_rule})"
+
+
+def _sector_text(claim: Claim) -> str:
+    c, h = claim.sector or (0.0, 180.0)
+    return f"{claim.direction}: bearing {c - h:g} to {c + h:g} deg"
+
+
+def _interval_quantity(
+    name: str, label: str, measured: float, u: float, claim: Claim
+) -> tuple[Quantity, str]:
+    """Measure a distance against the claim's interval (metres): the quantity and why."""
+    lo, hi = claim.interval_m or (0.0, math.inf)
+    verdict, pmin, pmax, margin, why = _interval_verdict(measured, u, lo, hi)
+    quantity = Quantity(
+        name=name,
+        label=label,
+        unit="m",
+        measured=measured,
+        possible_min=pmin,
+        possible_max=pmax,
+        claimed_min=lo,
+        claimed_max=None if math.isinf(hi) else hi,
+        claimed=_interval_text(claim),
+        margin=margin,
+        verdict=verdict,
+    )
+    return quantity, why
+
+
+def _sector_quantity(
+    name: str, label: str, bearing: float | None, spread: float, claim: Claim
+) -> tuple[Quantity, str]:
+    """Measure a bearing against the claim's compass sector (degrees): the quantity and why."""
+    centre, half = claim.sector or (0.0, 180.0)
+    claimed = Quantity(
+        name=name,
+        label=label,
+        unit="deg",
+        measured=bearing,
+        claimed_min=centre - half,
+        claimed_max=centre + half,
+        claimed=_sector_text(claim),
+    )
+    if bearing is None:
+        why = "the two positions coincide: there is no direction"
+        return dataclasses.replace(claimed, verdict=Verdict.INCONCLUSIVE), why
+    verdict, margin, why = _sector_verdict(bearing, spread, centre, half)
+    quantity = dataclasses.replace(
+        claimed,
+        possible_min=bearing - spread,
+        possible_max=bearing + spread,
+        margin=margin,
+        verdict=verdict,
+    )
+    return quantity, why
 
 
 def _unc(lm: Landmark, notes: list[str]) -> float:
@@ -194,8 +286,20 @@ def _lines(lm: Landmark) -> list[list[LatLon]]:
     return [[LatLon(y, x) for x, y, *_ in part.coords] for part in parts]
 
 
-def _unknown(pair: Mapping[str, str], reason: str) -> CandidateCheck:
-    return CandidateCheck(
+def _headline_unit(claim: Claim) -> Unit:
+    """Return the unit of a claim's headline quantity: the same for every choice of landmarks."""
+    if claim.kind == "direction":
+        return "deg"
+    if claim.kind == "side_of_line":
+        return "m" if claim.interval_m is not None else "deg"
+    if claim.kind == "shadow":
+        no_azimuth = claim.shadow is not None and claim.shadow.azimuth_deg is None
+        return "ratio" if no_azimuth else "deg"
+    return "m"
+
+
+def _unknown(pair: Mapping[str, str], reason: str, unit: Unit) -> ClaimCandidate:
+    return ClaimCandidate(
         landmarks=pair,
         measured=None,
         possible_min=None,
@@ -203,22 +307,53 @@ def _unknown(pair: Mapping[str, str], reason: str) -> CandidateCheck:
         margin=None,
         verdict=Verdict.INCONCLUSIVE,
         reason=reason,
+        unit=unit,
+    )
+
+
+_ORDER = [Verdict.INCONSISTENT, Verdict.INCONCLUSIVE, Verdict.CONSISTENT]
+
+
+def _candidate(
+    pair: Mapping[str, str],
+    quantities: Sequence[Quantity],
+    reason: str,
+    verdict: Verdict | None = None,
+) -> ClaimCandidate:
+    """One choice of landmarks: the headline is the first quantity; the verdict the worst."""
+    head = quantities[0]
+    if verdict is None:
+        verdict = min(
+            (q.verdict for q in quantities if q.verdict is not None),
+            key=_ORDER.index,
+            default=Verdict.INCONCLUSIVE,
+        )
+    return ClaimCandidate(
+        landmarks=pair,
+        measured=head.measured,
+        possible_min=head.possible_min,
+        possible_max=head.possible_max,
+        margin=head.margin,
+        verdict=verdict,
+        reason=reason,
+        unit=head.unit,
+        quantities=tuple(quantities),
     )
 
 
 def _evaluate(
     claim: Claim, subject: Landmark, ref: Landmark, registry: Registry, notes: list[str]
-) -> CandidateCheck:
+) -> ClaimCandidate:
     pair = {"subject": subject.id, "reference": ref.id}
     s_pos = subject.anchor
     if s_pos is None:
-        return _unknown(pair, _no_geometry(subject))
+        return _unknown(pair, _no_geometry(subject), _headline_unit(claim))
     if not isinstance(subject.geometry, Point):
         notes.append(f"{subject.id!r} is not a point: its representative point is used")
     if claim.kind == "nearest":
         return _evaluate_nearest(claim, subject, s_pos, ref, registry, notes, pair)
     if ref.geometry is None:
-        return _unknown(pair, _no_geometry(ref))
+        return _unknown(pair, _no_geometry(ref), _headline_unit(claim))
     u = _unc(subject, notes) + _unc(ref, notes)
     check = {
         "distance": _check_distance,
@@ -229,63 +364,49 @@ def _evaluate(
     return check(claim, s_pos, ref, u, pair)
 
 
+def _bearing_quantity(claim: Claim, s_pos: LatLon, ref: Landmark, u: float) -> tuple[Quantity, str]:
+    """Measure the bearing from the reference point to the subject against the claimed sector."""
+    r_pos = ref.anchor
+    b = bearing_deg(r_pos, s_pos) if r_pos is not None else None
+    spread = 0.0
+    if b is not None and r_pos is not None and u:
+        spread = math.degrees(math.atan2(u, distance_m(r_pos, s_pos)))
+    return _sector_quantity("bearing", "bearing from the reference", b, spread, claim)
+
+
 def _check_distance(
     claim: Claim, s_pos: LatLon, ref: Landmark, u: float, pair: Mapping[str, str]
-) -> CandidateCheck:
+) -> ClaimCandidate:
     d = geodesic_distance_m(s_pos, ref)
     if d is None:  # pragma: no cover - geometry checked by the caller
-        return _unknown(pair, _no_geometry(ref))
-    lo, hi = claim.interval_m or (0.0, math.inf)
-    verdict, pmin, pmax, margin, why = _interval_verdict(d, u, lo, hi)
+        return _unknown(pair, _no_geometry(ref), "m")
+    distance, why = _interval_quantity("distance", "distance from the reference", d, u, claim)
+    quantities = [distance]
     if claim.sector is not None:  # "about 1 km west of the square": the direction too
-        direction = _check_direction(claim, s_pos, ref, u, pair)
-        why = f"distance: {why}; direction: {direction.reason}"
-        if direction.measured is not None:
-            why += f" (bearing from the reference {direction.measured:.1f} deg)"
-        verdict = min(verdict, direction.verdict, key=_ORDER.index)
-    return CandidateCheck(
-        landmarks=pair,
-        measured=d,
-        possible_min=pmin,
-        possible_max=pmax,
-        margin=margin,
-        verdict=verdict,
-        reason=why,
-    )
+        bearing, direction_why = _bearing_quantity(claim, s_pos, ref, u)
+        quantities.append(bearing)
+        why = f"distance: {why}; direction: {direction_why}"
+        if bearing.measured is not None:
+            why += f" (bearing from the reference {bearing.measured:.1f} deg)"
+    return _candidate(pair, quantities, why)
 
 
 def _check_direction(
     claim: Claim, s_pos: LatLon, ref: Landmark, u: float, pair: Mapping[str, str]
-) -> CandidateCheck:
-    r_pos = ref.anchor
-    if r_pos is None:  # pragma: no cover - geometry checked by the caller
-        return _unknown(pair, _no_geometry(ref))
-    b = bearing_deg(r_pos, s_pos)
-    if b is None:
-        return _unknown(pair, "the two positions coincide: there is no direction")
-    spread = math.degrees(math.atan2(u, distance_m(r_pos, s_pos))) if u else 0.0
-    centre, half = claim.sector or (0.0, 180.0)
-    verdict, margin, why = _sector_verdict(b, spread, centre, half)
-    return CandidateCheck(
-        landmarks=pair,
-        measured=b,
-        possible_min=b - spread,
-        possible_max=b + spread,
-        margin=margin,
-        verdict=verdict,
-        reason=why,
-    )
+) -> ClaimCandidate:
+    bearing, why = _bearing_quantity(claim, s_pos, ref, u)
+    return _candidate(pair, [bearing], why)
 
 
 def _check_within(
     claim: Claim, s_pos: LatLon, ref: Landmark, u: float, pair: Mapping[str, str]
-) -> CandidateCheck:
+) -> ClaimCandidate:
     geom = ref.geometry
     if not isinstance(geom, Polygon | MultiPolygon):
-        return _unknown(pair, f"{ref.id!r} is not an area")
+        return _unknown(pair, f"{ref.id!r} is not an area", "m")
     inside = geom.covers(Point(s_pos.lon, s_pos.lat))
     edge = min(offset_from_line(s_pos, line).distance_m for line in _rings(geom))
-    margin = edge if inside else -edge
+    margin = _q(edge if inside else -edge, _RES_M)
     if abs(margin) <= u:
         verdict = Verdict.INCONCLUSIVE
         why = f"{abs(margin):.0f} m from the edge, within the position uncertainty"
@@ -293,53 +414,60 @@ def _check_within(
         verdict, why = Verdict.CONSISTENT, "inside the area"
     else:
         verdict, why = Verdict.INCONSISTENT, "outside the area"
-    return CandidateCheck(
-        landmarks=pair,
+    quantity = Quantity(
+        name="distance_inside_area",
+        label="distance inside the area's edge (negative: outside)",
+        unit="m",
         measured=margin,
         possible_min=margin - u,
         possible_max=margin + u,
+        claimed_min=0.0,
+        claimed=f"inside {claim.reference}: at least 0 m inside its edge",
         margin=margin,
         verdict=verdict,
-        reason=why,
     )
-
-
-_ORDER = [Verdict.INCONSISTENT, Verdict.INCONCLUSIVE, Verdict.CONSISTENT]
+    return _candidate(pair, [quantity], why)
 
 
 def _check_side(
     claim: Claim, s_pos: LatLon, ref: Landmark, u: float, pair: Mapping[str, str]
-) -> CandidateCheck:
+) -> ClaimCandidate:
+    unit = _headline_unit(claim)
     lines = _lines(ref)
     if not lines:
         return _unknown(
-            pair, f"{ref.id!r} is not a line (no course is known), so no side can be measured"
+            pair,
+            f"{ref.id!r} is not a line (no course is known), so no side can be measured",
+            unit,
         )
     best = min((offset_from_line(s_pos, line) for line in lines), key=lambda o: o.distance_m)
     if best.side == "beyond_end":
-        return _unknown(pair, f"the subject lies beyond the end of the mapped line {ref.id!r}")
+        return _unknown(
+            pair, f"the subject lies beyond the end of the mapped line {ref.id!r}", unit
+        )
     if best.bearing_from_line_deg is None:
-        return _unknown(pair, "the subject lies on the line")
-    centre, half = claim.sector or (0.0, 180.0)
+        return _unknown(pair, "the subject lies on the line", unit)
     spread = math.degrees(math.atan2(u, best.distance_m)) if u else 0.0
-    verdict, margin, side_why = _sector_verdict(best.bearing_from_line_deg, spread, centre, half)
+    side, side_why = _sector_quantity(
+        "bearing_from_line", "bearing from the line to the subject",
+        best.bearing_from_line_deg, spread, claim,
+    )  # fmt: skip
     why = f"side: {side_why} (from the line towards {best.bearing_from_line_deg:.1f} deg)"
-    pmin: float | None = None
-    pmax: float | None = None
-    if claim.interval_m is not None:
-        lo, hi = claim.interval_m
-        dist_verdict, pmin, pmax, margin, dist_why = _interval_verdict(best.distance_m, u, lo, hi)
-        why += f"; distance {best.distance_m:.0f} m: {dist_why}"
-        verdict = min(verdict, dist_verdict, key=_ORDER.index)
-    return CandidateCheck(
-        landmarks=pair,
-        measured=best.distance_m,
-        possible_min=pmin,
-        possible_max=pmax,
-        margin=margin,
-        verdict=verdict,
-        reason=why,
-    )
+    label = "distance from the line"
+    if claim.interval_m is None:  # measured, not claimed: shown, never decides
+        distance = Quantity(
+            name="distance_from_line",
+            label=f"{label} (not claimed)",
+            unit="m",
+            measured=best.distance_m,
+            possible_min=max(0.0, best.distance_m - u),
+            possible_max=best.distance_m + u,
+            claimed="not claimed",
+        )
+        return _candidate(pair, [side, distance], why)
+    distance, dist_why = _interval_quantity("distance_from_line", label, best.distance_m, u, claim)
+    why += f"; distance {best.distance_m:.0f} m: {dist_why}"
+    return _candidate(pair, [distance, side], why)
 
 
 def _rings(geom: Polygon | MultiPolygon) -> list[list[LatLon]]:
@@ -356,82 +484,72 @@ def _evaluate_nearest(
     registry: Registry,
     notes: list[str],
     pair: dict[str, str],
-) -> CandidateCheck:
+) -> ClaimCandidate:
+    """Check that the target is the nearest landmark of the kind.
+
+    Measured: the distance to the target; claimed: at most the distance to the nearest other
+    landmark of the kind; the margin is the gap between the two (metres).
+    """
     ranked = [
         (lm, d) for lm, d in registry.nearest(s_pos, tags=claim.of_kind, k=3) if lm.id != subject.id
     ]
     if not ranked:
-        return CandidateCheck(
-            landmarks=pair,
-            measured=None,
-            possible_min=None,
-            possible_max=None,
-            margin=None,
-            verdict=Verdict.INCONCLUSIVE,
-            reason="no landmark of that kind has a position",
-        )
+        return _unknown(pair, "no landmark of that kind has a position", "m")
     first, d1 = ranked[0]
     u = _unc(subject, notes) + max((_unc(lm, notes) for lm, _ in ranked[:2]), default=0.0)
+    label = "distance to the target"
     if first.id == target.id:
-        gap = ranked[1][1] - d1 if len(ranked) > 1 else math.inf
+        other = ranked[1] if len(ranked) > 1 else None
+        gap = other[1] - d1 if other is not None else math.inf
         verdict = Verdict.CONSISTENT if gap > 2 * u else Verdict.INCONCLUSIVE
         reason = f"{target.id!r} is the nearest ({d1:.0f} m)" + (
             ""
             if verdict is Verdict.CONSISTENT
             else ", but the runner-up is within the position uncertainty"
         )
-        return CandidateCheck(
-            landmarks=pair,
+        quantity = Quantity(
+            name="distance_to_target",
+            label=label,
+            unit="m",
             measured=d1,
-            possible_min=None,
-            possible_max=None,
+            claimed_max=other[1] if other is not None else None,
+            claimed=f"no farther than the nearest other landmark of the kind ({other[0].id!r}, "
+            f"{other[1]:.1f} m)"
+            if other is not None
+            else "no farther than any other landmark of the kind (there is none)",
             margin=gap if math.isfinite(gap) else None,
             verdict=verdict,
-            reason=reason,
         )
+        return _candidate(pair, [quantity], reason, verdict)
     d_target = geodesic_distance_m(s_pos, target)
     if d_target is None:
-        return CandidateCheck(
-            landmarks=pair,
-            measured=None,
-            possible_min=None,
-            possible_max=None,
-            margin=None,
-            verdict=Verdict.INCONCLUSIVE,
-            reason=_no_geometry(target),
-        )
+        return _unknown(pair, _no_geometry(target), "m")
     gap = d1 - d_target
     verdict = Verdict.INCONSISTENT if -gap > 2 * u else Verdict.INCONCLUSIVE
-    return CandidateCheck(
-        landmarks=pair,
+    quantity = Quantity(
+        name="distance_to_target",
+        label=label,
+        unit="m",
         measured=d_target,
-        possible_min=None,
-        possible_max=None,
+        claimed_max=d1,
+        claimed=f"no farther than the nearest other landmark of the kind ({first.id!r}, "
+        f"{d1:.1f} m)",
         margin=gap,
         verdict=verdict,
-        reason=f"{first.id!r} is nearer ({d1:.0f} m vs {d_target:.0f} m)",
     )
-
-
-_UNITS = {
-    "distance": "m",
-    "side_of_line": "m",
-    "within": "m",
-    "nearest": "m",
-    "direction": "deg",
-    "shadow": "deg",
-}
+    reason = f"{first.id!r} is nearer ({d1:.0f} m vs {d_target:.0f} m)"
+    return _candidate(pair, [quantity], reason, verdict)
 
 
 def _expected(claim: Claim) -> str:
+    if claim.kind == "shadow":
+        when = claim.time_utc.isoformat() if claim.time_utc is not None else "?"
+        return f"the shadow of the sun at the claimed place, at {when}"
     parts = []
     if claim.kind in ("direction", "side_of_line", "distance") and claim.sector is not None:
-        c, h = claim.sector
-        parts.append(f"{claim.direction}: bearing {c - h:g} to {c + h:g} deg")
+        parts.append(_sector_text(claim))
     if claim.interval_m is not None:
-        lo, hi = claim.interval_m
-        hi_text = "inf" if math.isinf(hi) else f"{hi:.0f}"
-        parts.append(f"[{lo:.0f}, {hi_text}] m ({claim.interval_rule})")
+        parts.append(_interval_text(claim))
     if claim.kind == "within":
         parts.append(f"inside {claim.reference}")
     if claim.kind == "nearest":
@@ -448,15 +566,17 @@ def _method(claim: Claim) -> str:
         "side from the bearing of the perpendicular",
         "within": f"{base}: point in area; margin is the distance to the area's edge",
         "nearest": f"{base}: geodesic distances to every landmark of the kind",
+        "shadow": "NREL SPA solar position; shadow azimuth = sun azimuth + 180; "
+        "length / height = cot(elevation)",
     }[claim.kind]
 
 
-def check_claim(claim: Claim, registry: Registry, claims: ClaimSet) -> CheckResult:
+def check_claim(claim: Claim, registry: Registry, claims: ClaimSet) -> ClaimCheck:
     """Check one claim against the registry, over every candidate choice of its roles.
 
-    Returns a ``CheckResult`` whatever the outcome; raises ``RegistryError``
-    (``E_CLAIMS_UNKNOWN_LANDMARK``) only when a role names a landmark the registry does not
-    have.
+    Returns a ``ClaimCheck`` (a ``CheckResult`` listing every measured quantity, each in its
+    own unit) whatever the outcome; raises ``RegistryError`` (``E_CLAIMS_UNKNOWN_LANDMARK``)
+    only when a role names a landmark the registry does not have.
     """
     if claim.kind == "shadow":
         return _check_shadow_claim(claim, registry, claims)
@@ -488,93 +608,142 @@ def check_claim(claim: Claim, registry: Registry, claims: ClaimSet) -> CheckResu
             notes.insert(
                 0,
                 f"over the {len(results)} choices the measured value runs from "
-                f"{min(measured):.1f} to {max(measured):.1f} {_UNITS[claim.kind]}; the least "
+                f"{min(measured):.1f} to {max(measured):.1f} {_headline_unit(claim)}; the least "
                 "favourable choice is shown",
             )
     if verdict is Verdict.INCONCLUSIVE and len(verdicts) == 1:
         notes.insert(0, first.reason)
-    tolerance = None
-    if (
-        first.possible_min is not None
-        and first.possible_max is not None
-        and first.measured is not None
-    ):
-        tolerance = round(first.possible_max - first.measured, 9)
-    return CheckResult(
+    return ClaimCheck(
         name=claim.id,
         kind=claim.kind,
         text=claim.text,
         verdict=verdict,
         measured=first.measured,
         expected=_expected(claim),
-        tolerance=tolerance,
+        tolerance=_tolerance(first),
         margin=first.margin,
-        unit=_UNITS[claim.kind],
+        unit=first.unit,
         method=_method(claim),
         notes=tuple(dict.fromkeys(notes)),
         candidates=tuple(results),
         survives_choice=survives,
+        quantities=first.quantities,
     )
 
 
-def _check_shadow_claim(claim: Claim, registry: Registry, claims: ClaimSet) -> CheckResult:
+def _tolerance(candidate: CandidateCheck) -> float | None:
+    """Return the uncertainty allowed for in the headline's decision, in its unit."""
+    if candidate.possible_max is None or candidate.measured is None:
+        return None
+    return round(candidate.possible_max - candidate.measured, 9)
+
+
+def _shadow_quantities(pos: LatLon, when: datetime, shadow: ShadowMeasurement) -> list[Quantity]:
+    """Measure the shadow in the footage against the sun at the place and time.
+
+    The same sun as ``check_shadow`` (NREL SPA, standard atmosphere); with the sun below the
+    horizon there is no claimed range.
+    """
+    sun = sun_position(pos, when)
+    up = sun.above_horizon
+    out = []
+    if shadow.azimuth_deg is not None:
+        expected, err = sun.shadow_azimuth_deg, shadow.azimuth_error_deg
+        claimed: dict[str, Any] = {"claimed": "no direct shadow: the sun is below the horizon"}
+        if up and expected is not None:
+            margin = err - abs(angle_difference_deg(expected, shadow.azimuth_deg))
+            claimed = {
+                "claimed_min": expected - err,
+                "claimed_max": expected + err,
+                "claimed": f"{expected:.2f} +- {err:g} deg (the shadow of the sun at the "
+                "claimed place and time)",
+                "margin": margin,
+                "verdict": Verdict.CONSISTENT if margin >= -1e-9 else Verdict.INCONSISTENT,
+            }
+        out.append(
+            Quantity(name="shadow_azimuth", label="shadow azimuth", unit="deg",
+                     measured=shadow.azimuth_deg, **claimed)
+        )  # fmt: skip
+    if shadow.length_ratio is not None:
+        ratio, r_err = sun.shadow_length_ratio, shadow.ratio_error
+        claimed = {"claimed": "no direct shadow: the sun is below the horizon"}
+        if up and ratio is not None:
+            margin = r_err - abs(shadow.length_ratio - ratio)
+            claimed = {
+                "claimed_min": ratio - r_err,
+                "claimed_max": ratio + r_err,
+                "claimed": f"{ratio:.3f} +- {r_err:g} ratio (cot of the sun's elevation)",
+                "margin": margin,
+                "verdict": Verdict.CONSISTENT if margin >= -1e-12 else Verdict.INCONSISTENT,
+            }
+        out.append(
+            Quantity(name="shadow_length_ratio", label="shadow length / height", unit="ratio",
+                     measured=shadow.length_ratio, **claimed)
+        )  # fmt: skip
+    return out
+
+
+def _check_shadow_claim(claim: Claim, registry: Registry, claims: ClaimSet) -> ClaimCheck:
     """Check a shadow measured in the footage against the claimed time at each candidate place."""
     if claim.time_utc is None or claim.shadow is None:  # pragma: no cover - set by the loader
         msg = f"claim {claim.id!r} has no time or shadow"
         raise InputError(msg, code="E_CLAIMS_INVALID", hint="Give time and shadow.")
-    candidates = []
-    per_place: list[CheckResult] = []
+    unit = _headline_unit(claim)
+    candidates: list[ClaimCandidate] = []
+    per_place: dict[int, CheckResult] = {}
     for lm in _resolve(registry, claims, claim.subject):
         pos = lm.anchor
         if pos is None:
-            candidates.append(_unknown({"subject": lm.id}, _no_geometry(lm)))
+            candidates.append(_unknown({"subject": lm.id}, _no_geometry(lm), unit))
             continue
         result = check_shadow(
             pos, claim.time_utc, claim.shadow, name=claim.id, text=claim.text,
             where_uncertainty_m=lm.uncertainty_m or 0.0,
         )  # fmt: skip
-        per_place.append(result)
+        per_place[len(candidates)] = result
         candidates.append(
-            CandidateCheck(
-                landmarks={"subject": lm.id},
-                measured=result.measured,
-                possible_min=None,
-                possible_max=None,
-                margin=result.margin,
-                verdict=result.verdict,
-                reason=result.notes[0] if result.notes else "",
+            _candidate(
+                {"subject": lm.id},
+                _shadow_quantities(pos, claim.time_utc, claim.shadow),
+                result.notes[0] if result.notes else "",
+                result.verdict,
             )
         )
     verdicts = {c.verdict for c in candidates}
     verdict = candidates[0].verdict if len(verdicts) == 1 else Verdict.INCONCLUSIVE
-    first = per_place[0] if per_place else None
-    notes = list(first.notes) if first else [candidates[0].reason]
+    head = _least_favourable(candidates)
+    place = per_place.get(candidates.index(head))
+    notes = list(place.notes) if place else [head.reason]
     if len(verdicts) > 1:
         notes.append("the verdict depends on which place is meant")
     if claim.notes:
         notes.append(claim.notes)
-    return CheckResult(
+    return ClaimCheck(
         name=claim.id,
         kind="shadow",
         text=claim.text,
         verdict=verdict,
-        measured=first.measured if first else None,
-        expected=(first.expected if first else "") + f" at {claim.time_utc.isoformat()}",
-        tolerance=first.tolerance if first else None,
-        margin=first.margin if first else None,
-        unit=first.unit if first else "deg",
-        method=first.method if first else "NREL SPA solar position",
+        measured=head.measured,
+        expected=(place.expected if place else "") + f" at {claim.time_utc.isoformat()}",
+        tolerance=place.tolerance if place else None,
+        margin=head.margin,
+        unit=head.unit,
+        method=place.method if place else "NREL SPA solar position",
         notes=tuple(dict.fromkeys(notes)),
         candidates=tuple(candidates),
         survives_choice=None if len(candidates) == 1 else len(verdicts) == 1,
+        quantities=head.quantities,
     )
 
 
 _RANK = {Verdict.INCONSISTENT: 0, Verdict.INCONCLUSIVE: 1, Verdict.CONSISTENT: 2}
 
 
-def _least_favourable(results: list[CandidateCheck]) -> CandidateCheck:
-    """Pick the worst choice: an inconsistent one first, then the smallest margin."""
+def _least_favourable(results: Sequence[ClaimCandidate]) -> ClaimCandidate:
+    """Pick the worst choice: an inconsistent one first, then the smallest margin.
+
+    Every choice of one claim has its headline in the same unit, so the margins compare.
+    """
     return min(
         results,
         key=lambda c: (_RANK[c.verdict], c.margin if c.margin is not None else math.inf),
@@ -604,8 +773,6 @@ def _with_camera(
     registry: Registry, claims: ClaimSet, camera: Sequence[CameraFix]
 ) -> tuple[Registry, ClaimSet]:
     """Add the footage's positions to the registry and claims, as the role ``camera``."""
-    from shapely.geometry import Point
-
     fixes = tuple(
         Landmark(
             id=f"camera_position_{i + 1}",
@@ -625,9 +792,10 @@ def _with_camera(
     return reg, dataclasses.replace(claims, roles={**claims.roles, CAMERA: role})
 
 
-def _no_camera(claim: Claim) -> CheckResult:
+def _no_camera(claim: Claim) -> ClaimCheck:
     reason = "the footage states no position of its own: nothing to measure"
-    return CheckResult(
+    unit = _headline_unit(claim)
+    return ClaimCheck(
         name=claim.id,
         kind=claim.kind,
         text=claim.text,
@@ -636,18 +804,52 @@ def _no_camera(claim: Claim) -> CheckResult:
         expected=_expected(claim),
         tolerance=None,
         margin=None,
-        unit=_UNITS[claim.kind],
+        unit=unit,
         method=_method(claim),
         notes=(reason,),
-        candidates=(_unknown({"subject": CAMERA}, reason),),
+        candidates=(_unknown({"subject": CAMERA}, reason, unit),),
         survives_choice=None,
     )
+
+
+def uses_camera(claims: ClaimSet, claim: Claim) -> bool:
+    """Whether ``claim`` names the footage's own positions (``camera``, claims_version 2)."""
+    return claims.version >= 2 and CAMERA in (claim.subject, claim.reference)
+
+
+def _checker(
+    registry: Registry, claims: ClaimSet, camera: Sequence[CameraFix] | None
+) -> Callable[[Claim, ClaimSet], ClaimCheck]:
+    """Return the one way claims are checked (``check_claims``, ``rank_candidates``).
+
+    The names are resolved once: ``camera`` becomes a role of the footage's positions when
+    there are any; without positions a claim about the camera is inconclusive, never an error.
+    """
+    check_names(registry, claims)
+    has_camera = bool(camera) and any(uses_camera(claims, c) for c in claims.claims)
+    reg = registry
+    camera_role: Role | None = None
+    if has_camera and camera:
+        reg, with_cam = _with_camera(registry, claims, camera)
+        camera_role = with_cam.roles[CAMERA]
+
+    def check(claim: Claim, trial: ClaimSet) -> ClaimCheck:
+        if not uses_camera(trial, claim):
+            return check_claim(claim, reg, trial)
+        if camera_role is None:
+            return _no_camera(claim)
+        roles = {**trial.roles, CAMERA: camera_role}
+        return check_claim(claim, reg, dataclasses.replace(trial, roles=roles))
+
+    return check
 
 
 def check_names(registry: Registry, claims: ClaimSet) -> None:
     """Check that every landmark the claims name is in the registry (``check_claims`` does).
 
-    Cheap, so a caller can fail before decoding anything.
+    Cheap, so a caller can fail before decoding anything. ``check_claims`` and
+    ``rank_candidates`` (and so ``geoverify claims validate``, ``check`` and ``verify``) resolve
+    names through this one function.
 
     Raises
     ------
@@ -667,7 +869,7 @@ def check_names(registry: Registry, claims: ClaimSet) -> None:
 
 def check_claims(
     registry: Registry, claims: ClaimSet, *, camera: Sequence[CameraFix] | None = None
-) -> tuple[CheckResult, ...]:
+) -> tuple[ClaimCheck, ...]:
     """Check every claim; one result each, in file order.
 
     In a claims_version 2 file the subject (or reference) ``camera`` means the footage's own
@@ -680,26 +882,18 @@ def check_claims(
         ``E_CLAIMS_UNKNOWN_LANDMARK`` (exit 4) listing every landmark the claims name that the
         registry does not have, before anything is checked.
     """
-    check_names(registry, claims)
-    uses_camera = claims.version >= 2 and any(
-        CAMERA in (c.subject, c.reference) for c in claims.claims
-    )
-    if not uses_camera:
-        return tuple(check_claim(c, registry, claims) for c in claims.claims)
-    if not camera:
-        return tuple(
-            _no_camera(c)
-            if CAMERA in (c.subject, c.reference)
-            else check_claim(c, registry, claims)
-            for c in claims.claims
-        )
-    reg, with_cam = _with_camera(registry, claims, camera)
-    return tuple(check_claim(c, reg, with_cam) for c in claims.claims)
+    check = _checker(registry, claims, camera)
+    return tuple(check(c, claims) for c in claims.claims)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class CandidateRank:
-    """How well one landmark would fit a role: verdicts of the claims that use the role."""
+    """How well one landmark would fit a role: verdicts of the claims that use the role.
+
+    ``worst_margins`` holds the smallest margin in each unit (a margin in metres and one in
+    degrees do not compare); ``worst_margin`` is the first of them in the order m, deg, ratio,
+    in ``worst_margin_unit``.
+    """
 
     landmark_id: str
     consistent: int
@@ -707,19 +901,55 @@ class CandidateRank:
     inconsistent: int
     worst_margin: float | None
     results: tuple[CheckResult, ...]
+    worst_margin_unit: Unit | None = None
+    worst_margins: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
 
-def rank_candidates(registry: Registry, claims: ClaimSet, role: str) -> tuple[CandidateRank, ...]:
+def _rank(landmark_id: str, results: tuple[ClaimCheck, ...]) -> CandidateRank:
+    worst: dict[str, float] = {}
+    for r in results:
+        if r.margin is not None:
+            worst[r.unit] = min(worst.get(r.unit, math.inf), r.margin)
+    unit = next((u for u in UNITS if u in worst), None)
+    return CandidateRank(
+        landmark_id=landmark_id,
+        consistent=sum(r.verdict is Verdict.CONSISTENT for r in results),
+        inconclusive=sum(r.verdict is Verdict.INCONCLUSIVE for r in results),
+        inconsistent=sum(r.verdict is Verdict.INCONSISTENT for r in results),
+        worst_margin=worst[unit] if unit is not None else None,
+        results=results,
+        worst_margin_unit=unit,
+        worst_margins={u: worst[u] for u in UNITS if u in worst},
+    )
+
+
+def rank_candidates(
+    registry: Registry,
+    claims: ClaimSet,
+    role: str,
+    *,
+    camera: Sequence[CameraFix] | None = None,
+) -> tuple[CandidateRank, ...]:
     """Try every landmark of the role's kind in the role; rank by verdicts, then by margin.
 
     Answers "how unique is this identification?": the landmarks that satisfy every claim that
-    mentions the role, best first.
+    mentions the role, best first. Names are resolved as ``check_claims`` resolves them: a claim
+    about the ``camera`` uses ``camera`` (the footage's positions) and is inconclusive without
+    them.
+
+    Raises
+    ------
+    InputError
+        ``E_UNKNOWN_ROLE`` when the claims file has no such role.
+    RegistryError
+        ``E_CLAIMS_UNKNOWN_LANDMARK`` as ``check_claims``.
     """
     if role not in claims.roles:
         msg = f"no role {role!r} in the claims file"
         raise InputError(
             msg, code="E_UNKNOWN_ROLE", hint=f"Roles: {', '.join(claims.roles) or 'none'}."
         )
+    check = _checker(registry, claims, camera)
     spec = claims.roles[role]
     used = [c for c in claims.claims if role in (c.subject, c.reference)]
     pool = registry.by_tags(spec.kind) if spec.kind else registry.landmarks
@@ -727,30 +957,13 @@ def rank_candidates(registry: Registry, claims: ClaimSet, role: str) -> tuple[Ca
     for lm in pool:
         if lm.geometry is None:
             continue
-        roles = dict(claims.roles)
-        roles[role] = dataclasses.replace(spec, candidates=(lm.id,))
+        roles = {**claims.roles, role: dataclasses.replace(spec, candidates=(lm.id,))}
         trial = dataclasses.replace(claims, roles=roles)
-        results = tuple(check_claim(c, registry, trial) for c in used)
-        margins = [
-            r.margin / (r.tolerance or 1.0) if False else r.margin
-            for r in results
-            if r.margin is not None
-        ]
-        ranks.append(
-            CandidateRank(
-                landmark_id=lm.id,
-                consistent=sum(r.verdict is Verdict.CONSISTENT for r in results),
-                inconclusive=sum(r.verdict is Verdict.INCONCLUSIVE for r in results),
-                inconsistent=sum(r.verdict is Verdict.INCONSISTENT for r in results),
-                worst_margin=min(margins) if margins else None,
-                results=results,
-            )
-        )
-    ranks.sort(
-        key=lambda r: (
-            r.inconsistent,
-            -r.consistent,
-            -(r.worst_margin if r.worst_margin is not None else -math.inf),
-        )
-    )
+        ranks.append(_rank(lm.id, tuple(check(c, trial) for c in used)))
+
+    def key(r: CandidateRank) -> tuple[float, ...]:
+        margins = [-r.worst_margins.get(u, -math.inf) for u in UNITS]
+        return (r.inconsistent, -r.consistent, *margins)
+
+    ranks.sort(key=key)
     return tuple(ranks)

@@ -88,6 +88,16 @@ class _DistanceSpec(_Strict):
         return self
 
 
+_Name = Annotated[
+    str,
+    pydantic.Field(
+        description="A landmark id or a role. In claims_version 2, 'camera' means the footage's "
+        "own positions (every one a candidate); a claim about it is inconclusive when the file "
+        "states none."
+    ),
+]
+
+
 class _ClaimBase(_Strict):
     id: str
     text: str
@@ -96,8 +106,8 @@ class _ClaimBase(_Strict):
 
 class _DistanceModel(_ClaimBase):
     kind: Literal["distance"]
-    subject: str
-    reference: str
+    subject: _Name
+    reference: _Name
     distance: _DistanceSpec
     direction: str | None = None  # "about 1 km west of the square": both are checked
     half_width_deg: Annotated[float, pydantic.Field(gt=0, le=180)] | None = None
@@ -105,30 +115,30 @@ class _DistanceModel(_ClaimBase):
 
 class _DirectionModel(_ClaimBase):
     kind: Literal["direction"]
-    subject: str
-    reference: str
+    subject: _Name
+    reference: _Name
     direction: str
     half_width_deg: Annotated[float, pydantic.Field(gt=0, le=180)] | None = None
 
 
 class _SideModel(_ClaimBase):
     kind: Literal["side_of_line"]
-    subject: str
-    line: str
+    subject: _Name
+    line: _Name
     side: str
     distance: _DistanceSpec | None = None
 
 
 class _WithinModel(_ClaimBase):
     kind: Literal["within"]
-    subject: str
-    area: str
+    subject: _Name
+    area: _Name
 
 
 class _NearestModel(_ClaimBase):
     kind: Literal["nearest"]
-    subject: str
-    target: str
+    subject: _Name
+    target: _Name
     of_kind: dict[str, str]
 
 
@@ -141,7 +151,7 @@ class _ShadowSpec(_Strict):
 
 class _ShadowModel(_ClaimBase):
     kind: Literal["shadow"]
-    subject: str
+    subject: _Name
     time: str
     tz: str | None = None
     shadow: _ShadowSpec
@@ -207,7 +217,13 @@ class _PlaceModel(_Strict):
 
 
 class _FootageModel(_Strict):
-    shows: str | None = None
+    shows: (
+        Annotated[
+            str,
+            pydantic.Field(description="A role or a landmark id ('camera' is not one)."),
+        ]
+        | None
+    ) = None
     filmed_at: _PlaceModel | None = None
     filmed_between: tuple[str | None, str | None] | None = None
 
@@ -224,9 +240,25 @@ class FileModel(_Strict):
         if self.footage is not None and self.claims_version < 2:
             msg = "the footage: section needs claims_version: 2"
             raise ValueError(msg)
-        if self.claims_version >= 2 and CAMERA in self.roles:
-            msg = f"{CAMERA!r} is reserved in claims_version 2 (the footage's own positions)"
-            raise ValueError(msg)
+        if self.claims_version < 2:
+            return self
+        reserved = f"{CAMERA!r} is reserved in claims_version 2 (the footage's own positions)"
+        if CAMERA in self.roles:
+            raise ValueError(reserved)
+        for name, spec in self.roles.items():
+            candidates = spec if isinstance(spec, list) else spec.candidates
+            if CAMERA in candidates:
+                msg = f"{reserved}: it cannot be a candidate of the role {name!r}"
+                raise ValueError(msg)
+        footage = self.footage
+        place = footage.filmed_at if footage is not None else None
+        for part, named in (
+            ("shows", footage.shows if footage is not None else None),
+            ("filmed_at", place.role if place is not None else None),
+        ):
+            if named == CAMERA:  # the footage compared with its own positions proves nothing
+                msg = f"{reserved}: footage.{part} must name a landmark or a role"
+                raise ValueError(msg)
         return self
 
 

@@ -653,7 +653,8 @@ def candidates_command(
     if not ranks:
         echo(f"no landmark of the role's kind has a position: nothing to rank for {role!r}")
     for r in ranks:
-        margin = f"{r.worst_margin:+.1f}" if r.worst_margin is not None else "-"
+        unit = r.worst_margin_unit or ""
+        margin = f"{r.worst_margin:+.1f} {unit}".rstrip() if r.worst_margin is not None else "-"
         echo(
             f"{r.landmark_id:32s} consistent {r.consistent}  inconclusive {r.inconclusive}  "
             f"inconsistent {r.inconsistent}  worst margin {margin}"
