@@ -52,7 +52,7 @@ __all__ = [
     "write_report",
 ]
 
-REPORT_SCHEMA_VERSION = "2.1"
+REPORT_SCHEMA_VERSION = "2.2"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,7 +86,14 @@ class ClaimsInput:
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class MatchRecord:
-    """One frame's landmark match, as the report shows it (``image_key`` names its picture)."""
+    """One frame's landmark match, as the report shows it (``image_key`` names its picture).
+
+    ``mirrored`` only for a frame matched to a mirrored reference. ``false_match_rate_at_floor``:
+    no control scored as high, so the rate is 1 / (``controls`` + 1), the lowest that many
+    controls can estimate; ``false_match_rate_text`` says the rate in words.
+    ``excluded_controls``: background photographs left out of the controls (they show a
+    reference), one sentence each.
+    """
 
     t_s: float
     frame_number: int
@@ -104,6 +111,9 @@ class MatchRecord:
     verdict_text: str = ""
     affine_decision: str = "not_needed"
     control_references: tuple[str, ...] = ()
+    false_match_rate_at_floor: bool = False
+    false_match_rate_text: str = ""
+    excluded_controls: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -156,10 +166,15 @@ class Report:
             f"</td><td>{html.escape(ln.summary)}</td></tr>"
             for ln in self.bottom_line.lines
         )
+        from geoverify.claims import describe_quantity, quantities_of
+
+        def measured(c: CheckResult) -> str:
+            said = [html.escape(describe_quantity(q)) for q in quantities_of(c)]
+            return "<br>".join(said) or "not measured"
+
         rows = "".join(
             f"<tr><td>{html.escape(c.text)}</td><td><b>{html.escape(c.verdict.value)}</b></td>"
-            f"<td>{'-' if c.measured is None else f'{c.measured:.1f} {html.escape(c.unit)}'}</td>"
-            f"<td>{html.escape(c.expected)}</td></tr>"
+            f"<td>{measured(c)}</td></tr>"
             for c in self.checks
         )
         matched = ", ".join(
@@ -172,7 +187,7 @@ class Report:
             f"(rule {html.escape(self.bottom_line.rule)})</p>"
             f"<table><tr><th>line</th><th>outcome</th><th>why</th></tr>{lines}</table>"
             f"<table><tr><th>claim</th><th>verdict</th>"
-            f"<th>measured</th><th>claimed</th></tr>{rows}</table>"
+            f"<th>measured; claimed; margin (each in its unit)</th></tr>{rows}</table>"
             f"<p>frames matched: {matched or 'none'}</p>"
         )
 
@@ -309,7 +324,7 @@ def build_report(
                 runner_up=m.runner_up.landmark_id if m.runner_up else None,
                 false_match_rate=m.false_match_rate,
                 controls=m.controls,
-                mirrored=m.mirrored,
+                mirrored=m.mirrored and m.verdict == "match",
                 affine=m.affine,
                 notes=tuple(m.notes),
                 image_key=key,
@@ -319,6 +334,9 @@ def build_report(
                 verdict_text=m.verdict_text,
                 affine_decision=m.affine_decision,
                 control_references=m.control_references,
+                false_match_rate_at_floor=m.false_match_rate_at_floor,
+                false_match_rate_text=m.false_match_rate_text,
+                excluded_controls=m.excluded_controls,
             )
         )
     from geoverify.probing._track import frame_cameras
@@ -567,6 +585,9 @@ def _environment() -> Environment:
         loader=PackageLoader("geoverify", "templates"), autoescape=True, undefined=StrictUndefined
     )
     env.filters["fmt"] = lambda v, d=1: "-" if v is None else f"{v:.{d}f}"
+    from geoverify.claims import format_value
+
+    env.filters["value"] = format_value  # a number with its unit: {{ q.margin | value(q.unit) }}
     return env
 
 
@@ -580,9 +601,25 @@ def render_html(report: Report) -> str:
                 links.append((ids[0], ids[1]))
     svg = _svg_map(report.map_features, report.cameras, links, report.claimed_place)
     data = to_jsonable(report)
+    _claims_table_data(report.checks, data["checks"])
     return (
         _environment().get_template("report.html.j2").render(r=data, svg=svg, images=report.images)
     )
+
+
+def _claims_table_data(checks: Sequence[CheckResult], rows: list[dict[str, Any]]) -> None:
+    """Give every check and candidate row its quantities and unit, as a claim check has them.
+
+    A ``CheckResult`` that is not a claim check (``geoverify.sun.check_shadow``) gets one
+    quantity in its ``unit``, so the claims table shows every value with its unit.
+    """
+    from geoverify.claims import quantities_of
+
+    for check, row in zip(checks, rows, strict=True):
+        row.setdefault("quantities", to_jsonable(quantities_of(check)))
+        for cand in row["candidates"]:
+            cand.setdefault("unit", check.unit)
+            cand.setdefault("quantities", [])
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]~|=])")
@@ -625,11 +662,14 @@ def render_markdown(report: Report) -> str:
         lines += [f"- {md_text(step)}" for step in b.next_steps]
     lines.append("")
     lines.append(f"Video SHA-256 `{md_text(report.video.sha256[:16])}…`")
+    from geoverify.claims import describe_quantity, quantities_of
+
     for c in report.checks:
-        measured = "not measured" if c.measured is None else f"{c.measured:.1f} {c.unit}"
+        quantities = quantities_of(c)  # every value with its own unit, the margin with it
+        detail = " | ".join(describe_quantity(q, escape=md_text) for q in quantities)
         lines.append(
-            f"- **{c.verdict.value}**: {md_text(c.text)} (measured {measured}; "
-            f"claimed {md_text(c.expected)})"
+            f"- **{c.verdict.value}**: {md_text(c.text)} "
+            f"({detail or 'not measured; claimed ' + md_text(c.expected)})"
         )
     matched = report.summary.get("frames_matched_by_landmark", {})
     if matched:

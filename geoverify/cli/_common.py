@@ -296,31 +296,36 @@ def _stderr_console() -> Any:
     return Console(stderr=True)
 
 
-def _finite_or_none(value: float | None) -> float | None:
-    """Return a number fit to show, or ``None``: "margin +nan deg" is never shown."""
-    import math
-
-    return value if value is not None and math.isfinite(value) else None
-
-
 def render_check(result: CheckResult) -> list[str]:
-    unit = result.unit
-    finite = _finite_or_none
-    measured = (
-        f"{result.measured:.1f} {unit}" if finite(result.measured) is not None else "not measured"
-    )
-    margin = f"{result.margin:+.1f} {unit}" if finite(result.margin) is not None else "-"
+    """Render one check for the terminal: the verdict, then every quantity with its own unit.
+
+    The second line holds every measured quantity, ``label: measured V U; claimed ...;
+    margin M U``, joined by `` | `` (``verify`` prints the first two lines).
+    """
+    from geoverify.claims import describe_quantity, format_value, quantities_of
+
+    quantities = quantities_of(result)
+    if quantities:
+        measured = " | ".join(describe_quantity(q, escape=printable) for q in quantities)
+    else:
+        measured = f"not measured; claimed {printable(result.expected)}"
     lines = [
         f"{result.verdict.value.upper():13s} {result.name}: {printable(result.text)}",
-        f"    measured {measured}; claimed {printable(result.expected)}; margin {margin}",
+        f"    {measured}",
     ]
     if result.survives_choice is not None:
         survives = "yes" if result.survives_choice else "NO"
         lines.append(f"    same verdict for every candidate landmark: {survives}")
         for c in result.candidates:
-            value = f"{c.measured:.1f} {unit}" if _finite_or_none(c.measured) is not None else "-"
+            values = [
+                f"{q.label} {format_value(q.measured, q.unit)}"
+                for q in getattr(c, "quantities", ())
+            ] or [format_value(c.measured, getattr(c, "unit", result.unit))]
             who = "/".join(c.landmarks.values())
-            lines.append(f"      {who}: {value} -> {c.verdict.value} ({printable(c.reason)})")
+            lines.append(
+                f"      {printable(who)}: {printable(', '.join(values))} -> {c.verdict.value} "
+                f"({printable(c.reason)})"
+            )
     lines += [f"    note: {printable(n)}" for n in result.notes]
     return lines
 

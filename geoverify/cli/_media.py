@@ -28,7 +28,7 @@ from geoverify.models import to_jsonable
 from geoverify.probing._track import TrackFormat
 
 if TYPE_CHECKING:  # stage modules load inside the commands that use them (faster start)
-    from geoverify.probing import MediaInfo
+    from geoverify.probing import CreationTime, GpsTrack, MediaInfo
 
 from geoverify.cli._common import (
     JsonOpt,
@@ -45,6 +45,33 @@ from geoverify.cli._common import (
     render_check,
     run_command,
 )
+
+
+def _render_probe_time(t: CreationTime) -> str:
+    """Show a creation time as it is: an instant in UTC, or a local wall-clock time."""
+    if t.local_time is not None:  # no instant is known: never shown as UTC
+        return f"{t.local_time.replace('T', ' ')} (local, zone unknown)"
+    if t.utc is None:
+        return "unparseable"
+    if t.zone_stated:
+        return f"{t.utc.isoformat()} (UTC; zone stated)"
+    return f"{t.utc.isoformat()} (UTC by the format's rule; no zone in the file)"
+
+
+def _render_probe_track(g: GpsTrack) -> str:
+    """Show the track's size, source and first fix with its time (a DJI clock is local)."""
+    f0 = g.fixes[0]
+    local = getattr(f0, "time_local", None)
+    if g.first_time_utc is not None:
+        when = g.first_time_utc.isoformat()
+    elif local:
+        when = f"{local.replace('T', ' ')} (aircraft clock: local, zone unknown)"
+    else:
+        when = "no UTC time"
+    return (
+        f"{len(g.fixes)} fixes ({g.sample_count} samples) from {g.source}, first "
+        f"{f0.lat:.6f}, {f0.lon:.6f} at {when}"
+    )
 
 
 def _render_probe(info: MediaInfo) -> str:
@@ -82,13 +109,12 @@ def _render_probe(info: MediaInfo) -> str:
     for a in info.audio:
         rows.append(("audio", f"#{a.index}: {a.codec} {a.sample_rate_hz} Hz x{a.channels}"))
     for t in info.creation_times:
-        utc = t.utc.isoformat() if t.utc else "unparseable"
-        zone = "zone stated" if t.zone_stated else "no zone in file"
-        rows.append(("created", f"{t.raw} -> {utc} ({t.source}; {zone})"))
+        rows.append(("created", f"{t.raw} -> {_render_probe_time(t)} ({t.source})"))
     for loc in info.locations:
         where = f"{loc.position.lat:.6f}, {loc.position.lon:.6f}" if loc.position else loc.problem
-        extra = f", alt {loc.altitude_m} m" if loc.altitude_m is not None else ""
-        extra += f", accuracy {loc.accuracy_m} m" if loc.accuracy_m is not None else ""
+        # shown to 0.1 m (GPS heights are good to metres); JSON keeps the value as read
+        extra = f", alt {loc.altitude_m:.1f} m" if loc.altitude_m is not None else ""
+        extra += f", accuracy {loc.accuracy_m:.1f} m" if loc.accuracy_m is not None else ""
         rows.append(("location", f"{where}{extra} ({loc.source}: {loc.raw})"))
     d = info.device
     device = ", ".join(
@@ -122,19 +148,13 @@ def _render_probe(info: MediaInfo) -> str:
             )
         )
     if info.gps_track is not None:
-        g = info.gps_track
-        f0 = g.fixes[0]
-        rows.append(
-            (
-                "gps track",
-                f"{len(g.fixes)} fixes ({g.sample_count} samples) from {g.source}, first "
-                f"{f0.lat:.6f}, {f0.lon:.6f} at "
-                f"{g.first_time_utc.isoformat() if g.first_time_utc else 'no UTC time'}",
-            )
-        )
+        rows.append(("gps track", _render_probe_track(info.gps_track)))
     if info.telemetry is not None:
         tf = info.telemetry
-        rows.append(("telemetry", f"{tf.format} {tf.path} ({tf.found_by}), SHA-256 {tf.sha256}"))
+        span = f", {tf.duration_s:.1f} s of cues" if tf.duration_s is not None else ""
+        rows.append(
+            ("telemetry", f"{tf.format} {tf.path} ({tf.found_by}{span}), SHA-256 {tf.sha256}")
+        )
     rows.append(
         (
             "media data",
@@ -470,14 +490,16 @@ def match_command(
     for r in results:
         m = r.match
         shown = f"{m.best.landmark_id} ({m.best.inliers} inliers)" if m.best else "-"
-        fmr = f"{m.false_match_rate:.3f}" if m.false_match_rate is not None else "n/a"
-        mirrored = " MIRRORED" if m.mirrored else ""
+        # ImageMatch.mirrored is set for a match only; the verdict is checked here too
+        mirrored = " MIRRORED" if m.mirrored and m.verdict == "match" else ""
         how = {"run": " (affine simulation run)", "skipped": " (affine pass skipped)"}
         echo(
             f"{r.t_s:10.3f} s  frame {r.frame_number:6d}  {m.verdict_text:9s} {shown}  "
-            f"false-match rate {fmr} ({m.controls} controls){mirrored}"
+            f"false-match rate {m.false_match_rate_text}{mirrored}"
             f"{how.get(m.affine_decision, '')}"
         )
+    for left_out in dict.fromkeys(n for r in results for n in r.match.excluded_controls):
+        echo(f"note: {left_out}")
     echo(f"manifest: {manifest_path}")
 
 
