@@ -41,7 +41,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -750,39 +749,19 @@ class _FileTime:
     zone_known: bool
 
 
-_IMPLIED = re.compile(r"ran at UTC([+-]\d+(?:\.\d+)?) h \(to (\d+) s\)")
-_GPS_TIME_OF_DAY = re.compile(r"the GPS time of day (\d\d):(\d\d):(\d\d(?:\.\d+)?) UTC")
-
-
-def _implied_instants(media: MediaInfo, ct: CreationTime) -> tuple[datetime, datetime, str] | None:
+def _implied_instants(ct: CreationTime) -> tuple[datetime, datetime, str] | None:
     """Find the instants the GPS clock implies for a time without zone: (first, last, offset).
 
-    Read from probe's ``I_IMPLIED_UTC_OFFSET`` note on that time: the camera clock at the
-    offset the GPS time implies (rounded to a quarter hour), and the GPS time itself (its time
-    of day, on the nearest day). The capture lies between the two clocks' readings.
+    From probe's reading (``CreationTime.implied_utc_offset_s``, reported as
+    ``I_IMPLIED_UTC_OFFSET``): the camera clock at the offset the GPS time implies (rounded to
+    a quarter hour), and the GPS instant itself. The capture lies between the two readings.
     """
     reading = ct.read_as_utc()  # a local time without zone: its wall clock read as UTC
-    if reading is None:
+    if reading is None or ct.implied_utc_offset_s is None or ct.implied_gps_utc is None:
         return None
-    for note in media.notes:
-        head = f"{ct.source} {ct.raw} "
-        found = _IMPLIED.search(note.message)
-        if note.code != "I_IMPLIED_UTC_OFFSET" or not note.message.startswith(head) or not found:
-            continue
-        offset_s, residual_s = float(found.group(1)) * 3600.0, float(found.group(2))
-        camera = reading - timedelta(seconds=offset_s)
-        gps = [camera - timedelta(seconds=residual_s), camera + timedelta(seconds=residual_s)]
-        tod = _GPS_TIME_OF_DAY.search(note.message)
-        if tod:  # the GPS time of day, on the day that puts it nearest the camera clock
-            h, m, sec = int(tod.group(1)), int(tod.group(2)), float(tod.group(3))
-            day = camera.replace(hour=0, minute=0, second=0, microsecond=0)
-            at = day + timedelta(hours=h, minutes=m, seconds=sec)
-            at += timedelta(days=round((camera - at).total_seconds() / 86400))
-            gps = [at]
-        elif "the GPS UTC time " in note.message:
-            gps = [camera]  # a GPS instant with its date is a time with its zone: used as such
-        return min(camera, *gps), max(camera, *gps), f"{offset_s / 3600:+g}"
-    return None
+    camera = reading - timedelta(seconds=ct.implied_utc_offset_s)
+    gps = ct.implied_gps_utc
+    return min(camera, gps), max(camera, gps), f"{ct.implied_utc_offset_s / 3600:+g}"
 
 
 def _file_time(media: MediaInfo) -> _FileTime | None:
@@ -808,7 +787,7 @@ def _file_time(media: MediaInfo) -> _FileTime | None:
                          trusted=True, zone_known=True)  # fmt: skip
     bare = [t for t in media.creation_times if not t.zone_stated and t.read_as_utc()]
     for ct in bare:
-        implied = _implied_instants(media, ct)
+        implied = _implied_instants(ct)
         if implied is None:
             continue
         first, last, hours = implied

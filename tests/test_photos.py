@@ -489,3 +489,26 @@ def test_a_gps_altitude_is_shown_to_a_tenth_of_a_metre_and_kept_exact():
     assert "111.26104417670683" not in result.output
     as_json = CliRunner().invoke(app, ["probe", str(PHOTOS / "apple_iphone6.jpg"), "--json"])
     assert json.loads(as_json.output)["locations"][0]["altitude_m"] == 27704 / 249
+
+
+@pytest.mark.parametrize(
+    ("name", "local", "gps_utc", "offset_h"),
+    [
+        # ExifTool 12.57: DateTimeOriginal 2014:09:16 14:05:12, GPSTimeStamp 13:05:12.05 (and a
+        # malformed GPSDateStamp 2014:09:259: only the time of day is usable)
+        ("apple_iphone6.jpg", "2014-09-16T14:05:12", datetime(2014, 9, 16, 13, 5, 12, 50000), 1),
+        # ExifTool 12.57: DateTimeOriginal 2002:07:13 15:58:28, GPSTimeStamp 14:58:24, no date
+        ("exiftool_GPS.jpg", "2002-07-13T15:58:28", datetime(2002, 7, 13, 14, 58, 24), 1),
+    ],
+)
+def test_a_time_without_zone_carries_the_offset_the_gps_clock_implies(
+    name, local, gps_utc, offset_h
+):
+    media = probe(PHOTOS / name)
+    ct = next(t for t in media.creation_times if t.source.startswith("EXIF DateTimeOriginal"))
+    assert ct.utc is None
+    assert ct.local_time == local
+    assert ct.implied_utc_offset_s == offset_h * 3600.0
+    assert ct.implied_gps_utc is not None
+    assert abs((ct.implied_gps_utc - gps_utc.replace(tzinfo=UTC)).total_seconds()) < 0.001
+    assert "I_IMPLIED_UTC_OFFSET" in {n.code for n in media.notes}

@@ -299,20 +299,27 @@ def _hms(seconds: float) -> str:
 
 def _clock_notes(
     local: CreationTime | None, gps_utc: datetime | None, gps_day_s: float | None
-) -> list[Note]:
+) -> tuple[list[Note], CreationTime | None]:
+    """Compare a camera clock with the GPS clock: the notes, and the time with what it implies.
+
+    The second item is ``local`` with ``implied_utc_offset_s`` and ``implied_gps_utc`` set when
+    a time without zone agrees with the GPS clock at a whole quarter-hour offset, else ``None``.
+    """
     own_utc = local.read_as_utc() if local is not None else None
     if local is None or own_utc is None:
-        return []
+        return [], None
     if gps_utc is not None:
         diff = (own_utc - gps_utc).total_seconds()
         against = f"the GPS UTC time {gps_utc.isoformat()}"
+        gps_instant = gps_utc
     elif gps_day_s is None:
-        return []
+        return [], None
     else:
         # only the GPS time of day: compare within a day, the nearest way round
         own = own_utc.hour * 3600 + own_utc.minute * 60 + own_utc.second
         diff = (own - gps_day_s + 43200) % 86400 - 43200
         against = f"the GPS time of day {_hms(gps_day_s)} UTC (no GPS date)"
+        gps_instant = own_utc.replace(microsecond=0) - timedelta(seconds=diff)
     if local.zone_stated:
         if abs(diff) > _CLOCK_TOLERANCE_S:
             return [
@@ -322,8 +329,8 @@ def _clock_notes(
                     "clock is wrong (both are reported, neither is chosen)",
                     "creation",
                 )
-            ]
-        return []
+            ], None
+        return [], None
     quarter = round(diff / 900) * 900
     text = f"{diff / 3600:+.3f} h"
     if abs(diff - quarter) > _CLOCK_TOLERANCE_S or abs(quarter) > 14 * 3600:
@@ -334,7 +341,10 @@ def _clock_notes(
                 "offset, so the camera clock or the GPS time is off (both reported)",
                 "creation",
             )
-        ]
+        ], None
+    implied = dataclasses.replace(
+        local, implied_utc_offset_s=float(quarter), implied_gps_utc=gps_instant
+    )
     return [
         _note(
             "I_IMPLIED_UTC_OFFSET",
@@ -344,7 +354,7 @@ def _clock_notes(
             "creation",
             Severity.INFO,
         )
-    ]
+    ], implied
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -492,7 +502,10 @@ def _times(
                     "creation",
                 )
             )
-    notes += _clock_notes(original, gps_time.utc if gps_time else None, gps_day_s)
+    clock, implied = _clock_notes(original, gps_time.utc if gps_time else None, gps_day_s)
+    notes += clock
+    if implied is not None and original is not None:  # with the offset the GPS clock implies
+        times[times.index(original)] = implied
     return times
 
 

@@ -146,6 +146,13 @@ class CreationTime:
         The wall-clock date and time as written, ISO 8601 without an offset
         (``2012-09-29T16:11:25``), when the value has no zone and its format defines none:
         local time in an unknown zone. ``None`` otherwise.
+    implied_utc_offset_s
+        For a local time, the UTC offset (to the quarter hour, seconds) at which it agrees with
+        the file's own GPS clock (``I_IMPLIED_UTC_OFFSET``); ``None`` when there is no GPS time
+        or the two disagree (``W_CLOCK_INCONSISTENT``).
+    implied_gps_utc
+        With ``implied_utc_offset_s``: the GPS instant it was compared with (the GPS date and
+        time, or its time of day on the day nearest the camera clock).
     """
 
     source: str
@@ -154,6 +161,8 @@ class CreationTime:
     zone_stated: bool
     local_offset: str | None
     local_time: str | None = None
+    implied_utc_offset_s: float | None = None
+    implied_gps_utc: datetime | None = None
 
     def read_as_utc(self) -> datetime | None:
         """Return ``utc``, or ``local_time`` read as if it were UTC (for bounds, never shown).
