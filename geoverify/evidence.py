@@ -982,10 +982,12 @@ def visual_line(
         return "strong" if ok else "weak"
 
     def rate_text(frames: Sequence[FrameMatch]) -> str:
-        rates = [fm.match.false_match_rate for fm in frames if fm.match.false_match_rate]
-        if not rates:
+        rated = [fm for fm in frames if fm.match.false_match_rate]
+        if not rated:
             return "false-match rate not estimable (too few other references): weak"
-        return f"estimated false-match rate {min(rates):.3f}"
+        lowest = min(rated, key=lambda fm: fm.match.false_match_rate or 1.0)
+        # at its 1/(n+1) floor the rate is the controls' resolution, and is said to be
+        return f"estimated false-match rate {lowest.match.false_match_rate_text}"
 
     if to_shown and not far:
         best = max(to_shown, key=lambda fm: fm.match.best.inliers if fm.match.best else 0)

@@ -278,3 +278,20 @@ def test_a_rate_above_its_floor_counts_the_controls_that_scored_as_high(tmp_path
     assert m.false_match_rate_text == (
         f"{m.false_match_rate:.3f} ({k} of {m.controls} controls scored as high)"
     )
+
+
+def test_the_visual_line_says_when_the_rate_is_at_its_floor():
+    """The bottom line an editor reads says what a floor rate rests on, not a bare 0.040."""
+    import geoverify
+
+    berlin = Path(__file__).resolve().parent.parent / "samples" / "berlin"
+    result = geoverify.verify(
+        berlin / "photos" / "berlin_01.jpg",
+        registry=berlin / "registry.geojson",
+        claims=berlin / "claims.yaml",
+    )
+    visual = next(ln for ln in result.report.bottom_line.lines if ln.line == "visual")
+    frame = next(fm for fm in result.matches if fm.match.verdict == "match")
+    assert frame.match.false_match_rate_at_floor  # the photo's own landmark: no control as high
+    n = frame.match.controls
+    assert f"1 in {n + 1}, the lowest {n} controls can estimate" in visual.summary, visual.summary
