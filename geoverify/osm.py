@@ -1087,30 +1087,27 @@ def _overpass_answer(raw: bytes, url: str) -> str:
     return _safe(osm3s.get("timestamp_osm_base", ""), 100) if isinstance(osm3s, dict) else ""
 
 
-class _WatchedHTTP(http.client.HTTPConnection):
-    """An HTTP connection that hands its socket to ``watch`` once connected."""
+class _Watched:
+    """A connection that hands its socket to ``watch`` once connected (HTTP or HTTPS)."""
+
+    sock: socket.socket
 
     def __init__(self, *args: Any, watch: Callable[[socket.socket], None], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._watch = watch
 
     def connect(self) -> None:
-        """Connect as ``HTTPConnection`` does, then let the deadline watch the socket."""
-        super().connect()
+        """Connect as the connection class does, then let the deadline watch the socket."""
+        super().connect()  # type: ignore[misc]
         self._watch(self.sock)
 
 
-class _WatchedHTTPS(http.client.HTTPSConnection):
-    """An HTTPS connection that hands its socket to ``watch`` once connected."""
+class _WatchedHTTP(_Watched, http.client.HTTPConnection):
+    """An HTTP connection whose socket the deadline watches."""
 
-    def __init__(self, *args: Any, watch: Callable[[socket.socket], None], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._watch = watch
 
-    def connect(self) -> None:
-        """Connect as ``HTTPSConnection`` does, then let the deadline watch the socket."""
-        super().connect()
-        self._watch(self.sock)
+class _WatchedHTTPS(_Watched, http.client.HTTPSConnection):
+    """An HTTPS connection whose socket the deadline watches."""
 
 
 class _HTTPHandler(urllib.request.HTTPHandler):
