@@ -95,7 +95,8 @@ RULES: tuple[tuple[str, BottomVerdict, str], ...] = (
         "R1",
         BottomVerdict.CONFLICTING,
         "a line about the footage (location, time, visual, sun) supports the hypothesis and "
-        "another contradicts it",
+        "another contradicts it (a time that fits only as written, its zone unknown, does not "
+        "count as support here)",
     ),
     (
         "R2",
@@ -339,8 +340,12 @@ def _bound_for(
     """
     import shapely
 
-    if registry.area_of_interest is not None:
-        w, s, e, n = registry.area_of_interest
+    placed = [lm.geometry for lm in registry.landmarks if lm.geometry is not None]
+    aoi = registry.area_of_interest
+    if aoi is not None and all(shapely.box(*aoi).covers(g) for g in placed):
+        # the registry's landmarks all lie in its area of interest: so, it is assumed, does
+        # this one (a registry with landmarks outside it says otherwise: the landmarks bound)
+        w, s, e, n = aoi
         box = shapely.box(w, s, e, n)
         # parallels are not geodesics: follow them closely (0.01 deg, at most 1,024 vertices)
         step = max(0.01, 2 * ((e - w) + (n - s)) / 1024)
@@ -623,10 +628,18 @@ def _weigh_positions(
             summary = f"The file's own position contradicts the claim {c.text!r} ({c.name})."
         else:
             summary = _far_sentence(measured, what, n, where, within)
+        bound_only = not camera_contra and all(m.bound is not None for m in measured)
+        if bound_only and min(m.lower_m for m in measured) < _CASE_REACH_M:
+            notes = [*notes, "the contradiction rests on an assumption about where a landmark "
+                     f"with no position can be, and lies within {_fmt_m(_CASE_REACH_M)} of it: "
+                     "weak"]  # fmt: skip
+        strength: Literal["strong", "weak"] = (
+            "weak" if bound_only and min(m.lower_m for m in measured) < _CASE_REACH_M else "strong"
+        )
         return EvidenceLine(
             line="location",
             outcome=Outcome.CONTRADICTS,
-            strength="strong",
+            strength=strength,
             summary=summary,
             numbers=numbers,
             notes=tuple(notes),
@@ -791,16 +804,19 @@ def _file_time(media: MediaInfo) -> _FileTime | None:
         if implied is None:
             continue
         first, last, hours = implied
-        lo, hi = first - duration, last + duration
+        as_written = ct.read_as_utc() or first
+        # the offset rests on a GPS time of day without its date: two clocks a whole quarter
+        # hour apart by chance agree as well, so it is a reading (weak), and only the world's
+        # zones bound the instant (a contradiction must hold at every zone)
         return _FileTime(
-            start=lo,
-            end=hi,
-            read_start=lo,
-            read_end=hi,
-            source=f"{ct.source} {ct.raw} read at UTC{hours} h, the offset its GPS time implies "
-            "(I_IMPLIED_UTC_OFFSET), and the GPS time itself",
-            trusted=True,
-            zone_known=True,
+            start=as_written - _ZONE_EAST - duration,
+            end=as_written + _ZONE_WEST + duration,
+            read_start=first - duration,
+            read_end=last + duration,
+            source=f"{ct.source} {ct.raw} read at UTC{hours} h, the offset its GPS time of day "
+            "implies (I_IMPLIED_UTC_OFFSET), and the GPS time itself",
+            trusted=False,
+            zone_known=False,
         )
     if bare and (reading := bare[0].read_as_utc()) is not None:
         # local = UTC + offset, the offset from -12 h to +14 h: UTC from 14 h before to 12 h
@@ -1243,7 +1259,12 @@ def specificity_line(hyp: Hypothesis | None, registry: Registry, claims: ClaimSe
 def decide(lines: Sequence[EvidenceLine]) -> tuple[BottomVerdict, str, str]:
     """Apply ``RULES`` to the lines: (verdict, rule id, rule text)."""
     footage = [ln for ln in lines if ln.line in FOOTAGE_LINES]
-    support = any(ln.outcome is Outcome.SUPPORTS for ln in footage)
+    # a time that fits only as written (its zone unknown, or implied by a GPS time of day
+    # alone) is weak support: it does not stand against a contradiction
+    support = any(
+        ln.outcome is Outcome.SUPPORTS and not (ln.line == "time" and ln.strength == "weak")
+        for ln in footage
+    )
     contra = any(ln.outcome is Outcome.CONTRADICTS for ln in footage)
     strong_contra = any(
         ln.outcome is Outcome.CONTRADICTS and ln.strength == "strong" for ln in footage

@@ -344,3 +344,21 @@ def test_a_shadow_about_the_camera_without_positions_is_inconclusive_not_a_crash
     assert r.verdict is Verdict.INCONCLUSIVE
     assert r.unit == "ratio"
     assert "states no position" in r.notes[0]
+
+
+@pytest.mark.parametrize(
+    ("distance_m", "uncertainty_m", "want"),
+    [
+        (48.7, 200.0, Verdict.INCONCLUSIVE),  # the line may lie on either side of the point
+        (470.0, 200.0, Verdict.INCONSISTENT),  # even 200 m off, the point stays west
+    ],
+)
+def test_a_side_is_undecided_when_the_line_may_lie_beyond_the_point(
+    distance_m, uncertainty_m, want
+):
+    import dataclasses
+
+    river = dataclasses.replace(_river(), uncertainty_m=uncertainty_m)
+    reg = _reg(river, pl("m", "m", destination(ORIGIN, 270.0, distance_m)))
+    r = _only(reg, _claims(_side_claim(side="east")))
+    assert r.verdict is want, r

@@ -236,6 +236,20 @@ def _interval_quantity(
     return quantity, why
 
 
+def _bearing_spread_deg(uncertainty_m: float, distance_m: float) -> float:
+    """How far a bearing can swing when either end may be ``uncertainty_m`` from its place.
+
+    The largest angle a point within ``uncertainty_m`` of the target subtends at ``distance_m``
+    is asin(u / d); when the uncertainty reaches the distance, the bearing can be anything
+    (180 deg either way): the side of a line, or a direction, cannot then be told.
+    """
+    if uncertainty_m <= 0:
+        return 0.0
+    if uncertainty_m >= distance_m:
+        return 180.0
+    return math.degrees(math.asin(uncertainty_m / distance_m))
+
+
 def _sector_quantity(
     name: str, label: str, bearing: float | None, spread: float, claim: Claim
 ) -> tuple[Quantity, str]:
@@ -370,7 +384,7 @@ def _bearing_quantity(claim: Claim, s_pos: LatLon, ref: Landmark, u: float) -> t
     b = bearing_deg(r_pos, s_pos) if r_pos is not None else None
     spread = 0.0
     if b is not None and r_pos is not None and u:
-        spread = math.degrees(math.atan2(u, distance_m(r_pos, s_pos)))
+        spread = _bearing_spread_deg(u, distance_m(r_pos, s_pos))
     return _sector_quantity("bearing", "bearing from the reference", b, spread, claim)
 
 
@@ -447,7 +461,7 @@ def _check_side(
         )
     if best.bearing_from_line_deg is None:
         return _unknown(pair, "the subject lies on the line", unit)
-    spread = math.degrees(math.atan2(u, best.distance_m)) if u else 0.0
+    spread = _bearing_spread_deg(u, best.distance_m) if u else 0.0
     side, side_why = _sector_quantity(
         "bearing_from_line", "bearing from the line to the subject",
         best.bearing_from_line_deg, spread, claim,

@@ -124,6 +124,17 @@ def _position(gps: Mapping[int, Any], notes: list[Note]) -> LocationClaim | None
     if alt is not None and gps.get(5) in (1, b"\x01"):
         alt = -alt
     accuracy = _number(gps.get(31))
+    if accuracy is not None and not (math.isfinite(accuracy) and accuracy > 0):
+        # a horizontal positioning error is a positive distance: anything else would shrink
+        # every distance the evidence measures
+        notes.append(
+            _note(
+                "W_EXIF_CORRUPT",
+                f"GPSHPositioningError {accuracy:g} is not a positive distance: ignored",
+                "location",
+            )
+        )
+        accuracy = None
     dop = _number(gps.get(11))
     if dop is not None:
         mode = _text(gps.get(10))
