@@ -277,17 +277,17 @@ def test_pool_workers_get_one_blas_thread_each(monkeypatch):
     import subprocess
     import sys
 
-    from geoverify.batch import _blas_threads
+    from geoverify.batch._engines import blas_threads
 
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
     show = "import os; print(os.environ['OPENBLAS_NUM_THREADS'], os.environ['OMP_NUM_THREADS'])"
-    with _blas_threads(1):
+    with blas_threads(1):
         child = subprocess.run([sys.executable, "-c", show], capture_output=True, text=True)
     assert child.stdout.split() == ["1", "1"]
     assert os.environ["OMP_NUM_THREADS"] == "3"
     assert "OPENBLAS_NUM_THREADS" not in os.environ
-    with _blas_threads(0):  # automatic: nothing set
+    with blas_threads(0):  # automatic: nothing set
         assert "OPENBLAS_NUM_THREADS" not in os.environ
 
 
@@ -428,7 +428,7 @@ def test_a_reencoded_reupload_is_linked_with_its_distance(hostile):
 
 
 def test_summary_csv_cells_are_never_formulas(hostile):
-    from geoverify.batch import _csv_cell
+    from geoverify.batch._outputs import csv_cell
 
     _, out, _ = hostile
     with (out / "summary.csv").open(newline="") as fh:
@@ -437,15 +437,15 @@ def test_summary_csv_cells_are_never_formulas(hostile):
     assert not [v for v in cells if v.startswith(FORMULA_START)]
     assert "'" + EVIL_CHANNEL in cells  # kept whole, as text
     # a file name such as `=1+2.mp4` (a path cell relative to the current folder) likewise
-    assert _csv_cell("=1+2.mp4") == "'=1+2.mp4"
-    assert [_csv_cell(v) for v in ("+1", "-1", "@SUM(A1)", "\tx", "\rx")] == [
+    assert csv_cell("=1+2.mp4") == "'=1+2.mp4"
+    assert [csv_cell(v) for v in ("+1", "-1", "@SUM(A1)", "\tx", "\rx")] == [
         "'+1",
         "'-1",
         "'@SUM(A1)",
         "'\tx",
         "'\rx",
     ]
-    assert _csv_cell("karma.mp4") == "karma.mp4"
+    assert csv_cell("karma.mp4") == "karma.mp4"
 
 
 def test_every_file_of_a_batch_folder_is_listed_by_a_manifest(hostile):
@@ -697,12 +697,12 @@ def test_a_running_batch_owns_its_folder_and_its_workers_die_with_it(tmp_path):
 
 def test_the_scheduler_address_is_checked_before_any_work(tmp_path):
     from geoverify import InputError
-    from geoverify.batch import _scheduler_address
+    from geoverify.batch._engines import scheduler_address
 
     for bad in ("not a url", "tcp://host", "tcp://host:99999", "http://host:80", "tcp://h:1/x",
                 "tcp://:8786", ""):  # fmt: skip
         with pytest.raises(InputError) as caught:
-            _scheduler_address(bad)
+            scheduler_address(bad)
         assert caught.value.code == "E_INPUT_OPTION"
     # C9: refused before a file is hashed or a folder made
     result = runner.invoke(app, [str(a) for a in _batch_args(KARMA, out=tmp_path / "o")]
@@ -712,8 +712,8 @@ def test_the_scheduler_address_is_checked_before_any_work(tmp_path):
     assert "Traceback" not in result.output
     assert list(tmp_path.iterdir()) == []
     pytest.importorskip("dask.distributed")
-    assert _scheduler_address("tcp://127.0.0.1:8786") == "tcp://127.0.0.1:8786"
-    assert _scheduler_address("10.0.0.5:8786") == "tcp://10.0.0.5:8786"
+    assert scheduler_address("tcp://127.0.0.1:8786") == "tcp://127.0.0.1:8786"
+    assert scheduler_address("10.0.0.5:8786") == "tcp://10.0.0.5:8786"
 
 
 def test_a_scheduler_without_dask_names_the_pip_install(tmp_path):

@@ -534,7 +534,7 @@ def test_hostile_strings_in_every_new_field_stay_text(tmp_path, sample_walk):
 PHOTOS = ROOT / "tests" / "data" / "photos"
 GEOD = None  # pyproj.Geod, built on first use (keeps the import next to its use)
 TOL_AREA_M = 0.1
-CASE_REACH_M = 50_000.0  # geoverify.evidence._CASE_REACH_M, as documented in the module
+CASE_REACH_M = 50_000.0  # geoverify.evidence._location._CASE_REACH_M, as documented in the module
 
 
 def _geod():

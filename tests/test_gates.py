@@ -11,8 +11,8 @@ from conftest import ROOT
 # introduced, 2026-12-02; no function above complexity 14 since the same day's later commits).
 # Remove a file here and in pyproject.toml once it is below them; never add one.
 ALLOWED = {
-    "geoverify/batch.py": {"PLR0913"},
-    "geoverify/evidence.py": {"PLR0913"},
+    "geoverify/batch/__init__.py": {"PLR0913"},
+    "geoverify/evidence/__init__.py": {"PLR0913"},
     "geoverify/report.py": {"PLR0913"},
 }
 GATES = {"C901", "PLR0913"}

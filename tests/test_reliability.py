@@ -506,11 +506,11 @@ def test_merge_by_name_gives_names_in_any_script_their_own_stable_ids(tmp_path):
 
 
 def test_names_whose_slugs_collide_get_distinct_ids():
-    from geoverify.osm import _name_ids
+    from geoverify.osm._assemble import name_ids
 
-    ids = _name_ids(["Foo Bar", "foo-bar", "!!!"], "osm_")
+    ids = name_ids(["Foo Bar", "foo-bar", "!!!"], "osm_")
     assert len(set(ids.values())) == 3
-    assert _name_ids(["foo-bar", "Foo Bar", "!!!"], "osm_") == ids  # order does not matter
+    assert name_ids(["foo-bar", "Foo Bar", "!!!"], "osm_") == ids  # order does not matter
 
 
 def test_a_multipolygon_of_20k_ways_assembles(tmp_path):
