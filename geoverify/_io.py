@@ -26,21 +26,26 @@ from pathlib import Path
 from geoverify.errors import GeoverifyError, LimitError, OutputError
 
 __all__ = [
+    "NO_SIZE_LIMIT",
     "hash_regular_file",
     "limit_error",
     "open_regular",
     "output_error",
     "read_regular_file",
+    "sha256_or_none",
     "temp_prefix",
+    "umask",
     "write_atomic",
 ]
 
 _CHUNK = 1 << 20
+NO_SIZE_LIMIT = 1 << 62  # a file hashed in chunks: any size
 
 ErrorFactory = Callable[[str, str, str], GeoverifyError]
 
 
-def _umask() -> int:
+def umask() -> int:
+    """Return the process's umask (read without changing it)."""
     current = os.umask(0)
     os.umask(current)
     return current
@@ -106,6 +111,14 @@ def hash_regular_file(
     return digest.hexdigest()
 
 
+def sha256_or_none(path: str | os.PathLike[str]) -> str | None:
+    """SHA-256 of a regular file of any size, or ``None`` when it cannot be read as one."""
+    try:
+        return hash_regular_file(path, max_bytes=NO_SIZE_LIMIT, what="file", error=limit_error)
+    except GeoverifyError:
+        return None
+
+
 def limit_error(message: str, reason: str, hint: str) -> GeoverifyError:
     """Make the error for a file that cannot be read: ``LimitError`` when it is too large."""
     if reason == "too_large":
@@ -155,7 +168,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, *, durable: bool = F
     try:
         mode = stat.S_IMODE(os.stat(target).st_mode)
     except FileNotFoundError:
-        mode = 0o666 & ~_umask()
+        mode = 0o666 & ~umask()
     except OSError as exc:
         raise output_error(exc, target) from None
     try:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
-import hashlib
 import json
 import logging
 import os
@@ -43,7 +42,9 @@ from geoverify._io import (
     limit_error,
     output_error,
     read_regular_file,
+    sha256_or_none,
     temp_prefix,
+    umask,
     write_atomic,
 )
 from geoverify.errors import GeoverifyError, OutputError
@@ -58,9 +59,11 @@ __all__ = [
     "is_geoverify_output",
     "make_staging_dir",
     "prepare_output_dir",
+    "real_path",
     "remove_stale_temporaries",
     "staged_dir",
     "survey_output_dir",
+    "within",
     "write_manifest",
     "write_output_file",
 ]
@@ -70,7 +73,6 @@ log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 OUTPUT_SCHEMA = "geoverify.output/1"
 _MAX_MANIFEST_BYTES = 64 << 20
-_CHUNK = 1 << 20
 # tempfile's names: 8 characters of [a-z0-9_] between our prefix and suffix
 _TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[a-z0-9_]{8}\.(?:part|old)$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -189,7 +191,7 @@ def _check_writable_from(path: Path, raw: str, what: str) -> None:
         raise OutputError(msg, code="E_OUTPUT_WRITE", hint="Choose a folder you can write to.")
 
 
-def _real(path: str | os.PathLike[str]) -> Path:
+def real_path(path: str | os.PathLike[str]) -> Path:
     """Resolve every link as the system does (so ``..`` after a link goes where it leads)."""
     return Path(os.path.realpath(os.fspath(path)))
 
@@ -197,10 +199,10 @@ def _real(path: str | os.PathLike[str]) -> Path:
 def _real_target(path: str | os.PathLike[str]) -> Path:
     """Where a name will be created: its folder resolved, its own last part kept."""
     p = Path(os.fspath(path))
-    return _real(p.parent if str(p.parent) else ".") / p.name
+    return real_path(p.parent if str(p.parent) else ".") / p.name
 
 
-def _within(path: Path, folder: Path) -> bool:
+def within(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
@@ -214,8 +216,8 @@ def check_inputs_apart(out: str | os.PathLike[str], inputs: Inputs, *, what: str
     target = _real_target(out)
     raw = os.fspath(out)
     for item in inputs:
-        src = _real(item)
-        if _within(src, target):
+        src = real_path(item)
+        if within(src, target):
             kind = "is" if src == target else "holds"
             msg = f"{what} {raw!r} {kind} the input {os.fspath(item)!r}"
             raise OutputError(
@@ -224,7 +226,7 @@ def check_inputs_apart(out: str | os.PathLike[str], inputs: Inputs, *, what: str
                 hint="geoverify never writes over or around its inputs: choose a separate "
                 "output path (--overwrite does not change this).",
             )
-        if src.is_dir() and _within(target, src):
+        if src.is_dir() and within(target, src):
             msg = f"{what} {raw!r} lies inside the input folder {os.fspath(item)!r}"
             raise OutputError(
                 msg,
@@ -307,7 +309,7 @@ def write_output_file(
         hint="Choose a new file name, or pass --overwrite.",
     )
     try:
-        os.fchmod(fd, 0o666 & ~_umask())
+        os.fchmod(fd, 0o666 & ~umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         try:
@@ -325,12 +327,6 @@ def write_output_file(
     finally:
         Path(tmp).unlink(missing_ok=True)
     return target
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
 
 
 # --- what a folder holds -------------------------------------------------------------------------
@@ -440,17 +436,6 @@ def is_geoverify_output(folder: str | os.PathLike[str]) -> bool:
     return bool(listed)
 
 
-def _sha256(path: Path) -> str | None:
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as fh:
-            while chunk := fh.read(_CHUNK):
-                digest.update(chunk)
-    except OSError:
-        return None
-    return digest.hexdigest()
-
-
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class OutputFolder:
     """What an output folder holds now: geoverify's files, and everything else.
@@ -458,6 +443,8 @@ class OutputFolder:
     ``owned``: files a geoverify manifest lists and that are unchanged (and the manifests);
     ``foreign``: every other file, and the user's empty folders (with a trailing ``/``);
     ``stale``: temporaries of killed runs. All are POSIX-style paths relative to ``path``.
+    ``sha256``: the SHA-256 of each owned file whose manifest records one (checked against the
+    file, so a later manifest can reuse it rather than read the file again).
     """
 
     path: Path
@@ -465,6 +452,7 @@ class OutputFolder:
     owned: frozenset[str]
     foreign: tuple[str, ...]
     stale: tuple[str, ...] = ()
+    sha256: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 def _unreadable(path: Path, what: str, exc: OSError) -> OutputError:
@@ -515,7 +503,7 @@ def survey_output_dir(path: str | os.PathLike[str], *, what: str = "--out") -> O
     Raises ``OutputError``: ``E_OUTPUT_SYMLINK`` for a symbolic link anywhere inside it,
     ``E_OUTPUT_WRITE`` for a folder inside it that cannot be read.
     """
-    out = _real(path)
+    out = real_path(path)
     if not out.is_dir():
         return OutputFolder(path=out, exists=False, owned=frozenset(), foreign=())
     listed: dict[str, str | None] = {}
@@ -553,9 +541,12 @@ def survey_output_dir(path: str | os.PathLike[str], *, what: str = "--out") -> O
             nested.update((rel_dir / h).as_posix() for h in holds)
     present = set(files)
     owned = set()
+    checked: dict[str, str] = {}
     for rel, sha in listed.items():
-        if rel in present and (sha is None or _sha256(out / rel) == sha):
+        if rel in present and (sha is None or sha256_or_none(out / rel) == sha):
             owned.add(rel)
+            if sha is not None:
+                checked[rel] = sha
     foreign = sorted(present - owned)
     # a folder of the user's with no file anywhere below it is theirs too
     with_files = {str(PurePosixPath(f).parent) for f in present}
@@ -567,6 +558,7 @@ def survey_output_dir(path: str | os.PathLike[str], *, what: str = "--out") -> O
         owned=frozenset(owned),
         foreign=tuple(foreign),
         stale=tuple(sorted(stale)),
+        sha256=checked,
     )
 
 
@@ -590,7 +582,7 @@ def check_output_dir(
     """
     raw = os.fspath(path)
     _checked_path(raw, what)
-    out = _real(raw)
+    out = real_path(raw)
     check_inputs_apart(out, inputs, what=what)
     if out.is_dir():
         if not _writable(out):
@@ -671,7 +663,7 @@ def write_manifest(
         rel = rel_path.as_posix()
         if rel == MANIFEST:
             continue
-        digest = _sha256(p)
+        digest = sha256_or_none(p)
         if digest is not None:
             files[rel] = digest
     doc: dict[str, Any] = {"schema": OUTPUT_SCHEMA, **(extra or {}), "files": files}
@@ -766,7 +758,7 @@ def staged_dir(
     staging = make_staging_dir(out)
     try:
         if not out.exists():
-            os.chmod(staging, 0o777 & ~_umask())
+            os.chmod(staging, 0o777 & ~umask())
         yield staging
         # what the folder holds now (another process may have written since the first check)
         survey = check_output_dir(out, overwrite=overwrite, inputs=inputs, what=what)

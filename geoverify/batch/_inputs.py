@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from geoverify._io import hash_regular_file, read_regular_file
-from geoverify._output import is_geoverify_output
+from geoverify._output import is_geoverify_output, real_path, within
 from geoverify.batch._model import NO_SIZE_LIMIT, BatchItem, BatchRow, Post
 from geoverify.errors import GeoverifyError, InputError
 from geoverify.models import LatLon
@@ -58,15 +58,6 @@ def _export_error(message: str, reason: str, hint: str) -> GeoverifyError:
     return InputError(message, code="E_EXPORT_INVALID", hint=hint)
 
 
-def _real(path: str | os.PathLike[str]) -> Path:
-    """Resolve every link in ``path`` (a link loop is left as it is, not raised)."""
-    return Path(os.path.realpath(os.path.abspath(os.fspath(path))))
-
-
-def _within(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
-
-
 def _location(m: Mapping[str, Any]) -> tuple[LatLon | None, str]:
     """Read ``location_information``: (position, "") or (None, what is wrong with it)."""
     loc = m.get("location_information")
@@ -97,13 +88,13 @@ def _message_file(base: Path, rel: str, post: Post, problem: str) -> BatchItem:
             error_message=f"{where} names a file with a NUL character", error_hint=hint,
         )  # fmt: skip
     joined = base / rel
-    if not _within(_real(joined), _real(base)):
+    if not within(real_path(joined), real_path(base)):
         return BatchItem(
             path=rel, posts=(post,), error_code="E_INPUT_OUTSIDE",
             error_message=f"{where} names {rel!r}, which lies outside the export folder",
             error_hint="geoverify reads only files inside the export folder.",
         )  # fmt: skip
-    return BatchItem(path=str(_real(joined)), posts=(post,))
+    return BatchItem(path=str(real_path(joined)), posts=(post,))
 
 
 def _post(chat_name: str, m: Mapping[str, Any], location: LatLon | None) -> Post:
@@ -189,7 +180,7 @@ def _folder_items(folder: Path, out: Path | None = None) -> list[BatchItem]:
     batch's own ``out`` and any folder geoverify wrote (a report, frames) are not looked in:
     their frames are not footage.
     """
-    root = _real(folder)
+    root = real_path(folder)
     items = []
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
         here = Path(dirpath)
@@ -197,14 +188,14 @@ def _folder_items(folder: Path, out: Path | None = None) -> list[BatchItem]:
             d
             for d in dirnames
             if (here / d).is_symlink()
-            or not (_real(here / d) == out or is_geoverify_output(here / d))
+            or not (real_path(here / d) == out or is_geoverify_output(here / d))
         )
         linked_dirs = [d for d in dirnames if (here / d).is_symlink()]
         for name in sorted([*filenames, *linked_dirs]):
             path = here / name
             if path.suffix.lower() not in VIDEO_SUFFIXES | PHOTO_SUFFIXES:
                 continue
-            if path.is_symlink() and not _within(_real(path), root):
+            if path.is_symlink() and not within(real_path(path), root):
                 items.append(
                     BatchItem(
                         path=str(path), error_code="E_INPUT_OUTSIDE",
@@ -254,7 +245,7 @@ def collect_inputs(
     ``missing_reason`` or ``error_code``, so that every input ends in a row. A folder's walk
     skips ``out`` (a batch's output inside its input folder) and every folder geoverify wrote.
     """
-    skip = _real(Path(os.fspath(out))) if out is not None else None
+    skip = real_path(Path(os.fspath(out))) if out is not None else None
     items: list[BatchItem] = []
     for raw in inputs:
         items += _expand(os.fspath(raw), skip)

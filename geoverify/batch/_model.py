@@ -5,9 +5,8 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
+from geoverify._io import NO_SIZE_LIMIT as NO_SIZE_LIMIT  # videos: hashed in chunks
 from geoverify.models import LatLon
-
-NO_SIZE_LIMIT = 1 << 62  # videos have no size limit: they are hashed in chunks
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

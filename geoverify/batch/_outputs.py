@@ -23,6 +23,7 @@ from geoverify._io import (
     limit_error,
     output_error,
     read_regular_file,
+    sha256_or_none,
     write_atomic,
 )
 from geoverify._output import (
@@ -116,7 +117,7 @@ def _repair(out_dir: Path) -> None:
     pending = doc.pop("pending", None)
     if isinstance(pending, dict):
         for name, sha in pending.items():
-            if name in _SUMMARIES and _file_sha256(out_dir / name) == sha:
+            if name in _SUMMARIES and sha256_or_none(out_dir / name) == sha:
                 doc["files"][name] = sha
         text = json.dumps(doc, ensure_ascii=False, allow_nan=False, indent=2)
         _write_in(out_dir, MANIFEST, text.encode("utf-8"), durable=True)
@@ -133,13 +134,6 @@ def _repair(out_dir: Path) -> None:
                 remove_stale_temporaries(Path(entry.path), name)
     with contextlib.suppress(OSError):
         items.rmdir()  # only if empty
-
-
-def _file_sha256(path: Path) -> str | None:
-    try:
-        return hash_regular_file(path, max_bytes=NO_SIZE_LIMIT, what="file", error=limit_error)
-    except GeoverifyError:
-        return None
 
 
 _NO_FLOCK = frozenset({errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL})
@@ -355,22 +349,21 @@ def write_outputs(result: BatchResult, out_dir: Path, *, items_existed: bool) ->
             "are reused).",
         )
     data = {name: sanitize_text(content).encode("utf-8") for name, content in outputs.items()}
+    written = {name: hashlib.sha256(b).hexdigest() for name, b in data.items()}
     # the manifest says first which summaries come (a batch killed while writing them leaves
     # files that _repair can tell from the user's), then lists them with everything else
     before = _batch_manifest(out_dir)
-    _write_root_manifest(
-        out_dir,
-        before["files"] if before is not None else {},
-        pending={name: hashlib.sha256(b).hexdigest() for name, b in data.items()},
-    )
+    _write_root_manifest(out_dir, before["files"] if before is not None else {}, pending=written)
     for name, content in data.items():
         _write_in(out_dir, name, content)
     if not items_existed:
         with contextlib.suppress(OSError):
             (out_dir / "items").rmdir()  # made by this run, left empty by failed saves
-    survey = survey_output_dir(out_dir)
-    ours = (set(survey.owned) | set(_SUMMARIES)) - {MANIFEST}
-    _write_root_manifest(out_dir, {rel: _hashed(out_dir / rel) for rel in ours})
+    # every file the survey found ours, with the SHA-256 it checked (each file is read once
+    # here, not again), and the summaries just written
+    ours = set(survey.owned) - set(_SUMMARIES) - {MANIFEST}
+    files = {rel: survey.sha256.get(rel) or _hashed(out_dir / rel) for rel in ours}
+    _write_root_manifest(out_dir, {**files, **written})
 
 
 def _hashed(path: Path) -> str:

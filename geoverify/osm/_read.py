@@ -18,7 +18,6 @@ from geoverify.models import Note
 
 MAX_BYTES = 2 * 2**30
 MAX_JSON_BYTES = 512 * 2**20
-_TYPE_LETTER = {"node": "n", "way": "w", "relation": "r"}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from shapely.geometry import (
 from shapely.geometry.base import BaseGeometry
 
 from geoverify._io import write_atomic
+from geoverify._output import real_path
 from geoverify.errors import GeoverifyError, InputError, OutputError, RegistryError
 from geoverify.models import Note
 from geoverify.registry._coords import describe_positions
@@ -175,11 +176,6 @@ def _encode_checked(doc: dict[str, Any], target: Path) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
-def _real(path: str | os.PathLike[str]) -> Path:
-    """Return the file a path names, through symbolic links: edits go to the link's target."""
-    return Path(os.path.realpath(os.fspath(path)))
-
-
 def _lock_error(path: Path, lock: Path, why: str) -> OutputError:
     msg = f"cannot lock {str(path)!r}: its lock file {str(lock)!r} {why}"
     return OutputError(
@@ -265,7 +261,7 @@ def save_registry(
     existing file keeps its permissions. Another process's lock is waited for at most
     ``lock_wait_s`` seconds (``E_REGISTRY_LOCKED``).
     """
-    p = _real(path)
+    p = real_path(path)
     data = _encode_checked(registry_to_geojson(registry), p)
     with _locked(p, lock_wait_s):
         write_atomic(p, data)
@@ -380,7 +376,7 @@ def add_landmarks(
     (``E_REGISTRY_LOCKED``); a lock file that is a symbolic link is refused
     (``E_REGISTRY_LOCK``).
     """
-    p = _real(path)
+    p = real_path(path)
     new_ids = [lm.id for lm in landmarks]
     if len(set(new_ids)) != len(new_ids):
         msg = "the landmarks to add repeat an id"
@@ -484,7 +480,7 @@ def update_landmark(
         The registry written, the landmark before and after, and each field changed with its
         old and new value as text.
     """
-    p = _real(path)
+    p = real_path(path)
     if edit == LandmarkEdit():
         msg = f"nothing to change in landmark {landmark_id!r}"
         raise InputError(
@@ -573,7 +569,7 @@ def remove_landmark(
     path: str | os.PathLike[str], landmark_id: str, *, lock_wait_s: float = LOCK_WAIT_S
 ) -> Registry:
     """Remove a landmark by id from the registry file, under a lock."""
-    p = _real(path)
+    p = real_path(path)
 
     def change(reg: Registry) -> Registry:
         kept = tuple(lm for lm in reg.landmarks if lm.id != landmark_id)
@@ -600,7 +596,7 @@ def set_area_of_interest(
     Landmarks outside it are flagged on every load (``W_OUTSIDE_AREA``), and those whose
     swapped coordinates fall inside it as ``W_PROBABLY_SWAPPED``.
     """
-    p = _real(path)
+    p = real_path(path)
     if box is not None:
         w, s, e, n = box
         if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
@@ -630,7 +626,7 @@ def add_reference_image(
 
     from geoverify._images import read_image
 
-    p = _real(path)
+    p = real_path(path)
     src = Path(os.fspath(image))
     _, sha = read_image(src, 60_000_000)  # decoded safely, as matching will read it
     folder = p.parent.resolve()
