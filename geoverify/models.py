@@ -26,6 +26,7 @@ __all__ = [
     "Note",
     "Severity",
     "Verdict",
+    "printable",
     "sanitize_text",
     "to_jsonable",
 ]
@@ -236,6 +237,19 @@ def html_table(rows: Any, *, header: tuple[str, ...] | None = None) -> str:
     head = f"<tr>{cells(header, 'th')}</tr>"
     body = "".join(f"<tr>{cells(row, 'td')}</tr>" for row in rows)
     return f"<table>{head}{body}</table>"
+
+
+def printable(text: str, max_chars: int = 300) -> str:
+    r"""Return ``text`` on one line fit for a terminal or a message: control characters escaped.
+
+    Terminal escape sequences (``ESC ]0;...``) and bidirectional overrides from hostile metadata
+    or a server are shown escaped (````), never emitted; the text is cut at ``max_chars``.
+    """
+    out = "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+        for ch in text[:max_chars]
+    )
+    return out + ("..." if len(text) > max_chars else "")
 
 
 def sanitize_text(value: str, *, max_chars: int | None = None) -> str:

@@ -16,6 +16,7 @@ import typer
 
 from geoverify._version import __version__
 from geoverify.errors import EXIT_INTERRUPTED, GeoverifyError, LimitError, RegistryError
+from geoverify.models import printable as printable  # the CLI modules import it from here
 
 if TYPE_CHECKING:  # stage modules load inside the commands that use them (faster start)
     from geoverify.evidence import BottomLine
@@ -197,15 +198,6 @@ def echo(message: str = "", *, err: bool = False, nl: bool = True) -> None:
     ``print`` or writes to ``sys.stdout``/``sys.stderr`` itself.
     """
     typer.echo(terminal_safe(message), err=err, nl=nl)
-
-
-def printable(text: str, max_chars: int = 300) -> str:
-    """Escape control characters (terminal escape sequences from hostile metadata) and cut."""
-    out = "".join(
-        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
-        for ch in text[:max_chars]
-    )
-    return out + ("..." if len(text) > max_chars else "")
 
 
 class ProgressLines:

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from geoverify.errors import GeoverifyError, InputError, NetworkError
+from geoverify.models import printable
 from geoverify.osm._assemble import parse_tag_filters
 from geoverify.osm._read import MAX_JSON_BYTES, no_constant
 
@@ -65,17 +66,8 @@ class OverpassFetch:
 
 
 def _safe(text: object, max_chars: int = 200) -> str:
-    """Return server text fit for a message: control characters escaped, cut to ``max_chars``.
-
-    A terminal escape sequence (``ESC ]0;...``) or a bidirectional override from a server
-    must never reach a terminal or a log as it is.
-    """
-    value = str(text)
-    out = "".join(
-        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
-        for ch in value[:max_chars]
-    )
-    return out + ("..." if len(value) > max_chars else "")
+    """Return server text fit for a message (``models.printable``): escaped, cut."""
+    return printable(str(text), max_chars)
 
 
 def _check_timeout_s(timeout_s: float) -> float:
