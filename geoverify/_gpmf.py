@@ -7,12 +7,21 @@ STRM). A GPS stream holds ``SCAL`` (divisors), ``GPSU`` (UTC time, ``yymmddhhmms
 (fix: 0 none, 2 2D, 3 3D), ``GPSP`` (dilution of precision x 100) and ``GPS5`` samples
 (latitude, longitude, altitude, 2D speed, 3D speed as scaled int32).
 
+The GoPro Karma drone writes no GPS5: its telemetry holds ``GLPI`` (the autopilot's fused
+position: system time in ms, latitude, longitude, altitude, relative altitude, velocity north,
+east, down, heading), ``GPRI`` (the raw GPS receiver: system time in µs, latitude, longitude,
+altitude, ..., fix type, satellites) and ``SYST`` (pairs of drone system time and UTC). GLPI is
+read as the position, as ExifTool reads it (``GPSLatitude``; GPRI is its ``GPSLatitudeRaw``),
+GPRI's fix type is kept, and the system times become UTC by the SYST pairs of the whole track,
+interpolated between the two that bracket the time (ExifTool's ``ConvertSystemTime``).
+
 The input is untrusted: every length is checked against the buffer, nesting depth is capped, and
 a malformed payload is skipped with a reason rather than raising.
 """
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
 import struct
@@ -22,6 +31,8 @@ from datetime import UTC, datetime
 __all__ = ["GpmfFix", "device_name", "parse_gps5"]
 
 _MAX_DEPTH = 8
+_POSITION_RECORDS = ("GPS5", "GLPI", "GPRI")  # in the order a payload's fix prefers them
+_UNIX_2000_S = 946_684_800.0  # a SYST UTC before 2000 is a clock never set (MAVLink sends 0)
 _NUMERIC = {
     "b": ">b",
     "B": ">B",
@@ -62,6 +73,10 @@ class GpmfFix:
         GPSP dilution of precision (already divided by 100), or ``None``.
     samples_in_payload
         Number of GPS5 samples in the payload (about 18 per second).
+    record
+        The GPMF record read: ``GPS5`` (GoPro cameras), ``GLPI`` (the Karma drone's fused
+        position), ``GPRI`` (the Karma's raw GPS, when it writes no GLPI); empty for fixes that
+        are not GPMF.
     """
 
     payload_t_s: float
@@ -73,6 +88,7 @@ class GpmfFix:
     fix: int
     dop: float | None
     samples_in_payload: int
+    record: str = ""
 
 
 def _items(
@@ -131,7 +147,7 @@ def _gps_streams(buf: bytes, start: int, end: int, depth: int) -> Iterator[tuple
             continue
         inner_end = data + size * repeat
         if fourcc == "STRM":
-            if any(f in ("GPS5", "GPRI") for f, *_ in _items(buf, data, inner_end, depth + 1)):
+            if any(f in _POSITION_RECORDS for f, *_ in _items(buf, data, inner_end, depth + 1)):
                 yield data, inner_end
         else:
             yield from _gps_streams(buf, data, inner_end, depth + 1)
@@ -149,6 +165,9 @@ class _StreamFields:
     sample: list[float] = dataclasses.field(default_factory=list)
     count: int = 0
     has_speed: bool = True
+    record: str = ""
+    system_s: float | None = None  # Karma: the sample's drone system time, seconds
+    gps_fix_type: int = -1  # Karma GPRI: MAVLink fix type of the payload's last raw sample
 
 
 def _read_item(f: _StreamFields, buf: bytes, item: tuple[str, str, int, int, int]) -> None:
@@ -170,15 +189,36 @@ def _read_item(f: _StreamFields, buf: bytes, item: tuple[str, str, int, int, int
         # The last sample of the payload: the one exiftool reports with its GPSU time.
         f.sample = _numbers(buf, typ, size, 1, data + size * (repeat - 1))
         f.count = repeat
-    elif fourcc == "GPRI" and typ == "?" and repeat > 0:
-        # Karma drone "GPS RAW": TYPE gives the layout (e.g. JlllSSSSBB): time,
-        # latitude, longitude, altitude, ... The time field is not UTC; not used.
-        fields = _complex(buf, f.layout, size, data + size * (repeat - 1))
-        if len(fields) >= 5 and len(f.scal) == len(fields):
-            f.sample = [fields[1], fields[2], fields[3], 0.0, 0.0]
-            f.scal = [f.scal[1], f.scal[2], f.scal[3], 1.0, 1.0]
-            f.count = repeat
-            f.has_speed = False
+    elif fourcc in ("GLPI", "GPRI") and typ == "?" and repeat > 0:
+        _read_karma(f, fourcc, _complex(buf, f.layout, size, data + size * (repeat - 1)), repeat)
+
+
+def _read_karma(f: _StreamFields, fourcc: str, fields: list[float], repeat: int) -> None:
+    """Fold the last sample of a Karma GLPI or GPRI record (already decoded by TYPE) into ``f``.
+
+    Both start with the system time and latitude, longitude, altitude (GLPI: ``LllllsssS``,
+    GPRI: ``JlllSSSSBB``); values are divided by SCAL here, so ``f.scal`` becomes ones.
+    """
+    wanted = 9 if fourcc == "GLPI" else 10
+    if len(fields) < wanted or len(f.scal) != len(fields) or any(s == 0 for s in f.scal):
+        return
+    v = [x / s for x, s in zip(fields, f.scal, strict=True)]
+    speed = math.hypot(v[5], v[6]) if fourcc == "GLPI" else 0.0  # north, east velocity
+    f.sample = [v[1], v[2], v[3], speed, 0.0]
+    f.scal = [1.0] * 5
+    f.count = repeat
+    f.has_speed = fourcc == "GLPI"
+    f.record = fourcc
+    f.system_s = v[0] if _finite(v[0]) else None
+    if fourcc == "GPRI":
+        f.gps_fix_type = int(v[8])
+
+
+def _mavlink_fix(fix_type: int) -> int:
+    """MAVLink GPS_FIX_TYPE (0-1 none, 2 2D, 3 3D, 4-8 3D with corrections) as GPSF's 0/2/3."""
+    if fix_type < 0 or fix_type > 8:
+        return -1
+    return 0 if fix_type < 2 else min(fix_type, 3)
 
 
 def _fix_of(f: _StreamFields, payload_t_s: float) -> GpmfFix | None:
@@ -202,19 +242,92 @@ def _fix_of(f: _StreamFields, payload_t_s: float) -> GpmfFix | None:
         fix=f.fix,
         dop=f.dop,
         samples_in_payload=f.count,
+        record=f.record or "GPS5",
     )
 
 
-def _parse_payload(payload_t_s: float, buf: bytes) -> GpmfFix | None:
-    """Return the fix of the payload's first GPS stream that holds a valid one."""
+def _parse_payload(payload_t_s: float, buf: bytes, clock: _SystemClock) -> GpmfFix | None:
+    """Return the payload's fix: GPS5, else the Karma's GLPI, else its GPRI, the first valid."""
+    found: dict[str, tuple[_StreamFields, GpmfFix]] = {}
     for start, end in _gps_streams(buf, 0, len(buf), 0):
         fields = _StreamFields()
         for item in _items(buf, start, end, 1):
             _read_item(fields, buf, item)
         fix = _fix_of(fields, payload_t_s)
         if fix is not None:
+            found.setdefault(fix.record, (fields, fix))
+    for record in _POSITION_RECORDS:
+        if record not in found:
+            continue
+        fields, fix = found[record]
+        if fields.system_s is None:
             return fix
+        raw = found.get("GPRI", (None, None))[0]
+        gps_fix = _mavlink_fix(raw.gps_fix_type) if raw is not None else -1
+        return dataclasses.replace(fix, time_utc=clock.utc(fields.system_s), fix=gps_fix)
     return None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _SystemClock:
+    """The Karma's SYST pairs (system time s, UTC s), sorted by system time."""
+
+    pairs: tuple[tuple[float, float], ...]
+
+    def utc(self, system_s: float) -> datetime | None:
+        """UTC of a system time, interpolated between the SYST pairs that bracket it.
+
+        Outside the pairs the nearest two are extended, as ExifTool does; with one pair the two
+        clocks are taken to run at the same rate. A rate that is not about one second per second
+        is no calibration (``None``).
+        """
+        pairs = self.pairs
+        if not pairs:
+            return None
+        if len(pairs) == 1:
+            (s0, u0), rate = pairs[0], 1.0
+        else:
+            below = bisect.bisect_right([p[0] for p in pairs], system_s) - 1
+            k = min(max(below, 0), len(pairs) - 2)  # the bracketing pair, or the nearest two
+            (s0, u0), (s1, u1) = pairs[k], pairs[k + 1]
+            rate = (u1 - u0) / (s1 - s0) if s1 != s0 else 1.0
+        if not 0.5 < rate < 2.0:
+            return None
+        try:
+            return datetime.fromtimestamp(u0 + (system_s - s0) * rate, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+
+
+def _syst_pairs(buf: bytes, start: int, end: int, depth: int) -> Iterator[tuple[float, float]]:
+    """Yield the (system s, UTC s) pairs of the SYST records in ``buf[start:end]``."""
+    scal: list[float] = []
+    layout = ""
+    for fourcc, typ, size, repeat, data in _items(buf, start, end, depth):
+        if typ == "\x00" and depth < _MAX_DEPTH:
+            yield from _syst_pairs(buf, data, data + size * repeat, depth + 1)
+        elif fourcc == "SCAL":
+            scal = _numbers(buf, typ, size, repeat, data)
+        elif fourcc == "TYPE" and typ == "c":
+            layout = buf[data : data + size * repeat].decode("latin-1")
+        elif fourcc == "SYST" and typ == "?" and layout == "JJ" and len(scal) == 2 and all(scal):
+            for i in range(repeat):
+                values = _complex(buf, layout, size, data + size * i)
+                if len(values) != 2:
+                    return
+                pair = (values[0] / scal[0], values[1] / scal[1])
+                if all(_finite(x) for x in pair) and pair[1] > _UNIX_2000_S:
+                    yield pair
+
+
+def _system_clock(payloads: tuple[tuple[float, bytes], ...]) -> _SystemClock:
+    pairs: set[tuple[float, float]] = set()
+    for _t_s, raw in payloads:
+        try:
+            pairs.update(_syst_pairs(raw, 0, len(raw), 0))
+        except (struct.error, ValueError, OverflowError):
+            continue
+    return _SystemClock(tuple(sorted(pairs)))
 
 
 def _finite(value: float) -> bool:
@@ -224,12 +337,14 @@ def _finite(value: float) -> bool:
 def parse_gps5(payloads: tuple[tuple[float, bytes], ...]) -> tuple[GpmfFix, ...]:
     """Parse GPMF payloads (presentation time in seconds, bytes) into one fix per payload.
 
-    Payloads without a GPS5 stream or with invalid values are skipped.
+    Payloads without a GPS stream or with invalid values are skipped. The Karma's system times
+    are converted to UTC by the SYST pairs of all payloads.
     """
+    clock = _system_clock(payloads)
     fixes = []
     for t_s, raw in payloads:
         try:
-            fix = _parse_payload(t_s, raw)
+            fix = _parse_payload(t_s, raw, clock)
         except (struct.error, ValueError, OverflowError, ZeroDivisionError):
             fix = None
         if fix is not None:

@@ -113,6 +113,7 @@ CODES: dict[str, str] = {
     "W_TIME_LOCAL_AS_UTC": "A time labelled UTC is local time (offset found against the GPS).",
     "W_TIMES_DISAGREE": "The file's creation times disagree with each other.",
     "W_TIME_GPS_DISAGREE": "The file's creation time disagrees with its GPS clock.",
+    "I_TIME_GPS_AGREES": "A zone-less creation time is within 5 minutes of the file's GPS clock.",
     "W_TIME_IMPOSSIBLE": "A creation time is before 1995 or in the future (a reset clock).",
     "W_TIME_IMPLAUSIBLE": "A time is out of the plausible range (a date in the future).",
     "W_TIME_UNPARSEABLE": "A creation time cannot be parsed.",

@@ -383,17 +383,56 @@ def test_a_file_time_outside_the_claimed_window_contradicts(tmp_path):
     assert result.report.bottom_line.verdict is BottomVerdict.NOT_ESTABLISHED
 
 
+def _without_telemetry(video: Path, out: Path) -> Path:
+    """``video`` remuxed (PyAV stream copy) with its video track and container tags only."""
+    import av
+
+    with av.open(str(video)) as src, av.open(str(out), "w", format="mp4") as dst:
+        dst.metadata.update(src.metadata)
+        stream = src.streams.video[0]
+        copy = dst.add_stream_from_template(stream)
+        for packet in src.demux(stream):
+            if packet.dts is not None:
+                packet.stream = copy
+                dst.mux(packet)
+    return out
+
+
+INSIDE_IF_LOCAL = "[2017-04-18T00:00Z, 2017-04-19T00:00Z]"  # karma.mp4's time 4.5 h on, as UTC
+
+
 def test_a_time_without_zone_is_widened_by_every_zone_on_earth(tmp_path):
-    # karma.mp4: container creation_time 2017-04-17T19:27:57 without zone, no GPS clock
-    inside_if_local = "[2017-04-18T00:00Z, 2017-04-19T00:00Z]"  # 4.5 h after, as UTC
+    # karma.mp4 without its telemetry: container creation_time 2017-04-17T19:27:57, no zone,
+    # and no GPS clock left to say which zone
+    bare = _without_telemetry(KARMA, tmp_path / "karma_video_only.mp4")
+    assert probe(bare).gps_track is None
     claims = _claims(
         tmp_path,
-        f"claims_version: 2\nfootage:\n  filmed_between: {inside_if_local}\nclaims: []\n",
+        f"claims_version: 2\nfootage:\n  filmed_between: {INSIDE_IF_LOCAL}\nclaims: []\n",
+    )
+    result = verify(
+        bare, registry=BERLIN / "registry.geojson", claims=claims, now=NOW, options=PLAIN
+    )
+    assert _line(result, "time").outcome is Outcome.NO_EVIDENCE  # undecided, not contradicted
+
+
+def test_the_karma_gps_clock_decides_what_its_bare_time_cannot(tmp_path):
+    # The drone's SYST pairs put its GPS fixes at 19:27:58-19:28:09 UTC (ExifTool's times):
+    # the window 4.5 h later is missed by the track's last fix.
+    claims = _claims(
+        tmp_path,
+        f"claims_version: 2\nfootage:\n  filmed_between: {INSIDE_IF_LOCAL}\nclaims: []\n",
     )
     result = verify(
         KARMA, registry=BERLIN / "registry.geojson", claims=claims, now=NOW, options=PLAIN
     )
-    assert _line(result, "time").outcome is Outcome.NO_EVIDENCE  # undecided, not contradicted
+    line = _line(result, "time")
+    assert line.outcome is Outcome.CONTRADICTS
+    with (VIDEO_DATA / "karma_gps_exiftool.csv").open() as fh:
+        last = fh.read().strip().splitlines()[-1].split(",")[0]
+    last_utc = datetime.strptime(last, "%Y:%m:%d %H:%M:%S.%f").replace(tzinfo=UTC)
+    expected_s = (datetime(2017, 4, 18, tzinfo=UTC) - last_utc).total_seconds()
+    assert line.numbers["outside_by_s"] == pytest.approx(expected_s, abs=0.1)
 
 
 def test_camera_claims_test_the_files_own_position(tmp_path):

@@ -307,7 +307,8 @@ def test_frames_carry_the_camera_position_from_the_track(tmp_path):
     for f in placed:
         where, _ = position_at(track, f["t_s"])
         assert (f["camera"]["lat"], f["camera"]["lon"]) == (where.lat, where.lon)
-        assert f["camera"]["source"] == "GoPro GPMF telemetry track"
+        assert f["camera"]["source"] == track.source
+        assert track.source.startswith("GoPro GPMF telemetry track (Karma drone GLPI")
     first, last = track.fixes[0].payload_t_s, track.fixes[-1].payload_t_s
     for f in frames:  # outside the track: no position invented
         if not first <= f["t_s"] <= last:

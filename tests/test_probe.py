@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
 import pytest
@@ -101,20 +101,29 @@ def test_gopro_max_gps_track_and_local_time_labelled_utc():
     assert "W_LOCATION_GPS_DISAGREE" not in notes
 
 
-def test_karma_gps_track_positions():
+def test_karma_gps_track_matches_exiftool_position_and_time():
+    """The Karma drone's fused position (GLPI) and its UTC from the SYST clock pairs, value for
+    value against ExifTool's GPSLatitude/GPSDateTime (``exiftool -ee -n``, 10 µs printed)."""
     info = probe(real_video("karma.mp4"))
     assert info.locations == ()
     track = info.gps_track
     assert track is not None
     rows = _exiftool_fixes("karma_gps_exiftool.csv")
-    # The Karma writes "GPS RAW" (GPRI) records; exiftool reads a neighbouring record of the
-    # same payload, so positions agree to within a few metres, not exactly.
-    tol_deg = 5e-5  # about 5 m
-    for fix, row in zip(track.fixes, rows, strict=False):
-        assert fix.lat == pytest.approx(float(row["lat"]), abs=tol_deg)
-        assert fix.lon == pytest.approx(float(row["lon"]), abs=tol_deg)
-    assert track.first_time_utc is None
-    assert "I_GPS_NO_UTC" in {n.code for n in info.notes}
+    assert len(track.fixes) == len(rows) == 12
+    for fix, row in zip(track.fixes, rows, strict=True):
+        expected = datetime.strptime(row["gps_datetime_utc"], "%Y:%m:%d %H:%M:%S.%f")
+        assert fix.time_utc is not None
+        assert abs(fix.time_utc - expected.replace(tzinfo=UTC)) <= timedelta(microseconds=10)
+        assert fix.lat == pytest.approx(float(row["lat"]), abs=1e-7)
+        assert fix.lon == pytest.approx(float(row["lon"]), abs=1e-7)
+        assert fix.alt_m == pytest.approx(float(row["alt_m"]), abs=1e-3)
+        assert fix.record == "GLPI"
+        assert fix.fix == 3  # GPRI's MAVLink fix type 3: a 3D fix
+    assert track.first_time_utc == track.fixes[0].time_utc
+    assert "SYST" in track.source
+    codes = {n.code for n in info.notes}
+    assert "I_GPS_NO_UTC" not in codes
+    assert "I_TIME_GPS_AGREES" in codes  # creation_time 19:27:57, first fix 19:27:58.28
     assert info.device.firmware == "HD5.02.02.00.00"
 
 

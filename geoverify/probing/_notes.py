@@ -121,8 +121,12 @@ def read_gps_track(raw: RawContainer) -> GpsTrack | None:
     if not fixes:
         return None
     times = [f.time_utc for f in fixes if f.time_utc is not None]
+    source = "GoPro GPMF telemetry track"
+    if any(f.record in ("GLPI", "GPRI") for f in fixes):
+        records = "/".join(sorted({f.record for f in fixes}))
+        source += f" (Karma drone {records}; UTC from its SYST system-time pairs)"
     return GpsTrack(
-        source="GoPro GPMF telemetry track",
+        source=source,
         fixes=fixes,
         sample_count=sum(f.samples_in_payload for f in fixes),
         first_time_utc=min(times) if times else None,
@@ -244,9 +248,19 @@ def _time_gps_notes(e: NoteEvidence) -> Iterator[Note]:
             reading = t.read_as_utc()
             if reading is None or t.zone_stated:
                 continue
-            diff_h = (reading - e.gps.first_time_utc).total_seconds() / 3600.0
+            diff_s = (reading - e.gps.first_time_utc).total_seconds()
+            diff_h = diff_s / 3600.0
             nearest = round(diff_h * 4) / 4  # zones are whole or quarter hours
-            if abs(diff_h) > 0.25 and abs(diff_h - nearest) < 0.1:
+            if abs(diff_s) <= 300:
+                yield _note(
+                    "I_TIME_GPS_AGREES",
+                    f"{t.source} is {diff_s:+.1f} s from the GPS clock "
+                    f"({e.gps.first_time_utc.isoformat()}): the camera's clock was on UTC "
+                    "(or a zone at UTC+0 that day)",
+                    "creation_time",
+                    Severity.INFO,
+                )
+            elif abs(diff_h) > 0.25 and abs(diff_h - nearest) < 0.1:
                 what = "a local clock" if t.local_time is not None else "local time labelled UTC"
                 yield _note(
                     "W_TIME_LOCAL_AS_UTC",
