@@ -103,12 +103,12 @@ def learned(kind: str) -> list[tuple[str, str, Any, float]]:
         pb = fb["keypoints"][0].numpy()[m[:, 1]].astype(np.float32)
         # LightGlue's matches are the tentative correspondences: one per physical point, then
         # the same verification as SIFT's (two-stage MAGSAC++ fit, plausibility, 4 px inliers)
-        from geoverify.matching import _verify as V
+        from geoverify.matching import _features, _verify as V
 
-        keep = V._distinct(pa, pb, V._SAME_POINT_PX)
+        pa, pb = _features.one_per_point(pa, pb)
         ref = Reference(landmark_id="r", image="r", mirrored=False, file_sha256="",
                         points=pb, descriptors=None, size=(0, 0))  # fmt: skip
-        s = V.verify_correspondences(pa[keep], pb[keep], ref, opts, 1.0)
+        s = V.verify_correspondences(pa, pb, ref, opts, 1.0)
         out.append((f"{a} -> {b}", what, s, time.perf_counter() - t0))
     return out
 
@@ -131,7 +131,7 @@ def per_frame(runs: int, *, first_only: bool = False) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
     from test_matching import _registry
 
-    from geoverify.matching import _verify as V, build_index, clear_feature_cache, match_image
+    from geoverify.matching import _features, build_index, clear_feature_cache, match_image
 
     tmp = Path(tempfile.mkdtemp())
     try:
@@ -158,7 +158,7 @@ def per_frame(runs: int, *, first_only: bool = False) -> None:
                 image = load_image(_path(file))
                 secs = []
                 for _ in range(runs):
-                    V._frame_cache.clear()  # a new frame: its features computed again
+                    _features._frame_cache.clear()  # a new frame: its features computed again
                     t0 = time.perf_counter()
                     m = match_image(image, idx)
                     secs.append(time.perf_counter() - t0)

@@ -1,10 +1,17 @@
-"""Reference and frame images as untrusted files: size from the header, then decode."""
+"""Reference and frame images as untrusted files: size from the header, then decode.
+
+PNG and JPEG are decoded by OpenCV, HEIC by Pillow with pillow-heif (``decode_with_pillow``).
+What a photo's structure says about missing data is ``geoverify.probing``'s (it closes a cut
+JPEG before decoding and names what a HEIC lacks: ``probing.decode_photo``).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import struct
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -65,10 +72,10 @@ def read_image(path: str | os.PathLike[str], max_pixels: int) -> tuple[Image, st
     ``E_LIMIT_FILE_SIZE`` beyond).
     """
     data, digest = read_image_bytes(path)
-    return _decode_png_jpeg(data, Path(os.fspath(path)), max_pixels), digest
+    return decode_png_jpeg(data, Path(os.fspath(path)), max_pixels), digest
 
 
-def _decode_png_jpeg(data: bytes, p: Path, max_pixels: int) -> Image:
+def decode_png_jpeg(data: bytes, p: Path, max_pixels: int) -> Image:
     """Decode PNG or JPEG bytes with OpenCV after checking the size in their header."""
     size = image_size(data)
     if size is None:
@@ -91,31 +98,64 @@ def read_image_bytes(path: str | os.PathLike[str]) -> tuple[bytes, str]:
     return data, hashlib.sha256(data).hexdigest()
 
 
-def read_photo(path: str | os.PathLike[str], max_pixels: int = 60_000_000) -> tuple[Image, str]:
-    """Decode a photograph (JPEG, PNG or HEIC) upright as BGR, with the SHA-256 of its bytes.
+def pillow_image() -> Any:
+    """Return Pillow's ``Image`` module with pillow-heif's HEIF opener registered."""
+    from PIL import Image as PilImage
 
-    JPEG and PNG are decoded by OpenCV as in ``read_image`` (it applies the EXIF orientation),
-    HEIC by pillow-heif (``ImageOps.exif_transpose``); the size is checked before decoding.
+    try:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+    except ImportError:  # pragma: no cover - a core dependency
+        pass
+    return PilImage
+
+
+def pixel_limit_error(data: bytes, max_pixels: int, pillow_says: str) -> LimitError:
+    """Return the ``E_LIMIT_PIXELS`` error for an image Pillow refuses as a decompression bomb."""
+    size = image_size(data)  # PNG and JPEG headers (OpenCV's loader)
+    if size is not None and size[0] * size[1] > max_pixels:
+        msg = f"the image is {size[0]}x{size[1]}, above the {max_pixels:,}-pixel limit"
+    else:  # above Pillow's own limit (MAX_IMAGE_PIXELS, twice over), whatever max_pixels says
+        msg = f"the image has more pixels than Pillow opens: {pillow_says[:200]}"
+    return LimitError(msg, code="E_LIMIT_PIXELS", hint="Scale the image down first.")
+
+
+def decode_with_pillow(data: bytes, *, max_pixels: int, damage: str = "") -> Image:
+    """Decode a still image (HEIC) with Pillow and pillow-heif to an upright BGR array.
+
+    The EXIF orientation is applied; the size is checked before decoding. ``damage`` says what
+    the file's structure shows is missing, for the error when the image cannot be decoded.
+
+    Raises
+    ------
+    LimitError
+        ``E_LIMIT_PIXELS`` above ``max_pixels`` (or Pillow's own limit).
+    MediaError
+        ``E_IMAGE_INVALID`` when it cannot be decoded.
     """
-    data, digest = read_image_bytes(path)
-    return decode_photo(data, path, max_pixels), digest
+    image_mod = pillow_image()
+    from PIL import ImageOps
 
-
-def decode_photo(data: bytes, path: str | os.PathLike[str], max_pixels: int = 60_000_000) -> Image:
-    """Decode a photograph's bytes (``read_photo``); ``path`` names it in errors.
-
-    A JPEG whose image data is cut short is closed with its end-of-image marker first, so every
-    libjpeg build decodes what is there and fills the rest with grey (some refuse the cut file,
-    others fill it); ``probing._still_data`` finds what is missing, from the bytes.
-    """
-    if image_size(data) is not None:
-        from geoverify.probing._still_data import closed_jpeg
-
-        return _decode_png_jpeg(closed_jpeg(data), Path(os.fspath(path)), max_pixels)
-    from geoverify.probing._exif import decode_still
-
-    image: Image = decode_still(data, max_pixels=max_pixels)
-    return image
+    try:
+        with warnings.catch_warnings(), image_mod.open(io.BytesIO(data)) as im:
+            warnings.simplefilter("ignore")  # probe has reported them as notes
+            if im.size[0] * im.size[1] > max_pixels:
+                msg = f"the image is {im.size[0]}x{im.size[1]}, above the pixel limit"
+                raise LimitError(msg, code="E_LIMIT_PIXELS", hint="Scale the image down first.")
+            upright = ImageOps.exif_transpose(im).convert("RGB")
+            rgb = np.asarray(upright)
+    except LimitError:
+        raise
+    except image_mod.DecompressionBombError as exc:
+        raise pixel_limit_error(data, max_pixels, str(exc)) from None
+    except Exception as exc:
+        why = damage or "truncated or corrupt"
+        msg = f"the image cannot be decoded ({type(exc).__name__}): {why}"
+        raise MediaError(
+            msg, code="E_IMAGE_INVALID", hint="The file is truncated or corrupt."
+        ) from None
+    return np.ascontiguousarray(rgb[:, :, ::-1])
 
 
 def tilted_view(image: Image, tilt: float, rotation_deg: float) -> Image:

@@ -246,7 +246,27 @@ def timestamps_summary(
     return out
 
 
+def _video_fields(stream: Any, cc: Any, limits: DecodeLimits) -> dict[str, Any]:
+    """Return a video stream's sizes, rates and index timestamps (up to the frame limit)."""
+    entries = stream.index_entries
+    n = min(len(entries), limits.max_frames)
+    timestamps = [entries[i].timestamp for i in range(n)]
+    ends = [entries[i].pos + entries[i].size for i in range(n) if entries[i].pos >= 0]
+    keys = sum(1 for i in range(n) if entries[i].is_keyframe)
+    summary = timestamps_summary(timestamps, ends, keys, "index" if n else "")
+    return {
+        "width": cc.width,
+        "height": cc.height,
+        "sample_aspect_ratio": fraction_or_none(stream.sample_aspect_ratio),
+        "pix_fmt": cc.pix_fmt,
+        "average_rate": fraction_or_none(stream.average_rate),
+        "base_rate": fraction_or_none(stream.base_rate),
+        **summary,
+    }
+
+
 def read_stream(stream: Any, container: Any, limits: DecodeLimits) -> RawStream:
+    """Read one stream's codec, timing, disposition and tags (worker side)."""
     cc = stream.codec_context
     disp = int(stream.disposition)
     base: dict[str, Any] = {
@@ -263,21 +283,7 @@ def read_stream(stream: Any, container: Any, limits: DecodeLimits) -> RawStream:
         "header_frames": int(stream.frames or 0),
     }
     if stream.type == "video" and cc is not None:
-        entries = stream.index_entries
-        n = min(len(entries), limits.max_frames)
-        timestamps = [entries[i].timestamp for i in range(n)]
-        ends = [entries[i].pos + entries[i].size for i in range(n) if entries[i].pos >= 0]
-        keys = sum(1 for i in range(n) if entries[i].is_keyframe)
-        summary = timestamps_summary(timestamps, ends, keys, "index" if n else "")
-        base.update(
-            width=cc.width,
-            height=cc.height,
-            sample_aspect_ratio=fraction_or_none(stream.sample_aspect_ratio),
-            pix_fmt=cc.pix_fmt,
-            average_rate=fraction_or_none(stream.average_rate),
-            base_rate=fraction_or_none(stream.base_rate),
-            **summary,
-        )
+        base.update(_video_fields(stream, cc, limits))
     elif stream.type == "audio" and cc is not None:
         base.update(sample_rate=int(cc.sample_rate or 0), channels=int(cc.channels or 0))
     return RawStream(**base)

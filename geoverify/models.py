@@ -20,6 +20,7 @@ from typing import Any
 from geoverify.errors import InputError
 
 __all__ = [
+    "BBox",
     "CandidateCheck",
     "CheckResult",
     "LatLon",
@@ -107,6 +108,111 @@ class LatLon:
             raise InputError(msg, code="E_COORD_RANGE", hint="Longitude must lie in [-180, 180].")
         object.__setattr__(self, "lat", float(self.lat))
         object.__setattr__(self, "lon", float(self.lon))
+
+
+def _is_box(west: float, south: float, east: float, north: float) -> bool:
+    return all(math.isfinite(v) for v in (west, south, east, north)) and (
+        -180 <= west < east <= 180 and -90 <= south < north <= 90
+    )
+
+
+def _reads_swapped(west: float, south: float, east: float, north: float) -> bool:
+    """Whether the box is one only in the other common order (south,west,north,east)."""
+    return -180 <= south < north <= 180 and -90 <= west < east <= 90
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class BBox:
+    """A box on the globe in WGS84 degrees: west, south, east, north (RFC 7946, osmnx, QGIS).
+
+    Validated on construction: every edge a finite number, ``-180 <= west < east <= 180`` and
+    ``-90 <= south < north <= 90`` (a box never crosses the antimeridian); a box that reads only
+    in the other common order (south,west,north,east) says so in its hint.
+
+    Parameters
+    ----------
+    west, east
+        Longitudes of the edges in degrees, east positive.
+    south, north
+        Latitudes of the edges in degrees, north positive.
+    """
+
+    west: float
+    south: float
+    east: float
+    north: float
+
+    def __post_init__(self) -> None:
+        edges = self.as_tuple()
+        if any(isinstance(v, bool) or not isinstance(v, int | float) for v in edges):
+            msg = f"a bounding box takes numbers, got {edges!r}"
+            raise InputError(msg, code="E_INPUT_OPTION", hint="Give decimal degrees.")
+        if not _is_box(*edges):
+            w, s, e, n = edges
+            msg = f"west {w!r}, south {s!r}, east {e!r}, north {n!r} is not a bounding box"
+            hint = "Give west < east in [-180, 180] and south < north in [-90, 90] degrees."
+            if _reads_swapped(*edges):
+                hint = (
+                    f"This reads as south,west,north,east: west={s}, south={w}, east={n}, north={e}"
+                )
+            raise InputError(msg, code="E_INPUT_OPTION", hint=hint)
+        for name, value in zip(("west", "south", "east", "north"), edges, strict=True):
+            object.__setattr__(self, name, float(value))
+
+    @classmethod
+    def parse(cls, text: str) -> BBox:
+        """Read the CLI's ``west,south,east,north`` in degrees (``--bbox``).
+
+        An impossible box is refused (``E_INPUT_OPTION``), and one that reads only in the
+        other common order (south,west,north,east) says so in its hint.
+        """
+        try:
+            w, s, e, n = (float(x) for x in text.split(","))
+        except ValueError:
+            msg = f"--bbox {text!r} is not four numbers west,south,east,north"
+            raise InputError(
+                msg, code="E_INPUT_OPTION", hint="e.g. 37.95,48.55,38.06,48.63"
+            ) from None
+        if _is_box(w, s, e, n):
+            return cls(west=w, south=s, east=e, north=n)
+        hint = "Give west,south,east,north in degrees (as osmnx and QGIS)."
+        if _reads_swapped(w, s, e, n):
+            hint = (
+                f"This reads as south,west,north,east; geoverify takes west,south,east,north: "
+                f"--bbox {s},{w},{n},{e}"
+            )
+        msg = f"--bbox {text!r} is not a box west,south,east,north"
+        raise InputError(msg, code="E_INPUT_OPTION", hint=hint)
+
+    @staticmethod
+    def is_box(west: float, south: float, east: float, north: float) -> bool:
+        """Tell whether these edges make a valid box (finite, in range, in order)."""
+        return _is_box(west, south, east, north)
+
+    @staticmethod
+    def reads_swapped(west: float, south: float, east: float, north: float) -> bool:
+        """Tell whether these edges make a box only when read as south,west,north,east."""
+        return _reads_swapped(west, south, east, north)
+
+    def as_tuple(self) -> tuple[float, float, float, float]:
+        """Return ``(west, south, east, north)``, the order of RFC 7946, osmnx and QGIS."""
+        return (self.west, self.south, self.east, self.north)
+
+    def text(self) -> str:
+        """Return the CLI's ``west,south,east,north`` form (``-180,-60,180,75``)."""
+        return ",".join(f"{v:g}" for v in self.as_tuple())
+
+
+# --- the sun stage's defaults, here so the CLI can show them without loading numpy ----------------
+
+OBSERVER_ELEVATION_M = 0.0
+STANDARD_PRESSURE_HPA = 1013.25
+STANDARD_TEMPERATURE_C = 12.0
+SHADOW_AZIMUTH_ERROR_DEG = 5.0
+SHADOW_RATIO_ERROR = 0.1
+SHADOW_CELL_DEG = 1.0
+# where ``sun where`` searches by default: the inhabited latitudes
+INHABITED_BBOX = BBox(west=-180.0, south=-60.0, east=180.0, north=75.0)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -265,22 +371,11 @@ def sanitize_text(value: str, *, max_chars: int | None = None) -> str:
     return text
 
 
-def to_jsonable(value: Any) -> Any:
-    """Convert geoverify values to strict JSON data.
+_NOT_SCALAR = object()
 
-    Dataclasses become objects (fields in declaration order; a field declared with
-    ``metadata={"json": False}``, such as pixel arrays, is left out), enums their value, fractions
-    ``"num/den"`` strings, datetimes ISO 8601 strings with offset, tuples lists. A non-finite
-    float or a naive datetime raises ``ValueError``: it would be a bug to write one.
-    """
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: to_jsonable(getattr(value, f.name))
-            for f in dataclasses.fields(value)
-            if f.metadata.get("json", True)
-        }
-    if isinstance(value, enum.Enum):
-        return to_jsonable(value.value)
+
+def _scalar_jsonable(value: Any) -> Any:
+    """Convert a JSON scalar, a fraction, a datetime or a path; ``_NOT_SCALAR`` for others."""
     if isinstance(value, bool) or value is None or isinstance(value, int):
         return value
     if isinstance(value, float):
@@ -299,6 +394,28 @@ def to_jsonable(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, PurePath):
         return sanitize_text(str(value))
+    return _NOT_SCALAR
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert geoverify values to strict JSON data.
+
+    Dataclasses become objects (fields in declaration order; a field declared with
+    ``metadata={"json": False}``, such as pixel arrays, is left out), enums their value, fractions
+    ``"num/den"`` strings, datetimes ISO 8601 strings with offset, tuples lists. A non-finite
+    float or a naive datetime raises ``ValueError``: it would be a bug to write one.
+    """
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: to_jsonable(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.metadata.get("json", True)
+        }
+    if isinstance(value, enum.Enum):
+        return to_jsonable(value.value)
+    scalar = _scalar_jsonable(value)
+    if scalar is not _NOT_SCALAR:
+        return scalar
     if isinstance(value, Mapping):
         return {sanitize_text(str(k)): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, tuple | list):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -134,22 +134,11 @@ def verify(
     (``matching``). The report's bottom line (``report.bottom_line``) answers: was this
     footage filmed where, and when, it is said to be?
     """
-
-    def ticker(stage: str) -> Callable[[int, int | None], None] | None:
-        if progress is None:
-            return None
-        return lambda done, total: progress(stage, done, total)
-
     opts = options or VerifyOptions()
     created = (now or datetime.now(UTC)).astimezone(UTC)
+    ticker = _Ticker(progress)
     # the inputs that are cheap to check come first, so a bad file fails fast
-    reg = registry if isinstance(registry, Registry) else load_registry(registry)
-    claim_set = claims if isinstance(claims, ClaimSet) else load_claims(claims)
-    check_names(reg, claim_set)  # before decoding: bad names fail fast
-    if opts.matching.features != "classic":
-        from geoverify.matching import _learned
-
-        _learned.weight_files(opts.matching.features)  # a missing extra fails fast too
+    reg, claim_set = _load_inputs(registry, claims, opts.matching)
     # one worker process probes and scans: the file is opened, its stream chosen and its
     # packets read once
     media, selection = probe_and_select(
@@ -157,56 +146,12 @@ def verify(
         options=opts.frames,
         limits=opts.limits,
         now=created,
-        progress=ticker("decoding"),
+        progress=ticker.stage("decoding"),
     )
     checks = check_claims(reg, claim_set, camera=camera_positions(media))
-    limitations = list(LIMITATIONS)
-    index: MatchIndex | None = None
-    matches: tuple[FrameMatch, ...] = ()
     registry_dir = Path(reg.path).parent
-    if any(lm.reference_images for lm in reg.landmarks):
-        index = build_index(reg, options=opts.matching, base_dir=registry_dir)
-        matches = match_frames(selection.frames, index, progress=ticker("matching"))
-        if any(fm.match.affine for fm in matches):
-            limitations.append(
-                "Some frames were scored by a second pass with affine simulation, run because "
-                "the first pass found too few consistent points; for those frames the chance "
-                "of a false match is up to the sum of the two passes' rates."
-            )
-        if index.background:
-            limitations.append(
-                f"The registry holds too few references of other landmarks to estimate a "
-                f"false-match rate, so {len(index.background)} bundled background photographs "
-                "(geoverify/data/background, real photographs of other places; manifest "
-                f"SHA-256 {index.background_sha256}) were added as negative controls. The "
-                "rate says how often an unrelated picture scores as high, not whether a "
-                "similar-looking landmark nearby would."
-            )
-        if any(fm.match.affine_decision == "skipped" for fm in matches):
-            n = sum(fm.match.affine_decision == "skipped" for fm in matches)
-            limitations.append(
-                f"{n} frame(s) matched nothing in the first pass and were not given the "
-                "affine-simulation pass: its low-resolution screen found too few consistent "
-                "points (each frame's notes give the counts). --affine on runs it for every "
-                "frame."
-            )
-        if opts.matching.features != "classic":
-            limitations.append(
-                f"Frames were matched with learned {opts.matching.features.upper()} features "
-                "and LightGlue (weights' SHA-256 under versions); candidates were chosen by "
-                "classic retrieval, and the negative controls were scored by the same learned "
-                "matcher, only for frames whose best candidate could be a match."
-            )
-        if opts.matching.model == "fundamental":
-            limitations.append(
-                "Matches were verified with the epipolar constraint (fundamental matrix): "
-                "consistent with one rigid scene seen from two positions, with no mapping "
-                "between the images."
-            )
-    else:
-        limitations.append(
-            "No landmark in the registry has a reference image: no frame was matched."
-        )
+    index, matches = _match(reg, selection, opts.matching, registry_dir, ticker)
+    limitations = [*LIMITATIONS, *_matching_limitations(index, matches, opts.matching)]
     bottom = weigh_evidence(
         hypothesis=claim_set.footage,
         registry=reg,
@@ -218,10 +163,7 @@ def verify(
         max_false_match_rate=opts.matching.max_false_match_rate,
         posted_utc=posted_utc,
     )
-    limitations.append(
-        "The bottom line comes from the rule table shown with it, applied to the lines of "
-        "evidence; it is no probability. A line that cannot decide says what would."
-    )
+    limitations.append(_BOTTOM_LINE_LIMITATION)
     annotated: dict[int, Any] = {}
     if index is not None:
         annotated = annotated_images(matches, selection.frames, index, registry_dir=registry_dir)
@@ -235,20 +177,12 @@ def verify(
         claims=claim_set,
         checks=checks,
         bottom_line=bottom,
-        parameters={
-            "frames": to_jsonable(opts.frames),
-            "matching": to_jsonable(opts.matching),
-            "limits": to_jsonable(opts.limits),
-        },
+        parameters=_parameters(opts),
         limitations=limitations,
         annotated=annotated,
     )
-    if index is not None and opts.matching.features != "classic":
-        # the learned matcher's torch, package and weight files (SHA-256) are provenance too
-        more = matcher_versions(opts.matching)
-        report = dataclasses.replace(report, versions={**report.versions, **more})
     return Verification(
-        report=report,
+        report=_with_matcher_versions(report, index, opts.matching),
         media=media,
         selection=selection,
         matches=matches,
@@ -257,6 +191,123 @@ def verify(
         annotated=annotated,
         claims_path=claim_set.path,
     )
+
+
+_BOTTOM_LINE_LIMITATION = (
+    "The bottom line comes from the rule table shown with it, applied to the lines of "
+    "evidence; it is no probability. A line that cannot decide says what would."
+)
+
+
+def _parameters(opts: VerifyOptions) -> dict[str, Any]:
+    """Return the stages' options, as the report records them."""
+    return {
+        "frames": to_jsonable(opts.frames),
+        "matching": to_jsonable(opts.matching),
+        "limits": to_jsonable(opts.limits),
+    }
+
+
+def _with_matcher_versions(
+    report: Report, index: MatchIndex | None, matching: MatchOptions
+) -> Report:
+    """Add the learned matcher's versions to the report's, when it matched the frames.
+
+    Its torch, package and weight files (SHA-256) are provenance too.
+    """
+    if index is None or matching.features == "classic":
+        return report
+    more = matcher_versions(matching)
+    return dataclasses.replace(report, versions={**report.versions, **more})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Ticker:
+    """Turn ``verify``'s progress callback into one callback per stage."""
+
+    progress: Callable[[str, int, int | None], None] | None
+
+    def stage(self, name: str) -> Callable[[int, int | None], None] | None:
+        progress = self.progress
+        if progress is None:
+            return None
+        return lambda done, total: progress(name, done, total)
+
+
+def _load_inputs(
+    registry: str | os.PathLike[str] | Registry,
+    claims: str | os.PathLike[str] | ClaimSet,
+    matching: MatchOptions,
+) -> tuple[Registry, ClaimSet]:
+    """Load the registry and the claims and check their names, before any decoding."""
+    reg = registry if isinstance(registry, Registry) else load_registry(registry)
+    claim_set = claims if isinstance(claims, ClaimSet) else load_claims(claims)
+    check_names(reg, claim_set)  # before decoding: bad names fail fast
+    if matching.features != "classic":
+        from geoverify.matching import _learned
+
+        _learned.weight_files(matching.features)  # a missing extra fails fast too
+    return reg, claim_set
+
+
+def _match(
+    reg: Registry,
+    selection: FrameSelection,
+    matching: MatchOptions,
+    registry_dir: Path,
+    ticker: _Ticker,
+) -> tuple[MatchIndex | None, tuple[FrameMatch, ...]]:
+    """Match the frames against the registry's references, when it has any."""
+    if not any(lm.reference_images for lm in reg.landmarks):
+        return None, ()
+    index = build_index(reg, options=matching, base_dir=registry_dir)
+    return index, match_frames(selection.frames, index, progress=ticker.stage("matching"))
+
+
+def _matching_limitations(
+    index: MatchIndex | None, matches: Sequence[FrameMatch], matching: MatchOptions
+) -> list[str]:
+    """Say what the matching stage did that limits what its results mean."""
+    if index is None:
+        return ["No landmark in the registry has a reference image: no frame was matched."]
+    out = []
+    if any(fm.match.affine for fm in matches):
+        out.append(
+            "Some frames were scored by a second pass with affine simulation, run because "
+            "the first pass found too few consistent points; for those frames the chance "
+            "of a false match is up to the sum of the two passes' rates."
+        )
+    if index.background:
+        out.append(
+            f"The registry holds too few references of other landmarks to estimate a "
+            f"false-match rate, so {len(index.background)} bundled background photographs "
+            "(geoverify/data/background, real photographs of other places; manifest "
+            f"SHA-256 {index.background_sha256}) were added as negative controls. The "
+            "rate says how often an unrelated picture scores as high, not whether a "
+            "similar-looking landmark nearby would."
+        )
+    skipped = sum(fm.match.affine_decision == "skipped" for fm in matches)
+    if skipped:
+        out.append(
+            f"{skipped} frame(s) matched nothing in the first pass and were not given the "
+            "affine-simulation pass: its low-resolution screen found too few consistent "
+            "points (each frame's notes give the counts). --affine on runs it for every "
+            "frame."
+        )
+    if matching.features != "classic":
+        out.append(
+            f"Frames were matched with learned {matching.features.upper()} features "
+            "and LightGlue (weights' SHA-256 under versions); candidates were chosen by "
+            "classic retrieval, and the negative controls were scored by the same learned "
+            "matcher, only for frames whose best candidate could be a match."
+        )
+    if matching.model == "fundamental":
+        out.append(
+            "Matches were verified with the epipolar constraint (fundamental matrix): "
+            "consistent with one rigid scene seen from two positions, with no mapping "
+            "between the images."
+        )
+    return out
 
 
 def save_verification(

@@ -10,7 +10,7 @@ import pytest
 from conftest import KARMA, ROOT, VIDEO_DATA
 from hypothesis import given, settings, strategies as st
 
-from geoverify._gpmf import parse_gps5
+from geoverify.probing._gpmf import parse_gps5
 
 HERO5 = (VIDEO_DATA / "hero5.raw").read_bytes()
 HERO6 = (VIDEO_DATA / "hero6.raw").read_bytes()

@@ -113,7 +113,7 @@ def test_a_poor_fix_says_so():
 
 
 def test_heic_is_read_with_accuracy_and_its_pixels_decode_upright():
-    from geoverify._images import read_photo
+    from geoverify.probing import read_photo
 
     media = probe(PHOTOS / "immich_IMG_2682.heic")
     assert media.still is not None

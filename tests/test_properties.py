@@ -14,9 +14,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from geoverify import GeoverifyError, parse_iso6709
-from geoverify._gpmf import parse_gps5
 from geoverify.errors import EXIT_CODES
 from geoverify.probing._claims import _parse_time as parse_metadata_time
+from geoverify.probing._gpmf import parse_gps5
 from geoverify.registry import registry_from_geojson
 from geoverify.sun import parse_time
 

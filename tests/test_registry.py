@@ -601,3 +601,23 @@ def test_a_reference_images_other_members_survive_an_edit(tmp_path):
     assert image["captured"] == "2023-01-01"
     assert image["credit"] == "Jane"
     assert image["sha256"] == feature["properties"]["reference_images"][0]["sha256"]
+
+
+def test_add_landmark_refuses_a_probably_swapped_point_itself(tmp_path):
+    # the Bakhmut point that `registry add --at "38.0008, 48.5947"` refuses (test_workbench),
+    # given from Python: the library refuses it, not only the command
+    from geoverify.registry import set_area_of_interest
+
+    path = tmp_path / "r.geojson"
+    set_area_of_interest(path, (37.95, 48.55, 38.06, 48.63))
+    before = path.read_bytes()
+    swapped = pl("s", "S", LatLon(38.0008, 48.5947))
+    with pytest.raises(RegistryError) as exc:
+        add_landmark(path, swapped)
+    assert exc.value.code == "E_PROBABLY_SWAPPED"
+    assert "probably swapped" in exc.value.message
+    assert path.read_bytes() == before
+    add_landmark(path, swapped, force=True)
+    assert {w.code for w in load_registry(path).warnings} == {"W_PROBABLY_SWAPPED"}
+    add_landmark(path, pl("far", "Far", LatLon(50.45, 30.52)))  # outside, not swapped: added
+    assert "far" in {lm.id for lm in load_registry(path)}

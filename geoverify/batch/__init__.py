@@ -159,57 +159,113 @@ def verify_batch(
         ``out`` breaks the output rule, or another batch is writing into it
         (``E_OUTPUT_BUSY``).
     """
-    from geoverify.claims import load_claims
-    from geoverify.registry import load_registry
-
-    # everything that can be refused is, before anything is written or hashed
-    n_workers = pool_workers(workers)
-    threads = worker_threads(threads_per_worker, several=scheduler is not None or n_workers > 1)
-    address = scheduler_address(scheduler) if scheduler is not None else None
-    reg = load_registry(registry)
-    claims_sha = load_claims(claims).sha256 if claims is not None else ""
-    items = collect_inputs(inputs, out=out)
-    check_found(inputs, items)
-    read = read_paths(inputs, items, reg, claims)
-    settings = _Settings.of(affine, features, frames, threads, reg.sha256, claims_sha)
-    engine = f"dask {address}" if address else f"process pool ({n_workers} workers)"
-    with batch_folder(out, overwrite=overwrite, inputs=read) as (out_dir, survey):
+    run = _Run.checked(inputs, registry, out, claims, workers, scheduler, threads_per_worker)
+    settings = _Settings.of(
+        affine, features, frames, run.threads, run.registry_sha256, run.claims_sha256
+    )
+    with batch_folder(out, overwrite=overwrite, inputs=run.read) as (out_dir, survey):
         items_existed = (out_dir / "items").is_dir()
-        by_sha, rows = hash_items(items)
+        by_sha, rows = hash_items(run.items)
         tasks, reused, refused = _plan(by_sha, settings, out_dir, survey)
-        for key in refused:
-            rows.append(_row(refused[key], by_sha[refused[key]["file_sha256"]]))
+        rows += [_row(data, by_sha[data["file_sha256"]]) for data in refused.values()]
         for task in tasks:
-            task.update(
-                registry=str(Path(os.fspath(registry)).resolve()),
-                claims=str(Path(os.fspath(claims)).resolve()) if claims is not None else "",
-                overwrite=overwrite,
-            )
-        results = (
-            run_dask(tasks, address, progress)
-            if address
-            else run_pool(tasks, n_workers, progress, threads=threads)
-        )
-        for data in [*results.values(), *reused.values()]:
-            rows.append(_row(data, by_sha[data["file_sha256"]]))
-        rows = _link_near_duplicates(rows)
-        rows.sort(key=lambda r: (r.paths[0] if r.paths else "", r.key))
-        result = BatchResult(
-            schema_version=BATCH_SCHEMA_VERSION,
-            created_utc=datetime.now(UTC),
-            out_dir=str(out_dir),
-            rows=tuple(rows),
-            done=sum(1 for r in rows if r.status == "done" and r.key not in reused),
-            reused=len(reused),
-            failed=sum(1 for r in rows if r.status == "failed"),
-            missing=sum(1 for r in rows if r.status == "missing"),
-            skipped=sum(1 for r in rows if r.status == "skipped"),
-            engine=engine,
-            registry_sha256=reg.sha256,
-            claims_sha256=claims_sha,
-        )
+            task.update(registry=run.registry_path, claims=run.claims_path, overwrite=overwrite)
+        results = run.execute(tasks, progress)
+        rows += [_row(d, by_sha[d["file_sha256"]]) for d in [*results.values(), *reused.values()]]
+        result = _result(rows, reused, out_dir, run)
         write_outputs(result, out_dir, items_existed=items_existed)
     return result
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _Run:
+    """A batch with everything that can be refused checked, before anything is written."""
+
+    n_workers: int
+    threads: int
+    address: str | None
+    registry_sha256: str
+    claims_sha256: str
+    registry_path: str
+    claims_path: str
+    items: tuple[BatchItem, ...]
+    read: tuple[str, ...]
+
+    @classmethod
+    def checked(
+        cls,
+        inputs: Sequence[str | os.PathLike[str]],
+        registry: str | os.PathLike[str],
+        out: str | os.PathLike[str],
+        claims: str | os.PathLike[str] | None,
+        workers: int | None,
+        scheduler: str | None,
+        threads_per_worker: int | None,
+    ) -> _Run:
+        """Check the options, load the registry and claims, and find the inputs (in order)."""
+        from geoverify.claims import load_claims
+        from geoverify.registry import load_registry
+
+        # everything that can be refused is, before anything is written or hashed
+        n_workers = pool_workers(workers)
+        several = scheduler is not None or n_workers > 1
+        threads = worker_threads(threads_per_worker, several=several)
+        address = scheduler_address(scheduler) if scheduler is not None else None
+        reg = load_registry(registry)
+        claims_sha = load_claims(claims).sha256 if claims is not None else ""
+        items = collect_inputs(inputs, out=out)
+        check_found(inputs, items)
+        read = read_paths(inputs, items, reg, claims)
+        return cls(
+            n_workers=n_workers,
+            threads=threads,
+            address=address,
+            registry_sha256=reg.sha256,
+            claims_sha256=claims_sha,
+            registry_path=str(Path(os.fspath(registry)).resolve()),
+            claims_path=str(Path(os.fspath(claims)).resolve()) if claims is not None else "",
+            items=tuple(items),
+            read=tuple(read),
+        )
+
+    @property
+    def engine(self) -> str:
+        """Name the engine for the summary: the Dask scheduler, or the local pool."""
+        if self.address:
+            return f"dask {self.address}"
+        return f"process pool ({self.n_workers} workers)"
+
+    def execute(
+        self,
+        tasks: list[dict[str, Any]],
+        progress: Callable[[int, int | None], None] | None,
+    ) -> dict[str, dict[str, Any]]:
+        """Run the tasks on the Dask cluster or the local pool; return their rows by key."""
+        if self.address:
+            return run_dask(tasks, self.address, progress)
+        return run_pool(tasks, self.n_workers, progress, threads=self.threads)
+
+
+def _result(
+    rows: list[BatchRow], reused: Mapping[str, Any], out_dir: Path, run: _Run
+) -> BatchResult:
+    """Link near-duplicates, sort the rows and count them into the batch's result."""
+    rows = _link_near_duplicates(rows)
+    rows.sort(key=lambda r: (r.paths[0] if r.paths else "", r.key))
+    return BatchResult(
+        schema_version=BATCH_SCHEMA_VERSION,
+        created_utc=datetime.now(UTC),
+        out_dir=str(out_dir),
+        rows=tuple(rows),
+        done=sum(1 for r in rows if r.status == "done" and r.key not in reused),
+        reused=len(reused),
+        failed=sum(1 for r in rows if r.status == "failed"),
+        missing=sum(1 for r in rows if r.status == "missing"),
+        skipped=sum(1 for r in rows if r.status == "skipped"),
+        engine=run.engine,
+        registry_sha256=run.registry_sha256,
+        claims_sha256=run.claims_sha256,
+    )
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -5,10 +5,12 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import csv
 import errno
 import hashlib
+import html
 import io
 import json
 import logging
@@ -34,7 +36,7 @@ from geoverify._output import (
     remove_stale_temporaries,
     survey_output_dir,
 )
-from geoverify.batch._model import NO_SIZE_LIMIT, BatchResult
+from geoverify.batch._model import NO_SIZE_LIMIT, BatchResult, BatchRow
 from geoverify.errors import GeoverifyError, OutputError
 from geoverify.models import to_jsonable
 
@@ -385,53 +387,57 @@ document.querySelectorAll("th[data-col]").forEach(function (th) {
 """
 
 
+def _report_link(r: BatchRow, out_dir: str) -> str:
+    if not r.report_dir:
+        return ""
+    rel = os.path.relpath(Path(r.report_dir) / "report.html", out_dir)
+    return f'<a href="{html.escape(Path(rel).as_posix())}">report</a>'
+
+
+def _thumbnail(r: BatchRow) -> str:
+    if not r.thumbnail.startswith("data:image/jpeg;base64,"):
+        return ""
+    return f'<img src="{html.escape(r.thumbnail)}" alt="first frame" width="160">'
+
+
+def _first_posted(r: BatchRow) -> str:
+    times = sorted(p.posted_utc for p in r.posts if p.posted_utc)
+    return times[0].strftime("%Y-%m-%d %H:%M:%S") if times else ""
+
+
+def _duplicates(r: BatchRow) -> list[str]:
+    dups = [f"same bytes: {p}" for p in r.duplicates]
+    return dups + [f"looks like {k[:12]} ({d} bits)" for k, d in r.near_duplicates]
+
+
+def _index_row(r: BatchRow, out_dir: str) -> str:
+    """Render one row of the index: thumbnail, bottom line, matches, posts, duplicates, links."""
+    verdict = r.verdict or f"{r.status}: {r.error_code or ''}"
+    error = f"<br><small>{html.escape(r.error_message)}</small>" if r.error_message else ""
+    cells = [
+        _thumbnail(r),
+        f"<b>{html.escape(verdict)}</b>" + error,
+        html.escape(", ".join(r.landmarks_matched) or "-"),
+        html.escape(_first_posted(r)),
+        html.escape(", ".join(sorted({p.channel for p in r.posts})) or "-"),
+        "<br>".join(html.escape(d) for d in _duplicates(r)) or "-",
+        html.escape("; ".join(r.paths) or "-"),
+        _report_link(r, out_dir),
+    ]
+    return (
+        f'<tr class="{html.escape(r.status)}">' + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+    )
+
+
 def _index_html(result: BatchResult) -> str:
     """Render the self-contained, sortable index (CSP allows its one script by hash)."""
-    import base64
-    import html
-
     digest = base64.b64encode(hashlib.sha256(_SORT_SCRIPT.encode()).digest()).decode()
     head = ("thumbnail", "bottom line", "landmark matched", "first posted (UTC)", "channel",
             "duplicates", "file", "report")  # fmt: skip
     th = "".join(
         f'<th data-col="{i}" tabindex="0">{html.escape(h)} ⇅</th>' for i, h in enumerate(head)
     )
-    body = []
-    for r in result.rows:
-        times = sorted(p.posted_utc for p in r.posts if p.posted_utc)
-        first = times[0].strftime("%Y-%m-%d %H:%M:%S") if times else ""
-        verdict = r.verdict or f"{r.status}: {r.error_code or ''}"
-        dups = [f"same bytes: {p}" for p in r.duplicates]
-        dups += [f"looks like {k[:12]} ({d} bits)" for k, d in r.near_duplicates]
-        link = ""
-        if r.report_dir:
-            rel = os.path.relpath(Path(r.report_dir) / "report.html", result.out_dir)
-            link = f'<a href="{html.escape(Path(rel).as_posix())}">report</a>'
-        thumb = (
-            f'<img src="{html.escape(r.thumbnail)}" alt="first frame" width="160">'
-            if r.thumbnail.startswith("data:image/jpeg;base64,")
-            else ""
-        )
-        cells = [
-            thumb,
-            f"<b>{html.escape(verdict)}</b>"
-            + (
-                f"<br><small>{html.escape(r.error_message or '')}</small>"
-                if r.error_message
-                else ""
-            ),
-            html.escape(", ".join(r.landmarks_matched) or "-"),
-            html.escape(first),
-            html.escape(", ".join(sorted({p.channel for p in r.posts})) or "-"),
-            "<br>".join(html.escape(d) for d in dups) or "-",
-            html.escape("; ".join(r.paths) or "-"),
-            link,
-        ]
-        body.append(
-            f'<tr class="{html.escape(r.status)}">'
-            + "".join(f"<td>{c}</td>" for c in cells)
-            + "</tr>"
-        )
+    body = [_index_row(r, result.out_dir) for r in result.rows]
     csp = (
         "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
         f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"

@@ -57,16 +57,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from geoverify.claims._check import CameraFix, check_claim, check_names, checker, uses_camera
-from geoverify.claims._file import (
-    CAMERA,
-    COMPASS,
-    QUALIFIERS,
-    Claim,
-    ClaimSet,
-    Hypothesis,
-    claims_from_data,
-    load_claims,
-)
+from geoverify.claims._file import claims_from_data, load_claims
+from geoverify.claims._model import CAMERA, COMPASS, QUALIFIERS, Claim, ClaimSet, Hypothesis
 from geoverify.claims._rank import CandidateRank, rank_candidates
 from geoverify.claims._result import (
     UNITS,

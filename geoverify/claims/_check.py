@@ -13,7 +13,6 @@ from typing import Protocol
 
 from shapely.geometry import Point
 
-from geoverify.claims._file import CAMERA, Claim, ClaimSet, Role
 from geoverify.claims._geometry_checks import (
     evaluate,
     expected_text,
@@ -25,7 +24,8 @@ from geoverify.claims._geometry_checks import (
     tolerance_of,
     unknown_candidate,
 )
-from geoverify.claims._result import ClaimCheck
+from geoverify.claims._model import CAMERA, Claim, ClaimSet, Role
+from geoverify.claims._result import ClaimCandidate, ClaimCheck
 from geoverify.claims._sun_checks import check_shadow_claim
 from geoverify.errors import InputError, RegistryError
 from geoverify.models import LatLon, Verdict
@@ -70,8 +70,7 @@ def check_claim(claim: Claim, registry: Registry, claims: ClaimSet) -> ClaimChec
     refs = resolve(registry, claims, claim.reference)
     results = [evaluate(claim, s, r, registry, notes) for s in subjects for r in refs]
     verdicts = {c.verdict for c in results}
-    choices = len(results)
-    survives: bool | None = None if choices == 1 else len(verdicts) == 1
+    survives: bool | None = None if len(results) == 1 else len(verdicts) == 1
     if len(verdicts) == 1:
         verdict = results[0].verdict
     else:
@@ -80,22 +79,11 @@ def check_claim(claim: Claim, registry: Registry, claims: ClaimSet) -> ClaimChec
             f"{c.landmarks['subject']}/{c.landmarks['reference']}: {c.verdict}" for c in results
         )
         notes.append(f"the verdict depends on which landmark is meant ({split})")
-    for role_name in (claim.subject, claim.reference):
-        role = claims.roles.get(role_name)
-        if role is not None and role.notes:
-            notes.append(f"{role_name}: {role.notes}")
-    if claim.notes:
-        notes.append(claim.notes)
+    notes += _stated_notes(claim, claims)
     first = least_favourable(results)  # the headline: never the most flattering choice
-    if len(results) > 1:
-        measured = [c.measured for c in results if c.measured is not None]
-        if measured:
-            notes.insert(
-                0,
-                f"over the {len(results)} choices the measured value runs from "
-                f"{min(measured):.1f} to {max(measured):.1f} {headline_unit(claim)}; the least "
-                "favourable choice is shown",
-            )
+    spread = _spread_note(claim, results)
+    if spread is not None:
+        notes.insert(0, spread)
     if verdict is Verdict.INCONCLUSIVE and len(verdicts) == 1:
         notes.insert(0, first.reason)
     return ClaimCheck(
@@ -113,6 +101,30 @@ def check_claim(claim: Claim, registry: Registry, claims: ClaimSet) -> ClaimChec
         candidates=tuple(results),
         survives_choice=survives,
         quantities=first.quantities,
+    )
+
+
+def _stated_notes(claim: Claim, claims: ClaimSet) -> list[str]:
+    """Return the notes the claims file gives: its roles' (subject, reference), then the claim's."""
+    notes = []
+    for role_name in (claim.subject, claim.reference):
+        role = claims.roles.get(role_name)
+        if role is not None and role.notes:
+            notes.append(f"{role_name}: {role.notes}")
+    if claim.notes:
+        notes.append(claim.notes)
+    return notes
+
+
+def _spread_note(claim: Claim, results: list[ClaimCandidate]) -> str | None:
+    """Say how far the measured value runs over several choices (``None``: one, or none)."""
+    measured = [c.measured for c in results if c.measured is not None]
+    if len(results) <= 1 or not measured:
+        return None
+    return (
+        f"over the {len(results)} choices the measured value runs from "
+        f"{min(measured):.1f} to {max(measured):.1f} {headline_unit(claim)}; the least "
+        "favourable choice is shown"
     )
 
 

@@ -1,4 +1,10 @@
-"""The claims file: its YAML schema (checked with pydantic), limits, and the in-memory claims."""
+"""Reading a claims file: its YAML schema (checked with pydantic), limits, and the conversion.
+
+The file is read as a regular file of at most 1 MiB, parsed with PyYAML's safe loader (no
+implicit timestamps, no aliases, at most 32 levels deep), validated with the pydantic models
+below and converted at once to the frozen values of ``_model``; every problem is listed with its
+location (``E_CLAIMS_INVALID``).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,6 @@ import dataclasses
 import math
 import os
 import re
-from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -15,43 +20,10 @@ import pydantic
 import yaml
 
 from geoverify._io import read_regular_file
+from geoverify.claims._model import CAMERA, COMPASS, QUALIFIERS, Claim, ClaimSet, Hypothesis, Role
 from geoverify.errors import InputError, RegistryError
 from geoverify.models import LatLon
 from geoverify.sun import ShadowMeasurement, parse_time
-
-QUALIFIERS: dict[str, tuple[float, float]] = {
-    "exactly": (0.97, 1.03),
-    "about": (0.8, 1.2),
-    "approximately": (0.8, 1.2),
-    "around": (0.8, 1.2),
-    "roughly": (0.8, 1.2),
-    "some": (0.8, 1.2),
-    "just under": (0.8, 1.0),
-    "nearly": (0.8, 1.0),
-    "almost": (0.8, 1.0),
-    "just over": (1.0, 1.2),
-    "a little over": (1.0, 1.2),
-    "a little more than": (1.0, 1.2),
-    "under": (0.0, 1.0),
-    "less than": (0.0, 1.0),
-    "at most": (0.0, 1.0),
-    "within": (0.0, 1.0),
-    "up to": (0.0, 1.0),
-    "over": (1.0, math.inf),
-    "more than": (1.0, math.inf),
-    "at least": (1.0, math.inf),
-}
-
-COMPASS: dict[str, tuple[float, float]] = {
-    "north": (0.0, 45.0),
-    "east": (90.0, 45.0),
-    "south": (180.0, 45.0),
-    "west": (270.0, 45.0),
-    "north-east": (45.0, 22.5),
-    "south-east": (135.0, 22.5),
-    "south-west": (225.0, 22.5),
-    "north-west": (315.0, 22.5),
-}
 
 _MAX_CLAIMS_BYTES = 1 << 20
 
@@ -260,86 +232,6 @@ class FileModel(_Strict):
                 msg = f"{reserved}: footage.{part} must name a landmark or a role"
                 raise ValueError(msg)
         return self
-
-
-CAMERA = "camera"  # the subject that means the footage's own embedded positions (version 2)
-
-
-# --- in memory -----------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class Claim:
-    """One claim: the published text and what it asserts, in typed form.
-
-    ``interval`` is the claimed range in metres (distance kinds) with the rule that produced
-    it; ``direction`` a compass word or ``bearing:DEG``; roles name entries of ``ClaimSet.roles``
-    or landmark ids.
-    """
-
-    id: str
-    kind: Literal["distance", "direction", "side_of_line", "within", "nearest", "shadow"]
-    text: str
-    subject: str
-    reference: str = ""
-    interval_m: tuple[float, float] | None = None
-    interval_rule: str = ""
-    direction: str = ""
-    sector: tuple[float, float] | None = None  # (centre_deg, half_width_deg)
-    of_kind: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    notes: str = ""
-    time_utc: datetime | None = None
-    shadow: ShadowMeasurement | None = None
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class Role:
-    """A role: candidate landmark ids, and the kind (tags) a candidate must have."""
-
-    name: str
-    candidates: tuple[str, ...]
-    kind: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    notes: str = ""
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class Hypothesis:
-    """What the footage is said to show, and where and when it is said to have been filmed.
-
-    ``shows`` and ``filmed_at`` name a role or a landmark id; ``filmed_at_point`` is a place
-    given by coordinates instead; ``within_m`` is how far from it the camera may have been.
-    Either end of the time window may be open (``None``); both are UTC.
-    """
-
-    shows: str | None = None
-    filmed_at: str | None = None
-    filmed_at_point: LatLon | None = None
-    within_m: float | None = None
-    filmed_from_utc: datetime | None = None
-    filmed_until_utc: datetime | None = None
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class ClaimSet:
-    """Claims from one published source, with their roles and the hypothesis under test.
-
-    ``footage`` is ``None`` when the file states no hypothesis (every claims_version 1 file);
-    ``notes`` say so.
-    """
-
-    claims: tuple[Claim, ...]
-    roles: Mapping[str, Role]
-    source: Mapping[str, str]
-    path: str = ""
-    sha256: str = ""
-    version: int = 1
-    footage: Hypothesis | None = None
-    notes: tuple[str, ...] = ()
-
-    def candidates(self, name: str) -> tuple[str, ...]:
-        """Return the landmark ids a name may mean: a role's candidates, or the name itself."""
-        role = self.roles.get(name)
-        return role.candidates if role is not None else (name,)
 
 
 def _interval(spec: _DistanceSpec) -> tuple[tuple[float, float], str]:

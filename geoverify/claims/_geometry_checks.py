@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 from shapely.geometry import LineString, MultiLineString, MultiPolygon, Point, Polygon
 
-from geoverify.claims._file import Claim, ClaimSet, Role
+from geoverify.claims._model import Claim, ClaimSet, Role
 from geoverify.claims._result import ClaimCandidate, Quantity, Unit
 from geoverify.errors import InputError, RegistryError
 from geoverify.geodesy import angle_difference_deg, bearing_deg, distance_m, offset_from_line
@@ -406,30 +406,9 @@ def _evaluate_nearest(
         return unknown_candidate(pair, "no landmark of that kind has a position", "m")
     first, d1 = ranked[0]
     u = _unc(subject, notes) + max((_unc(lm, notes) for lm, _ in ranked[:2]), default=0.0)
-    label = "distance to the target"
     if first.id == target.id:
         other = ranked[1] if len(ranked) > 1 else None
-        gap = other[1] - d1 if other is not None else math.inf
-        verdict = Verdict.CONSISTENT if gap > 2 * u else Verdict.INCONCLUSIVE
-        reason = f"{target.id!r} is the nearest ({d1:.0f} m)" + (
-            ""
-            if verdict is Verdict.CONSISTENT
-            else ", but the runner-up is within the position uncertainty"
-        )
-        quantity = Quantity(
-            name="distance_to_target",
-            label=label,
-            unit="m",
-            measured=d1,
-            claimed_max=other[1] if other is not None else None,
-            claimed=f"no farther than the nearest other landmark of the kind ({other[0].id!r}, "
-            f"{other[1]:.1f} m)"
-            if other is not None
-            else "no farther than any other landmark of the kind (there is none)",
-            margin=gap if math.isfinite(gap) else None,
-            verdict=verdict,
-        )
-        return make_candidate(pair, [quantity], reason, verdict)
+        return _nearest_is_target(target, d1, other, u, pair)
     d_target = geodesic_distance_m(s_pos, target)
     if d_target is None:
         return unknown_candidate(pair, no_geometry(target), "m")
@@ -437,7 +416,7 @@ def _evaluate_nearest(
     verdict = Verdict.INCONSISTENT if -gap > 2 * u else Verdict.INCONCLUSIVE
     quantity = Quantity(
         name="distance_to_target",
-        label=label,
+        label="distance to the target",
         unit="m",
         measured=d_target,
         claimed_max=d1,
@@ -447,6 +426,41 @@ def _evaluate_nearest(
         verdict=verdict,
     )
     reason = f"{first.id!r} is nearer ({d1:.0f} m vs {d_target:.0f} m)"
+    return make_candidate(pair, [quantity], reason, verdict)
+
+
+def _nearest_is_target(
+    target: Landmark,
+    d1: float,
+    other: tuple[Landmark, float] | None,
+    u: float,
+    pair: dict[str, str],
+) -> ClaimCandidate:
+    """Judge a nearest claim whose target is the nearest landmark of the kind (``d1`` metres).
+
+    Consistent unless the runner-up ``other`` is within twice the position uncertainty ``u``
+    (metres) of it: then inconclusive.
+    """
+    gap = other[1] - d1 if other is not None else math.inf
+    verdict = Verdict.CONSISTENT if gap > 2 * u else Verdict.INCONCLUSIVE
+    reason = f"{target.id!r} is the nearest ({d1:.0f} m)" + (
+        ""
+        if verdict is Verdict.CONSISTENT
+        else ", but the runner-up is within the position uncertainty"
+    )
+    quantity = Quantity(
+        name="distance_to_target",
+        label="distance to the target",
+        unit="m",
+        measured=d1,
+        claimed_max=other[1] if other is not None else None,
+        claimed=f"no farther than the nearest other landmark of the kind ({other[0].id!r}, "
+        f"{other[1]:.1f} m)"
+        if other is not None
+        else "no farther than any other landmark of the kind (there is none)",
+        margin=gap if math.isfinite(gap) else None,
+        verdict=verdict,
+    )
     return make_candidate(pair, [quantity], reason, verdict)
 
 

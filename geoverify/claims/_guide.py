@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from geoverify.claims._file import COMPASS, QUALIFIERS, FileModel
+from geoverify.claims._file import FileModel
+from geoverify.claims._model import COMPASS, QUALIFIERS
 
 __all__ = ["EXAMPLES", "claims_json_schema", "explain_text", "template_text"]
 

@@ -7,7 +7,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from geoverify.claims._check import CameraFix, checker
-from geoverify.claims._file import ClaimSet
+from geoverify.claims._model import ClaimSet
 from geoverify.claims._result import UNITS, ClaimCheck, Unit
 from geoverify.errors import InputError
 from geoverify.models import CheckResult, Verdict

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from geoverify.claims._file import Claim, ClaimSet
 from geoverify.claims._geometry_checks import (
     headline_unit,
     least_favourable,
@@ -14,6 +13,7 @@ from geoverify.claims._geometry_checks import (
     resolve,
     unknown_candidate,
 )
+from geoverify.claims._model import Claim, ClaimSet
 from geoverify.claims._result import ClaimCandidate, ClaimCheck, Quantity
 from geoverify.errors import InputError
 from geoverify.geodesy import angle_difference_deg
@@ -69,11 +69,18 @@ def _shadow_quantities(pos: LatLon, when: datetime, shadow: ShadowMeasurement) -
     return out
 
 
-def check_shadow_claim(claim: Claim, registry: Registry, claims: ClaimSet) -> ClaimCheck:
-    """Check a shadow measured in the footage against the claimed time at each candidate place."""
-    if claim.time_utc is None or claim.shadow is None:  # pragma: no cover - set by the loader
-        msg = f"claim {claim.id!r} has no time or shadow"
-        raise InputError(msg, code="E_CLAIMS_INVALID", hint="Give time and shadow.")
+def _shadow_candidates(
+    claim: Claim,
+    registry: Registry,
+    claims: ClaimSet,
+    when: datetime,
+    shadow: ShadowMeasurement,
+) -> tuple[list[ClaimCandidate], dict[int, CheckResult]]:
+    """Check the shadow at each candidate place of the claim's subject.
+
+    Returns the candidates, and each place's ``check_shadow`` result by its index among them
+    (a place without a position has none).
+    """
     unit = headline_unit(claim)
     candidates: list[ClaimCandidate] = []
     per_place: dict[int, CheckResult] = {}
@@ -83,18 +90,29 @@ def check_shadow_claim(claim: Claim, registry: Registry, claims: ClaimSet) -> Cl
             candidates.append(unknown_candidate({"subject": lm.id}, no_geometry(lm), unit))
             continue
         result = check_shadow(
-            pos, claim.time_utc, claim.shadow, name=claim.id, text=claim.text,
+            pos, when, shadow, name=claim.id, text=claim.text,
             where_uncertainty_m=lm.uncertainty_m or 0.0,
         )  # fmt: skip
         per_place[len(candidates)] = result
         candidates.append(
             make_candidate(
                 {"subject": lm.id},
-                _shadow_quantities(pos, claim.time_utc, claim.shadow),
+                _shadow_quantities(pos, when, shadow),
                 result.notes[0] if result.notes else "",
                 result.verdict,
             )
         )
+    return candidates, per_place
+
+
+def check_shadow_claim(claim: Claim, registry: Registry, claims: ClaimSet) -> ClaimCheck:
+    """Check a shadow measured in the footage against the claimed time at each candidate place."""
+    if claim.time_utc is None or claim.shadow is None:  # pragma: no cover - set by the loader
+        msg = f"claim {claim.id!r} has no time or shadow"
+        raise InputError(msg, code="E_CLAIMS_INVALID", hint="Give time and shadow.")
+    candidates, per_place = _shadow_candidates(
+        claim, registry, claims, claim.time_utc, claim.shadow
+    )
     verdicts = {c.verdict for c in candidates}
     verdict = candidates[0].verdict if len(verdicts) == 1 else Verdict.INCONCLUSIVE
     head = least_favourable(candidates)

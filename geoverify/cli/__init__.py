@@ -2,9 +2,10 @@
 
 Each command converts its arguments, calls one public function and renders the result. This is
 the only package that imports typer or rich, prints, or exits; its modules follow the
-pipeline (``_media``: probe, frames, match, verify; ``_places``: registry, check, candidates;
-``_sun``; ``_common``: the app, the error boundary, JSON and progress output). One error
-boundary maps ``GeoverifyError`` to a one-line message with a hint on stderr (or a JSON error
+pipeline (``_media``: probe, frames, match, verify; ``_locate``; ``_batch``; ``_places``:
+check, candidates, claims; ``_landmarks`` and ``_osm``: the registry; ``_sun``; ``_common``:
+the app, the error boundary, JSON and progress output). One error boundary maps
+``GeoverifyError`` to a one-line message with a hint on stderr (or a JSON error
 record on stdout with ``--json``) and the exit code of the reliability contract
 (``geoverify.errors.EXIT_CODES``); ``GEOVERIFY_DEBUG=1`` shows the traceback. Ctrl-C exits 130
 and SIGTERM 143, start-up included (``geoverify._signals``).
@@ -12,18 +13,21 @@ and SIGTERM 143, start-up included (``geoverify._signals``).
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 
 from geoverify import _signals
-from geoverify.cli import _batch, _media, _places, _sun
 from geoverify.cli._common import app, echo
 
 __all__ = ["app", "main"]
 
 # the commands (and the registry and sun groups) register themselves on ``app`` as their
-# modules load; the order of this tuple is the order of ``geoverify --help``
-_COMMANDS = (_media, _batch, _places, _sun)
+# modules load: they load in this order, which is the order of ``geoverify --help``
+_COMMANDS = tuple(
+    importlib.import_module(f"geoverify.cli.{name}")
+    for name in ("_media", "_locate", "_batch", "_places", "_landmarks", "_osm", "_sun")
+)
 
 
 def _caused_by_interrupt(exc: BaseException) -> bool:

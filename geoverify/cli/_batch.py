@@ -9,63 +9,76 @@ import typer
 
 from geoverify._choices import DEFAULT_AFFINE, DEFAULT_FEATURES, AffineMode
 from geoverify.cli._common import (
+    BestOpt,
+    EndOpt,
+    EveryOpt,
+    FeaturesOpt,
     JsonOpt,
     ProgressLines,
+    ScenesOpt,
+    StartOpt,
+    ViewsOpt,
     app,
+    cover_options,
     dump_json,
     echo,
     printable,
     run_command,
 )
-from geoverify.cli._media import (
-    BestOpt,
-    EndOpt,
-    EveryOpt,
-    FeaturesOpt,
-    ScenesOpt,
-    StartOpt,
-    ViewsOpt,
-    cover_options,
-)
 from geoverify.errors import EXIT_SOME_FAILED
+
+InputsArg = Annotated[
+    list[str],
+    typer.Argument(help="Files, folders, globs, Telegram Desktop exports (result.json)."),
+]
+ClaimsOpt = Annotated[
+    Path | None,
+    typer.Option("--claims", help="Claims YAML; without it, a triage of what each shows."),
+]
+BatchOverwriteOpt = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite",
+        help="Write into an --out folder that also holds files geoverify did not write: "
+        "they are kept, and the batch refuses to run if one of them has a name it writes "
+        "(summary.json, summary.csv, index.html, manifest.json). A batch folder of an "
+        "earlier run resumes without it; an --out inside an input is refused even with it.",
+    ),
+]
+WorkersOpt = Annotated[
+    int | None, typer.Option("--workers", help="Processes (default: the cores).")
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="tcp://HOST:PORT of a Dask distributed scheduler (pip install "
+        "'geoverify[dask]'); its workers need --out and the inputs at the same paths.",
+    ),
+]
+BatchAffineOpt = Annotated[
+    AffineMode, typer.Option("--affine", help="Affine-simulation pass of the matcher.")
+]
+ThreadsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--threads-per-worker",
+        help="Decoder and OpenCV threads per worker (default: 1 with several workers, "
+        "else automatic; 0: automatic).",
+    ),
+]
 
 
 @app.command("batch")
 def batch_command(
-    inputs: Annotated[
-        list[str],
-        typer.Argument(help="Files, folders, globs, Telegram Desktop exports (result.json)."),
-    ],
+    inputs: InputsArg,
     registry: Annotated[Path, typer.Option("--registry", help="Registry GeoJSON.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for items/, summary, index.html.")],
-    claims: Annotated[
-        Path | None,
-        typer.Option("--claims", help="Claims YAML; without it, a triage of what each shows."),
-    ] = None,
-    overwrite: Annotated[
-        bool,
-        typer.Option(
-            "--overwrite",
-            help="Write into an --out folder that also holds files geoverify did not write: "
-            "they are kept, and the batch refuses to run if one of them has a name it writes "
-            "(summary.json, summary.csv, index.html, manifest.json). A batch folder of an "
-            "earlier run resumes without it; an --out inside an input is refused even with it.",
-        ),
-    ] = False,
-    workers: Annotated[
-        int | None, typer.Option("--workers", help="Processes (default: the cores).")
-    ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            "--scheduler",
-            help="tcp://HOST:PORT of a Dask distributed scheduler (pip install "
-            "'geoverify[dask]'); its workers need --out and the inputs at the same paths.",
-        ),
-    ] = None,
-    affine: Annotated[
-        AffineMode, typer.Option("--affine", help="Affine-simulation pass of the matcher.")
-    ] = DEFAULT_AFFINE,
+    claims: ClaimsOpt = None,
+    overwrite: BatchOverwriteOpt = False,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    affine: BatchAffineOpt = DEFAULT_AFFINE,
     features: FeaturesOpt = DEFAULT_FEATURES,
     every: EveryOpt = None,
     scenes: ScenesOpt = False,
@@ -73,14 +86,7 @@ def batch_command(
     best: BestOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
-    threads_per_worker: Annotated[
-        int | None,
-        typer.Option(
-            "--threads-per-worker",
-            help="Decoder and OpenCV threads per worker (default: 1 with several workers, "
-            "else automatic; 0: automatic).",
-        ),
-    ] = None,
+    threads_per_worker: ThreadsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Verify every video of a folder, a glob or a Telegram export (exit 5 if any failed).
@@ -117,15 +123,19 @@ def batch_command(
 
         echo(dump_json(summary_json(result)))
     else:
-        for r in result.rows:
-            name = Path(r.paths[0]).name if r.paths else "(not in the export)"
-            what = r.verdict or f"{r.status} {r.error_code or ''}".strip()
-            extra = f"  matched {', '.join(r.landmarks_matched)}" if r.landmarks_matched else ""
-            echo(printable(f"{what:16s} {name}{extra}", 400))
-        echo(
-            f"{len(result.rows)} items: {result.done} verified, {result.reused} reused, "
-            f"{result.failed} failed, {result.missing} missing ({result.engine})"
-        )
-        echo(f"index: {Path(result.out_dir) / 'index.html'}")
+        _render_batch(result)
     if result.any_failed:
         raise typer.Exit(EXIT_SOME_FAILED)
+
+
+def _render_batch(result: Any) -> None:
+    for r in result.rows:
+        name = Path(r.paths[0]).name if r.paths else "(not in the export)"
+        what = r.verdict or f"{r.status} {r.error_code or ''}".strip()
+        extra = f"  matched {', '.join(r.landmarks_matched)}" if r.landmarks_matched else ""
+        echo(printable(f"{what:16s} {name}{extra}", 400))
+    echo(
+        f"{len(result.rows)} items: {result.done} verified, {result.reused} reused, "
+        f"{result.failed} failed, {result.missing} missing ({result.engine})"
+    )
+    echo(f"index: {Path(result.out_dir) / 'index.html'}")

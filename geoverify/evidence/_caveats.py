@@ -12,7 +12,7 @@ from geoverify.evidence._model import BottomVerdict, EvidenceLine, Outcome, fmt_
 if TYPE_CHECKING:
     from geoverify.claims import ClaimSet, Hypothesis
     from geoverify.models import CheckResult
-    from geoverify.registry import Registry
+    from geoverify.registry import Landmark, Registry
 
 
 def caveats_for(
@@ -55,30 +55,40 @@ def osm_after(hyp: Hypothesis | None, registry: Registry, claims: ClaimSet) -> t
     claimed = hyp.filmed_until_utc or hyp.filmed_from_utc
     if claimed is None:
         return ()
+    ids = _named_landmarks(hyp, claims)
+    return tuple(
+        caveat for lm in registry.landmarks if lm.id in ids for caveat in _edited_after(lm, claimed)
+    )
+
+
+def _named_landmarks(hyp: Hypothesis, claims: ClaimSet) -> set[str]:
+    """Return every landmark the hypothesis and the claims name (through their roles)."""
     names = {hyp.shows, hyp.filmed_at}
     names |= {n for c in claims.claims for n in (c.subject, c.reference)}
     ids: set[str] = set()
     for name in names - {None, "", CAMERA}:
         ids |= set(claims.candidates(name or ""))
+    return ids
+
+
+def _edited_after(lm: Landmark, claimed: datetime) -> list[str]:
+    """Say which of a landmark's OpenStreetMap sources were edited after ``claimed``."""
     out = []
-    for lm in registry.landmarks:
-        if lm.id not in ids:
+    for src in lm.sources:
+        if src.kind != "osm" or not src.osm_timestamp:
             continue
-        for src in lm.sources:
-            if src.kind != "osm" or not src.osm_timestamp:
-                continue
-            try:
-                edited = datetime.fromisoformat(src.osm_timestamp.replace("Z", "+00:00"))
-            except ValueError:
-                continue
-            if edited.tzinfo is not None and edited > claimed:
-                out.append(
-                    f"the OpenStreetMap data of {lm.id!r} ({src.osm_type} {src.osm_id} version "
-                    f"{src.osm_version}, {src.osm_timestamp}) was edited after the footage's "
-                    f"claimed date ({iso(claimed)}): the map may show the place as it was after "
-                    "the event; import it with --as-of that date"
-                )
-    return tuple(out)
+        try:
+            edited = datetime.fromisoformat(src.osm_timestamp.replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if edited.tzinfo is not None and edited > claimed:
+            out.append(
+                f"the OpenStreetMap data of {lm.id!r} ({src.osm_type} {src.osm_id} version "
+                f"{src.osm_version}, {src.osm_timestamp}) was edited after the footage's "
+                f"claimed date ({iso(claimed)}): the map may show the place as it was after "
+                "the event; import it with --as-of that date"
+            )
+    return out
 
 
 def describe_hypothesis(hyp: Hypothesis | None) -> str:

@@ -10,7 +10,7 @@ from geoverify.evidence._model import EvidenceLine, Outcome, resolve_role
 from geoverify.models import CheckResult, Verdict
 
 if TYPE_CHECKING:
-    from geoverify.claims import ClaimSet
+    from geoverify.claims import Claim, ClaimSet
     from geoverify.registry import Registry
 
 
@@ -69,24 +69,29 @@ def _deciders(check: CheckResult, registry: Registry, claims: ClaimSet) -> list[
     Not only the reason the check stopped at: every landmark it names without a position,
     and a line landmark (a river, a street) that is only a point.
     """
-    out: list[str] = []
     claim = next((c for c in claims.claims if c.id == check.name), None)
-    if claim is not None:
-        for part, name in (("subject", claim.subject), ("reference", claim.reference)):
-            if not name or name == CAMERA:
-                continue
-            for lm in resolve_role(registry, claims, name):
-                if lm.geometry is None:
-                    out.append(f"{check.name}: a sourced position for {lm.id!r}")
-                elif (
-                    part == "reference"
-                    and claim.kind == "side_of_line"
-                    and (lm.geometry.geom_type not in ("LineString", "MultiLineString"))
-                ):
-                    out.append(
-                        f"{check.name}: the course of {lm.id!r} as a line (the registry has a "
-                        f"{lm.geometry.geom_type.lower()})"
-                    )
+    out = _landmark_deciders(check.name, claim, registry, claims) if claim is not None else []
     reasons = [c.reason for c in check.candidates if c.verdict is Verdict.INCONCLUSIVE]
     out += [f"{check.name}: {r}" for r in dict.fromkeys(reasons) if r and "no sourced" not in r]
+    return out
+
+
+_LINE_TYPES = ("LineString", "MultiLineString")
+
+
+def _landmark_deciders(name: str, claim: Claim, registry: Registry, claims: ClaimSet) -> list[str]:
+    """List the positions, and the courses as lines, that the claim's landmarks lack."""
+    out: list[str] = []
+    for part, role in (("subject", claim.subject), ("reference", claim.reference)):
+        if not role or role == CAMERA:
+            continue
+        needs_line = part == "reference" and claim.kind == "side_of_line"
+        for lm in resolve_role(registry, claims, role):
+            if lm.geometry is None:
+                out.append(f"{name}: a sourced position for {lm.id!r}")
+            elif needs_line and lm.geometry.geom_type not in _LINE_TYPES:
+                out.append(
+                    f"{name}: the course of {lm.id!r} as a line (the registry has a "
+                    f"{lm.geometry.geom_type.lower()})"
+                )
     return out

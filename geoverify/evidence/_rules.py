@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from geoverify.evidence._model import BottomVerdict, Outcome
@@ -14,32 +14,81 @@ if TYPE_CHECKING:
 FOOTAGE_LINES = frozenset({"location", "time", "visual", "sun"})  # evidence from the footage
 PRIMARY_LINES = frozenset({"location", "visual"})  # support "of its own"
 
-# (id, verdict, condition): evaluated in this order, the first that holds gives the verdict.
-RULES: tuple[tuple[str, BottomVerdict, str], ...] = (
-    (
-        "R1",
-        BottomVerdict.CONFLICTING,
-        "a line about the footage (location, time, visual, sun) supports the hypothesis and "
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class FootageFacts:
+    """What the lines about the footage (``FOOTAGE_LINES``) say, as the rules read them."""
+
+    support: bool  # one supports (a time that fits only as written excepted)
+    contra: bool  # one contradicts
+    strong_contra: bool  # one contradicts strongly
+    primary: bool  # the location or the visual line supports
+
+    @classmethod
+    def of(cls, lines: Sequence[EvidenceLine]) -> FootageFacts:
+        """Read the facts the rules test from the lines of evidence."""
+        footage = [ln for ln in lines if ln.line in FOOTAGE_LINES]
+        supporting = [ln for ln in footage if ln.outcome is Outcome.SUPPORTS]
+        contradicting = [ln for ln in footage if ln.outcome is Outcome.CONTRADICTS]
+        return cls(
+            # a time that fits only as written (its zone unknown, or implied by a GPS time of
+            # day alone) is weak support: it does not stand against a contradiction
+            support=any(not _weak_time(ln) for ln in supporting),
+            contra=bool(contradicting),
+            strong_contra=any(ln.strength == "strong" for ln in contradicting),
+            primary=any(ln.line in PRIMARY_LINES for ln in supporting),
+        )
+
+
+def _weak_time(line: EvidenceLine) -> bool:
+    return line.line == "time" and line.strength == "weak"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    """One rule of the table: when it ``holds``, the bottom line is ``verdict``."""
+
+    id: str
+    verdict: BottomVerdict
+    text: str  # the condition, in words (shown with every report)
+    holds: Callable[[FootageFacts], bool]
+
+
+# evaluated in this order, the first that holds gives the verdict
+RULE_TABLE: tuple[Rule, ...] = (
+    Rule(
+        id="R1",
+        verdict=BottomVerdict.CONFLICTING,
+        text="a line about the footage (location, time, visual, sun) supports the hypothesis and "
         "another contradicts it (a time that fits only as written, its zone unknown, does not "
         "count as support here)",
+        holds=lambda f: f.support and f.contra,
     ),
-    (
-        "R2",
-        BottomVerdict.CONTRADICTED,
-        "a line about the footage contradicts the hypothesis strongly, and none supports it",
+    Rule(
+        id="R2",
+        verdict=BottomVerdict.CONTRADICTED,
+        text="a line about the footage contradicts the hypothesis strongly, and none supports it",
+        holds=lambda f: f.strong_contra and not f.support,
     ),
-    (
-        "R3",
-        BottomVerdict.SUPPORTED,
-        "the footage's own position or a visual match supports the hypothesis (the location or "
-        "visual line), and no line about the footage contradicts it",
+    Rule(
+        id="R3",
+        verdict=BottomVerdict.SUPPORTED,
+        text="the footage's own position or a visual match supports the hypothesis (the "
+        "location or visual line), and no line about the footage contradicts it",
+        holds=lambda f: f.primary and not f.contra,
     ),
-    (
-        "R4",
-        BottomVerdict.NOT_ESTABLISHED,
-        "anything else: no evidence, only weak contradictions, or support only from the time, "
-        "the sun or the published description",
+    Rule(
+        id="R4",
+        verdict=BottomVerdict.NOT_ESTABLISHED,
+        text="anything else: no evidence, only weak contradictions, or support only from the "
+        "time, the sun or the published description",
+        holds=lambda f: True,
     ),
+)
+
+# (id, verdict, condition), in the table's order
+RULES: tuple[tuple[str, BottomVerdict, str], ...] = tuple(
+    (r.id, r.verdict, r.text) for r in RULE_TABLE
 )
 
 
@@ -70,25 +119,6 @@ class BottomLine:
 
 def decide(lines: Sequence[EvidenceLine]) -> tuple[BottomVerdict, str, str]:
     """Apply ``RULES`` to the lines: (verdict, rule id, rule text)."""
-    footage = [ln for ln in lines if ln.line in FOOTAGE_LINES]
-    # a time that fits only as written (its zone unknown, or implied by a GPS time of day
-    # alone) is weak support: it does not stand against a contradiction
-    support = any(
-        ln.outcome is Outcome.SUPPORTS and not (ln.line == "time" and ln.strength == "weak")
-        for ln in footage
-    )
-    contra = any(ln.outcome is Outcome.CONTRADICTS for ln in footage)
-    strong_contra = any(
-        ln.outcome is Outcome.CONTRADICTS and ln.strength == "strong" for ln in footage
-    )
-    primary = any(ln.outcome is Outcome.SUPPORTS and ln.line in PRIMARY_LINES for ln in footage)
-    holds = {
-        "R1": support and contra,
-        "R2": strong_contra and not support,
-        "R3": primary and not contra,
-        "R4": True,
-    }
-    for rid, verdict, text in RULES:
-        if holds[rid]:
-            return verdict, rid, text
-    raise AssertionError  # pragma: no cover - R4 always holds
+    facts = FootageFacts.of(lines)
+    rule = next(r for r in RULE_TABLE if r.holds(facts))  # R4 always holds
+    return rule.verdict, rule.id, rule.text

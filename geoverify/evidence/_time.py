@@ -59,29 +59,54 @@ def _file_time(media: MediaInfo) -> _FileTime | None:
     time without zone, widened by every zone on Earth (UTC-12 to UTC+14).
     """
     duration = timedelta(seconds=(media.video.duration_s or 0.0) if media.video else 0.0)
+    return (
+        _track_time(media)
+        or _zoned_time(media, duration)
+        or _implied_zone_time(media, duration)
+        or _zoneless_time(media, duration)
+    )
+
+
+def _track_time(media: MediaInfo) -> _FileTime | None:
+    """Return the GPS track's clock: its first to its last fix."""
     track = media.gps_track
-    if track is not None and track.first_time_utc is not None:
-        last = track.last_time_utc or track.first_time_utc
-        first = track.first_time_utc
-        return _FileTime(start=first, end=last, read_start=first, read_end=last,
-                         source=f"GPS clock ({track.source})", trusted=True,
-                         zone_known=True)  # fmt: skip
+    if track is None or track.first_time_utc is None:
+        return None
+    last = track.last_time_utc or track.first_time_utc
+    first = track.first_time_utc
+    return _FileTime(start=first, end=last, read_start=first, read_end=last,
+                     source=f"GPS clock ({track.source})", trusted=True,
+                     zone_known=True)  # fmt: skip
+
+
+def _zoned_time(media: MediaInfo, duration: timedelta) -> _FileTime | None:
+    """Return a time stated with its zone (the EXIF GPS time first), give or take ``duration``."""
     stated = [(t.utc, t.source) for t in media.creation_times if t.utc and t.zone_stated]
-    if stated:
-        t, source = next(((t, s) for t, s in stated if "GPS" in s), stated[0])
-        lo, hi = t - duration, t + duration
-        return _FileTime(start=lo, end=hi, read_start=lo, read_end=hi, source=source,
-                         trusted=True, zone_known=True)  # fmt: skip
-    bare = [t for t in media.creation_times if not t.zone_stated and t.read_as_utc()]
-    for ct in bare:
+    if not stated:
+        return None
+    t, source = next(((t, s) for t, s in stated if "GPS" in s), stated[0])
+    lo, hi = t - duration, t + duration
+    return _FileTime(start=lo, end=hi, read_start=lo, read_end=hi, source=source,
+                     trusted=True, zone_known=True)  # fmt: skip
+
+
+def _zoneless(media: MediaInfo) -> list[CreationTime]:
+    return [t for t in media.creation_times if not t.zone_stated and t.read_as_utc()]
+
+
+def _implied_zone_time(media: MediaInfo, duration: timedelta) -> _FileTime | None:
+    """Return the first time without zone read at the UTC offset its GPS time of day implies.
+
+    The offset rests on a GPS time of day without its date: two clocks a whole quarter hour
+    apart by chance agree as well, so it is a reading (weak), and only the world's zones bound
+    the instant (a contradiction must hold at every zone).
+    """
+    for ct in _zoneless(media):
         implied = _implied_instants(ct)
         if implied is None:
             continue
         first, last, hours = implied
         as_written = ct.read_as_utc() or first
-        # the offset rests on a GPS time of day without its date: two clocks a whole quarter
-        # hour apart by chance agree as well, so it is a reading (weak), and only the world's
-        # zones bound the instant (a contradiction must hold at every zone)
         return _FileTime(
             start=as_written - _ZONE_EAST - duration,
             end=as_written + _ZONE_WEST + duration,
@@ -92,15 +117,34 @@ def _file_time(media: MediaInfo) -> _FileTime | None:
             trusted=False,
             zone_known=False,
         )
-    if bare and (reading := bare[0].read_as_utc()) is not None:
-        # local = UTC + offset, the offset from -12 h to +14 h: UTC from 14 h before to 12 h
-        # after the wall-clock time read as UTC
-        return _FileTime(start=reading - _ZONE_EAST - duration,
-                         end=reading + _ZONE_WEST + duration, read_start=reading - duration,
-                         read_end=reading + duration,
-                         source=f"{bare[0].source} (no zone: -14 h to +12 h)", trusted=False,
-                         zone_known=False)  # fmt: skip
     return None
+
+
+def _zoneless_time(media: MediaInfo, duration: timedelta) -> _FileTime | None:
+    """Return the first time without zone, widened by every zone on Earth.
+
+    local = UTC + offset, the offset from -12 h to +14 h: UTC from 14 h before to 12 h after
+    the wall-clock time read as UTC.
+    """
+    bare = _zoneless(media)
+    if not bare or (reading := bare[0].read_as_utc()) is None:
+        return None
+    return _FileTime(start=reading - _ZONE_EAST - duration,
+                     end=reading + _ZONE_WEST + duration, read_start=reading - duration,
+                     read_end=reading + duration,
+                     source=f"{bare[0].source} (no zone: -14 h to +12 h)", trusted=False,
+                     zone_known=False)  # fmt: skip
+
+
+def _claimed_window(
+    hyp: Hypothesis | None, posted_utc: datetime | None
+) -> tuple[datetime | None, datetime | None]:
+    """Return the claimed window's start and end, the end no later than the post time."""
+    start_claim = hyp.filmed_from_utc if hyp is not None else None
+    end_claim = hyp.filmed_until_utc if hyp is not None else None
+    if posted_utc is not None and (end_claim is None or posted_utc < end_claim):
+        end_claim = posted_utc
+    return start_claim, end_claim
 
 
 def time_line(
@@ -112,10 +156,7 @@ def time_line(
     the window's end is the earlier of the two. A time without zone inside the window as
     written, but not at every zone on Earth, is weak support.
     """
-    start_claim = hyp.filmed_from_utc if hyp is not None else None
-    end_claim = hyp.filmed_until_utc if hyp is not None else None
-    if posted_utc is not None and (end_claim is None or posted_utc < end_claim):
-        end_claim = posted_utc
+    start_claim, end_claim = _claimed_window(hyp, posted_utc)
     if start_claim is None and end_claim is None:
         return EvidenceLine(
             line="time",
@@ -156,23 +197,10 @@ def _weigh_time(
 ) -> EvidenceLine:
     """Compare the file's time with the window [lo, hi] (UTC)."""
     remuxed = "W_REMUXED_FFMPEG" in codes
-    notes = []
-    if "W_TIMES_DISAGREE" in codes:
-        notes.append("the file's times disagree with each other (W_TIMES_DISAGREE)")
-    if remuxed:
-        notes.append("the file was re-muxed: its times can have been rewritten")
+    notes = [text for code, text in _TIME_NOTES if code in codes]
     start, end, source = found.start, found.end, found.source
     strength: Literal["strong", "weak"] = "strong" if found.trusted and not remuxed else "weak"
-    numbers: dict[str, Any] = {
-        "file_time_from_utc": iso(start),
-        "file_time_to_utc": iso(end),
-        "source": source,
-        "zone_known": found.zone_known,
-        "window_utc": window,
-    }
-    if not found.zone_known:
-        numbers["read_as_written_from_utc"] = iso(found.read_start)
-        numbers["read_as_written_to_utc"] = iso(found.read_end)
+    numbers = _time_numbers(found, window)
     if end < lo or start > hi:
         gap_s = (lo - end).total_seconds() if end < lo else (start - hi).total_seconds()
         numbers["outside_by_s"] = round(gap_s, 1)
@@ -228,6 +256,28 @@ def _weigh_time(
         would_decide=decide,
         notes=tuple(notes),
     )
+
+
+# the file's notes that weaken its times, in the order they are said
+_TIME_NOTES = (
+    ("W_TIMES_DISAGREE", "the file's times disagree with each other (W_TIMES_DISAGREE)"),
+    ("W_REMUXED_FFMPEG", "the file was re-muxed: its times can have been rewritten"),
+)
+
+
+def _time_numbers(found: _FileTime, window: str) -> dict[str, Any]:
+    """Return the time line's numbers: the file's time span, its source and the window."""
+    numbers: dict[str, Any] = {
+        "file_time_from_utc": iso(found.start),
+        "file_time_to_utc": iso(found.end),
+        "source": found.source,
+        "zone_known": found.zone_known,
+        "window_utc": window,
+    }
+    if not found.zone_known:
+        numbers["read_as_written_from_utc"] = iso(found.read_start)
+        numbers["read_as_written_to_utc"] = iso(found.read_end)
+    return numbers
 
 
 def _duration(seconds: float) -> str:

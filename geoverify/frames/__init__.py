@@ -34,6 +34,8 @@ import dataclasses
 import os
 from collections.abc import Callable
 from datetime import datetime
+from fractions import Fraction
+from typing import TYPE_CHECKING, Literal
 
 from geoverify._media import DecodeLimits, check_local_file, sha256_file
 from geoverify._worker import run_isolated
@@ -54,9 +56,12 @@ from geoverify.frames._save import (
     contact_sheet,
     save_frames,
 )
-from geoverify.frames._scan import ScanResult, scan_frames
+from geoverify.frames._scan import ScanResult as ScanResult, scan_frames, scan_video as scan_video
 from geoverify.models import Note, Severity, sanitize_text
-from geoverify.probing._model import MediaInfo
+from geoverify.probing import MediaInfo
+
+if TYPE_CHECKING:
+    from geoverify.footage import Extraction
 
 __all__ = [
     "FRAMES_SCHEMA",
@@ -68,6 +73,7 @@ __all__ = [
     "SavedFrames",
     "Shot",
     "contact_sheet",
+    "extract_frames",
     "is_photo",
     "perceptual_hash",
     "probe_and_select",
@@ -82,7 +88,7 @@ __all__ = [
 
 def is_photo(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` holds a photograph geoverify reads (JPEG, PNG, HEIC), from its bytes."""
-    from geoverify.probing._sniff import is_photo_head
+    from geoverify.probing import is_photo_head
 
     try:
         with open(os.fspath(path), "rb") as fh:
@@ -100,12 +106,8 @@ def still_selection(
     Every strategy's answer for a photo is the photo itself: it is frame 0 at 0 s, chosen as
     ``still``.
     """
-    from fractions import Fraction
-
-    from geoverify._images import cv2, decode_photo, read_image_bytes
-    from geoverify.frames._model import perceptual_hash, sharpness
-    from geoverify.models import Note, Severity
-    from geoverify.probing._still_data import data_missing_notes
+    from geoverify._images import cv2, read_image_bytes
+    from geoverify.probing import data_missing_notes, decode_photo
 
     opts = options or FrameOptions()
     data, digest = read_image_bytes(path)
@@ -214,7 +216,7 @@ def select_frames(
         raise InputError(msg, code="E_INPUT_CHANGED", hint=hint)
     if is_photo(p):
         return still_selection(p, options=options)
-    streamed = _Streamed(on_frame, keep_pixels)
+    streamed = StreamedFrames(on_frame, keep_pixels)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         # hash on a thread while the worker decodes (hashlib releases the GIL)
         digest = pool.submit(sha256_file, p) if source_sha256 is None else None
@@ -236,7 +238,7 @@ def select_frames(
             raise
         if digest is not None:
             source_sha256 = digest.result()
-    return _selection(path, source_sha256 or "", options, result, streamed)
+    return selection_from_scan(path, source_sha256 or "", options, result, streamed)
 
 
 def probe_and_select(
@@ -249,41 +251,53 @@ def probe_and_select(
     on_frame: Callable[[Frame], None] | None = None,
     keep_pixels: bool = True,
 ) -> tuple[MediaInfo, FrameSelection]:
-    """``probe(path)`` and ``select_frames`` of its result, in one worker process.
+    """``geoverify.footage.read_footage`` as a (media, selection) pair, for earlier callers.
 
-    The same results as the two calls (the scan uses probe's stream choice and rotation), with
-    one process started instead of two. Parameters as for ``probe`` (``now``) and
-    ``select_frames``; errors as theirs, probe's first.
+    Probe and frame selection in one worker job; parameters and errors as ``read_footage``'s.
     """
-    from geoverify._worker import error_from_record
-    from geoverify.frames._scan import scan_after_probe
-    from geoverify.probing import probe_then
-    from geoverify.probing._container import FollowUp
+    from geoverify.footage import read_footage
 
-    limits = limits or DecodeLimits()
-    streamed = _Streamed(on_frame, keep_pixels)
-    then = FollowUp(
-        func=scan_after_probe, args=(options,), progress=progress, on_item=streamed.take
+    footage = read_footage(
+        path,
+        options=options,
+        limits=limits,
+        now=now,
+        progress=progress,
+        on_frame=on_frame,
+        keep_pixels=keep_pixels,
     )
-    media, outcome = probe_then(path, limits=limits, now=now, then=then)
-    if outcome is None:  # a photo: no worker
-        selection = select_frames(
-            media,
-            options=options,
-            limits=limits,
-            progress=progress,
-            on_frame=on_frame,
-            keep_pixels=keep_pixels,
-        )
-        return media, selection
-    if outcome[0] == "err":
-        exc = error_from_record(outcome[1], outcome[2])
-        exc.input_sha256 = media.sha256
-        raise exc
-    return media, _selection(path, media.sha256, options, outcome[1], streamed)
+    return footage.media, footage.selection
 
 
-class _Streamed:
+def extract_frames(
+    source: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    options: FrameOptions,
+    image_format: Literal["png", "jpeg"] = "png",
+    overwrite: bool = False,
+    limits: DecodeLimits | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> Extraction:
+    """Select the frames of a video or photo and save them in ``out_dir``.
+
+    ``geoverify.footage.extract_frames``: what ``geoverify frames`` does (the video is probed
+    and scanned in one worker, each frame saved as it comes); parameters and errors as there.
+    """
+    from geoverify.footage import extract_frames as extract
+
+    return extract(
+        source,
+        out_dir,
+        options=options,
+        image_format=image_format,
+        overwrite=overwrite,
+        limits=limits,
+        progress=progress,
+    )
+
+
+class StreamedFrames:
     """Frames the worker streamed early (they come back without pixels in its final result)."""
 
     def __init__(self, on_frame: Callable[[Frame], None] | None, keep_pixels: bool) -> None:
@@ -298,12 +312,12 @@ class _Streamed:
             self.frames[frame.frame_number] = frame
 
 
-def _selection(
+def selection_from_scan(
     path: str | os.PathLike[str],
     source_sha256: str,
     options: FrameOptions,
     result: ScanResult,
-    streamed: _Streamed,
+    streamed: StreamedFrames,
 ) -> FrameSelection:
     """Build the ``FrameSelection`` of a scan: pixels put back, notes on what is missing."""
     frames = tuple(

@@ -136,6 +136,19 @@ class DecodePlan:
     every: dict[int, list[float]]
 
 
+def _screens(opts: FrameOptions, index: PacketIndex) -> bool:
+    """Whether a scenes-only pass may screen GOPs (``scene_scan='auto'``, a whole clean stream).
+
+    Screening needs the whole stream (no range), an index read without error, at least three
+    keyframes and closed GOPs.
+    """
+    scenes_only = opts.scenes and not (opts.views or opts.best or opts.every_s is not None)
+    whole = not opts.start_s and opts.end_s is None
+    if opts.scene_scan != "auto" or not scenes_only or not whole:
+        return False
+    return not index.demux_error and len(index.key_pts) >= 3 and closed_gops(index.decode_order)
+
+
 def plan_decoding(opts: FrameOptions, index: PacketIndex) -> DecodePlan:
     """Choose the decoding of a pass from the options and the stream's packet index."""
     analyse = bool(opts.scenes or opts.views or opts.best > 0)
@@ -145,16 +158,7 @@ def plan_decoding(opts: FrameOptions, index: PacketIndex) -> DecodePlan:
         mode = "keys"
     elif opts.every_s is not None and not analyse and not opts.keyframes:
         mode = "seek"
-    elif (
-        opts.scene_scan == "auto"
-        and opts.scenes
-        and not (opts.views or opts.best or opts.every_s is not None)
-        and not opts.start_s
-        and opts.end_s is None
-        and not index.demux_error
-        and len(index.key_pts) >= 3
-        and closed_gops(index.decode_order)
-    ):
+    elif _screens(opts, index):
         mode = "screen"
     return DecodePlan(mode=mode, analyse=analyse, every=every)
 

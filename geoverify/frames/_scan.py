@@ -274,27 +274,21 @@ def scan_frames(
     )
 
 
-def scan_after_probe(
+def scan_video(
     path: str,
-    limits: DecodeLimits,
-    raw: Any,
-    tkhd_rotation: int | None,
     opts: FrameOptions,
+    limits: DecodeLimits,
     *,
+    rotation_deg: int | None,
+    stream_index: int | None,
     packets: list[tuple[int, bool]] | None = None,
+    time_base: Any = None,
 ) -> ScanResult:
-    """``scan_frames`` as probe's follow-up in its worker (``frames.probe_and_select``).
+    """``scan_frames`` of a stream already chosen, streaming its frames (inside the worker).
 
-    The stream is the one probe chose and the rotation the one probe reports
-    (``probing._notes.video_info``), so the result is that of ``select_frames(media)``. The
-    packets probe demuxed (``packets``, a whole stream's) are the packet index: the stream is
-    not demuxed a second time.
+    ``packets``: the (pts, keyframe) list of the whole stream's packets in file order, when
+    they were already demuxed (by probe, in the same worker), with the stream's ``time_base``:
+    they are the packet index, and the stream is not demuxed a second time.
     """
-    from geoverify.probing._notes import video_info
-
-    video = video_info(raw, tkhd_rotation)
-    rotation = video.rotation_deg if video is not None else None
-    time_base = raw.streams[raw.video_index].time_base
-    # probe hands over only a whole demux, stopped by neither an error nor the frame limit
     index = packet_index_of(packets, time_base) if packets and time_base is not None else None
-    return scan_frames(path, opts, limits, rotation, True, raw.video_index, index=index)
+    return scan_frames(path, opts, limits, rotation_deg, True, stream_index, index=index)

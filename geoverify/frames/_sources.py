@@ -93,27 +93,36 @@ class _Seeker:
         """Decode up to the frame at ``wanted``, from ``key`` (seeking there if need be)."""
         if self.frames is None and self.exhausted_key is not None and key <= self.exhausted_key:
             return None
-        if self.frames is None or self.position is None or key > self.position:
-            self.container.seek(int(key), stream=self.stream, backward=True, any_frame=False)
-            self.frames = decoded_frames(self.container, self.stream, self.log.errors, self.wanted)
-            self.pending, self.position = None, None
+        frames = self._from(key)
         while True:
-            frame = self.pending if self.pending is not None else next(self.frames, None)
+            frame = self.pending if self.pending is not None else next(frames, None)
             self.pending = None
             if frame is None:
                 self.frames, self.exhausted_key = None, key
                 return None
             if frame.pts is None or frame.pts < key:
                 continue
-            if frame.pts > (self.position if self.position is not None else -math.inf):
-                self.log.decoded.append(frame.pts)
-                report_progress(len(self.log.decoded), None)
-            self.position = frame.pts
+            self._passed(frame.pts)
             if frame.pts == wanted:
                 return frame
             if frame.pts > wanted:
                 self.pending = frame
                 return None
+
+    def _from(self, key: int) -> Iterator[Any]:
+        """Return the decoded frames, after a seek to ``key`` when it lies ahead (or none ran)."""
+        if self.frames is None or self.position is None or key > self.position:
+            self.container.seek(int(key), stream=self.stream, backward=True, any_frame=False)
+            self.frames = decoded_frames(self.container, self.stream, self.log.errors, self.wanted)
+            self.pending, self.position = None, None
+        return self.frames
+
+    def _passed(self, pts: int) -> None:
+        """Log a frame decoded past the position (once), and move the position to it."""
+        if pts > (self.position if self.position is not None else -math.inf):
+            self.log.decoded.append(pts)
+            report_progress(len(self.log.decoded), None)
+        self.position = pts
 
 
 def sought_frames(

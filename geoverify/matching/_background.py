@@ -47,15 +47,9 @@ import numpy.typing as npt
 
 from geoverify._images import cv2, read_image
 from geoverify.errors import GeoverifyError, MediaError
+from geoverify.matching._features import features, pooled_index, pooled_votes, scaled_gray
 from geoverify.matching._options import MatchOptions
-from geoverify.matching._verify import (
-    Reference,
-    features,
-    pooled_index,
-    pooled_votes,
-    scaled_gray,
-    verify_pair,
-)
+from geoverify.matching._verify import Reference, verify_pair
 
 BACKGROUND_DIR = Path(__file__).resolve().parent.parent / "data" / "background"
 PREFIX = "background:"
@@ -315,8 +309,6 @@ def screen_background(
     reference are verified by the plain pass. Returns the photographs to leave out, in the
     order of ``controls``.
     """
-    from geoverify.frames._model import hamming
-
     originals = {im.file: im.original_sha256 for im in background_set()}
     verify_opts = dataclasses.replace(
         opts,
@@ -324,56 +316,87 @@ def screen_background(
         ratio=_SCREEN_DEFAULTS.ratio,
         ransac_px=_SCREEN_DEFAULTS.ransac_px,
     )
+    usable, index, owner = _pooled_controls(controls, opts)
+    found: dict[int, ExcludedControl] = {}
+    for ref in references:
+        if ref.mirrored or ref.background:
+            continue
+        votes = pooled_votes(ref.descriptors, index, owner, len(usable), _SCREEN_DEFAULTS.ratio)
+        checked = {usable[k] for k in _most_voted(votes)}
+        for j, control in enumerate(controls):
+            excluded = _exclusion(ref, control, originals, verify_opts, verify=j in checked)
+            if excluded is not None and (j not in found or excluded.inliers > found[j].inliers):
+                found[j] = excluded
+    return tuple(found[j] for j in sorted(found))
+
+
+def _pooled_controls(
+    controls: Sequence[Reference], opts: MatchOptions
+) -> tuple[list[int], Any, npt.NDArray[np.int64]]:
+    """Return the controls with descriptors, a ``pooled_index`` over them and its owners."""
     usable = [j for j, c in enumerate(controls) if len(c.descriptors) >= 2]
     index, owner = pooled_index(
         [controls[j].descriptors for j in usable],
         tuple(f"{controls[j].file_sha256}:screen" for j in usable),
         opts,
     )
-    found: dict[int, ExcludedControl] = {}
-    for ref in references:
-        if ref.mirrored or ref.background:
-            continue
-        votes = pooled_votes(ref.descriptors, index, owner, len(usable), _SCREEN_DEFAULTS.ratio)
-        voted = sorted(np.flatnonzero(votes).tolist(), key=lambda k: (-int(votes[k]), k))
-        checked = {usable[k] for k in voted[:SCREEN_CANDIDATES]}
-        for j, control in enumerate(controls):
-            bits = (
-                hamming(ref.phash, control.phash)
-                if ref.phash is not None and control.phash is not None
-                else 64
-            )
-            same_file = ref.file_sha256 == control.file_sha256
-            re_encoded = ref.file_sha256 == originals.get(control.image)
-            if not (same_file or re_encoded or bits <= SCREEN_MAX_PHASH_BITS or j in checked):
-                continue
-            area = float(ref.size[0] * ref.size[1])
-            inliers = verify_pair(
-                (ref.points, ref.descriptors),
-                (control.points, control.descriptors),
-                control,
-                verify_opts,
-                area,
-                affine=False,
-            ).inliers
-            reason: Reason | None = (
-                "same_file"
-                if same_file
-                else "re_encoded"
-                if re_encoded
-                else "copy"
-                if bits <= SCREEN_MAX_PHASH_BITS
-                else "same_scene"
-                if inliers >= SCREEN_MIN_INLIERS
-                else None
-            )
-            if reason is not None and (j not in found or inliers > found[j].inliers):
-                found[j] = ExcludedControl(
-                    file=control.image,
-                    landmark_id=ref.landmark_id,
-                    reference_image=ref.image,
-                    reason=reason,
-                    inliers=inliers,
-                    phash_distance_bits=bits,
-                )
-    return tuple(found[j] for j in sorted(found))
+    return usable, index, owner
+
+
+def _most_voted(votes: npt.NDArray[np.int64]) -> list[int]:
+    """Return the ``SCREEN_CANDIDATES`` photographs with most votes (at least one), most first."""
+    voted = sorted(np.flatnonzero(votes).tolist(), key=lambda k: (-int(votes[k]), k))
+    return voted[:SCREEN_CANDIDATES]
+
+
+def _exclusion(
+    ref: Reference,
+    control: Reference,
+    originals: dict[str, str],
+    verify_opts: MatchOptions,
+    *,
+    verify: bool,
+) -> ExcludedControl | None:
+    """Why ``control`` shows ``ref`` and must be left out, or ``None`` (or not looked at).
+
+    The pair is verified by the plain pass when it is the same file, a re-encoding or a copy
+    by perceptual hash, or when ``verify`` (one of the reference's most voted photographs).
+    """
+    from geoverify.frames._model import hamming
+
+    bits = (
+        hamming(ref.phash, control.phash)
+        if ref.phash is not None and control.phash is not None
+        else 64
+    )
+    same_file = ref.file_sha256 == control.file_sha256
+    re_encoded = ref.file_sha256 == originals.get(control.image)
+    copy = bits <= SCREEN_MAX_PHASH_BITS
+    if not (same_file or re_encoded or copy or verify):
+        return None
+    area = float(ref.size[0] * ref.size[1])
+    inliers = verify_pair(
+        (ref.points, ref.descriptors),
+        (control.points, control.descriptors),
+        control,
+        verify_opts,
+        area,
+        affine=False,
+    ).inliers
+    reasons: tuple[tuple[bool, Reason], ...] = (
+        (same_file, "same_file"),
+        (re_encoded, "re_encoded"),
+        (copy, "copy"),
+        (inliers >= SCREEN_MIN_INLIERS, "same_scene"),
+    )
+    reason = next((why for holds, why in reasons if holds), None)
+    if reason is None:
+        return None
+    return ExcludedControl(
+        file=control.image,
+        landmark_id=ref.landmark_id,
+        reference_image=ref.image,
+        reason=reason,
+        inliers=inliers,
+        phash_distance_bits=bits,
+    )

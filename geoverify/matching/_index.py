@@ -20,10 +20,8 @@ from geoverify.matching._background import (
     learned_background_features,
     screen_background,
 )
-from geoverify.matching._options import MatchOptions
-from geoverify.matching._verify import (
+from geoverify.matching._features import (
     Points,
-    Reference,
     cached_features,
     cached_mirror_features,
     mirrored_features,
@@ -31,6 +29,8 @@ from geoverify.matching._verify import (
     simulated_features,
     trained_retrieval,
 )
+from geoverify.matching._options import MatchOptions
+from geoverify.matching._verify import Reference
 from geoverify.registry import Registry
 
 
@@ -184,14 +184,44 @@ def build_index(
     screened against the registry's references, and one that shows a reference's scene is left
     out (``MatchIndex.excluded_background``): a control must not show the landmark.
     """
-    from geoverify.frames._model import perceptual_hash
-
     opts = options or MatchOptions()
     if opts.features != "classic":
         from geoverify.matching import _learned
 
         _learned.weight_files(opts.features)  # the extra is there, before any work
     base = Path(os.fspath(base_dir)) if base_dir is not None else Path(registry.path).parent
+    refs = _registry_references(registry, base, opts)
+    if not refs:
+        msg = "no landmark in the registry has a reference image"
+        hint = "Add reference_images to the landmarks to match against."
+        raise InputError(msg, code="E_NO_REFERENCES", hint=hint)
+    background = _Background()
+    if opts.background == "auto" and _fewest_own_controls(refs) < opts.min_controls:
+        background = _background_controls(refs, opts)
+        refs.extend(background.references)
+    upright = [i for i, r in enumerate(refs) if not r.mirrored and len(r.descriptors)]
+    matcher = trained_retrieval(
+        [refs[i].descriptors for i in upright],
+        tuple(f"{refs[i].file_sha256}:{refs[i].background}" for i in upright),
+        opts,
+    )
+    return MatchIndex(
+        references=tuple(refs),
+        options=opts,
+        registry_sha256=registry.sha256,
+        base_dir=str(base),
+        background=tuple(r.image for r in background.references),
+        background_sha256=background.sha256,
+        excluded_background=background.excluded,
+        upright_references=tuple(upright),
+        retrieval_index=matcher,
+    )
+
+
+def _registry_references(registry: Registry, base: Path, opts: MatchOptions) -> list[Reference]:
+    """Features of every reference image of the registry, upright then mirrored, in order."""
+    from geoverify.frames._model import perceptual_hash
+
     refs: list[Reference] = []
     for lm in registry.landmarks:
         for ref in lm.reference_images:
@@ -217,39 +247,32 @@ def build_index(
                         phash=None if mirrored else perceptual_hash(gray),
                     )
                 )
-    if not refs:
-        msg = "no landmark in the registry has a reference image"
-        hint = "Add reference_images to the landmarks to match against."
-        raise InputError(msg, code="E_NO_REFERENCES", hint=hint)
-    # the fewest controls any landmark would get from the registry alone
-    own_controls = min(
+    return refs
+
+
+def _fewest_own_controls(refs: list[Reference]) -> int:
+    """Return the fewest controls any landmark would get from the registry alone."""
+    return min(
         sum(1 for r in refs if r.landmark_id != lid) for lid in {r.landmark_id for r in refs}
     )
-    background: tuple[str, ...] = ()
-    background_sha: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _Background:
+    """The background photographs added as controls, their manifest's SHA-256, those left out."""
+
+    references: tuple[Reference, ...] = ()
+    sha256: str | None = None
     excluded: tuple[ExcludedControl, ...] = ()
-    if opts.background == "auto" and own_controls < opts.min_controls:
-        extra = background_references(opts)
-        excluded = screen_background(refs, extra, opts)
-        left_out = {e.file for e in excluded}
-        extra = tuple(r for r in extra if r.image not in left_out)
-        refs.extend(extra)
-        background = tuple(r.image for r in extra)
-        background_sha = background_sha256()
-    upright = [i for i, r in enumerate(refs) if not r.mirrored and len(r.descriptors)]
-    matcher = trained_retrieval(
-        [refs[i].descriptors for i in upright],
-        tuple(f"{refs[i].file_sha256}:{refs[i].background}" for i in upright),
-        opts,
-    )
-    return MatchIndex(
-        references=tuple(refs),
-        options=opts,
-        registry_sha256=registry.sha256,
-        base_dir=str(base),
-        background=background,
-        background_sha256=background_sha,
-        excluded_background=excluded,
-        upright_references=tuple(upright),
-        retrieval_index=matcher,
+
+
+def _background_controls(refs: list[Reference], opts: MatchOptions) -> _Background:
+    """Return the background photographs as controls, less those that show one of ``refs``."""
+    extra = background_references(opts)
+    excluded = screen_background(refs, extra, opts)
+    left_out = {e.file for e in excluded}
+    return _Background(
+        references=tuple(r for r in extra if r.image not in left_out),
+        sha256=background_sha256(),
+        excluded=excluded,
     )

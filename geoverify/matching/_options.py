@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 from geoverify._choices import (
     DEFAULT_AFFINE,
@@ -155,47 +156,72 @@ class MatchOptions:
     background: BackgroundMode = DEFAULT_BACKGROUND
 
     def __post_init__(self) -> None:
-        if self.detector not in ("sift", "rootsift", "orb"):
-            msg = f"unknown detector {self.detector!r}"
-            raise InputError(msg, code="E_INPUT_OPTION", hint="Use sift, rootsift or orb.")
-        if not (0 < self.ratio < 1 and self.ransac_px > 0 and self.min_inliers >= 4):
-            msg = "ratio must be in (0, 1), ransac_px > 0, min_inliers >= 4"
-            raise InputError(msg, code="E_INPUT_OPTION", hint="Check the matching options.")
-        if self.model not in ("homography", "fundamental") or not self.epipolar_px > 0:
-            msg = f"unknown model {self.model!r} or epipolar_px <= 0"
-            raise InputError(msg, code="E_INPUT_OPTION", hint="Use homography or fundamental.")
-        if self.affine not in ("off", "auto", "on"):
-            msg = f"unknown affine mode {self.affine!r}"
-            raise InputError(msg, code="E_INPUT_OPTION", hint="Use off, auto or on.")
-        if not (
-            1 <= self.affine_tilt_levels <= 6
-            and self.affine_features_per_view >= 100
-            and self.affine_candidates >= 1
-            and self.affine_cache_size >= 1
-            and 64 <= self.affine_screen_side_px <= self.max_side_px
-            and 64 <= self.affine_screen_frame_side_px <= self.max_side_px
-            and 1 <= self.affine_screen_frame_tilt_levels <= 6
-            and self.affine_screen_features_per_view >= 50
-            and self.affine_screen_min_inliers >= 4
-            and self.affine_screen_candidates >= 1
-        ):
-            msg = (
-                "affine_tilt_levels must be 1-6, affine_features_per_view >= 100, "
-                "affine_candidates and affine_cache_size >= 1, affine_screen_side_px and "
-                "affine_screen_frame_side_px 64..max_side_px, affine_screen_frame_tilt_levels "
-                "1-6, affine_screen_features_per_view >= 50, "
-                "affine_screen_min_inliers >= 4"
+        for ok, message, hint in _RULES:
+            if not ok(self):
+                msg = message(self)
+                raise InputError(msg, code="E_INPUT_OPTION", hint=hint)
+
+
+_CHECK = "Check the matching options."
+# The options' rules, checked in order: (holds, the message when it does not, hint)
+_RULES: tuple[tuple[Callable[[MatchOptions], bool], Callable[[MatchOptions], str], str], ...] = (
+    (
+        lambda o: o.detector in ("sift", "rootsift", "orb"),
+        lambda o: f"unknown detector {o.detector!r}",
+        "Use sift, rootsift or orb.",
+    ),
+    (
+        lambda o: 0 < o.ratio < 1 and o.ransac_px > 0 and o.min_inliers >= 4,
+        lambda o: "ratio must be in (0, 1), ransac_px > 0, min_inliers >= 4",
+        _CHECK,
+    ),
+    (
+        lambda o: o.model in ("homography", "fundamental") and o.epipolar_px > 0,
+        lambda o: f"unknown model {o.model!r} or epipolar_px <= 0",
+        "Use homography or fundamental.",
+    ),
+    (
+        lambda o: o.affine in ("off", "auto", "on"),
+        lambda o: f"unknown affine mode {o.affine!r}",
+        "Use off, auto or on.",
+    ),
+    (
+        lambda o: all(
+            (
+                1 <= o.affine_tilt_levels <= 6,
+                o.affine_features_per_view >= 100,
+                o.affine_candidates >= 1,
+                o.affine_cache_size >= 1,
+                64 <= o.affine_screen_side_px <= o.max_side_px,
+                64 <= o.affine_screen_frame_side_px <= o.max_side_px,
+                1 <= o.affine_screen_frame_tilt_levels <= 6,
+                o.affine_screen_features_per_view >= 50,
+                o.affine_screen_min_inliers >= 4,
+                o.affine_screen_candidates >= 1,
             )
-            raise InputError(msg, code="E_INPUT_OPTION", hint="Check the matching options.")
-        if self.features not in ("classic", "aliked", "disk") or not (
-            64 <= self.learned_keypoints <= 8192
-        ):
-            msg = f"unknown features {self.features!r} or learned_keypoints not in 64..8192"
-            raise InputError(msg, code="E_INPUT_OPTION", hint="Use classic, aliked or disk.")
-        if self.features != "classic" and self.affine == "on":
-            msg = f"affine='on' simulates views for the classic features, not {self.features}"
-            hint = "Use --affine off (or auto, which learned features do not need)."
-            raise InputError(msg, code="E_INPUT_OPTION", hint=hint)
-        if self.background not in ("auto", "off"):
-            msg = f"unknown background mode {self.background!r}"
-            raise InputError(msg, code="E_INPUT_OPTION", hint="Use auto or off.")
+        ),
+        lambda o: (
+            "affine_tilt_levels must be 1-6, affine_features_per_view >= 100, "
+            "affine_candidates and affine_cache_size >= 1, affine_screen_side_px and "
+            "affine_screen_frame_side_px 64..max_side_px, affine_screen_frame_tilt_levels "
+            "1-6, affine_screen_features_per_view >= 50, "
+            "affine_screen_min_inliers >= 4"
+        ),
+        _CHECK,
+    ),
+    (
+        lambda o: o.features in ("classic", "aliked", "disk") and 64 <= o.learned_keypoints <= 8192,
+        lambda o: f"unknown features {o.features!r} or learned_keypoints not in 64..8192",
+        "Use classic, aliked or disk.",
+    ),
+    (
+        lambda o: o.features == "classic" or o.affine != "on",
+        lambda o: f"affine='on' simulates views for the classic features, not {o.features}",
+        "Use --affine off (or auto, which learned features do not need).",
+    ),
+    (
+        lambda o: o.background in ("auto", "off"),
+        lambda o: f"unknown background mode {o.background!r}",
+        "Use auto or off.",
+    ),
+)

@@ -19,7 +19,7 @@ from shapely.ops import linemerge
 
 from geoverify._io import hash_regular_file, limit_error
 from geoverify.errors import InputError
-from geoverify.models import Note
+from geoverify.models import BBox, Note
 from geoverify.osm._read import MAX_BYTES, ElementMeta, OsmData, read_osm
 from geoverify.registry import Landmark, Source, landmark_problems
 
@@ -40,26 +40,10 @@ class OsmImport:
 def parse_bbox(text: str) -> tuple[float, float, float, float]:
     """Read ``west,south,east,north`` in degrees (RFC 7946, osmnx and QGIS order).
 
-    An impossible box is refused, and one that reads only in the other common order
-    (south,west,north,east) says so in its hint.
+    The tuple form of ``BBox.parse``: an impossible box is refused, and one that reads only in
+    the other common order (south,west,north,east) says so in its hint.
     """
-    try:
-        w, s, e, n = (float(x) for x in text.split(","))
-    except ValueError:
-        msg = f"--bbox {text!r} is not four numbers west,south,east,north"
-        raise InputError(msg, code="E_INPUT_OPTION", hint="e.g. 37.95,48.55,38.06,48.63") from None
-    if all(math.isfinite(v) for v in (w, s, e, n)) and (
-        -180 <= w < e <= 180 and -90 <= s < n <= 90
-    ):
-        return w, s, e, n
-    hint = "Give west,south,east,north in degrees (as osmnx and QGIS)."
-    if -180 <= s < n <= 180 and -90 <= w < e <= 90:
-        hint = (
-            f"This reads as south,west,north,east; geoverify takes west,south,east,north: "
-            f"--bbox {s},{w},{n},{e}"
-        )
-    msg = f"--bbox {text!r} is not a box west,south,east,north"
-    raise InputError(msg, code="E_INPUT_OPTION", hint=hint)
+    return BBox.parse(text).as_tuple()
 
 
 def bbox_around(centre: Any, radius_m: float) -> tuple[float, float, float, float]:
@@ -74,6 +58,17 @@ def bbox_around(centre: Any, radius_m: float) -> tuple[float, float, float, floa
     east = destination(centre, 90.0, radius_m).lon
     west = destination(centre, 270.0, radius_m).lon
     return west, south, east, north
+
+
+def as_bbox(bbox: BBox | tuple[float, float, float, float]) -> BBox:
+    """Take a ``BBox`` as it is, or make one from a (west, south, east, north) tuple."""
+    if isinstance(bbox, BBox):
+        return bbox
+    w, s, e, n = bbox
+    if not BBox.is_box(w, s, e, n):
+        msg = f"bad bounding box {bbox!r}"
+        raise InputError(msg, code="E_INPUT_OPTION", hint="Give south,west,north,east in degrees.")
+    return BBox(west=float(w), south=float(s), east=float(e), north=float(n))
 
 
 def parse_tag_filters(filters: Sequence[str]) -> list[tuple[str, str | None]]:
@@ -245,7 +240,7 @@ def import_osm(
     path: str | os.PathLike[str],
     *,
     tags: Sequence[str],
-    bbox: tuple[float, float, float, float] | None = None,
+    bbox: BBox | tuple[float, float, float, float] | None = None,
     merge_by_name: bool = False,
     id_prefix: str = "osm_",
     as_of: datetime | None = None,
@@ -259,7 +254,8 @@ def import_osm(
     tags
         Filters such as ``historic=memorial`` or ``waterway``; an element matching any is kept.
     bbox
-        (west, south, east, north) in degrees, the order of RFC 7946, osmnx and QGIS: keep
+        A ``BBox``, or (west, south, east, north) in degrees, the order of RFC 7946, osmnx and
+        QGIS: keep
         elements whose geometry meets this box. When the box selects nothing but elements
         outside it match the tags, ``E_OSM_BBOX_EMPTY`` is raised (never an empty import).
     merge_by_name
@@ -274,15 +270,8 @@ def import_osm(
     if not filters:
         msg = "no tag filter given"
         raise InputError(msg, code="E_INPUT_OPTION", hint="Select with --tag KEY=VALUE.")
-    box: BaseGeometry | None = None
-    if bbox is not None:
-        w, s, e, n = bbox
-        if not (-90 <= s < n <= 90 and -180 <= w < e <= 180):
-            msg = f"bad bounding box {bbox!r}"
-            raise InputError(
-                msg, code="E_INPUT_OPTION", hint="Give south,west,north,east in degrees."
-            )
-        box = shapely.box(w, s, e, n)
+    area = None if bbox is None else as_bbox(bbox)
+    box: BaseGeometry | None = None if area is None else shapely.box(*area.as_tuple())
     p = Path(os.fspath(path))
     data = read_osm(p, as_of=as_of)
     sha = hash_regular_file(p, max_bytes=MAX_BYTES, what="OSM file", error=limit_error)
@@ -291,8 +280,8 @@ def import_osm(
     run.ways(merge_by_name=merge_by_name)
     run.merged_ways()
     run.relations()
-    if bbox is not None and not run.made and run.outside:
-        raise _bbox_empty(bbox, run.outside)
+    if area is not None and not run.made and run.outside:
+        raise _bbox_empty(area, run.outside)
     kept = []
     for lm in run.made:
         problems = landmark_problems(lm)
@@ -309,15 +298,15 @@ def import_osm(
     return OsmImport(landmarks=tuple(kept), skipped=tuple(run.skipped), file_sha256=sha)
 
 
-def _bbox_empty(bbox: tuple[float, float, float, float], outside: int) -> InputError:
+def _bbox_empty(bbox: BBox, outside: int) -> InputError:
     """Return the error for a box that selects nothing while matching elements lie outside."""
-    w, s, e, n = bbox
+    w, s, e, n = bbox.as_tuple()
     msg = (
         f"nothing matching the tags lies inside the box west {w}, south {s}, east {e}, "
         f"north {n}; {outside} matching element(s) lie outside it"
     )
     hint = "--bbox is west,south,east,north (as osmnx and QGIS); check the order."
-    if -90 <= w < e <= 90 and -180 <= s < n <= 180:
+    if BBox.reads_swapped(w, s, e, n):
         hint += f" If you meant south,west,north,east, that box is --bbox {s},{w},{n},{e}"
     return InputError(msg, code="E_OSM_BBOX_EMPTY", hint=hint)
 

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from geoverify.errors import GeoverifyError, InputError, NetworkError
-from geoverify.models import printable
+from geoverify.models import BBox, printable
 from geoverify.osm._assemble import parse_tag_filters
 from geoverify.osm._read import MAX_JSON_BYTES, no_constant
 
@@ -121,19 +121,21 @@ def _check_endpoint(url: str, origin: str = "--endpoint") -> str:
 
 
 def overpass_query(
-    box: tuple[float, float, float, float],
+    box: BBox | tuple[float, float, float, float],
     tags: Sequence[str],
     *,
     timeout_s: float = 60,
     as_of: datetime | None = None,
 ) -> str:
-    """Write the Overpass QL query for every element matching ``tags`` in ``box`` (w, s, e, n).
+    """Write the Overpass QL query for every element matching ``tags`` in ``box``.
+
+    ``box`` is a ``BBox`` or a (west, south, east, north) tuple in degrees.
 
     ``timeout_s`` (0.1 to 3600 s) is the server's time limit for the query, rounded up to whole
     seconds.
     """
     limit_s = math.ceil(_check_timeout_s(timeout_s))
-    w, s, e, n = box
+    w, s, e, n = box.as_tuple() if isinstance(box, BBox) else box
     area = f"({s:.7f},{w:.7f},{n:.7f},{e:.7f})"
     parts = []
     for key, value in parse_tag_filters(tags):

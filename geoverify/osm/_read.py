@@ -137,38 +137,39 @@ def _timestamp(text: str) -> datetime | None:
     return when if when.tzinfo is not None else None
 
 
+def _xml_element(data: OsmData, elem: ET.Element) -> None:
+    """Add one ``node``, ``way`` or ``relation`` element to ``data`` (if it is taken)."""
+    tag = elem.tag
+    oid = _int(elem.get("id"))
+    if oid is None:
+        return
+    tags = {t.get("k", ""): t.get("v", "") for t in elem.findall("tag")}
+    meta = ElementMeta(_int(elem.get("version")), elem.get("timestamp", ""))
+    if not data.accept(tag, oid, meta, elem.get("visible", "true") != "false"):
+        return
+    if tag == "node":
+        c = _coord(elem.get("lat"), elem.get("lon"))
+        if c is not None:
+            data.nodes[oid] = (c[0], c[1], tags, meta)
+    elif tag == "way":
+        refs = [r for r in (_int(nd.get("ref")) for nd in elem.findall("nd")) if r is not None]
+        data.ways[oid] = (refs, tags, meta)
+    else:
+        members = []
+        for m in elem.findall("member"):
+            ref = _int(m.get("ref"))
+            if ref is not None:
+                members.append((m.get("type", ""), ref, m.get("role", "")))
+        data.relations[oid] = (members, tags, meta)
+
+
 def _read_xml(path: Path, fh: BinaryIO, as_of: datetime | None = None) -> OsmData:
     data = OsmData(source_name=path.name, as_of=as_of)
     try:
         for _, elem in ET.iterparse(fh, events=("end",)):
-            tag = elem.tag
-            if tag not in ("node", "way", "relation"):
+            if elem.tag not in ("node", "way", "relation"):
                 continue
-            oid = _int(elem.get("id"))
-            if oid is None:
-                elem.clear()
-                continue
-            tags = {t.get("k", ""): t.get("v", "") for t in elem.findall("tag")}
-            meta = ElementMeta(_int(elem.get("version")), elem.get("timestamp", ""))
-            if not data.accept(tag, oid, meta, elem.get("visible", "true") != "false"):
-                elem.clear()
-                continue
-            if tag == "node":
-                c = _coord(elem.get("lat"), elem.get("lon"))
-                if c is not None:
-                    data.nodes[oid] = (c[0], c[1], tags, meta)
-            elif tag == "way":
-                refs = [
-                    r for r in (_int(nd.get("ref")) for nd in elem.findall("nd")) if r is not None
-                ]
-                data.ways[oid] = (refs, tags, meta)
-            else:
-                members = []
-                for m in elem.findall("member"):
-                    ref = _int(m.get("ref"))
-                    if ref is not None:
-                        members.append((m.get("type", ""), ref, m.get("role", "")))
-                data.relations[oid] = (members, tags, meta)
+            _xml_element(data, elem)
             elem.clear()
     except ET.ParseError as exc:
         raise _bad(path, f"XML error: {exc}") from None

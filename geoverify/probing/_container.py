@@ -61,7 +61,7 @@ class RawContainer:
 
 @dataclasses.dataclass(slots=True)
 class PacketLog:
-    """The video packets probe demuxed, for the follow-up job (``read_container_then``).
+    """The video packets probe demuxed, for the frame scan in the same worker (``footage``).
 
     ``order``: (pts, keyframe) of every packet with a presentation time, in file order;
     ``complete``: the demux reached the end of the stream, with no error and under the frame
@@ -70,6 +70,15 @@ class PacketLog:
 
     order: list[tuple[int, bool]] = dataclasses.field(default_factory=list)
     complete: bool = False
+
+    def whole_stream(self) -> list[tuple[int, bool]] | None:
+        """Return the packets when they are the whole stream's (else ``None``: demux again)."""
+        return self.order if self.complete and self.order else None
+
+
+def has_video(raw: RawContainer) -> bool:
+    """Whether the container read has a video stream that is not a still image's."""
+    return raw.video_index is not None and raw.format_name not in IMAGE_DEMUXERS
 
 
 def _demux_timestamps(
@@ -215,22 +224,6 @@ def read_container(path: str, limits: DecodeLimits, log: PacketLog | None = None
             )
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class FollowUp:
-    """A job for probe's worker once the container is read (``probing.probe_then``).
-
-    ``func(path, limits, raw, tkhd_rotation, *args, packets=...)`` must be a module-level
-    function (``packets``: see ``read_container_then``);
-    ``progress`` and ``on_item`` (parent side, not sent) receive its ``report_progress`` and
-    ``report_item``.
-    """
-
-    func: Callable[..., Any]
-    args: tuple[Any, ...] = ()
-    progress: Callable[[int, int | None], None] | None = None
-    on_item: Callable[[Any], None] | None = None
-
-
 def read_container_then(
     path: str,
     limits: DecodeLimits,
@@ -240,19 +233,17 @@ def read_container_then(
 ) -> tuple[RawContainer, tuple[Any, ...] | None]:
     """``read_container``, then ``job(path, limits, raw, tkhd_rotation, *job_args, packets=)``.
 
-    Worker side. One worker for probe and the stage after it (``frames.probe_and_select``), so
-    the file is opened, its stream chosen and its packets read in one process: ``packets`` is
-    the (pts, keyframe) list of every video packet in file order when probe demuxed the whole
-    stream (containers without a full index), else ``None``. The job runs only when the
-    container has a video stream; its outcome is ``("ok", result)``, or ``("err", class name,
-    error record)`` for a geoverify error, so what probe read is kept either way.
+    Kept for ``tests/test_frames.py``, which checks what a job after the read is handed
+    (``packets``: ``PacketLog.whole_stream``); the library composes probe and frame selection
+    in ``geoverify.footage``. The outcome is ``None`` (no video), ``("ok", result)`` or
+    ``("err", class name, error record)``.
     """
     log = PacketLog()
     raw = read_container(path, limits, log)
-    if raw.video_index is None or raw.format_name in IMAGE_DEMUXERS:
+    if not has_video(raw):
         return raw, None
-    packets = log.order if log.complete and log.order else None
     try:
-        return raw, ("ok", job(path, limits, raw, tkhd_rotation, *job_args, packets=packets))
+        result = job(path, limits, raw, tkhd_rotation, *job_args, packets=log.whole_stream())
     except GeoverifyError as exc:
         return raw, ("err", type(exc).__name__, exc.to_dict())
+    return raw, ("ok", result)

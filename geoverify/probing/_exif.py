@@ -36,8 +36,8 @@ from typing import Any
 
 from geoverify.errors import LimitError, MediaError
 from geoverify.models import LatLon, Note, Severity, sanitize_text
+from geoverify.probing._exif_tags import IFD_EXIF, IFD_GPS, IFD_INTEROP, exif_tags
 from geoverify.probing._model import (
-    MAX_TAG_CHARS,
     NULL_ISLAND,
     CameraDirection,
     CreationTime,
@@ -48,9 +48,6 @@ from geoverify.probing._model import (
 )
 from geoverify.probing._still_data import image_data
 
-_IFD_EXIF = 0x8769
-_IFD_GPS = 0x8825
-_IFD_INTEROP = 0xA005
 _DATE = re.compile(r"^(\d{4}):(\d\d):(\d\d) (\d\d):(\d\d):(\d\d)$")
 _OFFSET = re.compile(r"^([+-])(\d\d):(\d\d)$")
 # clocks within this of each other agree; a camera clock drifts seconds, not minutes
@@ -59,18 +56,6 @@ _CLOCK_TOLERANCE_S = 120.0
 
 def _note(code: str, message: str, field: str, severity: Severity = Severity.WARNING) -> Note:
     return Note(code=code, message=sanitize_text(message), severity=severity, field=field)
-
-
-def _pillow() -> Any:
-    from PIL import Image
-
-    try:
-        import pillow_heif
-
-        pillow_heif.register_heif_opener()
-    except ImportError:  # pragma: no cover - a core dependency
-        pass
-    return Image
 
 
 def _number(value: Any) -> float | None:
@@ -101,28 +86,23 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def _position(gps: Mapping[int, Any], notes: list[Note]) -> LocationClaim | None:
-    if 2 not in gps and 4 not in gps:
-        return None
+def _lat_lon(gps: Mapping[int, Any]) -> tuple[LatLon | None, str]:
+    """Return the GPS position and the problem with it ("" when none)."""
     lat, lon = _angle(gps.get(2)), _angle(gps.get(4))
     lat_ref, lon_ref = _text(gps.get(1)), _text(gps.get(3))
-    raw = f"{gps.get(2)} {lat_ref} {gps.get(4)} {lon_ref}"
-    problem = ""
-    position = None
     if lat is None or lon is None or lat_ref not in ("N", "S") or lon_ref not in ("E", "W"):
-        problem = "GPS latitude/longitude or their N/S/E/W references are malformed"
-    else:
-        lat = -lat if lat_ref == "S" else lat
-        lon = -lon if lon_ref == "W" else lon
-        if lat == 0 and lon == 0:
-            problem = NULL_ISLAND
-        elif not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            problem = f"GPS position ({lat}, {lon}) is out of range"
-        else:
-            position = LatLon(lat, lon)
-    alt = _number(gps.get(6))
-    if alt is not None and gps.get(5) in (1, b"\x01"):
-        alt = -alt
+        return None, "GPS latitude/longitude or their N/S/E/W references are malformed"
+    lat = -lat if lat_ref == "S" else lat
+    lon = -lon if lon_ref == "W" else lon
+    if lat == 0 and lon == 0:
+        return None, NULL_ISLAND
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None, f"GPS position ({lat}, {lon}) is out of range"
+    return LatLon(lat, lon), ""
+
+
+def _accuracy_m(gps: Mapping[int, Any], notes: list[Note]) -> float | None:
+    """GPSHPositioningError, a positive distance (anything else is noted and ignored)."""
     accuracy = _number(gps.get(31))
     if accuracy is not None and not (math.isfinite(accuracy) and accuracy > 0):
         # a horizontal positioning error is a positive distance: anything else would shrink
@@ -134,20 +114,37 @@ def _position(gps: Mapping[int, Any], notes: list[Note]) -> LocationClaim | None
                 "location",
             )
         )
-        accuracy = None
+        return None
+    return accuracy
+
+
+def _dop_note(gps: Mapping[int, Any]) -> Note | None:
     dop = _number(gps.get(11))
+    if dop is None:
+        return None
+    mode = _text(gps.get(10))
+    return _note(
+        "I_EXIF_GPS_DOP",
+        f"GPS dilution of precision {dop:g}"
+        + (f" ({mode}D fix)" if mode in ("2", "3") else "")
+        + (": a poor fix, metres to tens of metres off" if dop > 5 else ""),
+        "location",
+        Severity.WARNING if dop > 5 else Severity.INFO,
+    )
+
+
+def _position(gps: Mapping[int, Any], notes: list[Note]) -> LocationClaim | None:
+    if 2 not in gps and 4 not in gps:
+        return None
+    raw = f"{gps.get(2)} {_text(gps.get(1))} {gps.get(4)} {_text(gps.get(3))}"
+    position, problem = _lat_lon(gps)
+    alt = _number(gps.get(6))
+    if alt is not None and gps.get(5) in (1, b"\x01"):
+        alt = -alt
+    accuracy = _accuracy_m(gps, notes)
+    dop = _dop_note(gps)
     if dop is not None:
-        mode = _text(gps.get(10))
-        notes.append(
-            _note(
-                "I_EXIF_GPS_DOP",
-                f"GPS dilution of precision {dop:g}"
-                + (f" ({mode}D fix)" if mode in ("2", "3") else "")
-                + (": a poor fix, metres to tens of metres off" if dop > 5 else ""),
-                "location",
-                Severity.WARNING if dop > 5 else Severity.INFO,
-            )
-        )
+        notes.append(dop)
     if problem == NULL_ISLAND:
         notes.append(_note("W_LOCATION_NULL_ISLAND", f"EXIF GPS: {problem}", "location"))
     elif problem:
@@ -255,6 +252,29 @@ def _exif_time(
     )
 
 
+def _time_of_day_s(stamp: Any) -> float | None:
+    """Seconds into the UTC day of an EXIF GPSTimeStamp (h, m, s), or ``None`` if malformed."""
+    parts = [_number(v) for v in stamp] if isinstance(stamp, tuple | list) else []
+    if len(parts) != 3 or not all(p is not None and p >= 0 for p in parts):
+        return None
+    h, mi, s = (p for p in parts if p is not None)
+    if h < 24 and mi < 60 and s < 61:
+        return h * 3600 + mi * 60 + s
+    return None
+
+
+def _gps_instant(date_raw: str | None, seconds: float) -> datetime | None:
+    """Return the instant of a GPSDateStamp and a time of day (``None``: malformed)."""
+    dm = re.match(r"^(\d{4}):(\d\d):(\d\d)$", date_raw or "")
+    if not dm:
+        return None
+    try:
+        day = datetime(int(dm.group(1)), int(dm.group(2)), int(dm.group(3)), tzinfo=UTC)
+        return day + timedelta(seconds=seconds)
+    except (ValueError, OverflowError):
+        return None
+
+
 def _gps_time(
     gps: Mapping[int, Any], notes: list[Note]
 ) -> tuple[CreationTime | None, float | None]:
@@ -264,25 +284,13 @@ def _gps_time(
     date_raw = _text(gps.get(29))
     stamp = gps.get(7)
     raw = f"{date_raw} {stamp}"
-    parts = [_number(v) for v in stamp] if isinstance(stamp, tuple | list) else []
-    seconds = None
-    if len(parts) == 3 and all(p is not None and p >= 0 for p in parts):
-        h, mi, s = (p for p in parts if p is not None)
-        if h < 24 and mi < 60 and s < 61:
-            seconds = h * 3600 + mi * 60 + s
+    seconds = _time_of_day_s(stamp)
     if seconds is None:
         notes.append(
             _note("W_EXIF_GPS_TIME_INVALID", f"GPS time stamp {stamp!r} is malformed", "creation")
         )
         return None, None
-    dm = re.match(r"^(\d{4}):(\d\d):(\d\d)$", date_raw or "")
-    utc = None
-    if dm:
-        try:
-            day = datetime(int(dm.group(1)), int(dm.group(2)), int(dm.group(3)), tzinfo=UTC)
-            utc = day + timedelta(seconds=seconds)
-        except (ValueError, OverflowError):
-            utc = None
+    utc = _gps_instant(date_raw, seconds)
     if utc is None:
         what = "missing" if date_raw is None else f"malformed ({date_raw!r})"
         notes.append(
@@ -388,7 +396,9 @@ class StillRead:
 
 def _open(data: bytes, sniffed: str, max_pixels: int) -> tuple[Any, ...]:
     """Open the header with Pillow: (width, height, format, IFD0, Exif, GPS, Interop, warnings)."""
-    image_mod = _pillow()
+    from geoverify._images import pillow_image, pixel_limit_error
+
+    image_mod = pillow_image()
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -396,19 +406,35 @@ def _open(data: bytes, sniffed: str, max_pixels: int) -> tuple[Any, ...]:
                 width, height = im.size
                 fmt = str(im.format or sniffed).lower()
                 exif = im.getexif()
-                gps = dict(exif.get_ifd(_IFD_GPS))
-                sub = dict(exif.get_ifd(_IFD_EXIF))
-                interop = dict(exif.get_ifd(_IFD_INTEROP)) if sub.get(_IFD_INTEROP) else {}
+                gps = dict(exif.get_ifd(IFD_GPS))
+                sub = dict(exif.get_ifd(IFD_EXIF))
+                interop = dict(exif.get_ifd(IFD_INTEROP)) if sub.get(IFD_INTEROP) else {}
                 base = dict(exif)
     except image_mod.DecompressionBombError as exc:
         # the header claims more pixels than Pillow opens: the same diagnosis as `frames` and
         # the matcher give the same file (geoverify._images), a limit, not a broken file
-        raise _bomb_error(data, max_pixels, str(exc)) from None
+        raise pixel_limit_error(data, max_pixels, str(exc)) from None
     except Exception as exc:  # Pillow raises many types on hostile input
         msg = f"the image header cannot be read ({type(exc).__name__}): not a readable image"
         hint = "The file is truncated or corrupt."
         raise MediaError(msg, code="E_IMAGE_INVALID", hint=hint) from None
     return width, height, fmt, base, sub, gps, interop, caught
+
+
+def _still_info(width: int, height: int, fmt: str, orientation: Any) -> StillImageInfo:
+    """Return the picture's size as stored and as shown (orientation 5-8 swaps them)."""
+    orientation = orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else None
+    swap = orientation in (5, 6, 7, 8)
+    heif = fmt in ("heif", "heic")
+    return StillImageInfo(
+        format="heic" if heif else fmt,
+        width=width,
+        height=height,
+        orientation=orientation,
+        display_width=height if swap else width,
+        display_height=width if swap else height,
+        decoder="pillow-heif" if heif else "Pillow",
+    )
 
 
 def read_still(data: bytes, sniffed: str, *, max_pixels: int) -> StillRead:
@@ -445,18 +471,7 @@ def read_still(data: bytes, sniffed: str, *, max_pixels: int) -> StillRead:
         notes.append(_note("W_MEDIA_DATA_MISSING", layout.problem, "container"))
     for w in caught:
         notes.append(_note("W_EXIF_CORRUPT", f"Pillow: {str(w.message)[:160]}", "metadata"))
-    orientation = base.get(274)
-    orientation = orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else None
-    swap = orientation in (5, 6, 7, 8)
-    still = StillImageInfo(
-        format="heic" if fmt in ("heif", "heic") else fmt,
-        width=width,
-        height=height,
-        orientation=orientation,
-        display_width=height if swap else width,
-        display_height=width if swap else height,
-        decoder="pillow-heif" if fmt in ("heif", "heic") else "Pillow",
-    )
+    still = _still_info(width, height, fmt, base.get(274))
     times = _times(base, sub, gps, notes)
     locations = []
     position = _position(gps, notes)
@@ -518,105 +533,3 @@ def _times(
     if implied is not None and original is not None:  # with the offset the GPS clock implies
         times[times.index(original)] = implied
     return times
-
-
-# pointers to other IFDs: offsets inside the file, not claims
-_POINTERS = frozenset({_IFD_EXIF, _IFD_GPS, _IFD_INTEROP})
-_BINARY_SHOWN_BYTES = 64
-# EXIF 2.32's name where Pillow gives TIFF/EP's (0x9214 is SubjectLocation there, like 0xa214)
-_EXIF_TAGS = {0x9214: "SubjectArea"}
-_INTEROP_TAGS = {1: "InteropIndex", 2: "InteropVersion", 0x1000: "RelatedImageFileFormat",
-                 0x1001: "RelatedImageWidth", 0x1002: "RelatedImageHeight"}  # fmt: skip
-
-
-def exif_tags(ifds: tuple[tuple[str, Mapping[int, Any]], ...]) -> tuple[MetadataTag, ...]:
-    """Return every EXIF tag of the given IFDs as text, named as in the EXIF 2.32 tables.
-
-    Rationals are written exactly (``27704/249``, with their decimal value), binary values as
-    hexadecimal up to 64 bytes, and longer ones (a maker note) by their length only.
-    """
-    from PIL.ExifTags import GPSTAGS, TAGS
-
-    out = []
-    for scope, ifd in ifds:
-        names = {"EXIF GPS": GPSTAGS, "EXIF Interop": _INTEROP_TAGS}.get(scope, TAGS | _EXIF_TAGS)
-        for key in sorted(ifd):
-            if key in _POINTERS and scope != "EXIF GPS":
-                continue
-            text = sanitize_text(_tag_text(ifd[key]))
-            cut = None
-            if len(text) > MAX_TAG_CHARS:
-                cut, text = len(text), text[:MAX_TAG_CHARS]
-            out.append(
-                MetadataTag(
-                    scope=scope,
-                    key=names.get(key, f"0x{key:04x}"),
-                    value=text,
-                    truncated_from_chars=cut,
-                )
-            )
-    return tuple(out)
-
-
-def _tag_text(value: Any) -> str:
-    if isinstance(value, bytes):
-        body = value.rstrip(b"\x00")
-        if body and all(32 <= b < 127 or b in (9, 10, 13) for b in body):
-            return body.decode("ascii")
-        if len(value) <= _BINARY_SHOWN_BYTES:
-            return "0x" + value.hex()
-        return f"(binary, {len(value):,} bytes)"
-    if isinstance(value, tuple | list):
-        return "(" + ", ".join(_tag_text(v) for v in value) + ")"
-    numerator, denominator = getattr(value, "numerator", None), getattr(value, "denominator", None)
-    if isinstance(numerator, int) and isinstance(denominator, int) and not isinstance(value, int):
-        if denominator == 1:
-            return str(numerator)
-        if denominator == 0:
-            return f"{numerator}/0 (no value)"
-        return f"{numerator}/{denominator} (= {numerator / denominator:.10g})"
-    if isinstance(value, str):
-        return value.rstrip("\x00")
-    return str(value)
-
-
-def _bomb_error(data: bytes, max_pixels: int, pillow_says: str) -> LimitError:
-    """Return the ``E_LIMIT_PIXELS`` error for an image Pillow refuses as a decompression bomb."""
-    from geoverify._images import image_size  # PNG and JPEG headers (OpenCV's loader)
-
-    size = image_size(data)
-    if size is not None and size[0] * size[1] > max_pixels:
-        msg = f"the image is {size[0]}x{size[1]}, above the {max_pixels:,}-pixel limit"
-    else:  # above Pillow's own limit (MAX_IMAGE_PIXELS, twice over), whatever max_pixels says
-        msg = f"the image has more pixels than Pillow opens: {pillow_says[:200]}"
-    return LimitError(msg, code="E_LIMIT_PIXELS", hint="Scale the image down first.")
-
-
-def decode_still(data: bytes, *, max_pixels: int) -> Any:
-    """Decode a still image to an upright BGR array (EXIF orientation applied)."""
-    import numpy as np
-
-    image_mod = _pillow()
-    from PIL import ImageOps
-
-    try:
-        with warnings.catch_warnings(), image_mod.open(io.BytesIO(data)) as im:
-            warnings.simplefilter("ignore")  # read_still has reported them as notes
-            if im.size[0] * im.size[1] > max_pixels:
-                msg = f"the image is {im.size[0]}x{im.size[1]}, above the pixel limit"
-                raise LimitError(msg, code="E_LIMIT_PIXELS", hint="Scale the image down first.")
-            upright = ImageOps.exif_transpose(im).convert("RGB")
-            rgb = np.asarray(upright)
-    except LimitError:
-        raise
-    except image_mod.DecompressionBombError as exc:
-        raise _bomb_error(data, max_pixels, str(exc)) from None
-    except Exception as exc:
-        from geoverify.probing._sniff import sniff_container
-
-        why = image_data(data, sniff_container(data[:16])).problem or "truncated or corrupt"
-        msg = f"the image cannot be decoded ({type(exc).__name__}): {why}"
-        raise MediaError(
-            msg, code="E_IMAGE_INVALID", hint="The file is truncated or corrupt."
-        ) from None
-    return np.ascontiguousarray(rgb[:, :, ::-1])

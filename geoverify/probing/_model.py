@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from fractions import Fraction
 
-from geoverify._gpmf import GpmfFix
 from geoverify.models import LatLon, Note
+from geoverify.probing._gpmf import GpmfFix
 
 PROBE_SCHEMA = "geoverify.probe/2"  # 2: a time without a zone has utc null and local_time
 MAX_TAG_CHARS = 65536

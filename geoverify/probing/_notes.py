@@ -8,9 +8,10 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from fractions import Fraction
 
-from geoverify._gpmf import parse_gps5
+from geoverify._media import RawStream
 from geoverify.models import Note, Severity, sanitize_text
 from geoverify.probing._container import RawContainer
+from geoverify.probing._gpmf import parse_gps5
 from geoverify.probing._model import (
     EARLIEST_PLAUSIBLE,
     MAX_TAG_CHARS,
@@ -33,10 +34,8 @@ def _seconds(ts: int | None, tb: Fraction | None) -> float | None:
     return float(ts * tb)
 
 
-def video_info(raw: RawContainer, tkhd_rotation: int | None) -> VideoStreamInfo | None:
-    if raw.video_index is None:
-        return None
-    s = raw.streams[raw.video_index]
+def _rotation(raw: RawContainer, tkhd_rotation: int | None) -> tuple[int, str]:
+    """Return the clockwise display rotation (a multiple of 90 degrees) and where it was read."""
     first = raw.first_frame
     if first is not None and first.rotation_deg is not None:
         # PyAV gives the display matrix angle counter-clockwise; players turn the other way.
@@ -48,20 +47,39 @@ def video_info(raw: RawContainer, tkhd_rotation: int | None) -> VideoStreamInfo 
     else:
         rotation = 0
         rotation_source = "none found"
-    rotation = round(rotation / 90) * 90 % 360
+    return round(rotation / 90) * 90 % 360, rotation_source
+
+
+def _variable_rate(s: RawStream) -> bool | None:
+    """Whether the frame rate varies, from the spread of timestamp steps (``None``: unknown)."""
+    if s.ts_delta_min is None or s.ts_delta_max is None or s.ts_count <= 2:
+        return None
+    # One tick of jitter is rounding of a constant rate (e.g. 1001/30000 in 1/90000).
+    return (s.ts_delta_max - s.ts_delta_min) > max(1, s.ts_delta_min // 100)
+
+
+def _duration_s(s: RawStream) -> float | None:
+    duration = _seconds(s.duration_ts, s.time_base)
+    if duration is None and s.ts_first is not None and s.ts_last is not None:
+        last_delta = s.ts_delta_median or 0
+        duration = _seconds(s.ts_last - s.ts_first + last_delta, s.time_base)
+    return duration
+
+
+def video_info(raw: RawContainer, tkhd_rotation: int | None) -> VideoStreamInfo | None:
+    """Describe the chosen video stream: sizes as stored and shown, rates, duration."""
+    if raw.video_index is None:
+        return None
+    s = raw.streams[raw.video_index]
+    first = raw.first_frame
+    rotation, rotation_source = _rotation(raw, tkhd_rotation)
     sar = s.sample_aspect_ratio
     width = round(s.width * sar) if sar is not None and sar != 1 else s.width
     height = s.height
     if rotation in (90, 270):
         width, height = height, width
-    vfr: bool | None = None
-    if s.ts_delta_min is not None and s.ts_delta_max is not None and s.ts_count > 2:
-        # One tick of jitter is rounding of a constant rate (e.g. 1001/30000 in 1/90000).
-        vfr = (s.ts_delta_max - s.ts_delta_min) > max(1, s.ts_delta_min // 100)
-    duration = _seconds(s.duration_ts, s.time_base)
-    if duration is None and s.ts_first is not None and s.ts_last is not None:
-        last_delta = s.ts_delta_median or 0
-        duration = _seconds(s.ts_last - s.ts_first + last_delta, s.time_base)
+    vfr = _variable_rate(s)
+    duration = _duration_s(s)
     return VideoStreamInfo(
         index=s.index,
         chosen_because=raw.video_reason,

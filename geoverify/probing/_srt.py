@@ -40,9 +40,9 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from geoverify._gpmf import GpmfFix
 from geoverify.errors import InputError
 from geoverify.models import Note, Severity
+from geoverify.probing._gpmf import GpmfFix
 
 MAX_SRT_BYTES = 64 * 2**20
 
@@ -248,6 +248,93 @@ def _cue_notes(
     return notes
 
 
+def _read_error(message: str, reason: str, hint: str) -> InputError:
+    code = {"missing": "E_TELEMETRY_MISSING", "too_large": "E_LIMIT_FILE_SIZE"}.get(
+        reason, "E_TELEMETRY_INVALID"
+    )
+    return InputError(message, code=code, hint=hint or "Give the drone's .SRT file.")
+
+
+def _srt_text(p: Path) -> tuple[bytes, str]:
+    """Read the file: its bytes and their text (UTF-8, else Latin-1); NUL bytes are refused."""
+    from geoverify._io import read_regular_file
+
+    data = read_regular_file(p, max_bytes=MAX_SRT_BYTES, what="telemetry file", error=_read_error)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    if "\x00" in text:
+        msg = f"{str(p)!r} is not a text subtitle file (it holds NUL bytes)"
+        raise InputError(msg, code="E_TELEMETRY_INVALID", hint="Give the drone's .SRT file.")
+    return data, text
+
+
+@dataclasses.dataclass(slots=True)
+class _CuesRead:
+    raw: list[dict[str, object]] = dataclasses.field(default_factory=list)
+    problems: int = 0
+    timed: int = 0
+    end_s: float | None = None
+
+
+def _read_cues(cues: list[list[str]]) -> _CuesRead:
+    """Read each cue's timing line and fields."""
+    read = _CuesRead()
+    for lines in cues:
+        timing = _TIMING.match(lines[0])
+        t_s = None
+        body = lines
+        if timing:
+            t_s = _clock_s(timing, 1)
+            read.end_s = max(read.end_s or 0.0, _clock_s(timing, 5))
+            read.timed += 1
+            body = lines[1:]
+        found, problem = _cue_fix(body, t_s)
+        read.problems += problem is not None
+        read.raw.append(found)
+    return read
+
+
+def _track_fix(f: dict[str, object]) -> TrackFix:
+    when = f.get("time_local")
+    return TrackFix(
+        payload_t_s=float(f["t_s"]),  # type: ignore[arg-type]
+        time_utc=None,
+        lat=float(f["lat"]),  # type: ignore[arg-type]
+        lon=float(f["lon"]),  # type: ignore[arg-type]
+        alt_m=f.get("alt_m"),  # type: ignore[arg-type]
+        speed_2d_mps=f.get("speed"),  # type: ignore[arg-type]
+        fix=-1,
+        dop=None,
+        samples_in_payload=1,
+        time_local=when.isoformat() if isinstance(when, datetime) else None,
+        alt_reference=str(f.get("alt_reference", "")),
+        satellites=f.get("satellites"),  # type: ignore[arg-type]
+        aircraft_pry_deg=f.get("aircraft_pry_deg"),  # type: ignore[arg-type]
+        gimbal_pry_deg=f.get("gimbal_pry_deg"),  # type: ignore[arg-type]
+    )
+
+
+def _position_notes(fixes: tuple[TrackFix, ...], cue_count: int) -> list[Note]:
+    """Note a file without positions, or one whose positions may be radians."""
+    if not fixes:
+        return [
+            _note(
+                "W_TELEMETRY_NO_POSITION", f"{cue_count} cues, none with a position", Severity.INFO
+            )
+        ]
+    if all(abs(f.lat) <= math.pi / 2 and abs(f.lon) <= math.pi for f in fixes):
+        return [
+            _note(
+                "W_TELEMETRY_MAYBE_RADIANS",
+                "every position lies within +-pi/2, +-pi: if this firmware writes radians, the "
+                "positions are wrong (a place near 0 N 0 E looks the same in degrees)",
+            )
+        ]
+    return []
+
+
 def parse_srt(path: str | Path) -> SrtTrack:
     """Read a DJI ``.SRT`` telemetry sidecar; see the module docstring for what is handled.
 
@@ -257,83 +344,19 @@ def parse_srt(path: str | Path) -> SrtTrack:
         ``E_TELEMETRY_EMPTY`` for a file with no cue, ``E_TELEMETRY_INVALID`` for one that is
         not text; missing or unreadable files as ``read_regular_file`` says.
     """
-    from geoverify._io import read_regular_file
-
     p = Path(path)
-
-    def error(message: str, reason: str, hint: str) -> InputError:
-        code = {"missing": "E_TELEMETRY_MISSING", "too_large": "E_LIMIT_FILE_SIZE"}.get(
-            reason, "E_TELEMETRY_INVALID"
-        )
-        return InputError(message, code=code, hint=hint or "Give the drone's .SRT file.")
-
-    data = read_regular_file(p, max_bytes=MAX_SRT_BYTES, what="telemetry file", error=error)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
-    if "\x00" in text:
-        msg = f"{str(p)!r} is not a text subtitle file (it holds NUL bytes)"
-        raise InputError(msg, code="E_TELEMETRY_INVALID", hint="Give the drone's .SRT file.")
+    data, text = _srt_text(p)
     cues = _cues(text)
     if not cues:
         msg = f"{str(p)!r} holds no telemetry cue (empty file)"
         hint = "Give the .SRT the drone wrote beside the video, or leave --telemetry out."
         raise InputError(msg, code="E_TELEMETRY_EMPTY", hint=hint)
-    notes: list[Note] = []
-    raw: list[dict[str, object]] = []
-    problems = 0
-    timed = 0
-    end_s: float | None = None
-    for lines in cues:
-        timing = _TIMING.match(lines[0])
-        t_s = None
-        if timing:
-            t_s = _clock_s(timing, 1)
-            end_s = max(end_s or 0.0, _clock_s(timing, 5))
-            timed += 1
-            lines = lines[1:]
-        found, problem = _cue_fix(lines, t_s)
-        problems += problem is not None
-        raw.append(found)
+    read = _read_cues(cues)
+    raw = read.raw
     complete = [f for f in raw if "lat" in f]
-    notes += _cue_notes(raw, complete, timed=timed, problems=problems)
-    fixes = tuple(
-        TrackFix(
-            payload_t_s=float(f["t_s"]),  # type: ignore[arg-type]
-            time_utc=None,
-            lat=float(f["lat"]),  # type: ignore[arg-type]
-            lon=float(f["lon"]),  # type: ignore[arg-type]
-            alt_m=f.get("alt_m"),  # type: ignore[arg-type]
-            speed_2d_mps=f.get("speed"),  # type: ignore[arg-type]
-            fix=-1,
-            dop=None,
-            samples_in_payload=1,
-            time_local=f["time_local"].isoformat()  # type: ignore[attr-defined]
-            if isinstance(f.get("time_local"), datetime)
-            else None,
-            alt_reference=str(f.get("alt_reference", "")),
-            satellites=f.get("satellites"),  # type: ignore[arg-type]
-            aircraft_pry_deg=f.get("aircraft_pry_deg"),  # type: ignore[arg-type]
-            gimbal_pry_deg=f.get("gimbal_pry_deg"),  # type: ignore[arg-type]
-        )
-        for f in complete
-        if f.get("t_s") is not None
-    )
-    if not fixes:
-        notes.append(
-            _note(
-                "W_TELEMETRY_NO_POSITION", f"{len(cues)} cues, none with a position", Severity.INFO
-            )
-        )
-    elif all(abs(f.lat) <= math.pi / 2 and abs(f.lon) <= math.pi for f in fixes):
-        notes.append(
-            _note(
-                "W_TELEMETRY_MAYBE_RADIANS",
-                "every position lies within +-pi/2, +-pi: if this firmware writes radians, the "
-                "positions are wrong (a place near 0 N 0 E looks the same in degrees)",
-            )
-        )
+    notes = _cue_notes(raw, complete, timed=read.timed, problems=read.problems)
+    fixes = tuple(_track_fix(f) for f in complete if f.get("t_s") is not None)
+    notes += _position_notes(fixes, len(cues))
     home = next((f["home"] for f in raw if "home" in f), None)
     return SrtTrack(
         path=str(p),
@@ -342,7 +365,7 @@ def parse_srt(path: str | Path) -> SrtTrack:
         fixes=fixes,
         home=home,  # type: ignore[arg-type]
         notes=tuple(notes),
-        duration_s=end_s if timed else _untimed_duration_s(raw),
+        duration_s=read.end_s if read.timed else _untimed_duration_s(raw),
     )
 
 

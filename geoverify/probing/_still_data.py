@@ -101,59 +101,85 @@ def closed_jpeg(data: bytes) -> bytes:
 # --- JPEG -----------------------------------------------------------------------------------------
 
 
+@dataclasses.dataclass(slots=True)
+class _JpegWalk:
+    """Where the walk through a JPEG's segments is, and what it has seen."""
+
+    data: bytes
+    pos: int = 2  # after SOI
+    scans: int = 0
+    restart_interval: int = 0
+    mcus: int = 0  # of a sequential (top to bottom) frame; 0 when unknown or progressive
+    exif: bool = False  # an APP1 EXIF segment is whole
+
+
 def _jpeg(data: bytes) -> ImageData:
-    end = len(data)
-    pos = 2  # after SOI
-    scans = 0
-    restart_interval = 0
-    mcus = 0  # of a sequential (top to bottom) frame; 0 when unknown or progressive
-    exif = False  # an APP1 EXIF segment is whole
+    walk = _JpegWalk(data)
     while True:
-        # fill bytes (FF FF ...) may precede a marker (T.81 B.1.1.2)
-        while pos + 1 < end and data[pos] == 0xFF and data[pos + 1] == 0xFF:
-            pos += 1
-        if pos + 2 > end:
-            return _jpeg_cut(data, pos, scans, exif)
-        if data[pos] != 0xFF:
+        found = _jpeg_step(walk)
+        if found is not None:
+            return found
+
+
+def _jpeg_step(w: _JpegWalk) -> ImageData | None:
+    """Take the walk past one marker (and a scan's data); the verdict when it ends there."""
+    data, end = w.data, len(w.data)
+    # fill bytes (FF FF ...) may precede a marker (T.81 B.1.1.2)
+    while w.pos + 1 < end and data[w.pos] == 0xFF and data[w.pos + 1] == 0xFF:
+        w.pos += 1
+    if w.pos + 2 > end:
+        return _jpeg_cut(data, w.pos, w.scans, w.exif)
+    if data[w.pos] != 0xFF:
+        return ImageData(
+            complete=False,
+            usable=w.scans > 0 or w.exif,
+            problem=f"the JPEG's structure breaks at byte {w.pos:,} (no marker where one "
+            "must be): the picture after it cannot be read",
+        )
+    marker = data[w.pos + 1]
+    if marker == 0xD9:  # EOI
+        if w.scans == 0:
             return ImageData(
-                complete=False,
-                usable=scans > 0 or exif,
-                problem=f"the JPEG's structure breaks at byte {pos:,} (no marker where one "
-                "must be): the picture after it cannot be read",
+                complete=False, usable=w.exif, problem="the JPEG ends before any image data"
             )
-        marker = data[pos + 1]
-        if marker == 0xD9:  # EOI
-            if scans == 0:
-                return ImageData(
-                    complete=False, usable=exif, problem="the JPEG ends before any image data"
-                )
-            return ImageData(complete=True)
-        if marker in _NO_LENGTH:
-            pos += 2
-            continue
-        if pos + 4 > end or pos + 2 + _u16(data, pos + 2) > end:
-            return _jpeg_cut(data, pos, scans, exif)
-        length = max(2, _u16(data, pos + 2))  # a length below 2 is no segment: step past it
-        exif = exif or (marker == 0xE1 and data[pos + 4 : pos + 10] == b"Exif\x00\x00")
-        if marker == 0xDD and length >= 4:  # DRI
-            restart_interval = _u16(data, pos + 4)
-        elif marker in (0xC0, 0xC1):  # SOF0, SOF1: sequential, coded top to bottom
-            mcus = _mcu_count(data, pos + 4, length - 2)
-        pos += 2 + length
-        if marker != 0xDA:  # SOS: its entropy-coded data follows the header
-            continue
-        scans += 1
-        found = _JPEG_MARKER.search(data, pos)
-        if found is None:
-            return ImageData(
-                complete=False,
-                problem=f"the JPEG's image data stops at byte {end:,}, inside scan {scans}, "
-                "with no end-of-image marker: the file is cut short"
-                + (_share(data, pos, restart_interval, mcus) if scans == 1 else "")
-                + "; the rest of the picture is missing (decoders fill it with a solid "
-                "colour, or refuse it)",
-            )
-        pos = found.start()
+        return ImageData(complete=True)
+    if marker in _NO_LENGTH:
+        w.pos += 2
+        return None
+    if w.pos + 4 > end or w.pos + 2 + _u16(data, w.pos + 2) > end:
+        return _jpeg_cut(data, w.pos, w.scans, w.exif)
+    _jpeg_segment(w, marker)
+    if marker != 0xDA:  # SOS: its entropy-coded data follows the header
+        return None
+    return _jpeg_scan(w)
+
+
+def _jpeg_segment(w: _JpegWalk, marker: int) -> None:
+    """Note what a whole segment says (EXIF, restart interval, frame size) and step past it."""
+    data, pos = w.data, w.pos
+    length = max(2, _u16(data, pos + 2))  # a length below 2 is no segment: step past it
+    w.exif = w.exif or (marker == 0xE1 and data[pos + 4 : pos + 10] == b"Exif\x00\x00")
+    if marker == 0xDD and length >= 4:  # DRI
+        w.restart_interval = _u16(data, pos + 4)
+    elif marker in (0xC0, 0xC1):  # SOF0, SOF1: sequential, coded top to bottom
+        w.mcus = _mcu_count(data, pos + 4, length - 2)
+    w.pos += 2 + length
+
+
+def _jpeg_scan(w: _JpegWalk) -> ImageData | None:
+    """Step over a scan's entropy-coded data to the next marker (the verdict if there is none)."""
+    w.scans += 1
+    found = _JPEG_MARKER.search(w.data, w.pos)
+    if found is None:
+        share = _share(w.data, w.pos, w.restart_interval, w.mcus) if w.scans == 1 else ""
+        return ImageData(
+            complete=False,
+            problem=f"the JPEG's image data stops at byte {len(w.data):,}, inside scan "
+            f"{w.scans}, with no end-of-image marker: the file is cut short{share}; the rest "
+            "of the picture is missing (decoders fill it with a solid colour, or refuse it)",
+        )
+    w.pos = found.start()
+    return None
 
 
 # markers without a length: TEM, RST0-7, SOI, EOI
@@ -316,22 +342,10 @@ def _heif_verdict(info: _Meta, size: int, overrun: tuple[str, int, int] | None) 
     exif_lost = any(_missing_bytes(info.extents.get(i, []), size) for i in exif)
     if not missing and not exif_lost and overrun is None:
         return ImageData(complete=True)
-    total = sum(length for i in coded for _, length in info.extents.get(i, []))
-    lost = sum(_missing_bytes(info.extents.get(i, []), size) for i in coded)
-    kind = "tiles" if len(coded) > 1 else "item"
     parts = []
     if overrun is not None:
         parts.append(f"the file is cut short: {_overrun_text(overrun, size)}")
-    if missing and len(missing) == len(coded):
-        parts.append("the primary image's data lies past the end: no picture is present")
-    elif missing:
-        parts.append(
-            f"{len(missing)} of the primary image's {len(coded)} {kind} ({lost:,} of its "
-            f"{total:,} bytes) reach past the end: that part of the picture is missing "
-            "(decoders fill it with a solid colour, or refuse it)"
-        )
-    elif coded:
-        parts.append(f"the primary image's {len(coded)} {kind} are whole")
+    parts += _primary_parts(info, coded, missing, size)
     if exif_lost:
         parts.append("the EXIF item lies past the end: its capture claims are lost")
     usable = len(missing) < len(coded) or (bool(exif) and not exif_lost)
@@ -341,6 +355,24 @@ def _heif_verdict(info: _Meta, size: int, overrun: tuple[str, int, int] | None) 
         problem="; ".join(parts),
         exif_lost=exif_lost,
     )
+
+
+def _primary_parts(info: _Meta, coded: list[int], missing: list[int], size: int) -> list[str]:
+    """Say how much of the primary image's data is there."""
+    kind = "tiles" if len(coded) > 1 else "item"
+    if missing and len(missing) == len(coded):
+        return ["the primary image's data lies past the end: no picture is present"]
+    if missing:
+        total = sum(length for i in coded for _, length in info.extents.get(i, []))
+        lost = sum(_missing_bytes(info.extents.get(i, []), size) for i in coded)
+        return [
+            f"{len(missing)} of the primary image's {len(coded)} {kind} ({lost:,} of its "
+            f"{total:,} bytes) reach past the end: that part of the picture is missing "
+            "(decoders fill it with a solid colour, or refuse it)"
+        ]
+    if coded:
+        return [f"the primary image's {len(coded)} {kind} are whole"]
+    return []
 
 
 def _missing_bytes(extents: list[tuple[int, int]], size: int) -> int:

@@ -64,74 +64,90 @@ def _fields(fix: Any) -> dict[str, Any]:
     }
 
 
+def _geojson(rows: list[dict[str, Any]], name: str, source: str) -> bytes:
+    line = {
+        "type": "Feature",
+        "geometry": {"type": "LineString", "coordinates": [[r["lon"], r["lat"]] for r in rows]},
+        "properties": {"name": name, "source": source, "fixes": len(rows)},
+    }
+    points = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
+            "properties": {k: v for k, v in r.items() if k not in ("lat", "lon")},
+        }
+        for r in rows
+    ]
+    doc = {"type": "FeatureCollection", "features": [line, *points]}
+    return (json.dumps(doc, ensure_ascii=False, allow_nan=False, indent=1) + "\n").encode()
+
+
+def _csv(rows: list[dict[str, Any]], name: str, source: str) -> bytes:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["t_s"])
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue().encode("utf-8")
+
+
+def _gpx_point(r: dict[str, Any]) -> str:
+    ele = f"<ele>{r['alt_m']}</ele>" if r["alt_m"] is not None else ""
+    when = f"<time>{r['time_utc'].replace('+00:00', 'Z')}</time>" if r["time_utc"] else ""
+    desc = f"t_s={r['t_s']}" + (f" local={r['time_local']}" if r["time_local"] else "")
+    return f'<trkpt lat="{r["lat"]}" lon="{r["lon"]}">{ele}{when}<desc>{_xml(desc)}</desc></trkpt>'
+
+
+def _gpx(rows: list[dict[str, Any]], name: str, source: str) -> bytes:
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<gpx version="1.1" creator="geoverify" xmlns="http://www.topografix.com/GPX/1/1">',
+        f"<trk><name>{_xml(name)}</name><desc>{_xml(source)}</desc><trkseg>",
+        *(_gpx_point(r) for r in rows),
+        "</trkseg></trk></gpx>",
+    ]
+    return ("\n".join(out) + "\n").encode("utf-8")
+
+
+def _kml_point(r: dict[str, Any]) -> str:
+    when = (
+        f"<TimeStamp><when>{r['time_utc'].replace('+00:00', 'Z')}</when></TimeStamp>"
+        if r["time_utc"]
+        else ""
+    )
+    return (
+        f"<Placemark><name>{r['t_s']} s</name>{when}<Point><coordinates>"
+        f"{r['lon']},{r['lat']}</coordinates></Point></Placemark>"
+    )
+
+
+def _kml(rows: list[dict[str, Any]], name: str, source: str) -> bytes:
+    coords = " ".join(
+        f"{r['lon']},{r['lat']}" + (f",{r['alt_m']}" if r["alt_m"] is not None else "")
+        for r in rows
+    )
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<kml xmlns="http://www.opengis.net/kml/2.2"><Document>',
+        f"<name>{_xml(name)}</name><description>{_xml(source)}</description>",
+        "<Placemark><name>track</name><LineString><altitudeMode>absolute</altitudeMode>"
+        f"<coordinates>{coords}</coordinates></LineString></Placemark>",
+        *(_kml_point(r) for r in rows),
+        "</Document></kml>",
+    ]
+    return ("\n".join(out) + "\n").encode("utf-8")
+
+
+_WRITERS = {"geojson": _geojson, "csv": _csv, "gpx": _gpx, "kml": _kml}
+
+
 def export_track(track: GpsTrack, fmt: str, *, name: str = "track") -> bytes:
     """Serialise ``track`` in ``fmt`` (one of ``TRACK_FORMATS``); UTF-8 bytes."""
+    write = _WRITERS.get(fmt)
+    if write is None:
+        msg = f"unknown track format {fmt!r}"
+        raise ValueError(msg)
     rows = [{k: _text(v) for k, v in _fields(f).items()} for f in track.fixes]
-    name, source = _text(name), _text(track.source)
-    if fmt == "geojson":
-        line = {
-            "type": "Feature",
-            "geometry": {"type": "LineString", "coordinates": [[r["lon"], r["lat"]] for r in rows]},
-            "properties": {"name": name, "source": source, "fixes": len(rows)},
-        }
-        points = [
-            {
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
-                "properties": {k: v for k, v in r.items() if k not in ("lat", "lon")},
-            }
-            for r in rows
-        ]
-        doc = {"type": "FeatureCollection", "features": [line, *points]}
-        return (json.dumps(doc, ensure_ascii=False, allow_nan=False, indent=1) + "\n").encode()
-    if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["t_s"])
-        writer.writeheader()
-        writer.writerows(rows)
-        return buf.getvalue().encode("utf-8")
-    if fmt == "gpx":
-        out = [
-            '<?xml version="1.0" encoding="UTF-8"?>',
-            '<gpx version="1.1" creator="geoverify" xmlns="http://www.topografix.com/GPX/1/1">',
-            f"<trk><name>{_xml(name)}</name><desc>{_xml(source)}</desc><trkseg>",
-        ]
-        for r in rows:
-            ele = f"<ele>{r['alt_m']}</ele>" if r["alt_m"] is not None else ""
-            when = f"<time>{r['time_utc'].replace('+00:00', 'Z')}</time>" if r["time_utc"] else ""
-            desc = f"t_s={r['t_s']}" + (f" local={r['time_local']}" if r["time_local"] else "")
-            out.append(
-                f'<trkpt lat="{r["lat"]}" lon="{r["lon"]}">{ele}{when}'
-                f"<desc>{_xml(desc)}</desc></trkpt>"
-            )
-        out.append("</trkseg></trk></gpx>")
-        return ("\n".join(out) + "\n").encode("utf-8")
-    if fmt == "kml":
-        coords = " ".join(
-            f"{r['lon']},{r['lat']}" + (f",{r['alt_m']}" if r["alt_m"] is not None else "")
-            for r in rows
-        )
-        out = [
-            '<?xml version="1.0" encoding="UTF-8"?>',
-            '<kml xmlns="http://www.opengis.net/kml/2.2"><Document>',
-            f"<name>{_xml(name)}</name><description>{_xml(source)}</description>",
-            "<Placemark><name>track</name><LineString><altitudeMode>absolute</altitudeMode>"
-            f"<coordinates>{coords}</coordinates></LineString></Placemark>",
-        ]
-        for r in rows:
-            when = (
-                f"<TimeStamp><when>{r['time_utc'].replace('+00:00', 'Z')}</when></TimeStamp>"
-                if r["time_utc"]
-                else ""
-            )
-            out.append(
-                f"<Placemark><name>{r['t_s']} s</name>{when}<Point><coordinates>"
-                f"{r['lon']},{r['lat']}</coordinates></Point></Placemark>"
-            )
-        out.append("</Document></kml>")
-        return ("\n".join(out) + "\n").encode("utf-8")
-    msg = f"unknown track format {fmt!r}"
-    raise ValueError(msg)
+    return write(rows, _text(name), _text(track.source))
 
 
 def position_at(

@@ -30,6 +30,7 @@ again is never written (``E_REGISTRY_WRITE_REFUSED``).
 from __future__ import annotations
 
 from geoverify.registry._coords import describe_positions, parse_geometry, parse_position
+from geoverify.registry._lock import LOCK_WAIT_S
 from geoverify.registry._model import (
     REGISTRY_FORMAT,
     FieldChange,
@@ -44,8 +45,8 @@ from geoverify.registry._model import (
     point_landmark,
 )
 from geoverify.registry._read import load_registry, registry_from_geojson
+from geoverify.registry._update import update_landmark
 from geoverify.registry._write import (
-    LOCK_WAIT_S,
     add_landmark,
     add_landmarks,
     add_reference_image,
@@ -55,7 +56,6 @@ from geoverify.registry._write import (
     remove_landmark,
     save_registry,
     set_area_of_interest,
-    update_landmark,
 )
 
 __all__ = [

@@ -159,25 +159,34 @@ def parse_geometry(
         p = parse_position(at)
         return Point(p.lon, p.lat), notes
     if line is not None:
-        pts = _positions(line)
-        if len(pts) < 2:
-            msg = "a line needs at least two positions separated by ;"
-            raise InputError(msg, code="E_INPUT_COORD", hint="e.g. 48.59,38.00; 48.60,38.01")
-        return LineString([(p.lon, p.lat) for p in pts]), notes
+        return _line_of(line), notes
     if area is not None:
-        pts = _positions(area)
-        if pts and pts[0] != pts[-1]:
-            pts.append(pts[0])
-            notes.append("the ring was closed: its first position was repeated at the end")
-        if len(pts) < 4:
-            msg = "an area needs at least three distinct positions separated by ;"
-            raise InputError(msg, code="E_INPUT_COORD", hint="e.g. 48.59,38.00; 48.60,38.01; ...")
-        return Polygon([(p.lon, p.lat) for p in pts]), notes
+        return _area_of(area, notes), notes
     if wkt is not None:
         return _from_wkt(wkt), notes
     if geojson is not None:
         return _from_geojson(geojson), notes
     return None, notes
+
+
+def _line_of(text: str) -> LineString:
+    pts = _positions(text)
+    if len(pts) < 2:
+        msg = "a line needs at least two positions separated by ;"
+        raise InputError(msg, code="E_INPUT_COORD", hint="e.g. 48.59,38.00; 48.60,38.01")
+    return LineString([(p.lon, p.lat) for p in pts])
+
+
+def _area_of(text: str, notes: list[str]) -> Polygon:
+    """Read an area's ring, closing it (and saying so in ``notes``) when it is open."""
+    pts = _positions(text)
+    if pts and pts[0] != pts[-1]:
+        pts.append(pts[0])
+        notes.append("the ring was closed: its first position was repeated at the end")
+    if len(pts) < 4:
+        msg = "an area needs at least three distinct positions separated by ;"
+        raise InputError(msg, code="E_INPUT_COORD", hint="e.g. 48.59,38.00; 48.60,38.01; ...")
+    return Polygon([(p.lon, p.lat) for p in pts])
 
 
 def _from_wkt(wkt: str) -> BaseGeometry:

@@ -316,15 +316,27 @@ class Registry:
         """Return the ``k`` landmarks nearest to ``point`` (geodesic metres), optionally by tags."""
         if self._tree is None:
             return []
-        pool = [i for i in self._tree_ids if self.landmarks[i].has_tags(tags)] if tags else []
-        if tags and not pool:
+        if tags:
+            pool = [i for i in self._tree_ids if self.landmarks[i].has_tags(tags)]
+            if not pool:
+                return []
+            if len(pool) <= 2048:  # a small tagged subset: measure it all
+                return self._measured(point, pool)[:k]
+        return self._nearest_by_radius(point, tags=tags, k=k)
+
+    def _measured(self, point: LatLon, pool: list[int]) -> list[tuple[Landmark, float]]:
+        """Return the landmarks of ``pool`` (indexes) with a position, nearest first."""
+        measured = [
+            (self.landmarks[i], geodesic_distance_m(point, self.landmarks[i])) for i in pool
+        ]
+        return sorted(((lm, d) for lm, d in measured if d is not None), key=lambda x: x[1])
+
+    def _nearest_by_radius(
+        self, point: LatLon, *, tags: Mapping[str, str] | None, k: int
+    ) -> list[tuple[Landmark, float]]:
+        """Grow a geodesic radius until it holds ``k`` landmarks (or the whole Earth)."""
+        if self._tree is None:
             return []
-        if tags and len(pool) <= 2048:  # a small tagged subset: measure it all
-            measured = [
-                (self.landmarks[i], geodesic_distance_m(point, self.landmarks[i])) for i in pool
-            ]
-            ranked = sorted(((lm, d) for lm, d in measured if d is not None), key=lambda x: x[1])
-            return ranked[:k]
         # planar nearest neighbours give a radius that surely holds the k geodesic nearest
         probe = Point(point.lon, point.lat)
         radius = 0.0

@@ -1,59 +1,52 @@
-"""Writing a registry: GeoJSON out, locked atomic edits."""
+"""Writing a registry: GeoJSON out, and locked atomic edits of the file.
+
+Every edit reads the file under its lock (``_lock``), changes the registry in memory, writes
+back the features it did not touch as they were read, and validates the result with the loading
+rules before it replaces the file. ``update_landmark`` is in ``_update``.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import errno
-import fcntl
 import json
-import math
 import os
-import stat
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import shapely
-from shapely.geometry import (
-    mapping,
-)
-from shapely.geometry.base import BaseGeometry
+from shapely.geometry import mapping
 
 from geoverify._io import write_atomic
 from geoverify._output import real_path
 from geoverify.errors import GeoverifyError, InputError, OutputError, RegistryError
 from geoverify.models import Note
-from geoverify.registry._coords import describe_positions
+from geoverify.registry._document import DEEP_HINT, parse_registry_document, read_registry_bytes
+from geoverify.registry._lock import LOCK_WAIT_S, locked
 from geoverify.registry._model import (
     REGISTRY_FORMAT,
-    FieldChange,
     Landmark,
-    LandmarkEdit,
-    LandmarkUpdate,
     ReferenceImage,
     Registry,
     Source,
 )
-from geoverify.registry._read import (
-    AREA_MEMBER,
-    parse_registry_document,
-    read_registry_bytes,
-    registry_from_geojson,
-    structured_notes,
-)
-
-# How long a writer waits for another process's lock on the registry before it gives up,
-# seconds (every writer takes ``lock_wait_s``).
-LOCK_WAIT_S = 10.0
-_LOCK_POLL_S = 0.1
-
-# --- writing -------------------------------------------------------------------------------------
+from geoverify.registry._read import AREA_MEMBER, registry_from_geojson, structured_notes
 
 
 def _feature(lm: Landmark) -> dict[str, Any]:
+    geometry = None
+    if lm.geometry is not None:
+        geometry = _listify(mapping(lm.geometry))
+    feature: dict[str, Any] = {"type": "Feature", "id": lm.id}
+    for key, value in lm.foreign_members.items():
+        feature.setdefault(key, value)
+    feature["geometry"] = geometry
+    feature["properties"] = _properties(lm)
+    return feature
+
+
+def _properties(lm: Landmark) -> dict[str, Any]:
+    """Return a feature's properties: what geoverify models, then what it kept as read."""
     props: dict[str, Any] = {"name": lm.name}
     if lm.aliases:
         props["aliases"] = list(lm.aliases)
@@ -62,36 +55,31 @@ def _feature(lm: Landmark) -> dict[str, Any]:
     if lm.uncertainty_m is not None:
         props["uncertainty_m"] = lm.uncertainty_m
     if lm.sources:
-        props["sources"] = [
-            {k: v for k, v in dataclasses.asdict(s).items() if v not in ("", None)}
-            for s in lm.sources
-        ]
+        props["sources"] = [source_properties(s) for s in lm.sources]
     if lm.reference_images:
-        props["reference_images"] = [
-            {
-                **{"path": r.path, "sha256": r.sha256},
-                **({"note": r.note} if r.note else {}),
-                **{k: v for k, v in r.extra.items() if k not in ("path", "sha256", "note")},
-            }
-            for r in lm.reference_images
-        ]
-    structured = lm.extra_properties.get("notes")
+        props["reference_images"] = [_image_properties(r) for r in lm.reference_images]
     for key, value in lm.extra_properties.items():
         if key != "notes":
             props.setdefault(key, value)
+    structured = lm.extra_properties.get("notes")
     if structured is not None and lm.notes == structured_notes(structured):
         props["notes"] = structured  # unchanged since it was read: the object as it was
     elif lm.notes:
         props["notes"] = lm.notes
-    geometry = None
-    if lm.geometry is not None:
-        geometry = _listify(mapping(lm.geometry))
-    feature: dict[str, Any] = {"type": "Feature", "id": lm.id}
-    for key, value in lm.foreign_members.items():
-        feature.setdefault(key, value)
-    feature["geometry"] = geometry
-    feature["properties"] = props
-    return feature
+    return props
+
+
+def source_properties(source: Source) -> dict[str, Any]:
+    """Return a source as its GeoJSON object: the fields that are given (not empty, not null)."""
+    return {k: v for k, v in dataclasses.asdict(source).items() if v not in ("", None)}
+
+
+def _image_properties(image: ReferenceImage) -> dict[str, Any]:
+    return {
+        **{"path": image.path, "sha256": image.sha256},
+        **({"note": image.note} if image.note else {}),
+        **{k: v for k, v in image.extra.items() if k not in ("path", "sha256", "note")},
+    }
 
 
 def _listify(obj: Any) -> Any:
@@ -147,7 +135,7 @@ def _roundtrip(doc: dict[str, Any]) -> Any:
         raise RegistryError(
             msg,
             code="E_REGISTRY_WRITE_REFUSED",
-            hint="A registry is a few levels deep: remove the deeply nested value.",
+            hint=DEEP_HINT,
         ) from None
     except (ValueError, TypeError, UnicodeEncodeError) as exc:
         msg = f"the registry cannot be written as GeoJSON: {exc}"
@@ -176,80 +164,6 @@ def _encode_checked(doc: dict[str, Any], target: Path) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
-def _lock_error(path: Path, lock: Path, why: str) -> OutputError:
-    msg = f"cannot lock {str(path)!r}: its lock file {str(lock)!r} {why}"
-    return OutputError(
-        msg,
-        code="E_REGISTRY_LOCK",
-        hint=f"Delete {str(lock)!r} (geoverify makes a new one); the registry is unchanged.",
-    )
-
-
-def _open_lock(path: Path, lock: Path) -> int:
-    """Open (or create) the lock file itself: never through a link, never a FIFO or device."""
-    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
-    try:
-        fd = os.open(lock, flags, 0o666)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise _lock_error(path, lock, "is a symbolic link: refused") from None
-        if exc.errno in (errno.EISDIR, errno.ENXIO):
-            raise _lock_error(path, lock, "is not a regular file") from None
-        msg = f"cannot lock {str(path)!r}: {exc.strerror}"
-        raise OutputError(
-            msg, code="E_OUTPUT_WRITE", hint="The registry's folder must be writable."
-        ) from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise _lock_error(path, lock, "is not a regular file")
-    return fd
-
-
-@contextlib.contextmanager
-def _locked(path: Path, wait_s: float) -> Iterator[None]:
-    """Hold an exclusive lock on ``path``'s sidecar ``.lock``; wait at most ``wait_s`` seconds.
-
-    The lock file is opened with ``O_NOFOLLOW``: a symbolic link planted at its name is
-    refused (``E_REGISTRY_LOCK``), so nothing is ever created or opened at a link's target.
-    Another process's lock is polled (``LOCK_NB``) until ``wait_s`` has passed, then refused
-    (``E_REGISTRY_LOCKED``) with the registry unchanged.
-    """
-    if not (isinstance(wait_s, int | float) and math.isfinite(wait_s) and wait_s >= 0):
-        msg = f"lock_wait_s must be a finite number of seconds >= 0, got {wait_s!r}"
-        raise InputError(msg, code="E_INPUT_OPTION", hint="e.g. lock_wait_s=10.0")
-    lock = path.with_name(path.name + ".lock")
-    fd = _open_lock(path, lock)
-    try:
-        deadline = time.monotonic() + wait_s
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    msg = (
-                        f"another process holds the lock on {str(path)!r} ({lock.name}): "
-                        f"waited {wait_s:g} s"
-                    )
-                    raise OutputError(
-                        msg,
-                        code="E_REGISTRY_LOCKED",
-                        hint="Another geoverify command is editing this registry: let it "
-                        "finish, then run this again (the registry is unchanged). "
-                        f"`fuser -v {str(lock)!r}` names the process.",
-                    ) from None
-                time.sleep(min(_LOCK_POLL_S, left))
-            except OSError as exc:
-                raise _lock_error(path, lock, f"cannot be locked: {exc.strerror}") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
-
-
 def save_registry(
     registry: Registry, path: str | os.PathLike[str], *, lock_wait_s: float = LOCK_WAIT_S
 ) -> None:
@@ -263,7 +177,7 @@ def save_registry(
     """
     p = real_path(path)
     data = _encode_checked(registry_to_geojson(registry), p)
-    with _locked(p, lock_wait_s):
+    with locked(p, lock_wait_s):
         write_atomic(p, data)
 
 
@@ -281,12 +195,12 @@ def _read_current(path: Path) -> tuple[dict[str, Any], Registry]:
     return doc, registry_from_geojson(doc, where=str(path), base_dir=path.parent)
 
 
-def _modify(path: Path, change: Callable[[Registry], Registry], wait_s: float) -> Registry:
+def modify_registry(path: Path, change: Callable[[Registry], Registry], wait_s: float) -> Registry:
     """Edit the registry file under its lock: features not edited are written back as read.
 
     A ``change`` that returns the registry it was given writes nothing.
     """
-    with _locked(path, wait_s):
+    with locked(path, wait_s):
         doc, current = _read_current(path)
         updated = change(current)
         if updated is current:
@@ -310,7 +224,7 @@ def _modify(path: Path, change: Callable[[Registry], Registry], wait_s: float) -
         return updated
 
 
-def _refuse_unwritable(lm: Landmark) -> None:
+def refuse_unwritable(lm: Landmark) -> None:
     problems = landmark_problems(lm)
     if problems:
         first = problems[0].rsplit(" [", 1)[0]
@@ -346,13 +260,18 @@ def add_landmark(
     landmark: Landmark,
     *,
     replace: bool = False,
+    force: bool = False,
     lock_wait_s: float = LOCK_WAIT_S,
 ) -> Registry:
     """Add (or with ``replace`` redefine) a landmark in the registry file, under a lock.
 
-    See ``add_landmarks``; ``update_landmark`` changes some fields of a landmark.
+    A landmark whose swapped coordinates (lat/lon for lon/lat) fall inside the registry's area
+    of interest while it lies outside is refused (``RegistryError``, ``E_PROBABLY_SWAPPED``,
+    the registry unchanged) unless ``force``; ``area_warnings`` says what the area of interest
+    makes of a landmark before it is added. See ``add_landmarks``; ``update_landmark`` changes
+    some fields of a landmark.
     """
-    return add_landmarks(path, [landmark], replace=replace, lock_wait_s=lock_wait_s)
+    return _add(path, [landmark], replace=replace, refuse_swapped=not force, wait_s=lock_wait_s)
 
 
 def add_landmarks(
@@ -376,15 +295,30 @@ def add_landmarks(
     (``E_REGISTRY_LOCKED``); a lock file that is a symbolic link is refused
     (``E_REGISTRY_LOCK``).
     """
+    return _add(path, landmarks, replace=replace, refuse_swapped=False, wait_s=lock_wait_s)
+
+
+def _add(
+    path: str | os.PathLike[str],
+    landmarks: Sequence[Landmark],
+    *,
+    replace: bool,
+    refuse_swapped: bool,
+    wait_s: float,
+) -> Registry:
+    """Add ``landmarks`` (see ``add_landmarks``); ``refuse_swapped``: as ``add_landmark``."""
     p = real_path(path)
     new_ids = [lm.id for lm in landmarks]
     if len(set(new_ids)) != len(new_ids):
         msg = "the landmarks to add repeat an id"
         raise RegistryError(msg, code="E_DUPLICATE_ID", hint="Give every landmark its own id.")
     for lm in landmarks:
-        _refuse_unwritable(lm)
+        refuse_unwritable(lm)
 
     def change(reg: Registry) -> Registry:
+        if refuse_swapped:
+            for lm in landmarks:
+                area_warnings(reg, lm)  # raises E_PROBABLY_SWAPPED
         incoming = set(new_ids)
         old = {lm.id: lm for lm in reg.landmarks if lm.id in incoming}
         if old and not replace:
@@ -403,136 +337,7 @@ def add_landmarks(
         kept = tuple(lm for lm in reg.landmarks if lm.id not in incoming)
         return dataclasses.replace(reg, landmarks=(*kept, *added))
 
-    return _modify(p, change, lock_wait_s)
-
-
-def _render(value: Any) -> str:
-    """Render a field's value as one line for the analyst (text as JSON, so spaces show)."""
-    if value is None:
-        return "not stated"
-    if isinstance(value, BaseGeometry):
-        where = describe_positions(value)  # "lat, lon"
-        if len(where) == 1:
-            return f"{value.geom_type} {where[0]}"
-        count = len(shapely.get_coordinates(value))
-        return f"{value.geom_type} of {count} positions from {where[0]}"
-    if isinstance(value, float | int):
-        return f"{value:g} m"
-    if isinstance(value, tuple) and value and isinstance(value[0], Source):
-        value = [{k: v for k, v in dataclasses.asdict(s).items() if v not in ("", None)}
-                 for s in value]  # fmt: skip
-    elif isinstance(value, tuple):
-        value = list(value)
-    elif not isinstance(value, str):
-        value = dict(value)
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _edited(lm: Landmark, edit: LandmarkEdit) -> Landmark:
-    """Apply ``edit`` to ``lm``: replace what it gives, add aliases, tags and sources."""
-    extra = dict(lm.extra_properties)
-    if edit.notes is not None:
-        extra.pop("notes", None)  # a structured notes object gives way to the new text
-    aliases = (*lm.aliases, *(a for a in dict.fromkeys(edit.aliases) if a not in lm.aliases))
-    sources = (*lm.sources, *(s for s in dict.fromkeys(edit.sources) if s not in lm.sources))
-    return dataclasses.replace(
-        lm,
-        name=lm.name if edit.name is None else edit.name,
-        aliases=aliases,
-        tags={**lm.tags, **edit.tags},
-        geometry=lm.geometry if edit.geometry is None else edit.geometry,
-        original_geometry=lm.original_geometry if edit.geometry is None else None,
-        uncertainty_m=lm.uncertainty_m if edit.uncertainty_m is None else edit.uncertainty_m,
-        sources=sources,
-        notes=lm.notes if edit.notes is None else edit.notes,
-        extra_properties=extra,
-    )
-
-
-_EDITED_FIELDS = ("name", "geometry", "uncertainty_m", "aliases", "tags", "sources", "notes")
-
-
-def update_landmark(
-    path: str | os.PathLike[str],
-    landmark_id: str,
-    edit: LandmarkEdit,
-    *,
-    force: bool = False,
-    lock_wait_s: float = LOCK_WAIT_S,
-) -> LandmarkUpdate:
-    """Change some fields of a landmark in the registry file, keeping all the others.
-
-    What ``edit`` gives replaces the name, geometry, uncertainty and notes; its aliases,
-    sources and tags are added to the landmark's (a tag's new value replaces that key's old
-    one). Reference images and what geoverify does not model are kept. The landmark is found
-    by its exact id (``E_UNKNOWN_LANDMARK``). Like ``add_landmark``, the result is checked with
-    the loading rules first (``E_REGISTRY_WRITE_REFUSED``), under the lock (at most
-    ``lock_wait_s`` seconds of waiting, ``E_REGISTRY_LOCKED``); an edit that changes nothing
-    writes nothing.
-
-    A new geometry whose swapped coordinates fall inside the registry's area of interest is
-    refused (``E_PROBABLY_SWAPPED``) unless ``force``; ``LandmarkUpdate.warnings`` holds the
-    area-of-interest warnings of the new geometry.
-
-    Returns
-    -------
-    LandmarkUpdate
-        The registry written, the landmark before and after, and each field changed with its
-        old and new value as text.
-    """
-    p = real_path(path)
-    if edit == LandmarkEdit():
-        msg = f"nothing to change in landmark {landmark_id!r}"
-        raise InputError(
-            msg,
-            code="E_INPUT_OPTION",
-            hint="Give a geometry, a name, aliases, tags, sources, notes or an uncertainty.",
-        )
-    outcome: list[LandmarkUpdate] = []
-
-    def change(reg: Registry) -> Registry:
-        before = next((lm for lm in reg.landmarks if lm.id == landmark_id), None)
-        if before is None:
-            msg = f"no landmark {landmark_id!r} in {str(p)!r}"
-            raise RegistryError(
-                msg,
-                code="E_UNKNOWN_LANDMARK",
-                hint="Give the landmark's exact id (`geoverify registry list`), or add it with "
-                "`geoverify registry add`.",
-            )
-        after = _edited(before, edit)
-        changes = tuple(
-            FieldChange(
-                field=f,
-                old=_render(getattr(before, f)),
-                new=_render(getattr(after, f)),
-            )
-            for f in _EDITED_FIELDS
-            if not _same(getattr(before, f), getattr(after, f))
-        )
-        warnings = area_warnings(reg, after, force=force) if edit.geometry is not None else ()
-        if not changes:
-            outcome.append(LandmarkUpdate(registry=reg, before=before, after=before,
-                                          changes=(), warnings=warnings))  # fmt: skip
-            return reg
-        _refuse_unwritable(after)
-        updated = dataclasses.replace(
-            reg, landmarks=tuple(after if lm is before else lm for lm in reg.landmarks)
-        )
-        outcome.append(LandmarkUpdate(registry=updated, before=before, after=after,
-                                      changes=changes, warnings=warnings))  # fmt: skip
-        return updated
-
-    _modify(p, change, lock_wait_s)
-    return outcome[0]
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, BaseGeometry) and isinstance(b, BaseGeometry):
-        return bool(a.equals_exact(b, 0.0)) and a.geom_type == b.geom_type
-    if isinstance(a, BaseGeometry) or isinstance(b, BaseGeometry):
-        return False
-    return bool(a == b)
+    return modify_registry(p, change, wait_s)
 
 
 def area_warnings(
@@ -582,7 +387,7 @@ def remove_landmark(
             )
         return dataclasses.replace(reg, landmarks=kept)
 
-    return _modify(p, change, lock_wait_s)
+    return modify_registry(p, change, lock_wait_s)
 
 
 def set_area_of_interest(
@@ -604,7 +409,9 @@ def set_area_of_interest(
             raise InputError(
                 msg, code="E_INPUT_OPTION", hint="Give west,south,east,north in degrees."
             )
-    return _modify(p, lambda reg: dataclasses.replace(reg, area_of_interest=box), lock_wait_s)
+    return modify_registry(
+        p, lambda reg: dataclasses.replace(reg, area_of_interest=box), lock_wait_s
+    )
 
 
 def add_reference_image(
@@ -666,4 +473,4 @@ def add_reference_image(
             reg, landmarks=tuple(new if x.id == lm.id else x for x in reg.landmarks)
         )
 
-    return _modify(p, change, lock_wait_s)
+    return modify_registry(p, change, lock_wait_s)

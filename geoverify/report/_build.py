@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 
 from geoverify._version import __version__
-from geoverify.evidence import BottomLine
-from geoverify.models import CheckResult, Verdict, to_jsonable
+from geoverify.evidence import BottomLine, CameraPosition, camera_positions
+from geoverify.models import CheckResult, LatLon, Verdict, to_jsonable
 from geoverify.registry import Registry
 from geoverify.report._model import (
     REPORT_SCHEMA_VERSION,
@@ -27,10 +27,11 @@ from geoverify.report._model import (
 )
 
 if TYPE_CHECKING:
-    from geoverify.claims import ClaimSet
+    from geoverify.claims import ClaimSet, Hypothesis
     from geoverify.frames import FrameSelection
     from geoverify.matching import FrameMatch
     from geoverify.probing import MediaInfo
+    from geoverify.registry import Landmark
 
 
 def versions(decoder: Mapping[str, str]) -> dict[str, str]:
@@ -119,108 +120,15 @@ def build_report(
     Every frame is shown: a matched frame with its inlier correspondences (``annotated``),
     the others as they are, with the reason they did not match.
     """
-    from geoverify.evidence import camera_positions
-
-    annotated = annotated or {}
-    images: dict[str, str] = {}
-    records = []
-    by_number = {fm.frame_number: fm for fm in matches}
-    matched = {n for n, fm in by_number.items() if fm.match.verdict in ("match", "ambiguous")}
-    for frame in selection.frames:
-        key = f"frame_{frame.frame_number}"
-        if frame.frame_number in annotated and frame.frame_number in matched:
-            images[key] = jpeg_data_uri(annotated[frame.frame_number], max_width=900)
-        elif frame.image_bgr is not None and frame.image_bgr.size:
-            images[key] = jpeg_data_uri(frame.image_bgr, max_width=640)
-        fm = by_number.get(frame.frame_number)
-        if fm is None:
-            records.append(
-                MatchRecord(
-                    t_s=frame.t_s,
-                    frame_number=frame.frame_number,
-                    verdict="not_matched",
-                    landmark_id=None,
-                    inliers=0,
-                    runner_up=None,
-                    false_match_rate=None,
-                    controls=0,
-                    mirrored=False,
-                    affine=False,
-                    notes=("not matched: no landmark in the registry has a reference image",),
-                    image_key=key,
-                    verdict_text="not matched",
-                    affine_decision="off",
-                )
-            )
-            continue
-        m = fm.match
-        lid = m.best.landmark_id if m.best else None
-        records.append(
-            MatchRecord(
-                t_s=fm.t_s,
-                frame_number=fm.frame_number,
-                verdict=m.verdict,
-                landmark_id=lid,
-                inliers=m.best.inliers if m.best else 0,
-                runner_up=m.runner_up.landmark_id if m.runner_up else None,
-                false_match_rate=m.false_match_rate,
-                controls=m.controls,
-                mirrored=m.mirrored and m.verdict == "match",
-                affine=m.affine,
-                notes=tuple(m.notes),
-                image_key=key,
-                reference_image=(m.best.image if m.best else None)
-                if frame.frame_number in annotated and frame.frame_number in matched
-                else None,
-                verdict_text=m.verdict_text,
-                affine_decision=m.affine_decision,
-                control_references=m.control_references,
-                false_match_rate_at_floor=m.false_match_rate_at_floor,
-                false_match_rate_text=m.false_match_rate_text,
-                excluded_controls=m.excluded_controls,
-            )
-        )
     from geoverify.probing._track import frame_cameras
 
+    records, images = _frame_records(selection, matches, annotated or {})
     cams = frame_cameras(media.gps_track, selection.frames)
-    mentioned = {
-        lm_id for c in checks for cand in c.candidates for lm_id in cand.landmarks.values()
-    }
-    mentioned |= {r.landmark_id for r in records if r.landmark_id}
-    hyp = claims.footage
-    names = [hyp.shows, hyp.filmed_at] if hyp is not None else []
-    names += [n for c in claims.claims for n in (c.subject, c.reference)]
-    for name in names:
-        if name:
-            mentioned |= set(claims.candidates(name))
+    mentioned = _mentioned_ids(checks, records, claims)
     known = {lm.id: lm for lm in registry.landmarks}
     unplaced = sorted(i for i in mentioned if i in known and known[i].geometry is None)
-    cameras = list(camera_positions(media))
     # the camera of each matched frame, where the track places it (drawn on the map too)
-    from geoverify.evidence import CameraPosition
-    from geoverify.models import LatLon
-
-    for r in records:
-        cam = cams.get(r.frame_number)
-        if cam is not None and r.verdict == "match":
-            cameras.append(
-                CameraPosition(
-                    label=f"frame {r.frame_number} at {r.t_s:.1f} s (matched {r.landmark_id})",
-                    position=LatLon(cam["lat"], cam["lon"]),
-                    accuracy_m=None,
-                    time_utc=None,
-                    source=f"{cam['source']}, interpolated at the frame time",
-                )
-            )
-    place = None
-    if hyp is not None and hyp.within_m is not None:
-        if hyp.filmed_at_point is not None:
-            place = ClaimedPlace(label="claimed place", centre=hyp.filmed_at_point,
-                                 within_m=hyp.within_m)  # fmt: skip
-        elif hyp.filmed_at in known and known[hyp.filmed_at].anchor is not None:
-            anchor = known[hyp.filmed_at].anchor
-            if anchor is not None:
-                place = ClaimedPlace(label=hyp.filmed_at, centre=anchor, within_m=hyp.within_m)
+    cameras = [*camera_positions(media), *_matched_frame_cameras(records, cams)]
     return Report(
         schema_version=REPORT_SCHEMA_VERSION,
         created_utc=created_utc.astimezone(UTC),
@@ -247,6 +155,133 @@ def build_report(
         unplaced=tuple(unplaced),
         cameras=tuple(cameras),
         camera=cameras[0].position if cameras else None,
-        claimed_place=place,
+        claimed_place=_claimed_place(claims.footage, known),
         images=images,
     )
+
+
+def _frame_records(
+    selection: FrameSelection,
+    matches: Sequence[FrameMatch],
+    annotated: Mapping[int, np.ndarray],
+) -> tuple[list[MatchRecord], dict[str, str]]:
+    """Return one ``MatchRecord`` per selected frame, and the frames' images by key.
+
+    A frame matched (or ambiguous) with an annotated image shows the annotation and names its
+    reference image; any other frame shows itself.
+    """
+    images: dict[str, str] = {}
+    records = []
+    by_number = {fm.frame_number: fm for fm in matches}
+    matched = {n for n, fm in by_number.items() if fm.match.verdict in ("match", "ambiguous")}
+    for frame in selection.frames:
+        key = f"frame_{frame.frame_number}"
+        shows_match = frame.frame_number in annotated and frame.frame_number in matched
+        if shows_match:
+            images[key] = jpeg_data_uri(annotated[frame.frame_number], max_width=900)
+        elif frame.image_bgr is not None and frame.image_bgr.size:
+            images[key] = jpeg_data_uri(frame.image_bgr, max_width=640)
+        fm = by_number.get(frame.frame_number)
+        if fm is None:
+            records.append(_unmatched_record(frame.t_s, frame.frame_number, key))
+        else:
+            records.append(_match_record(fm, key, with_reference=shows_match))
+    return records, images
+
+
+def _unmatched_record(t_s: float, frame_number: int, key: str) -> MatchRecord:
+    """Return the record of a frame no landmark could be matched against."""
+    return MatchRecord(
+        t_s=t_s,
+        frame_number=frame_number,
+        verdict="not_matched",
+        landmark_id=None,
+        inliers=0,
+        runner_up=None,
+        false_match_rate=None,
+        controls=0,
+        mirrored=False,
+        affine=False,
+        notes=("not matched: no landmark in the registry has a reference image",),
+        image_key=key,
+        verdict_text="not matched",
+        affine_decision="off",
+    )
+
+
+def _match_record(fm: FrameMatch, key: str, *, with_reference: bool) -> MatchRecord:
+    """Return the record of a matched frame; ``with_reference`` names the reference image."""
+    m = fm.match
+    best = m.best
+    return MatchRecord(
+        t_s=fm.t_s,
+        frame_number=fm.frame_number,
+        verdict=m.verdict,
+        landmark_id=best.landmark_id if best else None,
+        inliers=best.inliers if best else 0,
+        runner_up=m.runner_up.landmark_id if m.runner_up else None,
+        false_match_rate=m.false_match_rate,
+        controls=m.controls,
+        mirrored=m.mirrored and m.verdict == "match",
+        affine=m.affine,
+        notes=tuple(m.notes),
+        image_key=key,
+        reference_image=(best.image if best else None) if with_reference else None,
+        verdict_text=m.verdict_text,
+        affine_decision=m.affine_decision,
+        control_references=m.control_references,
+        false_match_rate_at_floor=m.false_match_rate_at_floor,
+        false_match_rate_text=m.false_match_rate_text,
+        excluded_controls=m.excluded_controls,
+    )
+
+
+def _mentioned_ids(
+    checks: Sequence[CheckResult], records: Sequence[MatchRecord], claims: ClaimSet
+) -> set[str]:
+    """Return the landmarks the report mentions: checked, matched or named by a claim."""
+    mentioned = {
+        lm_id for c in checks for cand in c.candidates for lm_id in cand.landmarks.values()
+    }
+    mentioned |= {r.landmark_id for r in records if r.landmark_id}
+    hyp = claims.footage
+    names = [hyp.shows, hyp.filmed_at] if hyp is not None else []
+    names += [n for c in claims.claims for n in (c.subject, c.reference)]
+    for name in filter(None, names):
+        mentioned |= set(claims.candidates(name))
+    return mentioned
+
+
+def _matched_frame_cameras(
+    records: Sequence[MatchRecord], cams: Mapping[int, Mapping[str, Any]]
+) -> list[CameraPosition]:
+    """Return the camera of each matched frame, where the file's track places it."""
+    out = []
+    for r in records:
+        cam = cams.get(r.frame_number)
+        if cam is not None and r.verdict == "match":
+            out.append(
+                CameraPosition(
+                    label=f"frame {r.frame_number} at {r.t_s:.1f} s (matched {r.landmark_id})",
+                    position=LatLon(cam["lat"], cam["lon"]),
+                    accuracy_m=None,
+                    time_utc=None,
+                    source=f"{cam['source']}, interpolated at the frame time",
+                )
+            )
+    return out
+
+
+def _claimed_place(hyp: Hypothesis | None, known: Mapping[str, Landmark]) -> ClaimedPlace | None:
+    """Return the circle of ``within_m`` around the claimed place, when it has a position."""
+    if hyp is None or hyp.within_m is None:
+        return None
+    if hyp.filmed_at_point is not None:
+        return ClaimedPlace(
+            label="claimed place", centre=hyp.filmed_at_point, within_m=hyp.within_m
+        )
+    landmark = known.get(hyp.filmed_at) if hyp.filmed_at is not None else None
+    anchor = landmark.anchor if landmark is not None else None
+    if hyp.filmed_at is None or anchor is None:
+        return None
+    return ClaimedPlace(label=hyp.filmed_at, centre=anchor, within_m=hyp.within_m)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -47,6 +48,64 @@ def _cameras_on_map(
     return near, callout
 
 
+_WIDTH_PX, _HEIGHT_PX, _PAD_PX = 640, 420, 50.0
+_M_PER_DEG_LAT = 111_320.0  # metres per degree of latitude, as the map's scale bar takes it
+_NICE_SCALES_M = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000)
+_MAX_SCALE_PX = 160  # the scale bar's largest length
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _Projection:
+    """A local equirectangular projection of lon/lat degrees to the map's pixels."""
+
+    lon0_deg: float
+    lat0_deg: float
+    cos_lat0: float
+    px_per_deg: float  # pixels per degree of latitude
+
+    @classmethod
+    def fitting(cls, pts: Sequence[tuple[float, float]]) -> _Projection:
+        """Centre the (lon, lat) points and fit them inside the padded map."""
+        lat0 = (min(p[1] for p in pts) + max(p[1] for p in pts)) / 2
+        k = math.cos(math.radians(lat0))
+        lon0 = (min(p[0] for p in pts) + max(p[0] for p in pts)) / 2
+        xs = [(p[0] - lon0) * k for p in pts]
+        ys = [p[1] - lat0 for p in pts]
+        span_x = max(max(xs) - min(xs), 1e-7)
+        span_y = max(max(ys) - min(ys), 1e-7)
+        s = min((_WIDTH_PX - 2 * _PAD_PX) / span_x, (_HEIGHT_PX - 2 * _PAD_PX) / span_y)
+        return cls(lon0_deg=lon0, lat0_deg=lat0, cos_lat0=k, px_per_deg=s)
+
+    def xy(self, lon: float, lat: float) -> tuple[float, float]:
+        """Return the pixel (x, y) of a lon/lat position."""
+        return (
+            320 + ((lon - self.lon0_deg) * self.cos_lat0) * self.px_per_deg,
+            210 - (lat - self.lat0_deg) * self.px_per_deg,
+        )
+
+    @property
+    def metres_per_px(self) -> float:
+        return _M_PER_DEG_LAT / self.px_per_deg
+
+
+def _osm_url(lat: float, lon: float) -> str:
+    return (
+        f"https://www.openstreetmap.org/?mlat={lat:.6f}&mlon={lon:.6f}#map=18/{lat:.6f}/{lon:.6f}"
+    )
+
+
+def _circle_corners(place: ClaimedPlace | None) -> list[tuple[float, float]]:
+    """Return the corners of the box around the claimed circle, when it fits in the map."""
+    if place is None or place.within_m > _FAR_CAMERA_M:
+        return []
+    dlat = place.within_m / _M_PER_DEG_LAT
+    dlon = dlat / max(math.cos(math.radians(place.centre.lat)), 1e-6)
+    return [
+        (place.centre.lon - dlon, place.centre.lat - dlat),
+        (place.centre.lon + dlon, place.centre.lat + dlat),
+    ]
+
+
 def svg_map(
     features: Sequence[Mapping[str, Any]],
     cameras: Sequence[CameraPosition],
@@ -62,17 +121,10 @@ def svg_map(
     """
     land = [p for f in features for p in _flatten(f["geometry"]["coordinates"])]
     near_cams, callout = _cameras_on_map(land, cameras)
-    pts = land + [(c.position.lon, c.position.lat) for c in near_cams]
-    if place is not None and place.within_m <= _FAR_CAMERA_M:  # the circle fits in the map
-        dlat = place.within_m / 111_320.0
-        dlon = dlat / max(math.cos(math.radians(place.centre.lat)), 1e-6)
-        pts += [
-            (place.centre.lon - dlon, place.centre.lat - dlat),
-            (place.centre.lon + dlon, place.centre.lat + dlat),
-        ]
+    pts = land + [(c.position.lon, c.position.lat) for c in near_cams] + _circle_corners(place)
     empty: dict[str, Any] = {
-        "width": 640,
-        "height": 420,
+        "width": _WIDTH_PX,
+        "height": _HEIGHT_PX,
         "items": [],
         "links": [],
         "track": "",
@@ -83,51 +135,60 @@ def svg_map(
     }
     if not pts:
         return empty
-    lat0 = (min(p[1] for p in pts) + max(p[1] for p in pts)) / 2
-    k = math.cos(math.radians(lat0))
-    lon0 = (min(p[0] for p in pts) + max(p[0] for p in pts)) / 2
-    xs = [(p[0] - lon0) * k for p in pts]
-    ys = [p[1] - lat0 for p in pts]
-    pad = 50.0
-    span_x = max(max(xs) - min(xs), 1e-7)
-    span_y = max(max(ys) - min(ys), 1e-7)
-    s = min((640 - 2 * pad) / span_x, (420 - 2 * pad) / span_y)  # pixels per degree of latitude
+    proj = _Projection.fitting(pts)
+    track = " ".join(
+        f"{x:.1f},{y:.1f}" for x, y in (proj.xy(c.position.lon, c.position.lat) for c in near_cams)
+    )
+    scale_m = _scale_m(proj.metres_per_px)
+    return {
+        **empty,
+        "circle": _circle(place, proj),
+        "items": _feature_items(features, proj) + _camera_items(near_cams, proj),
+        "links": _link_lines(features, links, proj),
+        "track": track if len(near_cams) > 1 else "",
+        "scale_px": round(scale_m / proj.metres_per_px, 1),
+        "scale_m": int(scale_m),
+    }
 
-    def xy(lon: float, lat: float) -> tuple[float, float]:
-        return (320 + ((lon - lon0) * k) * s, 210 - (lat - lat0) * s)
 
-    def osm(lat: float, lon: float) -> str:
-        return f"https://www.openstreetmap.org/?mlat={lat:.6f}&mlon={lon:.6f}#map=18/{lat:.6f}/{lon:.6f}"
+def _feature_kind(geometry_type: str) -> str:
+    if geometry_type in ("Point", "MultiPoint"):
+        return "point"
+    return "area" if "Polygon" in geometry_type else "line"
 
+
+def _feature_items(
+    features: Sequence[Mapping[str, Any]], proj: _Projection
+) -> list[dict[str, Any]]:
+    """Return the map items of the landmarks: their outline and a label at their first point."""
     items = []
     for f in features:
         g = f["geometry"]
-        kind = g["type"]
         coords = _flatten(g["coordinates"])
-        svg_pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(*c) for c in coords))
+        svg_pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in (proj.xy(*c) for c in coords))
         lon, lat = coords[0]
-        x, y = xy(lon, lat)
+        x, y = proj.xy(lon, lat)
         items.append(
             {
-                "kind": "point"
-                if kind in ("Point", "MultiPoint")
-                else ("area" if "Polygon" in kind else "line"),
+                "kind": _feature_kind(g["type"]),
                 "points": svg_pts,
                 "x": round(x, 1),
                 "y": round(y, 1),
                 "label": f["name"],
-                "osm": osm(lat, lon),
+                "osm": _osm_url(lat, lon),
                 "coord": f"{lat:.6f}, {lon:.6f}",
                 "osm_data": "; ".join(f.get("osm", [])),
             }
         )
-    track = " ".join(
-        f"{x:.1f},{y:.1f}" for x, y in (xy(c.position.lon, c.position.lat) for c in near_cams)
-    )
-    for i, c in enumerate(near_cams):
-        if i and i != len(near_cams) - 1:
-            continue  # a track: its first and last fix are labelled, the line shows the rest
-        x, y = xy(c.position.lon, c.position.lat)
+    return items
+
+
+def _camera_items(cameras: Sequence[CameraPosition], proj: _Projection) -> list[dict[str, Any]]:
+    """Return the labelled cameras: a track's first and last fix (the line shows the rest)."""
+    labelled = [c for i, c in enumerate(cameras) if i in (0, len(cameras) - 1)]
+    items = []
+    for c in labelled:
+        x, y = proj.xy(c.position.lon, c.position.lat)
         items.append(
             {
                 "kind": "camera",
@@ -135,41 +196,48 @@ def svg_map(
                 "x": round(x, 1),
                 "y": round(y, 1),
                 "label": c.label,
-                "osm": osm(c.position.lat, c.position.lon),
+                "osm": _osm_url(c.position.lat, c.position.lon),
                 "coord": f"{c.position.lat:.6f}, {c.position.lon:.6f}",
                 "osm_data": "",
             }
         )
+    return items
+
+
+def _link_lines(
+    features: Sequence[Mapping[str, Any]], links: Sequence[tuple[str, str]], proj: _Projection
+) -> list[dict[str, float]]:
+    """Return the lines between the first points of linked landmarks that are on the map."""
     by_id = {f["id"]: f for f in features}
     lines = []
     for a, b in links:
         if a in by_id and b in by_id:
             pa = _flatten(by_id[a]["geometry"]["coordinates"])[0]
             pb = _flatten(by_id[b]["geometry"]["coordinates"])[0]
-            (x1, y1), (x2, y2) = xy(*pa), xy(*pb)
+            (x1, y1), (x2, y2) = proj.xy(*pa), proj.xy(*pb)
             lines.append(
                 {"x1": round(x1, 1), "y1": round(y1, 1), "x2": round(x2, 1), "y2": round(y2, 1)}
             )
-    metres_per_px = 111_320.0 / s
+    return lines
+
+
+def _scale_m(metres_per_px: float) -> float:
+    """Return the longest round length, metres, whose scale bar fits in 160 pixels."""
     scale_m = 1.0
-    for nice in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000):
-        if nice / metres_per_px <= 160:
+    for nice in _NICE_SCALES_M:
+        if nice / metres_per_px <= _MAX_SCALE_PX:
             scale_m = float(nice)
-    circle = None
-    if place is not None:
-        cx, cy = xy(place.centre.lon, place.centre.lat)
-        circle = {
-            "cx": round(cx, 1),
-            "cy": round(cy, 1),
-            "r": round(place.within_m / metres_per_px, 1),
-            "label": f"claimed: within {place.within_m:g} m of {place.label}",
-        }
+    return scale_m
+
+
+def _circle(place: ClaimedPlace | None, proj: _Projection) -> dict[str, Any] | None:
+    """Return the circle of ``within_m`` around the claimed place, in pixels."""
+    if place is None:
+        return None
+    cx, cy = proj.xy(place.centre.lon, place.centre.lat)
     return {
-        **empty,
-        "circle": circle,
-        "items": items,
-        "links": lines,
-        "track": track if len(near_cams) > 1 else "",
-        "scale_px": round(scale_m / metres_per_px, 1),
-        "scale_m": int(scale_m),
+        "cx": round(cx, 1),
+        "cy": round(cy, 1),
+        "r": round(place.within_m / proj.metres_per_px, 1),
+        "label": f"claimed: within {place.within_m:g} m of {place.label}",
     }

@@ -29,7 +29,14 @@ import numpy.typing as npt
 
 from geoverify.errors import InputError, LimitError
 from geoverify.geodesy import angle_difference_deg
-from geoverify.models import CheckResult, LatLon, Verdict
+from geoverify.models import (
+    SHADOW_AZIMUTH_ERROR_DEG,
+    SHADOW_CELL_DEG,
+    SHADOW_RATIO_ERROR,
+    CheckResult,
+    LatLon,
+    Verdict,
+)
 from geoverify.sun._position import (
     FloatArray,
     SunPosition,
@@ -68,9 +75,9 @@ class ShadowMeasurement:
     """
 
     azimuth_deg: float | None = None
-    azimuth_error_deg: float = 5.0
+    azimuth_error_deg: float = SHADOW_AZIMUTH_ERROR_DEG
     length_ratio: float | None = None
-    ratio_error: float = 0.1
+    ratio_error: float = SHADOW_RATIO_ERROR
 
     def __post_init__(self) -> None:
         if self.azimuth_deg is None and self.length_ratio is None:
@@ -107,6 +114,56 @@ def _ratio_from_elevation(elevation_deg: FloatArray) -> FloatArray:
         )
 
 
+def _describe(where: LatLon, shadow: ShadowMeasurement, sun: SunPosition) -> str:
+    """Say what was measured, where and when (a check's ``text`` when none is given)."""
+    described = []
+    if shadow.azimuth_deg is not None:
+        described.append(
+            f"shadow azimuth {shadow.azimuth_deg:g} +- {shadow.azimuth_error_deg:g} deg"
+        )
+    if shadow.length_ratio is not None:
+        described.append(f"length ratio {shadow.length_ratio:g} +- {shadow.ratio_error:g}")
+    return (
+        f"{' and '.join(described)} measured, at {where.lat:.5f}, {where.lon:.5f} "
+        f"on {sun.when_utc.isoformat()}"
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _Comparison:
+    """The measured shadow against the expected one: fits, margin, expectations, notes."""
+
+    fits: tuple[bool, ...]
+    margin_deg: float | None
+    expected: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+def _compare(shadow: ShadowMeasurement, azimuth_deg: float, ratio: float) -> _Comparison:
+    """Compare each measured quantity with the expected shadow azimuth and length ratio."""
+    fits, expected, notes = [], [], []
+    margin_deg: float | None = None
+    if shadow.azimuth_deg is not None:
+        off = abs(angle_difference_deg(azimuth_deg, shadow.azimuth_deg))
+        margin_deg = shadow.azimuth_error_deg - off
+        fits.append(off <= shadow.azimuth_error_deg + 1e-9)
+        expected.append(f"shadow azimuth {azimuth_deg:.2f} deg +- {shadow.azimuth_error_deg:g}")
+        notes.append(
+            f"measured shadow azimuth {shadow.azimuth_deg:.2f} deg "
+            f"is {off:.2f} deg from the expected"
+        )
+    if shadow.length_ratio is not None:
+        off_r = abs(shadow.length_ratio - ratio)
+        fits.append(off_r <= shadow.ratio_error + 1e-12)
+        expected.append(f"length ratio {ratio:.3f} +- {shadow.ratio_error:g}")
+        notes.append(
+            f"measured length ratio {shadow.length_ratio:.3f} is {off_r:.3f} from the expected"
+        )
+    return _Comparison(
+        fits=tuple(fits), margin_deg=margin_deg, expected=tuple(expected), notes=tuple(notes)
+    )
+
+
 def check_shadow(
     where: LatLon,
     when: datetime,
@@ -123,18 +180,7 @@ def check_shadow(
     of the expected value; inconsistent when one lies outside; inconclusive at night.
     """
     sun = sun_position(where, when)
-    if not text:
-        described = []
-        if shadow.azimuth_deg is not None:
-            described.append(
-                f"shadow azimuth {shadow.azimuth_deg:g} +- {shadow.azimuth_error_deg:g} deg"
-            )
-        if shadow.length_ratio is not None:
-            described.append(f"length ratio {shadow.length_ratio:g} +- {shadow.ratio_error:g}")
-        text = (
-            f"{' and '.join(described)} measured, at {where.lat:.5f}, {where.lon:.5f} "
-            f"on {sun.when_utc.isoformat()}"
-        )
+    text = text or _describe(where, shadow, sun)
     notes: list[str] = [
         f"sun at azimuth {sun.azimuth_deg:.3f} deg, "
         f"elevation {sun.elevation_deg:.3f} deg (NREL SPA)"
@@ -143,6 +189,7 @@ def check_shadow(
         notes.append(
             f"a place uncertainty of {where_uncertainty_m:g} m moves the sun by < 0.01 deg: ignored"
         )
+    by_azimuth = shadow.azimuth_deg is not None
     if not sun.above_horizon or sun.shadow_azimuth_deg is None or sun.shadow_length_ratio is None:
         return CheckResult(
             name=name,
@@ -157,43 +204,20 @@ def check_shadow(
             method="NREL SPA solar position",
             notes=tuple(notes),
         )
-    verdicts = []
-    margin_deg: float | None = None
-    parts = []
-    if shadow.azimuth_deg is not None:
-        off = abs(angle_difference_deg(sun.shadow_azimuth_deg, shadow.azimuth_deg))
-        margin_deg = shadow.azimuth_error_deg - off
-        verdicts.append(off <= shadow.azimuth_error_deg + 1e-9)
-        parts.append(
-            f"shadow azimuth {sun.shadow_azimuth_deg:.2f} deg +- {shadow.azimuth_error_deg:g}"
-        )
-        notes.append(
-            f"measured shadow azimuth {shadow.azimuth_deg:.2f} deg "
-            f"is {off:.2f} deg from the expected"
-        )
-    if shadow.length_ratio is not None:
-        off_r = abs(shadow.length_ratio - sun.shadow_length_ratio)
-        verdicts.append(off_r <= shadow.ratio_error + 1e-12)
-        parts.append(f"length ratio {sun.shadow_length_ratio:.3f} +- {shadow.ratio_error:g}")
-        notes.append(
-            f"measured length ratio {shadow.length_ratio:.3f} is {off_r:.3f} from the expected"
-        )
-    verdict = Verdict.CONSISTENT if all(verdicts) else Verdict.INCONSISTENT
+    cmp = _compare(shadow, sun.shadow_azimuth_deg, sun.shadow_length_ratio)
     return CheckResult(
         name=name,
         kind="shadow",
         text=text,
-        verdict=verdict,
-        measured=shadow.azimuth_deg if shadow.azimuth_deg is not None else shadow.length_ratio,
-        expected="; ".join(parts),
-        tolerance=shadow.azimuth_error_deg
-        if shadow.azimuth_deg is not None
-        else shadow.ratio_error,
-        margin=margin_deg,
-        unit="deg" if shadow.azimuth_deg is not None else "ratio",
+        verdict=Verdict.CONSISTENT if all(cmp.fits) else Verdict.INCONSISTENT,
+        measured=shadow.azimuth_deg if by_azimuth else shadow.length_ratio,
+        expected="; ".join(cmp.expected),
+        tolerance=shadow.azimuth_error_deg if by_azimuth else shadow.ratio_error,
+        margin=cmp.margin_deg,
+        unit="deg" if by_azimuth else "ratio",
         method="NREL SPA solar position; shadow azimuth = sun azimuth + 180; "
         "length / height = cot(elevation)",
-        notes=tuple(notes),
+        notes=(*notes, *cmp.notes),
     )
 
 
@@ -327,25 +351,14 @@ def _as_utc_bound(value: date | datetime, *, end_of_day: bool) -> datetime:
 MAX_SHADOW_CELLS = 2_000_000
 
 
-def shadow_places(
-    when: datetime,
-    shadow: ShadowMeasurement,
-    *,
-    south: float = -89.0,
-    west: float = -180.0,
-    north: float = 89.0,
-    east: float = 180.0,
-    cell_deg: float = 1.0,
-    refine_levels: int = 3,
-) -> dict[str, Any]:
-    """Find where on Earth, at ``when``, the sun casts this shadow: a GeoJSON FeatureCollection.
+_Cell = tuple[float, float, float]  # centre latitude, centre longitude, size (degrees)
+_CELLS_HINT = "Use a larger --cell-deg or a smaller --bbox."
 
-    A grid of ``cell_deg`` cells is tested at the cell centres; cells on the edge of the band
-    (with a neighbour that differs) are split in four, ``refine_levels`` times, so the band's
-    edges are resolved to ``cell_deg / 2**refine_levels``. Each fitting cell is a Polygon
-    (GeoJSON: longitude, latitude).
-    """
-    utc = require_aware(when)
+
+def _check_search(
+    south: float, west: float, north: float, east: float, cell_deg: float, refine_levels: int
+) -> None:
+    """Refuse a bad box, cell size or number of levels, and a coarse grid over the limit."""
     if not (-90 <= south < north <= 90 and -180 <= west < east <= 180 and 0.01 <= cell_deg <= 10):
         msg = "bad search box or cell size"
         raise InputError(
@@ -360,14 +373,71 @@ def shadow_places(
             f"a {cell_deg:g} degree grid over this box has {coarse:,} cells, over the limit of "
             f"{MAX_SHADOW_CELLS:,}"
         )
-        raise LimitError(
-            msg, code="E_LIMIT_CELLS", hint="Use a larger --cell-deg or a smaller --bbox."
-        )
+        raise LimitError(msg, code="E_LIMIT_CELLS", hint=_CELLS_HINT)
+
+
+def _refine_cells(
+    cells: list[_Cell], fit: npt.NDArray[np.bool_], *, split: bool
+) -> tuple[list[_Cell], list[_Cell]]:
+    """Return the edge cells split in four (when ``split``) and the fitting cells kept whole."""
+    fit_set = {(round(c[0], 9), round(c[1], 9)) for c, f in zip(cells, fit, strict=True) if f}
+    size = cells[0][2]
+    next_cells: list[_Cell] = []
+    fitting: list[_Cell] = []
+    for c, f in zip(cells, fit, strict=True):
+        neighbours = [
+            (round(c[0] + dy * size, 9), round(c[1] + dx * size, 9))
+            for dy, dx in ((1, 0), (-1, 0), (0, 1), (0, -1))
+        ]
+        edge = any(((n in fit_set) != bool(f)) for n in neighbours)
+        if edge and split:
+            h = size / 4
+            next_cells += [
+                (c[0] + sy * h, c[1] + sx * h, size / 2) for sy in (-1, 1) for sx in (-1, 1)
+            ]
+        elif f:
+            fitting.append(c)
+    return next_cells, fitting
+
+
+def _cell_feature(lat: float, lon: float, size: float) -> dict[str, Any]:
+    """Return one fitting cell as a GeoJSON Polygon feature (longitude, latitude)."""
+    w, e, s, n = lon - size / 2, lon + size / 2, lat - size / 2, lat + size / 2
+    return {
+        "type": "Feature",
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]],
+        },
+        "properties": {"cell_deg": size},
+    }
+
+
+def shadow_places(
+    when: datetime,
+    shadow: ShadowMeasurement,
+    *,
+    south: float = -89.0,
+    west: float = -180.0,
+    north: float = 89.0,
+    east: float = 180.0,
+    cell_deg: float = SHADOW_CELL_DEG,
+    refine_levels: int = 3,
+) -> dict[str, Any]:
+    """Find where on Earth, at ``when``, the sun casts this shadow: a GeoJSON FeatureCollection.
+
+    A grid of ``cell_deg`` cells is tested at the cell centres; cells on the edge of the band
+    (with a neighbour that differs) are split in four, ``refine_levels`` times, so the band's
+    edges are resolved to ``cell_deg / 2**refine_levels``. Each fitting cell is a Polygon
+    (GeoJSON: longitude, latitude).
+    """
+    utc = require_aware(when)
+    _check_search(south, west, north, east, cell_deg, refine_levels)
     unix = utc.timestamp()
     lats = np.arange(south + cell_deg / 2, north, cell_deg)
     lons = np.arange(west + cell_deg / 2, east, cell_deg)
     cells = [(float(la), float(lo), cell_deg) for la in lats for lo in lons]
-    fitting: list[tuple[float, float, float]] = []
+    fitting: list[_Cell] = []
     tested = 0
     for level in range(refine_levels + 1):
         if not cells:
@@ -375,47 +445,11 @@ def shadow_places(
         tested += len(cells)
         if tested > MAX_SHADOW_CELLS:
             msg = f"refining the band needs more than {MAX_SHADOW_CELLS:,} cells"
-            raise LimitError(
-                msg, code="E_LIMIT_CELLS", hint="Use a larger --cell-deg or a smaller --bbox."
-            )
+            raise LimitError(msg, code="E_LIMIT_CELLS", hint=_CELLS_HINT)
         arr = np.asarray([(c[0], c[1]) for c in cells])
         fit = _fits(sun_positions(arr[:, 0], arr[:, 1], unix), shadow)
-        fit_set = {(round(c[0], 9), round(c[1], 9)) for c, f in zip(cells, fit, strict=True) if f}
-        size = cells[0][2]
-        next_cells: list[tuple[float, float, float]] = []
-        for c, f in zip(cells, fit, strict=True):
-            neighbours = [
-                (round(c[0] + dy * size, 9), round(c[1] + dx * size, 9))
-                for dy, dx in ((1, 0), (-1, 0), (0, 1), (0, -1))
-            ]
-            edge = any(((n in fit_set) != bool(f)) for n in neighbours)
-            if edge and level < refine_levels:
-                h = size / 4
-                next_cells += [
-                    (c[0] + sy * h, c[1] + sx * h, size / 2) for sy in (-1, 1) for sx in (-1, 1)
-                ]
-            elif f:
-                fitting.append(c)
-        cells = next_cells
-    features = [
-        {
-            "type": "Feature",
-            "geometry": {
-                "type": "Polygon",
-                "coordinates": [
-                    [
-                        [lo - s / 2, la - s / 2],
-                        [lo + s / 2, la - s / 2],
-                        [lo + s / 2, la + s / 2],
-                        [lo - s / 2, la + s / 2],
-                        [lo - s / 2, la - s / 2],
-                    ]
-                ],
-            },
-            "properties": {"cell_deg": s},
-        }
-        for la, lo, s in fitting
-    ]
+        cells, fit_here = _refine_cells(cells, fit, split=level < refine_levels)
+        fitting += fit_here
     return {
         "type": "FeatureCollection",
         "properties": {
@@ -426,7 +460,7 @@ def shadow_places(
             "ratio_error": shadow.ratio_error,
             "method": "NREL SPA at cell centres; edge cells refined",
         },
-        "features": features,
+        "features": [_cell_feature(la, lo, s) for la, lo, s in fitting],
     }
 
 

@@ -12,14 +12,17 @@ import numpy as np
 import numpy.typing as npt
 
 from geoverify.errors import InputError
-from geoverify.models import LatLon
+from geoverify.models import (
+    OBSERVER_ELEVATION_M,
+    STANDARD_PRESSURE_HPA,
+    STANDARD_TEMPERATURE_C,
+    LatLon,
+)
 from geoverify.sun import _spa_tables as T
 
 FloatArray = npt.NDArray[np.float64]
 _D2R = math.pi / 180.0
 _UNIX_EPOCH_JD = 2440587.5
-_STANDARD_PRESSURE_HPA = 1013.25
-_STANDARD_TEMPERATURE_C = 12.0
 _REFRACTION_AT_HORIZON_DEG = 0.5667
 
 
@@ -377,9 +380,9 @@ def sun_positions(
     lon: npt.ArrayLike,
     unix_s: npt.ArrayLike,
     *,
-    elevation_m: npt.ArrayLike = 0.0,
-    pressure_hpa: npt.ArrayLike = _STANDARD_PRESSURE_HPA,
-    temperature_c: npt.ArrayLike = _STANDARD_TEMPERATURE_C,
+    elevation_m: npt.ArrayLike = OBSERVER_ELEVATION_M,
+    pressure_hpa: npt.ArrayLike = STANDARD_PRESSURE_HPA,
+    temperature_c: npt.ArrayLike = STANDARD_TEMPERATURE_C,
     delta_t: npt.ArrayLike | None = None,
 ) -> dict[str, FloatArray]:
     """Vectorised sun positions for arrays of places and POSIX times (UTC seconds).
@@ -416,9 +419,9 @@ def sun_position(
     where: LatLon,
     when: datetime,
     *,
-    elevation_m: float = 0.0,
-    pressure_hpa: float = _STANDARD_PRESSURE_HPA,
-    temperature_c: float = _STANDARD_TEMPERATURE_C,
+    elevation_m: float = OBSERVER_ELEVATION_M,
+    pressure_hpa: float = STANDARD_PRESSURE_HPA,
+    temperature_c: float = STANDARD_TEMPERATURE_C,
     delta_t: float | None = None,
 ) -> SunPosition:
     """Sun position at a place and a timezone-aware time (NREL SPA).

@@ -25,7 +25,7 @@ import bisect
 import dataclasses
 import math
 import struct
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from datetime import UTC, datetime
 
 __all__ = ["GpmfFix", "device_name", "parse_gps5"]
@@ -170,27 +170,63 @@ class _StreamFields:
     gps_fix_type: int = -1  # Karma GPRI: MAVLink fix type of the payload's last raw sample
 
 
-def _read_item(f: _StreamFields, buf: bytes, item: tuple[str, str, int, int, int]) -> None:
-    """Fold one KLV item of a GPS stream into ``f``."""
-    fourcc, typ, size, repeat, data = item
-    if fourcc == "SCAL":
-        f.scal = _numbers(buf, typ, size, repeat, data)
-    elif fourcc == "GPSU" and typ == "U":
+def _read_scal(f: _StreamFields, buf: bytes, typ: str, size: int, repeat: int, data: int) -> None:
+    f.scal = _numbers(buf, typ, size, repeat, data)
+
+
+def _read_gpsu(f: _StreamFields, buf: bytes, typ: str, size: int, repeat: int, data: int) -> None:
+    if typ == "U":
         f.gpsu = _gpsu(buf[data : data + 16])
-    elif fourcc == "GPSF":
-        values = _numbers(buf, typ, size, repeat, data)
-        f.fix = int(values[0]) if values and _finite(values[0]) else -1
-    elif fourcc == "GPSP":
-        values = _numbers(buf, typ, size, repeat, data)
-        f.dop = values[0] / 100.0 if values and _finite(values[0]) else None
-    elif fourcc == "TYPE" and typ == "c":
+
+
+def _read_gpsf(f: _StreamFields, buf: bytes, typ: str, size: int, repeat: int, data: int) -> None:
+    values = _numbers(buf, typ, size, repeat, data)
+    f.fix = int(values[0]) if values and _finite(values[0]) else -1
+
+
+def _read_gpsp(f: _StreamFields, buf: bytes, typ: str, size: int, repeat: int, data: int) -> None:
+    values = _numbers(buf, typ, size, repeat, data)
+    f.dop = values[0] / 100.0 if values and _finite(values[0]) else None
+
+
+def _read_type(f: _StreamFields, buf: bytes, typ: str, size: int, repeat: int, data: int) -> None:
+    if typ == "c":
         f.layout = buf[data : data + size * repeat].decode("latin-1")
-    elif fourcc == "GPS5" and typ == "l" and size == 20 and repeat > 0:
+
+
+def _read_gps5(f: _StreamFields, buf: bytes, typ: str, size: int, repeat: int, data: int) -> None:
+    if typ == "l" and size == 20 and repeat > 0:
         # The last sample of the payload: the one exiftool reports with its GPSU time.
         f.sample = _numbers(buf, typ, size, 1, data + size * (repeat - 1))
         f.count = repeat
-    elif fourcc in ("GLPI", "GPRI") and typ == "?" and repeat > 0:
+
+
+def _read_glpi_gpri(
+    f: _StreamFields, buf: bytes, typ: str, size: int, repeat: int, data: int, fourcc: str
+) -> None:
+    if typ == "?" and repeat > 0:
         _read_karma(f, fourcc, _complex(buf, f.layout, size, data + size * (repeat - 1)), repeat)
+
+
+_FIELD_READERS = {
+    "SCAL": _read_scal,
+    "GPSU": _read_gpsu,
+    "GPSF": _read_gpsf,
+    "GPSP": _read_gpsp,
+    "TYPE": _read_type,
+    "GPS5": _read_gps5,
+}
+
+
+def _read_item(f: _StreamFields, buf: bytes, item: tuple[str, str, int, int, int]) -> None:
+    """Fold one KLV item of a GPS stream into ``f``."""
+    fourcc, typ, size, repeat, data = item
+    if fourcc in ("GLPI", "GPRI"):
+        _read_glpi_gpri(f, buf, typ, size, repeat, data, fourcc)
+        return
+    reader = _FIELD_READERS.get(fourcc)
+    if reader is not None:
+        reader(f, buf, typ, size, repeat, data)
 
 
 def _read_karma(f: _StreamFields, fourcc: str, fields: list[float], repeat: int) -> None:
@@ -310,14 +346,30 @@ def _syst_pairs(buf: bytes, start: int, end: int, depth: int) -> Iterator[tuple[
             scal = _numbers(buf, typ, size, repeat, data)
         elif fourcc == "TYPE" and typ == "c":
             layout = buf[data : data + size * repeat].decode("latin-1")
-        elif fourcc == "SYST" and typ == "?" and layout == "JJ" and len(scal) == 2 and all(scal):
-            for i in range(repeat):
-                values = _complex(buf, layout, size, data + size * i)
-                if len(values) != 2:
-                    return
-                pair = (values[0] / scal[0], values[1] / scal[1])
-                if all(_finite(x) for x in pair) and pair[1] > _UNIX_2000_S:
-                    yield pair
+        elif fourcc == "SYST" and _is_syst(typ, layout, scal):
+            whole = yield from _syst_record(buf, layout, scal, (size, repeat, data))
+            if not whole:
+                return
+
+
+def _is_syst(typ: str, layout: str, scal: list[float]) -> bool:
+    """Whether a SYST item is the Karma's (system time, UTC) pairs with usable scales."""
+    return typ == "?" and layout == "JJ" and len(scal) == 2 and all(scal)
+
+
+def _syst_record(
+    buf: bytes, layout: str, scal: list[float], where: tuple[int, int, int]
+) -> Generator[tuple[float, float], None, bool]:
+    """Yield the pairs of one SYST record; return ``False`` when a sample is malformed."""
+    size, repeat, data = where
+    for i in range(repeat):
+        values = _complex(buf, layout, size, data + size * i)
+        if len(values) != 2:
+            return False
+        pair = (values[0] / scal[0], values[1] / scal[1])
+        if all(_finite(x) for x in pair) and pair[1] > _UNIX_2000_S:
+            yield pair
+    return True
 
 
 def _system_clock(payloads: tuple[tuple[float, bytes], ...]) -> _SystemClock:

@@ -1,0 +1,385 @@
+"""Where was the camera? Resection tested against truth geoverify did not compute.
+
+- The Berlin photographs (OpenSfM, BSD-2): ten surveyed WGS84 points with their pixels in each
+  photo (samples/berlin/photos/berlin_gcp_list.txt) and each phone's own EXIF GPS fix; the
+  distances are GeographicLib's.
+- Generated street scenes (a known camera, landmarks 100-500 m away with map error, pixel
+  noise): the stated 90 % region must hold the true camera about nine times in ten.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import ROOT
+from geographiclib.geodesic import Geodesic
+from PIL import Image
+from shapely.geometry import Point
+
+from geoverify.errors import InputError
+from geoverify.locate import LocateOptions, MarkedPoint, locate, read_points
+from geoverify.locate._frame import LocalFrame
+from geoverify.locate._solve import Problem, alternative, solve
+from geoverify.locate._uncertainty import monte_carlo
+from geoverify.models import LatLon
+
+BERLIN = ROOT / "samples" / "berlin" / "photos"
+GCP = BERLIN / "berlin_gcp_list.txt"
+# the phones' own EXIF GPS (exiftool -n), samples/berlin/PROVENANCE.md
+EXIF_GPS = {
+    "01": (52.5189166666667, 13.4002944444444),
+    "02": (52.518925, 13.4003888888889),
+    "03": (52.5190472222222, 13.4004472222222),
+}
+WGS84 = Geodesic.WGS84
+FAST = LocateOptions(samples=60)
+
+
+def _gcp_rows(shot: str) -> list[tuple[float, float, float, float, float]]:
+    """(lat, lon, alt_m, x_px, y_px) of every surveyed point the photo sees."""
+    rows = []
+    for line in GCP.read_text().splitlines()[1:]:
+        parts = line.split()
+        if len(parts) == 6 and parts[5] == f"{shot}.jpg":
+            lon, lat, alt, x, y = map(float, parts[:5])
+            rows.append((lat, lon, alt, x, y))
+    return rows
+
+
+def _points_csv(folder: Path, shot: str, *, heights: bool = True) -> Path:
+    path = folder / f"points_{shot}.csv"
+    lines = ["x_px,y_px,lat,lon" + (",alt_m" if heights else "")]
+    for lat, lon, alt, x, y in _gcp_rows(shot):
+        lines.append(f"{x},{y},{lat},{lon}" + (f",{alt}" if heights else ""))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _metres(a: LatLon, lat: float, lon: float) -> float:
+    return float(WGS84.Inverse(a.lat, a.lon, lat, lon)["s12"])
+
+
+def _turn(a: float, b: float) -> float:
+    return abs((a - b + 180.0) % 360.0 - 180.0)
+
+
+# --- the Berlin photos --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shot", ["01", "02", "03"])
+def test_each_berlin_photo_is_placed_within_5_m_of_its_own_gps(tmp_path, shot):
+    fix = locate(BERLIN / f"berlin_{shot}.jpg", _points_csv(tmp_path, shot), options=FAST)
+    assert fix.mode == "3d"
+    assert fix.focal.source.startswith("EXIF FocalLengthIn35mmFilm 35")
+    assert _metres(fix.camera, *EXIF_GPS[shot]) < 5.0  # measured 1.4-3.4 m
+    assert fix.rms_px < 2.0  # the surveyed points fit at 0.6-1.8 px
+    assert not fix.ambiguous
+    assert not any(p.outlier for p in fix.points)
+    # each point's distance is the geodesic from the stated camera (GeographicLib, 1 cm)
+    for p in fix.points:
+        assert p.distance_m == pytest.approx(
+            _metres(fix.camera, p.position.lat, p.position.lon), abs=0.01
+        )
+
+
+def test_the_three_berlin_photos_face_the_same_way(tmp_path):
+    # the three were taken from a few metres apart towards the cathedral: headings 33-36 deg
+    headings = [
+        locate(BERLIN / f"berlin_{s}.jpg", _points_csv(tmp_path, s), options=FAST).heading_deg
+        for s in ("01", "02", "03")
+    ]
+    assert max(_turn(a, b) for a, b in itertools.combinations(headings, 2)) < 5.0
+
+
+@pytest.mark.parametrize("shot", ["01", "02", "03"])
+def test_the_2d_mode_needs_no_heights_and_lands_within_10_m(tmp_path, shot):
+    fix = locate(
+        BERLIN / f"berlin_{shot}.jpg", _points_csv(tmp_path, shot, heights=False), options=FAST
+    )
+    assert fix.mode == "2d"
+    assert fix.alt_m is None
+    assert fix.pitch_deg is None
+    assert _metres(fix.camera, *EXIF_GPS[shot]) < 10.0  # measured 3.1-3.9 m
+    assert any("level" in n for n in fix.notes)
+
+
+def _problem(shot: str, idx: list[int] | None = None) -> tuple[Problem, LocalFrame]:
+    rows = np.array(_gcp_rows(shot))
+    if idx is not None:
+        rows = rows[idx]
+    frame = LocalFrame(LatLon(52.519, 13.4005))
+    enu = frame.to_enu(rows[:, 0], rows[:, 1], rows[:, 2])
+    problem = Problem(
+        enu=enu,
+        px=rows[:, 3:5].copy(),
+        width_px=3264,
+        height_px=2448,
+        focal_px=35.0 / 36.0 * 3264,
+        mode="3d",
+    )
+    return problem, frame
+
+
+@pytest.mark.parametrize("shot", ["01", "02", "03"])
+def test_every_five_point_subset_agrees_within_5_m(shot):
+    full, _ = _problem(shot)
+    best = solve(full)[0].position
+    n = len(full.enu)
+    worst = 0.0
+    for subset in itertools.combinations(range(n), 5):
+        poses = solve(_problem(shot, list(subset))[0])
+        worst = max(worst, float(np.linalg.norm(poses[0].position[:2] - best[:2])))
+    assert worst < 5.0
+
+
+@pytest.mark.parametrize("shot", ["01", "02"])
+def test_a_four_point_subset_far_from_the_answer_is_flagged_ambiguous(shot):
+    full, _ = _problem(shot)
+    best = solve(full)[0].position
+    far = flagged = 0
+    for subset in itertools.combinations(range(len(full.enu)), 4):
+        poses = solve(_problem(shot, list(subset))[0])
+        if not poses:
+            continue
+        if float(np.linalg.norm(poses[0].position[:2] - best[:2])) > 20.0:
+            far += 1
+            flagged += alternative(poses, 2.0) is not None
+    assert flagged == far  # every far one is flagged (every seed of P3P is searched)
+
+
+def test_three_points_in_3d_are_refused_and_allowed_in_2d(tmp_path):
+    rows = _gcp_rows("01")[:3]
+    pts = [
+        MarkedPoint(
+            row=i, x_px=x, y_px=y, landmark=None, position=LatLon(lat, lon), alt_m=alt, sigma_m=None
+        )
+        for i, (lat, lon, alt, x, y) in enumerate(rows)
+    ]
+    with pytest.raises(InputError) as err:
+        locate(BERLIN / "berlin_01.jpg", pts, mode="3d", options=FAST)
+    assert err.value.code == "E_POINTS_TOO_FEW"
+    fix = locate(BERLIN / "berlin_01.jpg", pts, mode="2d", options=FAST)
+    assert fix.mode == "2d"  # three horizontal angles: an exact resection
+
+
+def test_landmark_ids_resolve_through_the_registry(tmp_path):
+    # The same points as registry landmarks (ids, 0.5 m survey uncertainty): the same camera
+    rows = _gcp_rows("02")
+    features = [
+        {
+            "type": "Feature",
+            "id": f"gcp{i}",
+            "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            "properties": {"name": f"surveyed point {i}", "uncertainty_m": 0.5},
+        }
+        for i, (lat, lon, _a, _x, _y) in enumerate(rows)
+    ]
+    registry = tmp_path / "registry.geojson"
+    registry.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    points = tmp_path / "points.json"
+    points.write_text(
+        json.dumps(
+            {
+                "points": [
+                    {"x_px": x, "y_px": y, "landmark": f"gcp{i}", "alt_m": alt}
+                    for i, (_lat, _lon, alt, x, y) in enumerate(rows)
+                ]
+            }
+        )
+    )
+    by_id = locate(BERLIN / "berlin_02.jpg", points, registry=registry, options=FAST)
+    by_position = locate(BERLIN / "berlin_02.jpg", _points_csv(tmp_path, "02"), options=FAST)
+    assert _metres(by_id.camera, by_position.camera.lat, by_position.camera.lon) < 0.01
+    assert {p.sigma_source for p in by_id.points} == {"registry uncertainty_m"}
+    # a tighter map gives a tighter region
+    assert by_id.uncertainty.radius_m_90 < by_position.uncertainty.radius_m_90
+
+
+def test_without_exif_the_focal_length_is_fitted_and_flagged_weak(tmp_path):
+    # the photo re-saved as PNG (no EXIF): ten points fit the focal length themselves
+    png = tmp_path / "berlin_01.png"
+    with Image.open(BERLIN / "berlin_01.jpg") as im:
+        im.save(png)
+    fix = locate(png, _points_csv(tmp_path, "01"), options=FAST)
+    assert fix.focal.estimated
+    assert fix.focal.value_px == pytest.approx(35.0 / 36.0 * 3264, rel=0.10)
+    assert any("weak" in n for n in fix.notes)
+    assert _metres(fix.camera, *EXIF_GPS["01"]) < 10.0
+    # five points are not enough to fit it
+    five = tmp_path / "five.csv"
+    five.write_text("\n".join(_points_csv(tmp_path, "01").read_text().splitlines()[:6]) + "\n")
+    with pytest.raises(InputError) as err:
+        locate(png, five, options=FAST)
+    assert err.value.code == "E_FOCAL_UNKNOWN"
+    assert "--focal-35mm" in err.value.hint
+
+
+def test_the_json_record_has_the_documented_keys(tmp_path):
+    fix = locate(BERLIN / "berlin_03.jpg", _points_csv(tmp_path, "03"), options=FAST)
+    record = json.loads(json.dumps(fix.to_dict()))
+    assert set(record["camera"]) == {"lat", "lon", "alt_m"}
+    assert record["mode"] == "3d"
+    assert record["uncertainty"]["region_90"]["type"] == "Polygon"
+    assert record["uncertainty"]["radius_m_50"] <= record["uncertainty"]["radius_m_90"]
+    assert record["focal"]["value_px"] == pytest.approx(3173.33, abs=0.01)
+    assert {"residual_px", "outlier"} <= set(record["points"][0])
+    # the region is around the stated camera
+    region = fix.uncertainty.region_90
+    assert region.contains(Point(fix.camera.lon, fix.camera.lat))
+
+
+# --- generated street scenes: is the stated uncertainty true? -----------------------------------
+
+
+def _scene(rng: np.random.Generator, n: int, sigma_m: float, sigma_px: float) -> tuple:
+    """A near-level camera at the origin, n landmarks 100-500 m away in view, noisy map, clicks."""
+    width, height, hfov = 1920, 1080, 60.0
+    f = width / 2 / math.tan(math.radians(hfov) / 2)
+    heading = rng.uniform(0, 2 * math.pi)
+    pitch = math.radians(rng.uniform(-3, 3))
+    camera = np.array([0.0, 0.0, 1.6])
+    forward = np.array(
+        [math.sin(heading) * math.cos(pitch), math.cos(heading) * math.cos(pitch), math.sin(pitch)]
+    )
+    right = np.array([math.cos(heading), -math.sin(heading), 0.0])
+    rot = np.vstack([right, np.cross(forward, right), forward])
+    world, pixels = [], []
+    while len(world) < n:
+        d, a = rng.uniform(100, 500), rng.uniform(-0.45, 0.45) * math.radians(hfov)
+        p = np.array([d * math.sin(heading + a), d * math.cos(heading + a), rng.uniform(0, 40)])
+        c = rot @ (p - camera)
+        x, y = width / 2 + f * c[0] / c[2], height / 2 + f * c[1] / c[2]
+        if c[2] > 0 and 0 <= x <= width and 0 <= y <= height:
+            world.append(p)
+            pixels.append((x, y))
+    noisy = np.array(world) + rng.normal(scale=sigma_m, size=(n, 3))
+    clicks = np.array(pixels) + rng.normal(scale=sigma_px, size=(n, 2))
+    return Problem(
+        enu=noisy, px=clicks, width_px=width, height_px=height, focal_px=f, mode="3d"
+    ), math.degrees(heading)
+
+
+def test_the_90_percent_region_holds_the_true_camera_nine_times_in_ten():
+    rng = np.random.default_rng(20261208)
+    frame = LocalFrame(LatLon(48.5947, 38.0008))  # anywhere: the scene is local
+    truth = frame.latlon(0.0, 0.0)
+    inside, errors_m, turns = 0, [], []
+    scenes = 200
+    for i in range(scenes):
+        problem, heading = _scene(rng, 6, sigma_m=3.0, sigma_px=2.0)
+        best = solve(problem)[0]
+        u = monte_carlo(
+            problem, best, sigma_m=np.full(6, 3.0), sigma_px=2.0, frame=frame, samples=100, seed=i
+        )
+        inside += u.region_90.contains(Point(truth.lon, truth.lat))
+        errors_m.append(float(np.linalg.norm(best.position[:2])))
+        turns.append(_turn(best.heading_deg, heading))
+    assert 0.85 <= inside / scenes <= 0.95
+    assert float(np.median(errors_m)) <= 8.0  # measured 6.7 m
+    assert float(np.median(turns)) <= 1.0  # measured 0.66 deg
+
+
+# --- bad input: one line, a stable code, nothing else ---------------------------------------------
+
+
+def _write(tmp_path: Path, text: str, name: str = "p.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("x_px,y_px,lat,lon\n10,10,52.5,nan\n", "E_INPUT_NAN"),
+        ("x_px,y_px,lat,lon\n10,10,52.5\n", "E_POINTS_INVALID"),
+        ("x_px,y_px\n10,10\n", "E_POINTS_INVALID"),
+        ("a,b\n1,2\n", "E_POINTS_INVALID"),
+        ('{"points": [{"x_px": 1}]}', "E_POINTS_INVALID"),
+        ("x_px,y_px,lat,lon,sigma_m\n10,10,52.5,13.4,-1\n", "E_POINTS_INVALID"),
+        ("x_px,y_px,lat,lon,colour\n10,10,52.5,13.4,red\n", "E_POINTS_INVALID"),
+    ],
+)
+def test_a_bad_points_file_is_refused_with_its_code(tmp_path, text, code):
+    with pytest.raises(InputError) as err:
+        read_points(_write(tmp_path, text))
+    assert err.value.code == code
+    assert "\n" not in err.value.message
+
+
+def test_bad_points_are_refused_before_any_solve(tmp_path):
+    photo = BERLIN / "berlin_01.jpg"
+    rows = _gcp_rows("01")
+
+    def refused(points: list[MarkedPoint], **kw: object) -> str:
+        with pytest.raises(InputError) as err:
+            locate(photo, points, options=FAST, **kw)  # type: ignore[arg-type]
+        return err.value.code
+
+    def mark(lat: float, lon: float, alt: float, x: float, y: float, i: int = 0) -> MarkedPoint:
+        return MarkedPoint(
+            row=i, x_px=x, y_px=y, landmark=None, position=LatLon(lat, lon), alt_m=alt, sigma_m=None
+        )
+
+    good = [mark(*r, i) for i, r in enumerate(rows)]
+    outside = [*good[:-1], mark(*rows[-1][:3], 4000.0, 10.0)]
+    assert refused(outside) == "E_POINTS_OUTSIDE_FRAME"
+    one_spot = [mark(*rows[0][:3], 100.0 + i, 100.0, i) for i in range(5)]
+    assert refused(one_spot) == "E_POINTS_DEGENERATE"
+    same_pixel = [mark(*r[:3], 1000.0, 1000.0, i) for i, r in enumerate(rows)]
+    assert refused(same_pixel) == "E_POINTS_DEGENERATE"
+    assert refused(good, focal_35mm=35.0, hfov_deg=50.0) == "E_INPUT_OPTION"
+    assert refused(good, mode="4d") == "E_INPUT_OPTION"
+    no_height = [dataclass_replace(p, alt_m=None) for p in good]
+    assert refused(no_height, mode="3d") == "E_POINTS_NO_HEIGHT"
+
+
+def dataclass_replace(p: MarkedPoint, **changes: object) -> MarkedPoint:
+    import dataclasses
+
+    return dataclasses.replace(p, **changes)  # type: ignore[arg-type]
+
+
+def test_landmark_problems_name_the_point(tmp_path):
+    registry = tmp_path / "registry.geojson"
+    registry.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "id": "dom",
+                        "geometry": None,
+                        "properties": {"name": "Dom"},
+                    },
+                ],
+            }
+        )
+    )
+    photo = BERLIN / "berlin_01.jpg"
+    unknown = _write(tmp_path, "x_px,y_px,landmark\n10,10,museum\n")
+    unplaced = _write(tmp_path, "x_px,y_px,landmark\n10,10,dom\n", "q.csv")
+    for path, code in ((unknown, "E_POINTS_UNKNOWN_LANDMARK"), (unplaced, "E_POINTS_NO_POSITION")):
+        with pytest.raises(InputError) as err:
+            locate(photo, path, registry=registry, options=FAST)
+        assert err.value.code == code
+        assert "point 1" in err.value.message
+    with pytest.raises(InputError) as err:
+        locate(photo, unknown, options=FAST)
+    assert err.value.code == "E_POINTS_NO_REGISTRY"
+
+
+def test_a_video_is_refused_with_a_hint_to_save_a_frame(tmp_path):
+    clip = tmp_path / "clip.mp4"
+    shutil.copy(ROOT / "samples" / "karma" / "karma.mp4", clip)
+    with pytest.raises(InputError) as err:
+        locate(clip, _points_csv(tmp_path, "01"), options=FAST)
+    assert err.value.code == "E_LOCATE_NOT_STILL"
+    assert "geoverify frames" in err.value.hint
