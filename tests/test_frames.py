@@ -390,7 +390,7 @@ def test_a_matroska_clip_is_demuxed_once_for_probe_and_scan(tmp_path):
     from geoverify.frames import probe_and_select
     from geoverify.frames._plan import packet_index_of
     from geoverify.frames._scan import scan_frames
-    from geoverify.probing._container import read_container_then
+    from geoverify.probing._container import PacketLog, read_container
 
     clip = write_clip(tmp_path / "m.mkv", n_frames=60, fps=25)
     opts = FrameOptions(scenes=True, every_s=0.5)
@@ -406,13 +406,13 @@ def test_a_matroska_clip_is_demuxed_once_for_probe_and_scan(tmp_path):
         order = [(p.pts, bool(p.is_keyframe)) for p in c.demux(video) if p.pts is not None]
         time_base = Fraction(video.time_base)
 
-    def handed(path, limits, raw, tkhd_rotation, packets=None):
-        return packets
-
-    _, outcome = read_container_then(str(clip), DecodeLimits(), handed, (), None)
-    assert outcome == ("ok", order)
+    log = PacketLog()
+    read_container(str(clip), DecodeLimits(), log)
+    assert log.whole_stream() == order
     mp4 = write_clip(tmp_path / "m.mp4", n_frames=10)
-    assert read_container_then(str(mp4), DecodeLimits(), handed, (), None)[1] == ("ok", None)
+    log = PacketLog()
+    read_container(str(mp4), DecodeLimits(), log)
+    assert log.whole_stream() is None
     # and a given index is the one the scan uses: without its last 10 packets, 50 frames
     index = packet_index_of(order[:-10], time_base)
     short = scan_frames(str(clip), opts, DecodeLimits(), None, index=index)

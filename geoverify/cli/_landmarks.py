@@ -428,10 +428,11 @@ def box_option(
     bbox: str | None, around: str | None, radius_m: float | None
 ) -> tuple[float, float, float, float]:
     """Build a (west, south, east, north) box from --bbox, or --around and --radius-m."""
-    from geoverify.osm import bbox_around, parse_bbox
+    from geoverify.models import BBox
+    from geoverify.osm import bbox_around
 
     if bbox is not None and around is None:
-        return parse_bbox(bbox)
+        return BBox.parse(bbox).as_tuple()
     if around is not None and radius_m is not None and bbox is None:
         from geoverify.registry import parse_position
 

@@ -52,9 +52,9 @@ def registry_import_osm(
     from geoverify.registry import add_landmarks
 
     def run() -> Any:
-        from geoverify.osm import parse_bbox
+        from geoverify.models import BBox
 
-        box = parse_bbox(bbox) if bbox is not None else None
+        box = BBox.parse(bbox) if bbox is not None else None
         when = _as_of(as_of)
         result = import_osm(osm_file, tags=tag, bbox=box, merge_by_name=merge_by_name, as_of=when)
         add_landmarks(registry, result.landmarks, replace=replace)

@@ -7,7 +7,6 @@ Plain values only (safe to pickle back to the parent): ``read_container`` is wha
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from typing import Any
 
 from geoverify._media import (
@@ -21,7 +20,6 @@ from geoverify._media import (
     str_dict,
     timestamps_summary,
 )
-from geoverify.errors import GeoverifyError
 
 # demuxers that read a still image: such a "video" is refused (probe), never scanned
 IMAGE_DEMUXERS = frozenset({"image2", "jpeg_pipe", "png_pipe", "gif", "webp_pipe", "bmp_pipe"})
@@ -222,28 +220,3 @@ def read_container(path: str, limits: DecodeLimits, log: PacketLog | None = None
                 gpmf_truncated=gpmf_truncated,
                 library_versions=versions,
             )
-
-
-def read_container_then(
-    path: str,
-    limits: DecodeLimits,
-    job: Callable[..., Any],
-    job_args: tuple[Any, ...],
-    tkhd_rotation: int | None,
-) -> tuple[RawContainer, tuple[Any, ...] | None]:
-    """``read_container``, then ``job(path, limits, raw, tkhd_rotation, *job_args, packets=)``.
-
-    Kept for ``tests/test_frames.py``, which checks what a job after the read is handed
-    (``packets``: ``PacketLog.whole_stream``); the library composes probe and frame selection
-    in ``geoverify.footage``. The outcome is ``None`` (no video), ``("ok", result)`` or
-    ``("err", class name, error record)``.
-    """
-    log = PacketLog()
-    raw = read_container(path, limits, log)
-    if not has_video(raw):
-        return raw, None
-    try:
-        result = job(path, limits, raw, tkhd_rotation, *job_args, packets=log.whole_stream())
-    except GeoverifyError as exc:
-        return raw, ("err", type(exc).__name__, exc.to_dict())
-    return raw, ("ok", result)
