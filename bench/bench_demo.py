@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 from geoverify.claims import check_claims, load_claims
-from geoverify.frames import probe_and_select, select_frames
+from geoverify.footage import read_footage
+from geoverify.frames import select_frames
 from geoverify.matching import build_index, clear_feature_cache, match_frames
 from geoverify.pipeline import VerifyOptions, save_verification, verify
 from geoverify.probing import probe
@@ -54,7 +55,7 @@ def main() -> None:
         )
         timed(
             "probe and select frames in one worker",
-            lambda: probe_and_select(walk, options=opts.frames),
+            lambda: read_footage(walk, options=opts.frames),
         )
         reg = timed("load registry", lambda: load_registry(reg_path))
         clear_feature_cache()  # the first index of the process: its features computed

@@ -26,8 +26,11 @@ from geoverify._version import __version__ as __version__
 # stages they need.
 _EXPORTS = {
     "__version__": "geoverify._version",
+    "BBox": "geoverify.models",
     "bearing_deg": "geoverify.geodesy",
+    "BottomLine": "geoverify.evidence",
     "build_index": "geoverify.matching",
+    "build_report": "geoverify.report",
     "check_claim": "geoverify.claims",
     "check_claims": "geoverify.claims",
     "check_shadow": "geoverify.sun",
@@ -36,6 +39,7 @@ _EXPORTS = {
     "DecodeLimits": "geoverify._media",
     "destination": "geoverify.geodesy",
     "distance_m": "geoverify.geodesy",
+    "Footage": "geoverify.footage",
     "Frame": "geoverify.frames",
     "FrameOptions": "geoverify.frames",
     "FrameSelection": "geoverify.frames",
@@ -53,14 +57,17 @@ _EXPORTS = {
     "MediaError": "geoverify.errors",
     "MediaInfo": "geoverify.probing",
     "MissingDependencyError": "geoverify.errors",
+    "NetworkError": "geoverify.errors",
     "Note": "geoverify.models",
     "offset_from_line": "geoverify.geodesy",
     "OutputError": "geoverify.errors",
     "parse_iso6709": "geoverify.probing",
     "probe": "geoverify.probing",
     "rank_candidates": "geoverify.claims",
+    "read_footage": "geoverify.footage",
     "Registry": "geoverify.registry",
     "RegistryError": "geoverify.errors",
+    "Report": "geoverify.report",
     "save_frames": "geoverify.frames",
     "save_registry": "geoverify.registry",
     "save_verification": "geoverify.pipeline",
@@ -75,11 +82,15 @@ _EXPORTS = {
     "Verdict": "geoverify.models",
     "Verification": "geoverify.pipeline",
     "verify": "geoverify.pipeline",
+    "verify_batch": "geoverify.batch",
     "VerifyOptions": "geoverify.pipeline",
+    "weigh_evidence": "geoverify.evidence",
+    "write_report": "geoverify.report",
 }
 
 if TYPE_CHECKING:  # the same table, for type checkers (`X as X`: an explicit re-export)
     from geoverify._media import DecodeLimits as DecodeLimits
+    from geoverify.batch import verify_batch as verify_batch
     from geoverify.claims import (
         ClaimSet as ClaimSet,
         check_claim as check_claim,
@@ -93,8 +104,17 @@ if TYPE_CHECKING:  # the same table, for type checkers (`X as X`: an explicit re
         LimitError as LimitError,
         MediaError as MediaError,
         MissingDependencyError as MissingDependencyError,
+        NetworkError as NetworkError,
         OutputError as OutputError,
         RegistryError as RegistryError,
+    )
+    from geoverify.evidence import (
+        BottomLine as BottomLine,
+        weigh_evidence as weigh_evidence,
+    )
+    from geoverify.footage import (
+        Footage as Footage,
+        read_footage as read_footage,
     )
     from geoverify.frames import (
         Frame as Frame,
@@ -116,6 +136,7 @@ if TYPE_CHECKING:  # the same table, for type checkers (`X as X`: an explicit re
         match_image as match_image,
     )
     from geoverify.models import (
+        BBox as BBox,
         CheckResult as CheckResult,
         LatLon as LatLon,
         Note as Note,
@@ -123,9 +144,7 @@ if TYPE_CHECKING:  # the same table, for type checkers (`X as X`: an explicit re
         Verdict as Verdict,
         to_jsonable as to_jsonable,
     )
-    from geoverify.osm import (
-        import_osm as import_osm,
-    )
+    from geoverify.osm import import_osm as import_osm
     from geoverify.pipeline import (
         Verification as Verification,
         VerifyOptions as VerifyOptions,
@@ -143,6 +162,11 @@ if TYPE_CHECKING:  # the same table, for type checkers (`X as X`: an explicit re
         Registry as Registry,
         load_registry as load_registry,
         save_registry as save_registry,
+    )
+    from geoverify.report import (
+        Report as Report,
+        build_report as build_report,
+        write_report as write_report,
     )
     from geoverify.sun import (
         ShadowMeasurement as ShadowMeasurement,

@@ -20,7 +20,8 @@ from geoverify._media import DecodeLimits
 from geoverify._output import check_output_dir, staged_dir
 from geoverify.claims import ClaimSet, check_claims, check_names, load_claims
 from geoverify.evidence import camera_positions, weigh_evidence
-from geoverify.frames import FrameOptions, FrameSelection, probe_and_select, save_frames
+from geoverify.footage import read_footage
+from geoverify.frames import FrameOptions, FrameSelection, save_frames
 from geoverify.matching import (
     FrameMatch,
     MatchIndex,
@@ -141,13 +142,14 @@ def verify(
     reg, claim_set = _load_inputs(registry, claims, opts.matching)
     # one worker process probes and scans: the file is opened, its stream chosen and its
     # packets read once
-    media, selection = probe_and_select(
+    footage = read_footage(
         video,
         options=opts.frames,
         limits=opts.limits,
         now=created,
         progress=ticker.stage("decoding"),
     )
+    media, selection = footage.media, footage.selection
     checks = check_claims(reg, claim_set, camera=camera_positions(media))
     registry_dir = Path(reg.path).parent
     index, matches = _match(reg, selection, opts.matching, registry_dir, ticker)

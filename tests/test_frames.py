@@ -349,7 +349,11 @@ def test_screened_scan_looks_at_the_whole_gop_when_the_change_is_gradual(tmp_pat
 
 def test_probe_and_select_in_one_worker_give_what_the_two_calls_give(tmp_path):
     from geoverify import probe
-    from geoverify.frames import probe_and_select
+    from geoverify.footage import read_footage
+
+    def probe_and_select(path, **kw):
+        footage = read_footage(path, **kw)
+        return footage.media, footage.selection
 
     clip = write_clip(tmp_path / "h.mp4", n_frames=50, rotation_deg=90)
     opts = FrameOptions(scenes=True, best=2)
@@ -387,7 +391,12 @@ def test_a_matroska_clip_is_demuxed_once_for_probe_and_scan(tmp_path):
     # Matroska has no full index: probe demuxes the packets, and the scan takes them as its
     # packet index instead of demuxing again; the selection is the one of the two calls
     from geoverify import probe
-    from geoverify.frames import probe_and_select
+    from geoverify.footage import read_footage
+
+    def probe_and_select(path, **kw):
+        footage = read_footage(path, **kw)
+        return footage.media, footage.selection
+
     from geoverify.frames._plan import packet_index_of
     from geoverify.frames._scan import scan_frames
     from geoverify.probing._container import PacketLog, read_container

@@ -12,9 +12,12 @@ from pathlib import Path
 import geoverify
 
 EXPECTED = [
+    "BBox",
+    "BottomLine",
     "CheckResult",
     "ClaimSet",
     "DecodeLimits",
+    "Footage",
     "Frame",
     "FrameOptions",
     "FrameSelection",
@@ -27,10 +30,12 @@ EXPECTED = [
     "MediaError",
     "MediaInfo",
     "MissingDependencyError",
+    "NetworkError",
     "Note",
     "OutputError",
     "Registry",
     "RegistryError",
+    "Report",
     "Severity",
     "ShadowMeasurement",
     "Verdict",
@@ -39,6 +44,7 @@ EXPECTED = [
     "__version__",
     "bearing_deg",
     "build_index",
+    "build_report",
     "check_claim",
     "check_claims",
     "check_shadow",
@@ -53,6 +59,7 @@ EXPECTED = [
     "parse_iso6709",
     "probe",
     "rank_candidates",
+    "read_footage",
     "save_frames",
     "save_registry",
     "save_verification",
@@ -63,6 +70,9 @@ EXPECTED = [
     "sun_position",
     "to_jsonable",
     "verify",
+    "verify_batch",
+    "weigh_evidence",
+    "write_report",
 ]
 
 

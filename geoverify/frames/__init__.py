@@ -33,7 +33,6 @@ import concurrent.futures
 import dataclasses
 import os
 from collections.abc import Callable
-from datetime import datetime
 from fractions import Fraction
 from typing import TYPE_CHECKING, Literal
 
@@ -76,7 +75,6 @@ __all__ = [
     "extract_frames",
     "is_photo",
     "perceptual_hash",
-    "probe_and_select",
     "save_frames",
     "select_frames",
     "sharpness",
@@ -239,34 +237,6 @@ def select_frames(
         if digest is not None:
             source_sha256 = digest.result()
     return selection_from_scan(path, source_sha256 or "", options, result, streamed)
-
-
-def probe_and_select(
-    path: str | os.PathLike[str],
-    *,
-    options: FrameOptions,
-    limits: DecodeLimits | None = None,
-    now: datetime | None = None,
-    progress: Callable[[int, int | None], None] | None = None,
-    on_frame: Callable[[Frame], None] | None = None,
-    keep_pixels: bool = True,
-) -> tuple[MediaInfo, FrameSelection]:
-    """``geoverify.footage.read_footage`` as a (media, selection) pair, for earlier callers.
-
-    Probe and frame selection in one worker job; parameters and errors as ``read_footage``'s.
-    """
-    from geoverify.footage import read_footage
-
-    footage = read_footage(
-        path,
-        options=options,
-        limits=limits,
-        now=now,
-        progress=progress,
-        on_frame=on_frame,
-        keep_pixels=keep_pixels,
-    )
-    return footage.media, footage.selection
 
 
 def extract_frames(
