@@ -1,4 +1,4 @@
-"""Benchmark: ``geoverify.locate`` (solve, ambiguity search, Monte Carlo) on real points.
+"""Benchmark: ``geoverify.resection`` (solve, ambiguity search, Monte Carlo) on real points.
 
 The Berlin photograph 01 with its ten surveyed points (samples/berlin/photos/berlin_gcp_list.txt),
 3D and 2D modes, 300 Monte Carlo samples (the default). The reference in the same run is one bare
@@ -17,9 +17,9 @@ import cv2
 import numpy as np
 from _common import timed
 
-from geoverify.locate import locate
-from geoverify.locate._frame import LocalFrame
 from geoverify.models import LatLon
+from geoverify.resection import locate
+from geoverify.resection._frame import LocalFrame
 
 ROOT = Path(__file__).resolve().parent.parent
 PHOTO = ROOT / "samples" / "berlin" / "photos" / "berlin_01.jpg"
@@ -51,7 +51,7 @@ def main() -> None:
         for mode in ("3d", "2d"):
             t = timed(lambda m=mode: locate(PHOTO, points, mode=m), args.runs, warmup=True)
             print(
-                f"geoverify.locate --mode {mode}, 10 points, 300 samples: {t:.3f} s "
+                f"geoverify.resection --mode {mode}, 10 points, 300 samples: {t:.3f} s "
                 f"({t / reference:,.0f}x the bare solve; goal <= 1 s)"
             )
 

@@ -31,6 +31,8 @@ _EXPORTS = {
     "BottomLine": "geoverify.evidence",
     "build_index": "geoverify.matching",
     "build_report": "geoverify.report",
+    "CameraFix": "geoverify.resection",
+    "CameraPoints": "geoverify.resection",
     "check_claim": "geoverify.claims",
     "check_claims": "geoverify.claims",
     "check_shadow": "geoverify.sun",
@@ -51,6 +53,7 @@ _EXPORTS = {
     "LimitError": "geoverify.errors",
     "load_claims": "geoverify.claims",
     "load_registry": "geoverify.registry",
+    "locate": "geoverify.resection",
     "match_frames": "geoverify.matching",
     "match_image": "geoverify.matching",
     "MatchOptions": "geoverify.matching",
@@ -65,6 +68,7 @@ _EXPORTS = {
     "probe": "geoverify.probing",
     "rank_candidates": "geoverify.claims",
     "read_footage": "geoverify.footage",
+    "read_points": "geoverify.resection",
     "Registry": "geoverify.registry",
     "RegistryError": "geoverify.errors",
     "Report": "geoverify.report",
@@ -167,6 +171,12 @@ if TYPE_CHECKING:  # the same table, for type checkers (`X as X`: an explicit re
         Report as Report,
         build_report as build_report,
         write_report as write_report,
+    )
+    from geoverify.resection import (
+        CameraFix as CameraFix,
+        CameraPoints as CameraPoints,
+        locate as locate,
+        read_points as read_points,
     )
     from geoverify.sun import (
         ShadowMeasurement as ShadowMeasurement,

@@ -37,6 +37,7 @@ CODES: dict[str, str] = {
     "E_FOCAL_UNKNOWN": "No focal length: no EXIF, no option, and too few points to fit it.",
     "E_LOCATE_NO_SOLUTION": "No camera position sees every marked point in front of it.",
     "E_LOCATE_NOT_STILL": "locate was given a video; it works on one frame or photo.",
+    "E_PICK_NOT_STILL": "pick was given a video; it works on one frame or photo.",
     "E_NAIVE_DATETIME": "A datetime without a time zone was given where an aware one is needed.",
     "E_COORD_TYPE": "A coordinate is not a number.",
     "E_COORD_RANGE": "A coordinate is outside [-90, 90] / [-180, 180] or not finite.",

@@ -10,6 +10,7 @@ options given here, so a notebook can run any step on its own and get the same n
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -19,7 +20,8 @@ from typing import Any
 from geoverify._media import DecodeLimits
 from geoverify._output import check_output_dir, staged_dir
 from geoverify.claims import ClaimSet, check_claims, check_names, load_claims
-from geoverify.evidence import camera_positions, weigh_evidence
+from geoverify.errors import InputError
+from geoverify.evidence import CameraPosition, camera_positions, weigh_evidence
 from geoverify.footage import read_footage
 from geoverify.frames import FrameOptions, FrameSelection, save_frames
 from geoverify.matching import (
@@ -36,6 +38,7 @@ from geoverify.models import to_jsonable
 from geoverify.probing import MediaInfo
 from geoverify.registry import Registry, load_registry
 from geoverify.report import Report, build_report, write_report
+from geoverify.resection import CameraFix, CameraPoints, heading_checks, locate
 
 __all__ = [
     "Verification",
@@ -83,11 +86,14 @@ class Verification:
     registry: Registry
     annotated: Mapping[int, Any] = dataclasses.field(default_factory=dict)
     claims_path: str = ""
+    resection: CameraFix | None = None
+    camera_points: CameraPoints | None = None
 
     @property
     def inputs(self) -> tuple[str, ...]:
         """Every file this verification read: an output may not be, hold or lie in one."""
-        return input_paths(self.media.path, self.registry, self.claims_path, self.media)
+        read = input_paths(self.media.path, self.registry, self.claims_path, self.media)
+        return read + (self.camera_points.paths() if self.camera_points else ())
 
 
 def input_paths(
@@ -123,17 +129,15 @@ def verify(
     now: datetime | None = None,
     progress: Callable[[str, int, int | None], None] | None = None,
     posted_utc: datetime | None = None,
+    camera_points: CameraPoints | None = None,
 ) -> Verification:
     """Probe, select frames, match them, check the claims and weigh the evidence. Writes nothing.
 
-    ``posted_utc`` (aware) is when the footage was first posted, when known (``batch`` takes it
-    from a Telegram export): an upper bound on when it was filmed, used by the time line.
-
-    ``registry`` and ``claims`` are paths or already loaded objects. ``now``
-    (timezone-aware) is the report's creation time; the clock when ``None``. ``progress`` is
-    called with (stage, done, total) while frames are decoded (``decoding``) and matched
-    (``matching``). The report's bottom line (``report.bottom_line``) answers: was this
-    footage filmed where, and when, it is said to be?
+    ``registry`` and ``claims`` are paths or loaded objects; ``now`` (aware) the report's time;
+    ``progress(stage, done, total)`` follows decoding and matching; ``posted_utc`` (aware, from
+    a Telegram export) bounds when it was filmed; ``camera_points`` adds the camera resected
+    from landmarks marked in the photo or a saved frame (weighed with its 90 % radius). The
+    report's bottom line answers: was this footage filmed where, and when, it is said to be?
     """
     opts = options or VerifyOptions()
     created = (now or datetime.now(UTC)).astimezone(UTC)
@@ -150,7 +154,8 @@ def verify(
         progress=ticker.stage("decoding"),
     )
     media, selection = footage.media, footage.selection
-    checks = check_claims(reg, claim_set, camera=camera_positions(media))
+    resection, cameras = _cameras(camera_points, video, media, reg)
+    checks = check_claims(reg, claim_set, camera=cameras)
     registry_dir = Path(reg.path).parent
     index, matches = _match(reg, selection, opts.matching, registry_dir, ticker)
     limitations = [*LIMITATIONS, *_matching_limitations(index, matches, opts.matching)]
@@ -164,11 +169,9 @@ def verify(
         matched_at_all=index is not None,
         max_false_match_rate=opts.matching.max_false_match_rate,
         posted_utc=posted_utc,
+        cameras=cameras,
     )
-    limitations.append(_BOTTOM_LINE_LIMITATION)
-    annotated: dict[int, Any] = {}
-    if index is not None:
-        annotated = annotated_images(matches, selection.frames, index, registry_dir=registry_dir)
+    annotated = _annotated(matches, selection, index, registry_dir)
     report = build_report(
         title=opts.title or Path(os.fspath(video)).name,
         created_utc=created,
@@ -180,8 +183,10 @@ def verify(
         checks=checks,
         bottom_line=bottom,
         parameters=_parameters(opts),
-        limitations=limitations,
+        limitations=[*limitations, _BOTTOM_LINE_LIMITATION],
         annotated=annotated,
+        cameras=cameras,
+        resection=_resection_record(resection, media),
     )
     return Verification(
         report=_with_matcher_versions(report, index, opts.matching),
@@ -192,6 +197,64 @@ def verify(
         registry=reg,
         annotated=annotated,
         claims_path=claim_set.path,
+        resection=resection,
+        camera_points=camera_points,
+    )
+
+
+def _annotated(
+    matches: Sequence[FrameMatch], selection: FrameSelection, index: MatchIndex | None, folder: Path
+) -> dict[int, Any]:
+    """Return the matched frames drawn with their correspondences (none without an index)."""
+    if index is None:
+        return {}
+    return dict(annotated_images(matches, selection.frames, index, registry_dir=folder))
+
+
+def _cameras(
+    points: CameraPoints | None, video: str | os.PathLike[str], media: MediaInfo, reg: Registry
+) -> tuple[CameraFix | None, tuple[CameraPosition, ...]]:
+    """Return the resection (if points were marked) and every camera position to weigh."""
+    resection = _resect(points, video, media, reg)
+    return resection, camera_positions(media) + _resected_camera(resection)
+
+
+def _resect(
+    points: CameraPoints | None, video: str | os.PathLike[str], media: MediaInfo, reg: Registry
+) -> CameraFix | None:
+    """Resect the camera from the marked points: on the photo itself, or on the given frame."""
+    if points is None:
+        return None
+    image = points.image
+    if image is None:
+        if media.still is None:
+            msg = "--points on a video needs the frame the points were marked on"
+            hint = "Save it with `geoverify frames VIDEO --out DIR` and add --points-frame PNG."
+            raise InputError(msg, code="E_LOCATE_NOT_STILL", hint=hint)
+        image = video
+    return locate(image, points.points, registry=reg)
+
+
+def _resection_record(fix: CameraFix | None, media: MediaInfo) -> dict[str, Any] | None:
+    """Return the resection's record, with the file's own viewing directions compared."""
+    if fix is None:
+        return None
+    return {**fix.to_dict(), "heading_checks": to_jsonable(heading_checks(fix, media.directions))}
+
+
+def _resected_camera(fix: CameraFix | None) -> tuple[CameraPosition, ...]:
+    """Return the resected camera as a camera position, its 90 % radius as its accuracy."""
+    if fix is None:
+        return ()
+    radius = fix.uncertainty.radius_m_90
+    return (
+        CameraPosition(
+            label=f"camera resected from {len(fix.points)} marked points ({fix.mode})",
+            position=fix.camera,
+            accuracy_m=radius if math.isfinite(radius) else None,
+            time_utc=None,
+            source="resection (geoverify locate)",
+        ),
     )
 
 

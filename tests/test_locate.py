@@ -23,11 +23,11 @@ from PIL import Image
 from shapely.geometry import Point
 
 from geoverify.errors import InputError
-from geoverify.locate import LocateOptions, MarkedPoint, locate, read_points
-from geoverify.locate._frame import LocalFrame
-from geoverify.locate._solve import Problem, alternative, solve
-from geoverify.locate._uncertainty import monte_carlo
 from geoverify.models import LatLon
+from geoverify.resection import LocateOptions, MarkedPoint, locate, read_points
+from geoverify.resection._frame import LocalFrame
+from geoverify.resection._solve import Problem, alternative, solve
+from geoverify.resection._uncertainty import monte_carlo
 
 BERLIN = ROOT / "samples" / "berlin" / "photos"
 GCP = BERLIN / "berlin_gcp_list.txt"
@@ -383,3 +383,129 @@ def test_a_video_is_refused_with_a_hint_to_save_a_frame(tmp_path):
         locate(clip, _points_csv(tmp_path, "01"), options=FAST)
     assert err.value.code == "E_LOCATE_NOT_STILL"
     assert "geoverify frames" in err.value.hint
+
+
+# --- as evidence: verify weighs the resected camera -----------------------------------------------
+
+
+def _without_gps(src: Path, out: Path) -> Path:
+    """The photo re-encoded with its EXIF but without the GPS block (its focal length kept)."""
+    with Image.open(src) as im:
+        exif = im.getexif()
+        del exif[0x8825]  # GPSInfo
+        im.save(out, exif=exif, quality=92)
+    return out
+
+
+def _claims(folder: Path, lat: float, lon: float, within_m: float) -> Path:
+    path = folder / f"claims_{within_m:g}.yaml"
+    path.write_text(
+        "claims_version: 2\nfootage:\n"
+        f"  filmed_at: {{lat: {lat}, lon: {lon}, within_m: {within_m}}}\nclaims: []\n"
+    )
+    return path
+
+
+def test_verify_weighs_the_camera_resected_from_marked_points(tmp_path):
+    from geographiclib.geodesic import Geodesic
+
+    from geoverify.evidence import Outcome
+    from geoverify.frames import FrameOptions
+    from geoverify.matching import MatchOptions
+    from geoverify.pipeline import VerifyOptions, save_verification, verify
+    from geoverify.resection import CameraPoints
+
+    photo = _without_gps(BERLIN / "berlin_01.jpg", tmp_path / "no_gps.jpg")
+    points = _points_csv(tmp_path, "01")
+    registry = ROOT / "samples" / "berlin" / "registry.geojson"
+    options = VerifyOptions(frames=FrameOptions(best=1), matching=MatchOptions(affine="off"))
+    lat, lon = EXIF_GPS["01"]  # where the phone said it was, a truth locate never saw here
+    near = _claims(tmp_path, lat, lon, 50.0)
+
+    def location(claims: Path, marked: CameraPoints | None) -> object:
+        result = verify(
+            photo, registry=registry, claims=claims, options=options, camera_points=marked
+        )
+        return result, next(ln for ln in result.report.bottom_line.lines if ln.line == "location")
+
+    _, blind = location(near, None)
+    assert blind.outcome is not Outcome.SUPPORTS  # no GPS in the file: nothing to place it
+    result, line = location(near, CameraPoints(points=points))
+    assert line.outcome is Outcome.SUPPORTS
+    assert line.strength == "strong"  # 2.9 m off plus a 90 % radius of about 22 m < 50 m
+    assert result.report.resection is not None
+    assert result.report.resection["mode"] == "3d"
+    assert any(c.source.startswith("resection") for c in result.report.cameras)
+    # moved 2 km north: the resected camera contradicts it
+    moved = WGS84.Direct(lat, lon, 0.0, 2000.0)
+    _, far = location(
+        _claims(tmp_path, moved["lat2"], moved["lon2"], 50.0), CameraPoints(points=points)
+    )
+    assert far.outcome is Outcome.CONTRADICTS
+    # report.json carries the resection, valid against the published schema
+    out = save_verification(result, tmp_path / "report")
+    report = json.loads((Path(out["out_dir"]) / "report.json").read_text())
+    assert report["schema_version"] == "2.3"
+    assert report["resection"]["camera"]["lat"] == pytest.approx(52.51889, abs=1e-4)
+    import jsonschema
+
+    schema = json.loads((ROOT / "geoverify" / "schemas" / "report.schema.json").read_text())
+    jsonschema.validate(report, schema)
+    assert (
+        Geodesic.WGS84.Inverse(
+            lat, lon, report["resection"]["camera"]["lat"], report["resection"]["camera"]["lon"]
+        )["s12"]
+        < 5.0
+    )
+
+
+def test_points_on_a_video_need_the_frame_they_were_marked_on(tmp_path):
+    from geoverify.pipeline import verify
+    from geoverify.resection import CameraPoints
+
+    with pytest.raises(InputError) as err:
+        verify(
+            ROOT / "samples" / "karma" / "karma.mp4",
+            registry=ROOT / "samples" / "berlin" / "registry.geojson",
+            claims=_claims(tmp_path, 52.5, 13.4, 100.0),
+            camera_points=CameraPoints(points=_points_csv(tmp_path, "01")),
+        )
+    assert err.value.code == "E_LOCATE_NOT_STILL"
+    assert "--points-frame" in err.value.hint
+
+
+def _with_direction(src: Path, out: Path, bearing_deg: float, ref: str) -> Path:
+    """The photo with its GPS position removed and a GPSImgDirection written (a test copy)."""
+    with Image.open(src) as im:
+        exif = im.getexif()
+        gps = exif.get_ifd(0x8825)
+        gps.clear()
+        gps[16] = ref  # GPSImgDirectionRef: T true, M magnetic
+        gps[17] = bearing_deg  # GPSImgDirection
+        im.save(out, exif=exif, quality=92)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("bearing_deg", "ref", "agrees"),
+    [(35.0, "T", True), (215.0, "T", False), (45.0, "M", True), (100.0, "M", False)],
+)
+def test_the_files_own_direction_is_compared_with_the_resected_heading(
+    tmp_path, bearing_deg, ref, agrees
+):
+    # photo 01 faces 34.9 deg (resected; the three photos agree within 3 deg)
+    from geoverify.pipeline import verify
+    from geoverify.resection import CameraPoints
+
+    photo = _with_direction(BERLIN / "berlin_01.jpg", tmp_path / "d.jpg", bearing_deg, ref)
+    result = verify(
+        photo,
+        registry=ROOT / "samples" / "berlin" / "registry.geojson",
+        claims=_claims(tmp_path, 52.5189, 13.4003, 100.0),
+        camera_points=CameraPoints(points=_points_csv(tmp_path, "01")),
+    )
+    assert result.report.resection is not None
+    (check,) = result.report.resection["heading_checks"]
+    assert check["source"] == "EXIF GPSImgDirection"
+    assert check["difference_deg"] == pytest.approx(abs(bearing_deg - 34.9) % 360, abs=0.5)
+    assert check["agrees"] is agrees

@@ -1,4 +1,4 @@
-"""``geoverify locate``: where the camera stood, from landmarks marked in a frame."""
+"""``geoverify locate``: where the camera stood, from landmarks marked in a frame (``pick``)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,18 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from geoverify.cli._common import JsonOpt, OverwriteDirOpt, app, dump_json, echo, run_command
+from geoverify.cli._common import (
+    JsonOpt,
+    OverwriteDirOpt,
+    OverwriteFileOpt,
+    app,
+    dump_json,
+    echo,
+    run_command,
+)
 
 if TYPE_CHECKING:
-    from geoverify.locate import CameraFix
+    from geoverify.resection import CameraFix
 
 
 @app.command("locate")
@@ -59,7 +67,7 @@ def locate_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Where the camera stood and which way it faced, from landmarks marked in one frame."""
-    from geoverify.locate import LocateOptions, locate, save_camera_fix
+    from geoverify.resection import LocateOptions, locate, save_camera_fix
 
     inputs = [p for p in (image, points, registry) if p is not None]
 
@@ -121,3 +129,34 @@ def render_camera_fix(fix: CameraFix) -> list[str]:
         )
     lines += [f"note            {n}" for n in fix.notes]
     return lines
+
+
+@app.command("pick")
+def pick_command(
+    image: Annotated[
+        Path, typer.Argument(help="The photo, or a frame saved by `geoverify frames` (PNG).")
+    ],
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="The HTML page to write (refused if the file exists)."),
+    ],
+    registry: Annotated[
+        Path | None,
+        typer.Option("--registry", help="Registry GeoJSON: its landmarks to choose from."),
+    ] = None,
+    overwrite: OverwriteFileOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write an offline page for marking points in a frame and saving the POINTS file."""
+    from geoverify.resection import write_pick_page
+
+    written = run_command(
+        as_json, lambda: write_pick_page(image, out, registry=registry, overwrite=overwrite)
+    )
+    if as_json:
+        echo(dump_json({"out": str(written)}))
+        return
+    echo(f"written         {out}")
+    echo("next            open it in a browser, mark the points, save the POINTS file, then")
+    reg = f" --registry {registry}" if registry is not None else ""
+    echo(f"                geoverify locate {image} --points SAVED.points.csv{reg}")

@@ -412,6 +412,22 @@ def _render_matches(results: list[Any]) -> None:
         echo(f"note: {left_out}")
 
 
+PointsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--points",
+        help="Landmarks marked in the photo (or in --points-frame), as for `locate`: the "
+        "camera resected from them is weighed as one more camera position.",
+    ),
+]
+PointsFrameOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--points-frame", help="The frame (saved by `frames`) the --points were marked on."
+    ),
+]
+
+
 @app.command("verify")
 def verify_command(
     video: Annotated[Path, typer.Argument(help="Local video file.")],
@@ -430,6 +446,8 @@ def verify_command(
     best: BestOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
+    points: PointsOpt = None,
+    points_frame: PointsFrameOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Probe, pick frames, match landmarks, check claims: one report (JSON, HTML, Markdown).
@@ -448,8 +466,15 @@ def verify_command(
     from geoverify.registry import load_registry
 
     def run() -> Any:
+        from geoverify.errors import InputError
+        from geoverify.resection import CameraPoints
+
         reg = load_registry(registry)  # its images are inputs too: --out may not hold them
-        inputs = input_paths(video, reg, claims)
+        marked = CameraPoints(points=points, image=points_frame) if points else None
+        if points_frame is not None and marked is None:
+            msg = "--points-frame needs --points"
+            raise InputError(msg, code="E_INPUT_OPTION", hint="Add --points POINTS.")
+        inputs = input_paths(video, reg, claims) + (marked.paths() if marked else ())
         check_output(out, overwrite=overwrite, inputs=inputs)  # before the decoding
         matching = matcher_options(
             affine=affine, features=features, model=model, background=background
@@ -457,11 +482,23 @@ def verify_command(
         frame_options = cover_options(every, scenes, views, best, start, end)
         options = VerifyOptions(title=title, matching=matching, frames=frame_options)
         with StageProgress(enabled=not as_json) as bar:
-            result = verify(video, registry=reg, claims=claims, options=options, progress=bar.stage)
+            result = verify(
+                video,
+                registry=reg,
+                claims=claims,
+                options=options,
+                progress=bar.stage,
+                camera_points=marked,
+            )
         saved = save_verification(result, out, overwrite=overwrite)
         return result, saved
 
     result, saved = run_command(as_json, run)
+    _render_verification(result, saved, as_json)
+
+
+def _render_verification(result: Any, saved: dict[str, Any], as_json: bool) -> None:
+    """Print what ``verify`` found: the bottom line, the claim checks, the frames matched."""
     if as_json:
         echo(
             dump_json(

@@ -100,11 +100,14 @@ def weigh_evidence(
     matched_at_all: bool = False,
     max_false_match_rate: float = 0.05,
     posted_utc: datetime | None = None,
+    cameras: Sequence[CameraPosition] | None = None,
 ) -> BottomLine:
     """Build every line of evidence and apply the rule table.
 
     ``checks`` are ``check_claims``' results for ``claims`` (with the file's camera positions
     as ``camera``); ``matched_at_all`` says whether frames were matched against the registry.
+    ``cameras`` are the camera positions the location line weighs: the file's own
+    (``camera_positions(media)``) when ``None``; ``verify`` adds a resected camera to them.
     A line that decided (``supports``, ``contradicts``) keeps no ``would_decide``, and the
     bottom line lists next steps only when it is not established or conflicting.
     """
@@ -114,7 +117,12 @@ def weigh_evidence(
     else:
         footage_lines = (
             location_line(
-                hypothesis, registry, claims, camera_positions(media), media, camera_checks
+                hypothesis,
+                registry,
+                claims,
+                camera_positions(media) if cameras is None else tuple(cameras),
+                media,
+                camera_checks,
             ),
             time_line(hypothesis, media, posted_utc),
             visual_line(

@@ -114,11 +114,15 @@ def build_report(
     parameters: Mapping[str, Any],
     limitations: Sequence[str],
     annotated: Mapping[int, np.ndarray] | None = None,
+    cameras: Sequence[CameraPosition] | None = None,
+    resection: Mapping[str, Any] | None = None,
 ) -> Report:
     """Assemble the ``Report`` from the stages' results: the one place a report is built.
 
     Every frame is shown: a matched frame with its inlier correspondences (``annotated``),
-    the others as they are, with the reason they did not match.
+    the others as they are, with the reason they did not match. ``cameras`` replace the file's
+    own camera positions when given (``verify`` adds a resected camera); ``resection`` is the
+    record of that resection (``CameraFix.to_dict()``).
     """
     from geoverify.probing._track import frame_cameras
 
@@ -128,7 +132,8 @@ def build_report(
     known = {lm.id: lm for lm in registry.landmarks}
     unplaced = sorted(i for i in mentioned if i in known and known[i].geometry is None)
     # the camera of each matched frame, where the track places it (drawn on the map too)
-    cameras = [*camera_positions(media), *_matched_frame_cameras(records, cams)]
+    own = camera_positions(media) if cameras is None else tuple(cameras)
+    cameras = [*own, *_matched_frame_cameras(records, cams)]
     return Report(
         schema_version=REPORT_SCHEMA_VERSION,
         created_utc=created_utc.astimezone(UTC),
@@ -156,6 +161,7 @@ def build_report(
         cameras=tuple(cameras),
         camera=cameras[0].position if cameras else None,
         claimed_place=_claimed_place(claims.footage, known),
+        resection=resection,
         images=images,
     )
 

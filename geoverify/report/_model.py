@@ -14,7 +14,7 @@ from geoverify.models import CheckResult, LatLon
 if TYPE_CHECKING:
     from geoverify.probing import MediaInfo
 
-REPORT_SCHEMA_VERSION = "2.2"
+REPORT_SCHEMA_VERSION = "2.3"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,7 +96,8 @@ class Report:
     ``images`` maps a match's ``image_key`` to the annotated or plain image embedded in the
     HTML (JPEG, base64). ``map_features`` are the registry geometries shown on the map,
     ``unplaced`` the landmarks the report names that have no position, ``cameras`` every
-    position the file claims.
+    position the file claims (and the resected camera, when points were marked), ``resection``
+    the record of that resection (``geoverify locate``'s JSON), or ``None``.
     """
 
     schema_version: str
@@ -119,6 +120,7 @@ class Report:
     cameras: Sequence[CameraPosition] = ()
     camera: LatLon | None = None
     claimed_place: ClaimedPlace | None = None
+    resection: Mapping[str, Any] | None = None
     images: Mapping[str, str] = dataclasses.field(default_factory=dict, metadata={"json": False})
 
     def _repr_html_(self) -> str:

@@ -4,15 +4,40 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from typing import Any, Literal
 
 from shapely.geometry import Polygon, mapping
 
 from geoverify.models import LatLon
 
-__all__ = ["CameraFix", "Focal", "LocateOptions", "Observation", "PointFit", "Uncertainty"]
+__all__ = [
+    "CameraFix",
+    "CameraPoints",
+    "Focal",
+    "LocateOptions",
+    "Observation",
+    "PointFit",
+    "Uncertainty",
+]
 
 Mode = Literal["3d", "2d"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CameraPoints:
+    """Landmarks marked in a frame, for ``verify``: the POINTS file and the frame they are on.
+
+    ``image`` is ``None`` when the points were marked on the verified photo itself.
+    """
+
+    points: str | os.PathLike[str]
+    image: str | os.PathLike[str] | None = None
+
+    def paths(self) -> tuple[str, ...]:
+        """Return the files read, as paths (an output may not be, hold or lie in one)."""
+        found = (self.points, self.image)
+        return tuple(os.fspath(p) for p in found if p is not None)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -13,8 +13,8 @@ from shapely.geometry import mapping
 from geoverify._io import write_atomic
 from geoverify._output import staged_dir, write_manifest
 from geoverify.geodesy import destination
-from geoverify.locate._model import CameraFix
 from geoverify.models import LatLon
+from geoverify.resection._model import CameraFix
 
 __all__ = ["camera_geojson", "save_camera_fix"]
 

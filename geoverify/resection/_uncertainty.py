@@ -15,9 +15,9 @@ import numpy as np
 import numpy.typing as npt
 from shapely.geometry import Polygon
 
-from geoverify.locate._frame import LocalFrame
-from geoverify.locate._model import Uncertainty
-from geoverify.locate._solve import Pose, Problem, refine
+from geoverify.resection._frame import LocalFrame
+from geoverify.resection._model import Uncertainty
+from geoverify.resection._solve import Pose, Problem, refine
 
 __all__ = ["monte_carlo"]
 

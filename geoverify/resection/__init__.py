@@ -24,10 +24,14 @@ import numpy as np
 
 from geoverify.errors import InputError
 from geoverify.geodesy import bearing_deg, distance_m
-from geoverify.locate._focal import focal_length
-from geoverify.locate._frame import LocalFrame
-from geoverify.locate._model import (
+from geoverify.models import LatLon
+from geoverify.registry import Registry, load_registry
+from geoverify.resection._direction import HeadingCheck, heading_checks
+from geoverify.resection._focal import focal_length
+from geoverify.resection._frame import LocalFrame
+from geoverify.resection._model import (
     CameraFix,
+    CameraPoints,
     Focal,
     LocateOptions,
     Mode,
@@ -35,30 +39,34 @@ from geoverify.locate._model import (
     PointFit,
     Uncertainty,
 )
-from geoverify.locate._points import (
+from geoverify.resection._pick import pick_page, write_pick_page
+from geoverify.resection._points import (
     DEFAULT_SIGMA_LANDMARK_M,
     DEFAULT_SIGMA_POINT_M,
     MarkedPoint,
     read_points,
 )
-from geoverify.locate._save import camera_geojson, save_camera_fix
-from geoverify.locate._solve import Pose, Problem, alternative, solve
-from geoverify.locate._uncertainty import monte_carlo
-from geoverify.models import LatLon
-from geoverify.registry import Registry, load_registry
+from geoverify.resection._save import camera_geojson, save_camera_fix
+from geoverify.resection._solve import Pose, Problem, alternative, solve
+from geoverify.resection._uncertainty import monte_carlo
 
 __all__ = [
     "CameraFix",
+    "CameraPoints",
     "Focal",
+    "HeadingCheck",
     "LocateOptions",
     "MarkedPoint",
     "Observation",
     "PointFit",
     "Uncertainty",
     "camera_geojson",
+    "heading_checks",
     "locate",
+    "pick_page",
     "read_points",
     "save_camera_fix",
+    "write_pick_page",
 ]
 
 LocateMode = Literal["auto", "3d", "2d"]

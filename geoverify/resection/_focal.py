@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 
 from geoverify.errors import InputError
-from geoverify.locate._model import Focal
+from geoverify.resection._model import Focal
 
 __all__ = ["focal_length"]
 
