@@ -509,3 +509,24 @@ def test_the_files_own_direction_is_compared_with_the_resected_heading(
     assert check["source"] == "EXIF GPSImgDirection"
     assert check["difference_deg"] == pytest.approx(abs(bearing_deg - 34.9) % 360, abs=0.5)
     assert check["agrees"] is agrees
+
+
+def test_the_report_map_draws_the_resected_camera_its_region_and_rays(tmp_path):
+    from geoverify.pipeline import verify
+    from geoverify.report import render_html
+    from geoverify.resection import CameraPoints
+
+    photo = _without_gps(BERLIN / "berlin_01.jpg", tmp_path / "no_gps.jpg")
+    result = verify(
+        photo,
+        registry=ROOT / "samples" / "berlin" / "registry.geojson",
+        claims=_claims(tmp_path, 52.5189, 13.4003, 100.0),
+        camera_points=CameraPoints(points=_points_csv(tmp_path, "01")),
+    )
+    html = render_html(result.report)
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    assert svg.count('stroke="#93c" stroke-opacity="0.5"') == 10  # a ray to each marked point
+    assert 'fill="#93c" fill-opacity="0.15"' in svg  # the 90 % region
+    assert "camera resected from 10 marked points (3d)" in svg
+    # the resected camera is no part of a GPS track line
+    assert 'stroke="#c60" stroke-width="2" stroke-dasharray="1 3"' not in svg

@@ -21,11 +21,14 @@ if TYPE_CHECKING:
     from geoverify.resection import CameraFix
 
 
+ImageArg = Annotated[
+    Path, typer.Argument(help="The photo, or a frame saved by `geoverify frames` (PNG).")
+]
+
+
 @app.command("locate")
 def locate_command(
-    image: Annotated[
-        Path, typer.Argument(help="The photo, or a frame saved by `geoverify frames` (PNG).")
-    ],
+    image: ImageArg,
     points: Annotated[
         Path,
         typer.Option(
@@ -133,9 +136,7 @@ def render_camera_fix(fix: CameraFix) -> list[str]:
 
 @app.command("pick")
 def pick_command(
-    image: Annotated[
-        Path, typer.Argument(help="The photo, or a frame saved by `geoverify frames` (PNG).")
-    ],
+    image: ImageArg,
     out: Annotated[
         Path,
         typer.Option("--out", help="The HTML page to write (refused if the file exists)."),

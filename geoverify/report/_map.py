@@ -48,6 +48,7 @@ def _cameras_on_map(
     return near, callout
 
 
+_RESECTION = "resection"  # the source of a camera resected from marked points
 _WIDTH_PX, _HEIGHT_PX, _PAD_PX = 640, 420, 50.0
 _M_PER_DEG_LAT = 111_320.0  # metres per degree of latitude, as the map's scale bar takes it
 _NICE_SCALES_M = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000)
@@ -111,17 +112,26 @@ def svg_map(
     cameras: Sequence[CameraPosition],
     links: Sequence[tuple[str, str]],
     place: ClaimedPlace | None = None,
+    resection: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Project lon/lat to a 640x420 SVG with a local equirectangular projection.
 
-    ``place`` is drawn as the circle of ``within_m`` around the claimed place.
+    ``place`` is drawn as the circle of ``within_m`` around the claimed place; ``resection``
+    (``geoverify locate``'s record) as its camera, its 90 % region, its field of view and a ray
+    to each marked point.
 
     Camera positions far from every landmark (over 20 km) are not drawn, which would zoom the
     map out to a continent: they become a labelled callout with their distance.
     """
     land = [p for f in features for p in _flatten(f["geometry"]["coordinates"])]
     near_cams, callout = _cameras_on_map(land, cameras)
-    pts = land + [(c.position.lon, c.position.lat) for c in near_cams] + _circle_corners(place)
+    shapes = _resection_shapes(resection)
+    pts = (
+        land
+        + [(c.position.lon, c.position.lat) for c in near_cams]
+        + _circle_corners(place)
+        + [p for shape in shapes.values() for line in shape for p in line]
+    )
     empty: dict[str, Any] = {
         "width": _WIDTH_PX,
         "height": _HEIGHT_PX,
@@ -132,12 +142,14 @@ def svg_map(
         "scale_px": 0,
         "callout": callout,
         "circle": None,
+        "resection": None,
     }
     if not pts:
         return empty
     proj = _Projection.fitting(pts)
+    own = [c for c in near_cams if not c.source.startswith(_RESECTION)]
     track = " ".join(
-        f"{x:.1f},{y:.1f}" for x, y in (proj.xy(c.position.lon, c.position.lat) for c in near_cams)
+        f"{x:.1f},{y:.1f}" for x, y in (proj.xy(c.position.lon, c.position.lat) for c in own)
     )
     scale_m = _scale_m(proj.metres_per_px)
     return {
@@ -145,7 +157,8 @@ def svg_map(
         "circle": _circle(place, proj),
         "items": _feature_items(features, proj) + _camera_items(near_cams, proj),
         "links": _link_lines(features, links, proj),
-        "track": track if len(near_cams) > 1 else "",
+        "track": track if len(own) > 1 else "",
+        "resection": _resection_svg(shapes, proj) if shapes else None,
         "scale_px": round(scale_m / proj.metres_per_px, 1),
         "scale_m": int(scale_m),
     }
@@ -185,13 +198,15 @@ def _feature_items(
 
 def _camera_items(cameras: Sequence[CameraPosition], proj: _Projection) -> list[dict[str, Any]]:
     """Return the labelled cameras: a track's first and last fix (the line shows the rest)."""
-    labelled = [c for i, c in enumerate(cameras) if i in (0, len(cameras) - 1)]
+    own = [c for c in cameras if not c.source.startswith(_RESECTION)]
+    labelled = [c for i, c in enumerate(own) if i in (0, len(own) - 1)]
+    labelled += [c for c in cameras if c.source.startswith(_RESECTION)]
     items = []
     for c in labelled:
         x, y = proj.xy(c.position.lon, c.position.lat)
         items.append(
             {
-                "kind": "camera",
+                "kind": "resected" if c.source.startswith(_RESECTION) else "camera",
                 "points": "",
                 "x": round(x, 1),
                 "y": round(y, 1),
@@ -240,4 +255,49 @@ def _circle(place: ClaimedPlace | None, proj: _Projection) -> dict[str, Any] | N
         "cy": round(cy, 1),
         "r": round(place.within_m / proj.metres_per_px, 1),
         "label": f"claimed: within {place.within_m:g} m of {place.label}",
+    }
+
+
+def _resection_shapes(
+    resection: Mapping[str, Any] | None,
+) -> dict[str, list[list[tuple[float, float]]]]:
+    """Return the resection's region, field of view and rays as lon/lat lines (none: empty)."""
+    from geoverify.geodesy import destination
+
+    if not resection:
+        return {}
+    cam = LatLon(resection["camera"]["lat"], resection["camera"]["lon"])
+    region = resection["uncertainty"].get("region_90") or {}
+    coords = region.get("coordinates") or ()
+    rings = [[(float(x), float(y)) for x, y in coords[0]]] if coords else []
+    points = resection.get("points", [])
+    reach_m = max((float(p["distance_m"]) for p in points), default=100.0) * 1.2
+    half = float(resection["hfov_deg"]) / 2.0
+    edges = [destination(cam, resection["heading_deg"] + s * half, reach_m) for s in (-1, 1)]
+    cone = [[(edges[0].lon, edges[0].lat), (cam.lon, cam.lat), (edges[1].lon, edges[1].lat)]]
+    rays = [
+        [(cam.lon, cam.lat), (float(p["position"]["lon"]), float(p["position"]["lat"]))]
+        for p in points
+    ]
+    return {"region": rings, "cone": cone, "rays": rays}
+
+
+def _resection_svg(
+    shapes: Mapping[str, list[list[tuple[float, float]]]], proj: _Projection
+) -> dict[str, Any]:
+    """Project the resection's shapes: SVG point lists for the region and cone, ray segments."""
+
+    def points(line: list[tuple[float, float]]) -> str:
+        return " ".join(f"{x:.1f},{y:.1f}" for x, y in (proj.xy(*p) for p in line))
+
+    rays = []
+    for (lon1, lat1), (lon2, lat2) in (ray for ray in shapes["rays"]):
+        (x1, y1), (x2, y2) = proj.xy(lon1, lat1), proj.xy(lon2, lat2)
+        rays.append(
+            {"x1": round(x1, 1), "y1": round(y1, 1), "x2": round(x2, 1), "y2": round(y2, 1)}
+        )
+    return {
+        "region": points(shapes["region"][0]) if shapes["region"] else "",
+        "cone": points(shapes["cone"][0]),
+        "rays": rays,
     }

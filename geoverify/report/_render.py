@@ -38,7 +38,9 @@ def render_html(report: Report) -> str:
             ids = list(cand.landmarks.values())
             if len(ids) == 2:
                 links.append((ids[0], ids[1]))
-    svg = svg_map(report.map_features, report.cameras, links, report.claimed_place)
+    svg = svg_map(
+        report.map_features, report.cameras, links, report.claimed_place, report.resection
+    )
     data = to_jsonable(report)
     _claims_table_data(report.checks, data["checks"])
     return (
