@@ -38,6 +38,10 @@ demo: $(VENV)/.installed
 	$(BIN)/python samples/berlin/make_walk.py samples/berlin/walk.mp4
 	$(BIN)/geoverify verify samples/berlin/walk.mp4 --registry samples/berlin/registry.geojson \
 		--claims samples/berlin/claims.yaml --out out/berlin --title "Berlin sample (generated walk)"
+	$(BIN)/geoverify verify samples/berlin/photos/berlin_01.jpg \
+		--registry samples/berlin/registry.geojson --claims samples/berlin/claims.yaml \
+		--points samples/berlin/points_01.csv --out out/berlin_photo \
+		--title "Berlin photograph 01, with the camera resected from ten surveyed points"
 
 lint: $(STAMP)
 	$(BIN)/ruff check geoverify tests bench samples

@@ -21,7 +21,7 @@ from geoverify._media import DecodeLimits
 from geoverify._output import check_output_dir, staged_dir
 from geoverify.claims import ClaimSet, check_claims, check_names, load_claims
 from geoverify.errors import InputError
-from geoverify.evidence import CameraPosition, camera_positions, weigh_evidence
+from geoverify.evidence import RESECTION, CameraPosition, camera_positions, weigh_evidence
 from geoverify.footage import read_footage
 from geoverify.frames import FrameOptions, FrameSelection, save_frames
 from geoverify.matching import (
@@ -253,7 +253,7 @@ def _resected_camera(fix: CameraFix | None) -> tuple[CameraPosition, ...]:
             position=fix.camera,
             accuracy_m=radius if math.isfinite(radius) else None,
             time_utc=None,
-            source="resection (geoverify locate)",
+            source=RESECTION,
         ),
     )
 

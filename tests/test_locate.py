@@ -530,3 +530,21 @@ def test_the_report_map_draws_the_resected_camera_its_region_and_rays(tmp_path):
     assert "camera resected from 10 marked points (3d)" in svg
     # the resected camera is no part of a GPS track line
     assert 'stroke="#c60" stroke-width="2" stroke-dasharray="1 3"' not in svg
+
+
+def test_the_berlin_points_files_are_the_survey_moved_into_columns():
+    # samples/berlin/points_0N.csv are what make_points.py writes from the OpenSfM list
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "make_points", ROOT / "samples" / "berlin" / "make_points.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for shot in ("01", "02", "03"):
+        committed = (ROOT / "samples" / "berlin" / f"points_{shot}.csv").read_text()
+        assert committed == module.points_csv(shot)
+        marked = read_points(ROOT / "samples" / "berlin" / f"points_{shot}.csv")
+        assert len(marked) == len(_gcp_rows(shot))

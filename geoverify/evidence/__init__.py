@@ -52,6 +52,7 @@ from geoverify.evidence._caveats import (
 from geoverify.evidence._checks import checks_line
 from geoverify.evidence._location import location_line as location_line
 from geoverify.evidence._model import (
+    RESECTION,
     BottomVerdict,
     CameraPosition,
     EvidenceLine,
@@ -78,6 +79,7 @@ if TYPE_CHECKING:
     from geoverify.registry import Registry
 
 __all__ = [
+    "RESECTION",
     "RULES",
     "BottomLine",
     "BottomVerdict",

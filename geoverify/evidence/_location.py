@@ -16,6 +16,7 @@ from geoverify.evidence._measure import (
     bounds_for,
 )
 from geoverify.evidence._model import (
+    RESECTION,
     CameraPosition,
     EvidenceLine,
     Outcome,
@@ -190,7 +191,19 @@ class _Positions:
     @property
     def what(self) -> str:
         n = self.n
+        if any(c.source.startswith(RESECTION) for c in self.cams):
+            return "the resected camera" if n == 1 else f"all {n} camera positions"
         return "the position the file claims" if n == 1 else f"all {n} positions the file claims"
+
+    @property
+    def whose(self) -> str:
+        """Whose positions the sentences speak of: the file's, a resected camera's, or both."""
+        resected = sum(c.source.startswith(RESECTION) for c in self.cams)
+        if not resected:
+            return "The file's positions"
+        if resected == len(self.cams):
+            return "The resected camera"
+        return "The file's positions and the resected camera"
 
 
 def _weigh_positions(p: _Positions, notes: list[str]) -> EvidenceLine:
@@ -223,7 +236,8 @@ def _contradicting(p: _Positions, numbers: dict[str, Any], notes: list[str]) -> 
     """
     if p.camera_contra and p.kinds != {"out"}:
         c = p.camera_contra[0]
-        summary = f"The file's own position contradicts the claim {c.text!r} ({c.name})."
+        who = "The file's own position" if p.whose == "The file's positions" else p.whose
+        summary = f"{who} contradicts the claim {c.text!r} ({c.name})."
     else:
         summary = _far_sentence(p.measured, p.what, p.n, p.where, p.within_m)
     bound_only = not p.camera_contra and all(m.bound is not None for m in p.measured)
@@ -332,6 +346,6 @@ def _too_close(p: _Positions) -> tuple[str, tuple[str, ...]]:
     else:
         decide.append("a position more precise than the stated accuracy")
     return (
-        f"The file's positions ({fmt_m(nearest)} to {fmt_m(farthest)} from {p.where}) are "
+        f"{p.whose} ({fmt_m(nearest)} to {fmt_m(farthest)} from {p.where}) are "
         f"within their uncertainty of the claimed {fmt_m(p.within_m)}: too close to call."
     ), tuple(decide)

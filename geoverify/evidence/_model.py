@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from geoverify.probing import MediaInfo
     from geoverify.registry import Landmark, Registry
 
+# the ``source`` of a camera position resected from marked points (``geoverify.resection``)
+RESECTION = "resection (geoverify locate)"
 _MAX_FIXES = 200  # positions of a long track checked one by one (sampled evenly beyond)
 
 

@@ -7,7 +7,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from geoverify.evidence import CameraPosition
+from geoverify.evidence import RESECTION, CameraPosition
 from geoverify.models import LatLon
 from geoverify.report._model import ClaimedPlace
 
@@ -48,7 +48,7 @@ def _cameras_on_map(
     return near, callout
 
 
-_RESECTION = "resection"  # the source of a camera resected from marked points
+_RESECTION = RESECTION
 _WIDTH_PX, _HEIGHT_PX, _PAD_PX = 640, 420, 50.0
 _M_PER_DEG_LAT = 111_320.0  # metres per degree of latitude, as the map's scale bar takes it
 _NICE_SCALES_M = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000)
