@@ -154,6 +154,7 @@ def verify(
         progress=ticker.stage("decoding"),
     )
     media, selection = footage.media, footage.selection
+    camera_points = camera_points or _points_of(claim_set)
     resection, cameras = _cameras(camera_points, video, media, reg)
     checks = check_claims(reg, claim_set, camera=cameras)
     registry_dir = Path(reg.path).parent
@@ -209,6 +210,16 @@ def _annotated(
     if index is None:
         return {}
     return dict(annotated_images(matches, selection.frames, index, registry_dir=folder))
+
+
+def _points_of(claims: ClaimSet) -> CameraPoints | None:
+    """Return the claims file's ``footage: camera_points:``, relative to the file's folder."""
+    marked = claims.footage.camera_points if claims.footage is not None else None
+    if marked is None:
+        return None
+    folder = Path(claims.path).parent if claims.path else Path()
+    points, frame = marked
+    return CameraPoints(points=folder / points, image=folder / frame if frame else None)
 
 
 def _cameras(

@@ -548,3 +548,30 @@ def test_the_berlin_points_files_are_the_survey_moved_into_columns():
         assert committed == module.points_csv(shot)
         marked = read_points(ROOT / "samples" / "berlin" / f"points_{shot}.csv")
         assert len(marked) == len(_gcp_rows(shot))
+
+
+def test_a_claims_file_can_name_the_points_marked_in_the_footage(tmp_path):
+    # footage: camera_points: {points: ...}, relative to the claims file, as --points would
+    from geoverify.pipeline import verify
+
+    shutil.copy(ROOT / "samples" / "berlin" / "points_01.csv", tmp_path / "points.csv")
+    claims = tmp_path / "claims.yaml"
+    claims.write_text(
+        "claims_version: 2\nfootage:\n"
+        "  filmed_at: {lat: 52.5189167, lon: 13.4002944, within_m: 50}\n"
+        "  camera_points: {points: points.csv}\nclaims: []\n"
+    )
+    photo = _without_gps(BERLIN / "berlin_01.jpg", tmp_path / "no_gps.jpg")
+    result = verify(photo, registry=ROOT / "samples" / "berlin" / "registry.geojson", claims=claims)
+    assert result.report.resection is not None
+    assert result.camera_points is not None
+    assert str(tmp_path / "points.csv") in result.inputs  # an --out may not hold it
+    line = next(ln for ln in result.report.bottom_line.lines if ln.line == "location")
+    assert line.strength == "strong"
+    # a misspelt key is refused by the claims reader, like every other
+    claims.write_text(claims.read_text().replace("points: points.csv", "pionts: points.csv"))
+    from geoverify import RegistryError, load_claims
+
+    with pytest.raises(RegistryError) as err:
+        load_claims(claims)
+    assert err.value.code == "E_CLAIMS_INVALID"

@@ -188,6 +188,26 @@ class _PlaceModel(_Strict):
         return self
 
 
+class _CameraPointsModel(_Strict):
+    points: Annotated[
+        str,
+        pydantic.Field(
+            description="A POINTS file (as `geoverify locate --points` reads), relative to the "
+            "claims file: landmarks marked in the frame, to resect the camera from."
+        ),
+    ]
+    frame: (
+        Annotated[
+            str,
+            pydantic.Field(
+                description="The frame the points were marked on (a video's frame saved by "
+                "`geoverify frames`), relative to the claims file; omit it for a photo."
+            ),
+        ]
+        | None
+    ) = None
+
+
 class _FootageModel(_Strict):
     shows: (
         Annotated[
@@ -198,6 +218,7 @@ class _FootageModel(_Strict):
     ) = None
     filmed_at: _PlaceModel | None = None
     filmed_between: tuple[str | None, str | None] | None = None
+    camera_points: _CameraPointsModel | None = None
 
 
 class FileModel(_Strict):
@@ -472,6 +493,11 @@ def _hypothesis(model: _FootageModel | None) -> tuple[Hypothesis | None, list[st
             within_m=place.within_m if place is not None else None,
             filmed_from_utc=ends[0],
             filmed_until_utc=ends[1],
+            camera_points=(
+                (model.camera_points.points, model.camera_points.frame)
+                if model.camera_points is not None
+                else None
+            ),
         ),
         problems,
     )

@@ -93,7 +93,9 @@ class Hypothesis:
 
     ``shows`` and ``filmed_at`` name a role or a landmark id; ``filmed_at_point`` is a place
     given by coordinates instead; ``within_m`` is how far from it the camera may have been.
-    Either end of the time window may be open (``None``); both are UTC.
+    Either end of the time window may be open (``None``); both are UTC. ``camera_points`` is
+    (POINTS file, frame or ``None``) as the file writes them, relative to the claims file:
+    landmarks marked in the footage, for ``verify`` to resect the camera from.
     """
 
     shows: str | None = None
@@ -102,6 +104,7 @@ class Hypothesis:
     within_m: float | None = None
     filmed_from_utc: datetime | None = None
     filmed_until_utc: datetime | None = None
+    camera_points: tuple[str, str | None] | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
