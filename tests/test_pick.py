@@ -216,7 +216,8 @@ def test_out_is_never_an_input_nor_a_link(tmp_path):
 
 def test_a_video_is_refused_with_exit_3(tmp_path):
     out = tmp_path / "points.html"
-    result = runner.invoke(app, ["pick", str(BERLIN / "walk.mp4"), "--out", str(out)])
+    video = ROOT / "samples" / "karma" / "karma.mp4"  # committed (walk.mp4 is made by make demo)
+    result = runner.invoke(app, ["pick", str(video), "--out", str(out)])
     assert result.exit_code == 3
     assert "[E_PICK_NOT_STILL]" in result.stderr
     assert "geoverify frames" in result.stderr
