@@ -144,8 +144,7 @@ def verify(
     ticker = _Ticker(progress)
     # the inputs that are cheap to check come first, so a bad file fails fast
     reg, claim_set = _load_inputs(registry, claims, opts.matching)
-    # one worker process probes and scans: the file is opened, its stream chosen and its
-    # packets read once
+    # one worker process probes and scans: the file is opened and its packets read once
     footage = read_footage(
         video,
         options=opts.frames,

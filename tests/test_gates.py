@@ -117,3 +117,45 @@ def test_no_module_is_over_600_lines():
         if (n := len(path.read_text(encoding="utf-8").splitlines())) > 600
     }
     assert long == {}, "split by job (the style guide's limit)"
+
+
+# --- imports flow one way: a stage imports only the stages below it ----------------------------
+
+# The layers of the style guide's pipeline (0 imports nothing of geoverify's above it).
+LAYER = {
+    "errors": 0, "models": 0, "codes": 0, "_io": 0, "_signals": 0, "_choices": 0, "_version": 0,
+    "geodesy": 1, "sun": 1, "_media": 1, "_worker": 1, "_images": 1, "_output": 1,
+    "probing": 2, "registry": 2, "osm": 3, "frames": 3, "footage": 4,
+    "matching": 5, "claims": 5, "resection": 5, "evidence": 6, "report": 7, "pipeline": 8,
+    "batch": 9, "cli": 10, "__main__": 11, "__init__": 11,
+}  # fmt: skip
+# The one import that runs up the layers, by design: `frames.extract_frames` is the name the
+# frames stage gives the extraction that `footage` composes (probe, select, save); it imports
+# footage when called. Never add one.
+UPWARD_ALLOWED = {("geoverify/frames/__init__.py", "geoverify.footage")}
+
+
+def _imported(node: ast.ImportFrom) -> list[str]:
+    module = str(node.module)
+    if module == "geoverify":  # `from geoverify import errors`: the module geoverify.errors
+        return [alias.name for alias in node.names]
+    return [module.split(".")[1]]
+
+
+def test_imports_flow_one_way_down_the_pipeline():
+    upward = set()
+    for path in sorted((ROOT / "geoverify").rglob("*.py")):
+        rel = path.relative_to(ROOT / "geoverify")
+        me = rel.parts[0].removesuffix(".py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or not str(node.module).startswith("geoverify"):
+                continue
+            for target in _imported(node):
+                if target != me and LAYER.get(target, -1) > LAYER[me]:
+                    upward.add((path.relative_to(ROOT).as_posix(), f"geoverify.{target}"))
+    assert upward == UPWARD_ALLOWED
+    assert set(LAYER) >= {
+        p.stem if p.is_file() else p.name
+        for p in (ROOT / "geoverify").iterdir()
+        if (p.suffix == ".py" or (p / "__init__.py").exists())
+    }
