@@ -575,3 +575,55 @@ def test_a_claims_file_can_name_the_points_marked_in_the_footage(tmp_path):
     with pytest.raises(RegistryError) as err:
         load_claims(claims)
     assert err.value.code == "E_CLAIMS_INVALID"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        (
+            '{"points": [{"x_px": ' + "9" * 5000 + ', "y_px": 1, "lat": 52.5, "lon": 13.4}]}',
+            "E_POINTS_INVALID",
+        ),  # an integer Python refuses to convert: no traceback
+        ("x_px,y_px,lat,lat,lon\n10,10,52.5,0,13.4\n", "E_POINTS_INVALID"),  # a column twice
+        ("x_px,y_px,lat,lon\n10,10,52.5,13.4,99\n", "E_POINTS_INVALID"),  # a value too many
+        ("x_px,y_px,lat,lon,alt_m\n10,10,52.5,13.4,1e308\n", "E_POINTS_INVALID"),
+        ("x_px,y_px,lat,lon,sigma_m\n10,10,52.5,13.4,1e300\n", "E_POINTS_INVALID"),
+    ],
+)
+def test_hostile_points_files_found_by_the_sweep_are_one_line_errors(tmp_path, text, code):
+    with pytest.raises(InputError) as err:
+        read_points(_write(tmp_path, text))
+    assert err.value.code == code
+    assert len(err.value.message) < 300  # a 5,000-digit value is cut in the message
+
+
+def test_options_and_points_found_by_the_sweep_are_refused_before_the_work(tmp_path):
+    photo = BERLIN / "berlin_01.jpg"
+    points = _points_csv(tmp_path, "01")
+    for options in (LocateOptions(seed=-1), LocateOptions(samples=100_000)):
+        with pytest.raises(InputError) as err:
+            locate(photo, points, options=options)
+        assert err.value.code == "E_INPUT_OPTION"
+    # 30 points x 10,000 samples: over the 200,000 re-solves a run may cost
+    many = tmp_path / "many.csv"
+    rows = points.read_text().splitlines()
+    many.write_text("\n".join(rows + rows[1:] + rows[1:]) + "\n")
+    with pytest.raises(InputError) as err:
+        locate(photo, many, options=LocateOptions(samples=10_000))
+    assert err.value.code == "E_INPUT_OPTION"
+    assert "--samples" in err.value.hint
+    # a point typed in the southern hemisphere: far from the others, not "on one line"
+    far = tmp_path / "far.csv"
+    far.write_text(points.read_text().replace("52.519134104", "-52.519134104", 1))
+    with pytest.raises(InputError) as err:
+        locate(photo, far, options=FAST)
+    assert err.value.code == "E_POINTS_DEGENERATE"
+    assert "km from the others" in err.value.message
+    # noise named .png asks for a photo, not a video
+    noise = tmp_path / "rand.png"
+    noise.write_bytes(bytes(range(256)) * 64)
+    from geoverify.errors import GeoverifyError
+
+    with pytest.raises(GeoverifyError) as exc:
+        locate(noise, points, options=FAST)
+    assert "photo" in exc.value.hint

@@ -426,3 +426,19 @@ def test_a_frames_folder_of_an_earlier_version_is_geoverifys(tmp_path: Path, cli
     (out / "manifest.json").unlink()  # as the earlier version left it
     assert survey_output_dir(out).foreign == ()
     assert _cli("frames", str(clip), "--out", str(out), "--every", "0.5")[0] == 0
+
+
+def test_a_single_output_file_is_never_a_fifo_even_with_overwrite(tmp_path):
+    # found by the December sweep: `pick --out FIFO --overwrite` replaced the FIFO (as root,
+    # /dev/null too); a special file is refused before any work
+    import os
+
+    from geoverify._output import check_output_file
+    from geoverify.errors import OutputError
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(OutputError) as err:
+        check_output_file(fifo, overwrite=True)
+    assert err.value.code == "E_OUTPUT_PATH"
+    assert fifo.is_fifo()

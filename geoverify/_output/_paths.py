@@ -188,9 +188,10 @@ def check_output_file(
 ) -> Path:
     """Check, before any work, that a single output file may be written at ``path``.
 
-    Refused with ``OutputError``: an empty path, a folder, a symbolic link (geoverify never
-    writes through one), one of the command's ``inputs`` (even with ``overwrite``), an existing
-    file without ``overwrite`` (``E_OUTPUT_EXISTS``), and a folder that cannot be written. Only
+    Refused with ``OutputError``: an empty path, a folder, a FIFO, socket or device (even with
+    ``overwrite``), a symbolic link (geoverify never writes through one), one of the command's
+    ``inputs`` (even with ``overwrite``), an existing file without ``overwrite``
+    (``E_OUTPUT_EXISTS``), and a folder that cannot be written. Only
     the file's own path is checked: links elsewhere in the folder tree do not matter. Returns
     the path the file will be written at (its folder resolved).
     """
@@ -209,6 +210,9 @@ def check_output_file(
         if p.is_dir():
             msg = f"{what} {raw!r} is a folder, not a file"
             raise OutputError(msg, code="E_OUTPUT_PATH", hint="Name a file for the output.")
+        if not p.is_file():  # a FIFO, socket or device: never replaced, even with --overwrite
+            msg = f"{what} {raw!r} is not a regular file (a FIFO, socket or device)"
+            raise OutputError(msg, code="E_OUTPUT_PATH", hint="Name a regular file to write.")
         if not overwrite:
             msg = f"{what} {raw!r} exists"
             raise OutputError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -111,9 +112,13 @@ def render_camera_fix(fix: CameraFix) -> list[str]:
     lines = [
         f"camera          {c.lat:.6f}, {c.lon:.6f}{height} ({fix.mode} mode)",
         f"heading         {fix.heading_deg:.1f} deg from true north{pitch}",
-        f"uncertainty     half the solutions within {u.radius_m_50:.1f} m, 90 % within "
-        f"{u.radius_m_90:.1f} m; heading within {u.heading_deg_90:.1f} deg (90 %), "
-        f"{u.samples} samples",
+        (
+            f"uncertainty     half the solutions within {u.radius_m_50:.1f} m, 90 % within "
+            f"{u.radius_m_90:.1f} m; heading within {u.heading_deg_90:.1f} deg (90 %), "
+            f"{u.samples} samples"
+        )
+        if math.isfinite(u.radius_m_90)
+        else "uncertainty     none stated (see the note below)",
         f"focal length    {fix.focal.value_px:.1f} px ({fix.focal.source}); field of view "
         f"{fix.hfov_deg:.1f} deg",
         f"fit             {fix.rms_px:.2f} px RMS over {len(fix.points)} points",

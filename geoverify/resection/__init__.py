@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -48,6 +47,7 @@ from geoverify.resection._points import (
 )
 from geoverify.resection._save import camera_geojson, save_camera_fix
 from geoverify.resection._solve import Pose, Problem, alternative, solve
+from geoverify.resection._still import probe_still
 from geoverify.resection._uncertainty import monte_carlo
 
 __all__ = [
@@ -72,6 +72,10 @@ __all__ = [
 LocateMode = Literal["auto", "3d", "2d"]
 _MIN_POINTS = {"3d": 4, "2d": 3}
 _FOCAL_FREE_MIN_POINTS = 6
+MAX_SAMPLES = 20_000
+# the Monte Carlo's work: points x samples re-solved (500 points x 300 samples take ~15 s)
+MAX_POINT_SAMPLES = 200_000
+MAX_SPREAD_M = 50_000.0  # landmarks marked in one frame lie within sight of each other
 _SPREAD_HINT = "Mark landmarks spread across the view."
 
 
@@ -121,6 +125,7 @@ def locate(
     reg = load_registry(registry) if isinstance(registry, str | os.PathLike) else registry
     obs = tuple(_observation(p, reg) for p in marked)
     _check_pixels(obs, width, height)
+    _check_work(len(obs), opts.samples)
     chosen = _choose_mode(obs, mode)
     frame = _local_frame(obs)
     enu = frame.to_enu(
@@ -141,7 +146,8 @@ def locate(
     problem = Problem(
         enu=enu, px=px, width_px=width, height_px=height, focal_px=focal.value_px, mode=chosen
     )
-    poses = solve(problem)
+    with np.errstate(all="ignore"):  # far or huge values are refused above; no stray warnings
+        poses = solve(problem)
     if not poses:
         msg = f"no camera position sees all {len(obs)} points in front of it"
         hint = "Check each point's pixel and landmark; one may be mismatched."
@@ -163,22 +169,18 @@ def _check_options(
         problems.append(f"mode {mode!r} is not auto, 3d or 2d")
     if not (math.isfinite(opts.sigma_px) and 0.1 <= opts.sigma_px <= 100.0):
         problems.append(f"sigma_px {opts.sigma_px!r} is outside 0.1-100")
-    if not (20 <= opts.samples <= 100_000):
-        problems.append(f"samples {opts.samples!r} is outside 20-100000")
+    if not (20 <= opts.samples <= MAX_SAMPLES):
+        problems.append(f"samples {opts.samples!r} is outside 20-{MAX_SAMPLES}")
+    if not (0 <= opts.seed < 2**32):
+        problems.append(f"seed {opts.seed!r} is outside 0 to 2**32 - 1")
     if problems:
         msg = "; ".join(problems)
         raise InputError(msg, code="E_INPUT_OPTION", hint="See `geoverify locate --help`.")
 
 
 def _frame_size(image: str | os.PathLike[str]) -> tuple[int, int]:
-    from geoverify.probing import probe
-
-    info = probe(Path(image))
-    if info.still is None:
-        msg = f"{os.fspath(image)!r} is a video: locate works on one frame"
-        hint = "Save the frame with `geoverify frames VIDEO --out DIR` and give its PNG."
-        raise InputError(msg, code="E_LOCATE_NOT_STILL", hint=hint)
-    return info.still.display_width, info.still.display_height
+    still = probe_still(image, "locate", "E_LOCATE_NOT_STILL")
+    return still.display_width, still.display_height
 
 
 def _observation(p: MarkedPoint, registry: Registry | None) -> Observation:
@@ -229,6 +231,15 @@ def _obs(
     )
 
 
+def _check_work(points: int, samples: int) -> None:
+    if points * samples > MAX_POINT_SAMPLES:
+        msg = (
+            f"{points} points x {samples} samples is more work than {MAX_POINT_SAMPLES:,} re-solves"
+        )
+        hint = f"Lower --samples to {max(20, MAX_POINT_SAMPLES // max(points, 1))} or fewer."
+        raise InputError(msg, code="E_INPUT_OPTION", hint=hint)
+
+
 def _check_pixels(obs: Sequence[Observation], width: int, height: int) -> None:
     for i, o in enumerate(obs, start=1):
         if not (0.0 <= o.x_px <= width and 0.0 <= o.y_px <= height):
@@ -264,6 +275,12 @@ def _local_frame(obs: Sequence[Observation]) -> LocalFrame:
 
 
 def _check_spread(enu: np.ndarray, px: np.ndarray, mode: str, width: int) -> None:
+    off = np.linalg.norm(enu[:, :2] - np.median(enu[:, :2], axis=0), axis=1)
+    if float(np.max(off)) > MAX_SPREAD_M:
+        i = int(np.argmax(off))
+        msg = f"point {i + 1} lies {off[i] / 1000:,.0f} km from the others: not in the same view"
+        hint = "Check its lat,lon (a typo or a swapped pair?) or its landmark id."
+        raise InputError(msg, code="E_POINTS_DEGENERATE", hint=hint)
     ground = enu[:, :2] - enu[:, :2].mean(axis=0)
     if float(np.max(np.linalg.norm(ground, axis=1))) < 1.0:
         msg = "the points lie on one spot on the map (within 1 m)"
@@ -336,7 +353,8 @@ def _fix(
         alternative=None if alt is None else frame.latlon(*map(float, alt.position)),
         alternative_rms_px=None if alt is None else alt.rms_px,
         points=fits,
-        notes=_notes(problem.mode, focal, alt is not None, fits, best.rms_px / sigma_px),
+        notes=_notes(problem.mode, focal, alt is not None, fits, best.rms_px / sigma_px)
+        + _region_note(uncertainty),
     )
 
 
@@ -360,6 +378,15 @@ def _point_fits(
             bearing_deg=bearing_deg(camera, o.position) or 0.0,
         )
         for o, r in zip(obs, res, strict=True)
+    )
+
+
+def _region_note(u: Uncertainty) -> tuple[str, ...]:
+    if math.isfinite(u.radius_m_90):
+        return ()
+    return (
+        f"no uncertainty region: {u.failed} of {u.samples + u.failed} re-solves over the points' "
+        "errors found no camera with every point in front; no radius can be stated",
     )
 
 

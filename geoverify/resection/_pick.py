@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from geoverify._version import __version__
-from geoverify.errors import InputError, MediaError
+from geoverify.errors import MediaError
 from geoverify.registry import Registry, load_registry
+from geoverify.resection._still import probe_still
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -60,17 +61,13 @@ def pick_page(
     MediaError, LimitError
         An image that cannot be decoded, or one above the pixel limit.
     """
-    from geoverify.probing import probe, read_photo
+    from geoverify.probing import read_photo
 
     path = Path(os.fspath(image))
-    info = probe(path)
-    if info.still is None:
-        msg = f"{os.fspath(image)!r} is a video: pick works on one frame"
-        hint = "Save the frame with `geoverify frames VIDEO --out DIR` and give its PNG."
-        raise InputError(msg, code="E_PICK_NOT_STILL", hint=hint)
+    still = probe_still(path, "pick", "E_PICK_NOT_STILL")
     pixels, digest = read_photo(path)
     height, width = pixels.shape[:2]
-    src = _data_uri(pixels, png=info.still.format.lower() == "png")  # lossless stays lossless
+    src = _data_uri(pixels, png=still.format.lower() == "png")  # lossless stays lossless
     reg = load_registry(registry) if isinstance(registry, str | os.PathLike) else registry
     data = {
         "frame": {"name": path.name, "width": width, "height": height, "sha256": digest},

@@ -30,6 +30,9 @@ __all__ = [
 
 MAX_POINTS_BYTES = 1_000_000
 MAX_POINTS = 500
+# a landmark seen in a frame: between the Dead Sea shore and high mountains, on the ellipsoid
+MIN_ALT_M, MAX_ALT_M = -1_000.0, 10_000.0
+MAX_SIGMA_M = 10_000.0  # a point that may be 10 km off marks nothing
 # How far a point may be off its stated position when no one says (one standard deviation):
 # a position typed into a points file (a survey, a map read with care) and a registry landmark
 # without ``uncertainty_m`` (its sources vary: OSM, a news map, a survey).
@@ -49,6 +52,11 @@ class MarkedPoint:
     position: LatLon | None
     alt_m: float | None
     sigma_m: float | None
+
+
+def _short(text: str, limit: int = 40) -> str:
+    """Cut a quoted value for a one-line message (a 5,000-digit number stays readable)."""
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 def _bad(where: str, message: str, hint: str = "") -> InputError:
@@ -92,8 +100,8 @@ def read_points(path: str | os.PathLike[str]) -> tuple[MarkedPoint, ...]:
 def _json_rows(where: str, text: str) -> list[Mapping[str, Any]]:
     try:
         doc = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise _bad(where, f"is not valid JSON ({exc})") from None
+    except (ValueError, RecursionError) as exc:  # ValueError: also an integer of 4,300+ digits
+        raise _bad(where, f"is not valid JSON ({_short(str(exc))})") from None
     rows = doc.get("points") if isinstance(doc, dict) else doc
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise _bad(where, 'JSON must be a list of point objects, or {"points": [...]}')
@@ -105,9 +113,17 @@ def _csv_rows(where: str, text: str) -> list[Mapping[str, Any]]:
     reader = csv.DictReader(io.StringIO("\n".join(lines)))
     header = [h.strip() for h in (reader.fieldnames or [])]
     if "x_px" not in header or "y_px" not in header:
-        raise _bad(where, f"the CSV header {header!r} lacks x_px and y_px")
+        raise _bad(where, f"the CSV header {_short(repr(header))} lacks x_px and y_px")
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:
+        raise _bad(where, f"the CSV header names {', '.join(map(repr, twice))} twice")
     reader.fieldnames = header
-    return [{k: v for k, v in row.items() if k is not None} for row in reader]
+    rows: list[Mapping[str, Any]] = []
+    for i, row in enumerate(reader, start=1):
+        if None in row:  # more values than the header has names
+            raise _bad(where, f"row {i} has more values than the header has names")
+        rows.append(row)
+    return rows
 
 
 def _number(where: str, row: int, name: str, value: Any, *, required: bool) -> float | None:
@@ -119,10 +135,10 @@ def _number(where: str, row: int, name: str, value: Any, *, required: bool) -> f
         raise _bad(where, f"row {row}: {name} {value!r} is not a number")
     try:
         number = float(value)
-    except (TypeError, ValueError):
-        raise _bad(where, f"row {row}: {name} {value!r} is not a number") from None
+    except (TypeError, ValueError, OverflowError):
+        raise _bad(where, f"row {row}: {name} {_short(repr(value))} is not a number") from None
     if not math.isfinite(number):
-        msg = f"{where}: row {row}: {name} is {value!r}"
+        msg = f"{where}: row {row}: {name} is {_short(repr(value))}"
         raise InputError(
             msg,
             code="E_INPUT_NAN",
@@ -140,15 +156,19 @@ def _point(where: str, row: int, raw: Mapping[str, Any]) -> MarkedPoint:
     landmark = str(raw.get("landmark") or "").strip() or None
     position = _position(where, row, raw, landmark)
     sigma = _number(where, row, "sigma_m", raw.get("sigma_m"), required=False)
-    if sigma is not None and sigma < 0:
-        raise _bad(where, f"row {row}: sigma_m {sigma!r} is negative")
+    if sigma is not None and not 0 <= sigma <= MAX_SIGMA_M:
+        raise _bad(where, f"row {row}: sigma_m {sigma!r} is outside 0-{MAX_SIGMA_M:g} m")
+    alt = _number(where, row, "alt_m", raw.get("alt_m"), required=False)
+    if alt is not None and not MIN_ALT_M <= alt <= MAX_ALT_M:
+        msg = f"row {row}: alt_m {alt!r} is outside {MIN_ALT_M:g} to {MAX_ALT_M:g} m"
+        raise _bad(where, msg, "alt_m is the point's height on the ellipsoid, metres.")
     return MarkedPoint(
         row=row,
         x_px=x if x is not None else math.nan,
         y_px=y if y is not None else math.nan,
         landmark=landmark,
         position=position,
-        alt_m=_number(where, row, "alt_m", raw.get("alt_m"), required=False),
+        alt_m=alt,
         sigma_m=sigma,
     )
 
