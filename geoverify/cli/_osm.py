@@ -29,11 +29,14 @@ MergeOpt = Annotated[
 ReplaceOpt = Annotated[bool, typer.Option("--replace", help="Overwrite same ids.")]
 
 
+OsmTagOpt = Annotated[list[str], typer.Option("--tag", help="KEY or KEY=VALUE; repeatable.")]
+
+
 @registry_app.command("import-osm")
 def registry_import_osm(
     registry: RegistryArg,
     osm_file: Annotated[Path, typer.Argument(help=".osm XML, Overpass JSON or .osm.pbf file.")],
-    tag: Annotated[list[str], typer.Option("--tag", help="KEY or KEY=VALUE; repeatable.")],
+    tag: OsmTagOpt,
     bbox: BboxOpt = None,
     merge_by_name: MergeOpt = False,
     replace: ReplaceOpt = False,
@@ -95,7 +98,7 @@ def _as_of(text: str | None) -> Any:
 @registry_app.command("fetch-osm")
 def registry_fetch_osm(
     registry: RegistryArg,
-    tag: Annotated[list[str], typer.Option("--tag", help="KEY or KEY=VALUE; repeatable.")],
+    tag: OsmTagOpt,
     around: AroundOpt = None,
     radius_m: RadiusOpt = None,
     bbox: BboxOpt = None,
