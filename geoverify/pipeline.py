@@ -35,7 +35,7 @@ from geoverify.matching import (
     save_matches,
 )
 from geoverify.models import to_jsonable
-from geoverify.probing import MediaInfo
+from geoverify.probing import MediaInfo, is_photo_head
 from geoverify.registry import Registry, load_registry
 from geoverify.report import Report, build_report, write_report
 from geoverify.resection import CameraFix, CameraPoints, heading_checks, locate
@@ -144,6 +144,7 @@ def verify(
     ticker = _Ticker(progress)
     # the inputs that are cheap to check come first, so a bad file fails fast
     reg, claim_set = _load_inputs(registry, claims, opts.matching)
+    camera_points = _marked(camera_points or _points_of(claim_set), video)
     # one worker process probes and scans: the file is opened and its packets read once
     footage = read_footage(
         video,
@@ -153,7 +154,6 @@ def verify(
         progress=ticker.stage("decoding"),
     )
     media, selection = footage.media, footage.selection
-    camera_points = camera_points or _points_of(claim_set)
     resection, cameras = _cameras(camera_points, video, media, reg)
     checks = check_claims(reg, claim_set, camera=cameras)
     registry_dir = Path(reg.path).parent
@@ -186,7 +186,7 @@ def verify(
         limitations=[*limitations, _BOTTOM_LINE_LIMITATION],
         annotated=annotated,
         cameras=cameras,
-        resection=_resection_record(resection, media),
+        resection=_resection_record(resection, media, camera_points),
     )
     return Verification(
         report=_with_matcher_versions(report, index, opts.matching),
@@ -209,6 +209,22 @@ def _annotated(
     if index is None:
         return {}
     return dict(annotated_images(matches, selection.frames, index, registry_dir=folder))
+
+
+def _marked(points: CameraPoints | None, video: str | os.PathLike[str]) -> CameraPoints | None:
+    """Refuse, before decoding, points without their frame on what is no photo."""
+    if points is None or points.image is not None:
+        return points
+    try:
+        with open(video, "rb") as fh:
+            head = fh.read(64)
+    except OSError:
+        return points  # read_footage says what is wrong with the file
+    if not is_photo_head(head):
+        msg = "--points on a video needs the frame the points were marked on"
+        hint = "Save it with `geoverify frames VIDEO --out DIR` and add --points-frame PNG."
+        raise InputError(msg, code="E_LOCATE_NOT_STILL", hint=hint)
+    return points
 
 
 def _points_of(claims: ClaimSet) -> CameraPoints | None:
@@ -245,11 +261,22 @@ def _resect(
     return locate(image, points.points, registry=reg)
 
 
-def _resection_record(fix: CameraFix | None, media: MediaInfo) -> dict[str, Any] | None:
-    """Return the resection's record, with the file's own viewing directions compared."""
+def _resection_record(
+    fix: CameraFix | None, media: MediaInfo, points: CameraPoints | None
+) -> dict[str, Any] | None:
+    """Return the resection's record, with the file's own viewing directions compared.
+
+    When the points were marked on a separate frame of a video, ``frame_check`` says whether
+    the frame has the video's upright size (a frame of another source usually has not).
+    """
     if fix is None:
         return None
-    return {**fix.to_dict(), "heading_checks": to_jsonable(heading_checks(fix, media.directions))}
+    record = {**fix.to_dict(), "heading_checks": to_jsonable(heading_checks(fix, media.directions))}
+    if points is not None and points.image is not None and media.video is not None:
+        video = [media.video.display_width, media.video.display_height]
+        frame = [fix.width_px, fix.height_px]
+        record["frame_check"] = {"frame_px": frame, "video_px": video, "same_size": frame == video}
+    return record
 
 
 def _resected_camera(fix: CameraFix | None) -> tuple[CameraPosition, ...]:

@@ -463,15 +463,36 @@ def test_points_on_a_video_need_the_frame_they_were_marked_on(tmp_path):
     from geoverify.pipeline import verify
     from geoverify.resection import CameraPoints
 
+    decoded = []
     with pytest.raises(InputError) as err:
         verify(
             ROOT / "samples" / "karma" / "karma.mp4",
+            progress=lambda *args: decoded.append(args),
             registry=ROOT / "samples" / "berlin" / "registry.geojson",
             claims=_claims(tmp_path, 52.5, 13.4, 100.0),
             camera_points=CameraPoints(points=_points_csv(tmp_path, "01")),
         )
     assert err.value.code == "E_LOCATE_NOT_STILL"
     assert "--points-frame" in err.value.hint
+    assert decoded == []  # refused before any decoding
+    # a frame of another size than the video's is said so in the record
+    from geoverify.frames import FrameOptions
+    from geoverify.matching import MatchOptions
+    from geoverify.pipeline import VerifyOptions
+
+    result = verify(
+        ROOT / "samples" / "karma" / "karma.mp4",
+        registry=ROOT / "samples" / "berlin" / "registry.geojson",
+        claims=_claims(tmp_path, 52.5, 13.4, 100.0),
+        options=VerifyOptions(frames=FrameOptions(best=1), matching=MatchOptions(affine="off")),
+        camera_points=CameraPoints(
+            points=_points_csv(tmp_path, "01"), image=BERLIN / "berlin_01.jpg"
+        ),
+    )
+    assert result.report.resection is not None
+    check = result.report.resection["frame_check"]
+    assert check["frame_px"] == [3264, 2448]
+    assert check["same_size"] is False
 
 
 def _with_direction(src: Path, out: Path, bearing_deg: float, ref: str) -> Path:
