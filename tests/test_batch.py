@@ -176,7 +176,7 @@ def test_dask_local_cluster_gives_the_same_rows(batch, export, tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     result, _ = batch
     cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
     try:
         out = tmp_path / "dask"
