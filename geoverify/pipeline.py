@@ -23,7 +23,7 @@ from geoverify.claims import ClaimSet, check_claims, check_names, load_claims
 from geoverify.errors import InputError
 from geoverify.evidence import RESECTION, CameraPosition, camera_positions, weigh_evidence
 from geoverify.footage import read_footage
-from geoverify.frames import FrameOptions, FrameSelection, save_frames
+from geoverify.frames import FrameOptions, FrameSelection, is_photo, save_frames
 from geoverify.matching import (
     FrameMatch,
     MatchIndex,
@@ -35,10 +35,16 @@ from geoverify.matching import (
     save_matches,
 )
 from geoverify.models import to_jsonable
-from geoverify.probing import MediaInfo, is_photo_head
+from geoverify.probing import MediaInfo
 from geoverify.registry import Registry, load_registry
 from geoverify.report import Report, build_report, write_report
-from geoverify.resection import CameraFix, CameraPoints, heading_checks, locate
+from geoverify.resection import (
+    CameraFix,
+    CameraPoints,
+    camera_geojson,
+    heading_checks,
+    locate,
+)
 
 __all__ = [
     "Verification",
@@ -213,18 +219,17 @@ def _annotated(
 
 def _marked(points: CameraPoints | None, video: str | os.PathLike[str]) -> CameraPoints | None:
     """Refuse, before decoding, points without their frame on what is no photo."""
-    if points is None or points.image is not None:
-        return points
-    try:
-        with open(video, "rb") as fh:
-            head = fh.read(64)
-    except OSError:
-        return points  # read_footage says what is wrong with the file
-    if not is_photo_head(head):
-        msg = "--points on a video needs the frame the points were marked on"
-        hint = "Save it with `geoverify frames VIDEO --out DIR` and add --points-frame PNG."
-        raise InputError(msg, code="E_LOCATE_NOT_STILL", hint=hint)
+    if points is None or points.image is not None or not os.path.isfile(video):
+        return points  # (not a regular file: read_footage says what is wrong, a FIFO unopened)
+    if not is_photo(video):
+        raise _needs_frame()
     return points
+
+
+def _needs_frame() -> InputError:
+    msg = "--points on a video needs the frame the points were marked on"
+    hint = "Save it with `geoverify frames VIDEO --out DIR` and add --points-frame PNG."
+    return InputError(msg, code="E_LOCATE_NOT_STILL", hint=hint)
 
 
 def _points_of(claims: ClaimSet) -> CameraPoints | None:
@@ -254,9 +259,7 @@ def _resect(
     image = points.image
     if image is None:
         if media.still is None:
-            msg = "--points on a video needs the frame the points were marked on"
-            hint = "Save it with `geoverify frames VIDEO --out DIR` and add --points-frame PNG."
-            raise InputError(msg, code="E_LOCATE_NOT_STILL", hint=hint)
+            raise _needs_frame()
         image = video
     return locate(image, points.points, registry=reg)
 
@@ -271,7 +274,11 @@ def _resection_record(
     """
     if fix is None:
         return None
-    record = {**fix.to_dict(), "heading_checks": to_jsonable(heading_checks(fix, media.directions))}
+    record = {
+        **fix.to_dict(),
+        "heading_checks": to_jsonable(heading_checks(fix, media.directions)),
+        "geojson": camera_geojson(fix),  # the map's shapes, as locate --out writes them
+    }
     if points is not None and points.image is not None and media.video is not None:
         video = [media.video.display_width, media.video.display_height]
         frame = [fix.width_px, fix.height_px]

@@ -648,3 +648,21 @@ def test_options_and_points_found_by_the_sweep_are_refused_before_the_work(tmp_p
     with pytest.raises(GeoverifyError) as exc:
         locate(noise, points, options=FAST)
     assert "photo" in exc.value.hint
+
+
+def test_a_resection_with_no_region_is_written_with_null_radii(tmp_path):
+    # map error of 10 km on points 40 m away: almost no re-solve keeps every point in front,
+    # so no radius is stated, and camera.json/geojson (strict JSON) say null, not Infinity
+    from geoverify.resection import save_camera_fix
+
+    rows = _points_csv(tmp_path, "01").read_text().splitlines()
+    wide = tmp_path / "wide.csv"
+    wide.write_text("\n".join([rows[0] + ",sigma_m"] + [r + ",10000" for r in rows[1:]]) + "\n")
+    fix = locate(BERLIN / "berlin_01.jpg", wide, options=FAST)
+    assert not math.isfinite(fix.uncertainty.radius_m_90)
+    assert any("no uncertainty region" in n for n in fix.notes)
+    out = save_camera_fix(fix, tmp_path / "out")
+    camera = json.loads((out / "camera.json").read_text())
+    assert camera["uncertainty"]["radius_m_90"] is None
+    geo = json.loads((out / "camera.geojson").read_text())
+    assert geo["features"][0]["properties"]["radius_m_90"] is None

@@ -261,25 +261,22 @@ def _circle(place: ClaimedPlace | None, proj: _Projection) -> dict[str, Any] | N
 def _resection_shapes(
     resection: Mapping[str, Any] | None,
 ) -> dict[str, list[list[tuple[float, float]]]]:
-    """Return the resection's region, field of view and rays as lon/lat lines (none: empty)."""
-    from geoverify.geodesy import destination
+    """Return the resection's region, field of view and rays as lon/lat lines (none: empty).
 
+    They are the features of the record's ``geojson`` (``geoverify.resection.camera_geojson``,
+    what ``locate --out`` writes as camera.geojson), drawn as they are.
+    """
     if not resection:
         return {}
-    cam = LatLon(resection["camera"]["lat"], resection["camera"]["lon"])
-    region = resection["uncertainty"].get("region_90") or {}
-    coords = region.get("coordinates") or ()
-    rings = [[(float(x), float(y)) for x, y in coords[0]]] if coords else []
-    points = resection.get("points", [])
-    reach_m = max((float(p["distance_m"]) for p in points), default=100.0) * 1.2
-    half = float(resection["hfov_deg"]) / 2.0
-    edges = [destination(cam, resection["heading_deg"] + s * half, reach_m) for s in (-1, 1)]
-    cone = [[(edges[0].lon, edges[0].lat), (cam.lon, cam.lat), (edges[1].lon, edges[1].lat)]]
-    rays = [
-        [(cam.lon, cam.lat), (float(p["position"]["lon"]), float(p["position"]["lat"]))]
-        for p in points
-    ]
-    return {"region": rings, "cone": cone, "rays": rays}
+    shapes: dict[str, list[list[tuple[float, float]]]] = {"region": [], "cone": [], "rays": []}
+    slot = {"90 % region": "region", "field of view": "cone", "ray": "rays"}
+    for f in resection["geojson"]["features"]:
+        name = slot.get(f["properties"]["role"])
+        if name is not None:
+            coords = f["geometry"]["coordinates"]
+            line = coords[0] if f["geometry"]["type"] == "Polygon" else coords
+            shapes[name].append([(float(x), float(y)) for x, y in line])
+    return shapes
 
 
 def _resection_svg(
@@ -298,6 +295,6 @@ def _resection_svg(
         )
     return {
         "region": points(shapes["region"][0]) if shapes["region"] else "",
-        "cone": points(shapes["cone"][0]),
+        "cone": points(shapes["cone"][0]) if shapes["cone"] else "",
         "rays": rays,
     }

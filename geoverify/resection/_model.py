@@ -216,8 +216,8 @@ class CameraFix:
             "rms_px": self.rms_px,
             "focal": dataclasses.asdict(self.focal),
             "uncertainty": {
-                "radius_m_50": _finite_or_none(u.radius_m_50),
-                "radius_m_90": _finite_or_none(u.radius_m_90),
+                "radius_m_50": finite_or_none(u.radius_m_50),
+                "radius_m_90": finite_or_none(u.radius_m_90),
                 "region_90": mapping(u.region_90),
                 "heading_deg_90": u.heading_deg_90,
                 "samples": u.samples,
@@ -239,7 +239,7 @@ class CameraFix:
         }
 
 
-def _finite_or_none(value: float) -> float | None:
+def finite_or_none(value: float) -> float | None:
     """Return ``value``, or ``None`` for an unbounded radius (JSON has no infinity)."""
     return value if math.isfinite(value) else None
 

@@ -14,7 +14,7 @@ from geoverify._io import write_atomic
 from geoverify._output import staged_dir, write_manifest
 from geoverify.geodesy import destination
 from geoverify.models import LatLon
-from geoverify.resection._model import CameraFix
+from geoverify.resection._model import CameraFix, finite_or_none
 
 __all__ = ["camera_geojson", "save_camera_fix"]
 
@@ -49,7 +49,7 @@ def camera_geojson(fix: CameraFix) -> dict[str, Any]:
             role="camera",
             mode=fix.mode,
             heading_deg=fix.heading_deg,
-            radius_m_90=fix.uncertainty.radius_m_90,
+            radius_m_90=finite_or_none(fix.uncertainty.radius_m_90),  # JSON has no infinity
             ambiguous=fix.ambiguous,
         ),
         _feature(_line(left, fix.camera, right), role="field of view", hfov_deg=fix.hfov_deg),
