@@ -160,7 +160,7 @@ def verify(
         progress=ticker.stage("decoding"),
     )
     media, selection = footage.media, footage.selection
-    resection, cameras = _cameras(camera_points, video, media, reg)
+    resection, cameras = _cameras(camera_points, media, reg)
     checks = check_claims(reg, claim_set, camera=cameras)
     registry_dir = Path(reg.path).parent
     index, matches = _match(reg, selection, opts.matching, registry_dir, ticker)
@@ -243,25 +243,22 @@ def _points_of(claims: ClaimSet) -> CameraPoints | None:
 
 
 def _cameras(
-    points: CameraPoints | None, video: str | os.PathLike[str], media: MediaInfo, reg: Registry
+    points: CameraPoints | None, media: MediaInfo, reg: Registry
 ) -> tuple[CameraFix | None, tuple[CameraPosition, ...]]:
     """Return the resection (if points were marked) and every camera position to weigh."""
-    resection = _resect(points, video, media, reg)
+    resection = _resect(points, media, reg)
     return resection, camera_positions(media) + _resected_camera(resection)
 
 
-def _resect(
-    points: CameraPoints | None, video: str | os.PathLike[str], media: MediaInfo, reg: Registry
-) -> CameraFix | None:
+def _resect(points: CameraPoints | None, media: MediaInfo, reg: Registry) -> CameraFix | None:
     """Resect the camera from the marked points: on the photo itself, or on the given frame."""
     if points is None:
         return None
-    image = points.image
-    if image is None:
-        if media.still is None:
-            raise _needs_frame()
-        image = video
-    return locate(image, points.points, registry=reg)
+    if points.image is not None:
+        return locate(points.image, points.points, registry=reg)
+    if media.still is None:
+        raise _needs_frame()
+    return locate(media, points.points, registry=reg)  # the photo itself: probed already
 
 
 def _resection_record(

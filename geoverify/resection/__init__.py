@@ -24,6 +24,7 @@ import numpy as np
 from geoverify.errors import InputError
 from geoverify.geodesy import bearing_deg, distance_m
 from geoverify.models import LatLon
+from geoverify.probing import MediaInfo
 from geoverify.registry import Registry, load_registry
 from geoverify.resection._direction import HeadingCheck, heading_checks
 from geoverify.resection._focal import focal_length
@@ -80,7 +81,7 @@ _SPREAD_HINT = "Mark landmarks spread across the view."
 
 
 def locate(
-    image: str | os.PathLike[str],
+    image: str | os.PathLike[str] | MediaInfo,
     points: str | os.PathLike[str] | Sequence[MarkedPoint],
     *,
     registry: Registry | str | os.PathLike[str] | None = None,
@@ -95,7 +96,8 @@ def locate(
     ----------
     image
         The photo or frame the points were marked on; its upright size bounds the pixels and
-        its EXIF (FocalLengthIn35mmFilm) gives the focal length unless an option does.
+        its EXIF (FocalLengthIn35mmFilm) gives the focal length unless an option does. A
+        photo's ``MediaInfo`` (``probe``'s) is taken as it is, not probed again.
     points
         A POINTS file (CSV or JSON, see ``read_points``) or rows already read.
     registry
@@ -120,7 +122,7 @@ def locate(
     """
     opts = options or LocateOptions()
     _check_options(focal_35mm, hfov_deg, mode, opts)
-    width, height = _frame_size(image)
+    path, (width, height) = _frame_size(image)
     marked = read_points(points) if isinstance(points, str | os.PathLike) else tuple(points)
     reg = load_registry(registry) if isinstance(registry, str | os.PathLike) else registry
     obs = tuple(_observation(p, reg) for p in marked)
@@ -136,7 +138,7 @@ def locate(
     px = np.array([[o.x_px, o.y_px] for o in obs])
     _check_spread(enu, px, chosen, width)
     focal = focal_length(
-        image,
+        path,
         width,
         height,
         focal_35mm=focal_35mm,
@@ -152,7 +154,7 @@ def locate(
         msg = f"no camera position sees all {len(obs)} points in front of it"
         hint = "Check each point's pixel and landmark; one may be mismatched."
         raise InputError(msg, code="E_LOCATE_NO_SOLUTION", hint=hint)
-    return _fix(str(image), problem, poses, obs, frame, focal, opts)
+    return _fix(path, problem, poses, obs, frame, focal, opts)
 
 
 def _check_options(
@@ -178,9 +180,16 @@ def _check_options(
         raise InputError(msg, code="E_INPUT_OPTION", hint="See `geoverify locate --help`.")
 
 
-def _frame_size(image: str | os.PathLike[str]) -> tuple[int, int]:
-    still = probe_still(image, "locate", "E_LOCATE_NOT_STILL")
-    return still.display_width, still.display_height
+def _frame_size(image: str | os.PathLike[str] | MediaInfo) -> tuple[str, tuple[int, int]]:
+    """Return the image's path and upright size (a photo's ``MediaInfo`` is not probed again)."""
+    if isinstance(image, MediaInfo):  # local_path: the name as given, to open the file again
+        path = image.local_path or image.path
+        if image.still is not None:
+            return path, (image.still.display_width, image.still.display_height)
+    else:
+        path = os.fspath(image)
+    still = probe_still(path, "locate", "E_LOCATE_NOT_STILL")
+    return path, (still.display_width, still.display_height)
 
 
 def _observation(p: MarkedPoint, registry: Registry | None) -> Observation:
