@@ -161,12 +161,17 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, *, durable: bool = F
     Raises
     ------
     OutputError
-        The file cannot be written (missing folder, read-only, disk full, ...); nothing is left
-        behind, and an existing file at ``path`` is unchanged.
+        The file cannot be written (missing folder, read-only, disk full, ...), or ``path`` is a
+        FIFO, socket, device or folder (``E_OUTPUT_PATH``); nothing is left behind, and an
+        existing file at ``path`` is unchanged.
     """
     target = Path(os.path.realpath(os.fspath(path)))
     try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
+        st = os.stat(target)
+        mode = stat.S_IMODE(st.st_mode)
+        if not stat.S_ISREG(st.st_mode):  # a FIFO, socket or device is never replaced
+            msg = f"{os.fspath(path)!r} is not a regular file (a folder, FIFO, socket or device)"
+            raise OutputError(msg, code="E_OUTPUT_PATH", hint="Name a regular file to write.")
     except FileNotFoundError:
         mode = 0o666 & ~umask()
     except OSError as exc:

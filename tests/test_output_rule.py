@@ -442,3 +442,19 @@ def test_a_single_output_file_is_never_a_fifo_even_with_overwrite(tmp_path):
         check_output_file(fifo, overwrite=True)
     assert err.value.code == "E_OUTPUT_PATH"
     assert fifo.is_fifo()
+
+
+def test_the_atomic_writer_itself_never_replaces_a_fifo(tmp_path):
+    # the refusal at the depth every writer shares (registry, reports, batch, OSM answers)
+    import os
+
+    from geoverify._io import write_atomic
+    from geoverify.errors import OutputError
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(OutputError) as err:
+        write_atomic(fifo, b"data")
+    assert err.value.code == "E_OUTPUT_PATH"
+    assert fifo.is_fifo()
+    assert [p.name for p in tmp_path.iterdir()] == ["pipe"]  # no temporary left

@@ -247,7 +247,7 @@ def _read_karma(f: _StreamFields, fourcc: str, fields: list[float], repeat: int)
     f.record = fourcc
     f.system_s = v[0] if _finite(v[0]) else None
     if fourcc == "GPRI":
-        f.gps_fix_type = int(v[8])
+        f.gps_fix_type = int(v[8]) if _finite(v[8]) else -1
 
 
 def _mavlink_fix(fix_type: int) -> int:
@@ -323,7 +323,7 @@ class _SystemClock:
         if len(pairs) == 1:
             (s0, u0), rate = pairs[0], 1.0
         else:
-            below = bisect.bisect_right([p[0] for p in pairs], system_s) - 1
+            below = bisect.bisect_right(pairs, system_s, key=lambda pair: pair[0]) - 1
             k = min(max(below, 0), len(pairs) - 2)  # the bracketing pair, or the nearest two
             (s0, u0), (s1, u1) = pairs[k], pairs[k + 1]
             rate = (u1 - u0) / (s1 - s0) if s1 != s0 else 1.0

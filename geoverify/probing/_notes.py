@@ -142,7 +142,8 @@ def read_gps_track(raw: RawContainer) -> GpsTrack | None:
     source = "GoPro GPMF telemetry track"
     if any(f.record in ("GLPI", "GPRI") for f in fixes):
         records = "/".join(sorted({f.record for f in fixes}))
-        source += f" (Karma drone {records}; UTC from its SYST system-time pairs)"
+        clock = "; UTC from its SYST system-time pairs" if times else "; no SYST pair: no UTC"
+        source += f" (Karma drone {records}{clock})"
     return GpsTrack(
         source=source,
         fixes=fixes,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import numpy as np
@@ -122,7 +122,7 @@ def locate(
     """
     opts = options or LocateOptions()
     _check_options(focal_35mm, hfov_deg, mode, opts)
-    path, (width, height) = _frame_size(image)
+    info, width, height = _probed(image)
     marked = read_points(points) if isinstance(points, str | os.PathLike) else tuple(points)
     reg = load_registry(registry) if isinstance(registry, str | os.PathLike) else registry
     obs = tuple(_observation(p, reg) for p in marked)
@@ -138,7 +138,7 @@ def locate(
     px = np.array([[o.x_px, o.y_px] for o in obs])
     _check_spread(enu, px, chosen, width)
     focal = focal_length(
-        path,
+        info,
         width,
         height,
         focal_35mm=focal_35mm,
@@ -154,7 +154,7 @@ def locate(
         msg = f"no camera position sees all {len(obs)} points in front of it"
         hint = "Check each point's pixel and landmark; one may be mismatched."
         raise InputError(msg, code="E_LOCATE_NO_SOLUTION", hint=hint)
-    return _fix(path, problem, poses, obs, frame, focal, opts)
+    return _fix(info.path, problem, poses, obs, frame, focal, opts)
 
 
 def _check_options(
@@ -180,16 +180,19 @@ def _check_options(
         raise InputError(msg, code="E_INPUT_OPTION", hint="See `geoverify locate --help`.")
 
 
-def _frame_size(image: str | os.PathLike[str] | MediaInfo) -> tuple[str, tuple[int, int]]:
-    """Return the image's path and upright size (a photo's ``MediaInfo`` is not probed again)."""
-    if isinstance(image, MediaInfo):  # local_path: the name as given, to open the file again
-        path = image.local_path or image.path
-        if image.still is not None:
-            return path, (image.still.display_width, image.still.display_height)
+def _probed(image: str | os.PathLike[str] | MediaInfo) -> tuple[MediaInfo, int, int]:
+    """Return the image's probe and upright size (a photo's ``MediaInfo`` is not probed again)."""
+    if isinstance(image, MediaInfo):
+        info = image
+        if info.still is None:  # a video's probe: refused with the right words
+            info = probe_still(info.local_path or info.path, "locate", "E_LOCATE_NOT_STILL")
     else:
-        path = os.fspath(image)
-    still = probe_still(path, "locate", "E_LOCATE_NOT_STILL")
-    return path, (still.display_width, still.display_height)
+        info = probe_still(os.fspath(image), "locate", "E_LOCATE_NOT_STILL")
+    still = info.still
+    if still is None:  # probe_still refuses anything but a still image
+        msg = f"{info.path!r} is no still image"
+        raise InputError(msg, code="E_LOCATE_NOT_STILL")
+    return info, still.display_width, still.display_height
 
 
 def _observation(p: MarkedPoint, registry: Registry | None) -> Observation:
@@ -308,7 +311,7 @@ def _check_spread(enu: np.ndarray, px: np.ndarray, mode: str, width: int) -> Non
 
 def _focal_fit(
     enu: np.ndarray, px: np.ndarray, width: int, height: int, mode: Mode, n: int
-) -> object:
+) -> Callable[[float], float] | None:
     """Return a function fitting the focal length to the points (``None``: too few points)."""
     if n < _FOCAL_FREE_MIN_POINTS:
         return None

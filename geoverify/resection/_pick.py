@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from geoverify._version import __version__
-from geoverify.errors import MediaError
+from geoverify.errors import InputError, MediaError
 from geoverify.registry import Registry, load_registry
 from geoverify.resection._still import probe_still
 
@@ -64,7 +64,10 @@ def pick_page(
     from geoverify.probing import read_photo
 
     path = Path(os.fspath(image))
-    still = probe_still(path, "pick", "E_PICK_NOT_STILL")
+    still = probe_still(path, "pick", "E_PICK_NOT_STILL").still
+    if still is None:  # probe_still refuses anything but a still image
+        msg = f"{path} is no still image"
+        raise InputError(msg, code="E_PICK_NOT_STILL")
     pixels, digest = read_photo(path)
     height, width = pixels.shape[:2]
     src = _data_uri(pixels, png=still.format.lower() == "png")  # lossless stays lossless

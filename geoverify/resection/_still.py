@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from geoverify.errors import GeoverifyError, InputError
 
 if TYPE_CHECKING:
-    from geoverify.probing import StillImageInfo
+    from geoverify.probing import MediaInfo
 
 __all__ = ["probe_still"]
 
@@ -18,8 +18,8 @@ _NOT_A_VIDEO = {"E_INPUT_IS_IMAGE", "E_INPUT_NOT_MEDIA"}
 _STILL_HINT = "Give a JPEG, PNG or HEIC photo, or a frame saved by `geoverify frames`."
 
 
-def probe_still(image: str | os.PathLike[str], command: str, code: str) -> StillImageInfo:
-    """Probe ``image``, one still image (``code`` refuses a video), and return what it is.
+def probe_still(image: str | os.PathLike[str], command: str, code: str) -> MediaInfo:
+    """Probe ``image``, one still image (``code`` refuses a video); its ``still`` is set.
 
     A file probe cannot read (noise named ``.png``, a CSV) is refused with probe's code and a
     hint that asks for a photo, not a video.
@@ -37,4 +37,4 @@ def probe_still(image: str | os.PathLike[str], command: str, code: str) -> Still
         msg = f"{os.fspath(image)!r} is a video: {command} works on one frame"
         hint = "Save the frame with `geoverify frames VIDEO --out DIR` and give its PNG."
         raise InputError(msg, code=code, hint=hint)
-    return info.still
+    return info
