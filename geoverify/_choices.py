@@ -12,7 +12,8 @@ from typing import Literal
 Detector = Literal["sift", "rootsift", "orb"]
 GeometryModel = Literal["homography", "fundamental"]
 AffineMode = Literal["off", "auto", "on"]
-FeatureSet = Literal["classic", "aliked", "disk"]
+FeatureSet = Literal["classic", "xfeat", "aliked", "disk"]
+SecondPass = Literal["auto", "learned", "affine", "off"]
 SceneScan = Literal["auto", "full"]
 ImageFormat = Literal["png", "jpeg"]
 
@@ -20,6 +21,7 @@ DEFAULT_DETECTOR: Detector = "sift"
 DEFAULT_MODEL: GeometryModel = "homography"
 DEFAULT_AFFINE: AffineMode = "auto"
 DEFAULT_FEATURES: FeatureSet = "classic"
+DEFAULT_SECOND_PASS: SecondPass = "affine"
 BackgroundMode = Literal["auto", "off"]
 DEFAULT_BACKGROUND: BackgroundMode = "auto"
 DEFAULT_SCENE_SCAN: SceneScan = "auto"

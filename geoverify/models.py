@@ -211,6 +211,9 @@ STANDARD_TEMPERATURE_C = 12.0
 SHADOW_AZIMUTH_ERROR_DEG = 5.0
 SHADOW_RATIO_ERROR = 0.1
 SHADOW_CELL_DEG = 1.0
+# text in the frame: Tesseract's languages and the frames of a video read at most
+TEXT_LANG = "ukr+rus+eng"
+TEXT_MAX_FRAMES = 4
 # where ``sun where`` searches by default: the inhabited latitudes
 INHABITED_BBOX = BBox(west=-180.0, south=-60.0, east=180.0, north=75.0)
 

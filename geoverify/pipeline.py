@@ -22,20 +22,19 @@ from geoverify._output import check_output_dir, staged_dir
 from geoverify.claims import ClaimSet, check_claims, check_names, load_claims
 from geoverify.errors import InputError
 from geoverify.evidence import RESECTION, CameraPosition, camera_positions, weigh_evidence
-from geoverify.footage import read_footage
+from geoverify.footage import Footage, read_footage
 from geoverify.frames import FrameOptions, FrameSelection, is_photo, save_frames
 from geoverify.matching import (
     FrameMatch,
     MatchIndex,
     MatchOptions,
     annotated_images,
-    build_index,
-    match_frames,
     matcher_versions,
     save_matches,
 )
+from geoverify.matching._stream import MatchStream
 from geoverify.models import to_jsonable
-from geoverify.probing import MediaInfo
+from geoverify.probing import MediaInfo, read_trust_anchors, with_credentials
 from geoverify.registry import Registry, load_registry
 from geoverify.report import Report, build_report, write_report
 from geoverify.resection import (
@@ -44,6 +43,14 @@ from geoverify.resection import (
     camera_geojson,
     heading_checks,
     locate,
+)
+from geoverify.text import (
+    FrameText,
+    TextOptions,
+    crop_data_uris,
+    read_text_for_verify,
+    save_text_crops,
+    tesseract_version,
 )
 
 __all__ = [
@@ -78,6 +85,11 @@ class VerifyOptions:
     matching: MatchOptions = dataclasses.field(default_factory=MatchOptions)
     limits: DecodeLimits = dataclasses.field(default_factory=DecodeLimits)
     title: str = ""
+    # a PEM file of the certificate authorities the analyst trusts for content credentials
+    # (C2PA); none is bundled, so without it no signer is trusted
+    trust_anchors: str | None = None
+    # reading the text in the frames (signs, street names); None: not read
+    text: TextOptions | None = dataclasses.field(default_factory=TextOptions)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -94,6 +106,7 @@ class Verification:
     claims_path: str = ""
     resection: CameraFix | None = None
     camera_points: CameraPoints | None = None
+    texts: tuple[FrameText, ...] | None = None  # the text read in the frames
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -130,7 +143,7 @@ def verify(
     video: str | os.PathLike[str],
     *,
     registry: str | os.PathLike[str] | Registry,
-    claims: str | os.PathLike[str] | ClaimSet,
+    claims: str | os.PathLike[str] | ClaimSet | None = None,
     options: VerifyOptions | None = None,
     now: datetime | None = None,
     progress: Callable[[str, int, int | None], None] | None = None,
@@ -139,31 +152,23 @@ def verify(
 ) -> Verification:
     """Probe, select frames, match them, check the claims and weigh the evidence. Writes nothing.
 
-    ``registry`` and ``claims`` are paths or loaded objects; ``now`` (aware) the report's time;
-    ``progress(stage, done, total)`` follows decoding and matching; ``posted_utc`` (aware, from
-    a Telegram export) bounds when it was filmed; ``camera_points`` adds the camera resected
-    from landmarks marked in the photo or a saved frame (weighed with its 90 % radius). The
-    report's bottom line answers: was this footage filmed where, and when, it is said to be?
+    ``registry``/``claims``: paths or loaded objects (no ``claims``: a triage, as
+    ``geoverify.batch.triage`` says); ``now`` (aware): the report's time; ``progress(stage,
+    done, total)``; ``posted_utc`` (aware, from a Telegram export) bounds when it was filmed;
+    ``camera_points``: the camera resected from landmarks marked in the photo or a frame.
     """
     opts = options or VerifyOptions()
     created = (now or datetime.now(UTC)).astimezone(UTC)
     ticker = _Ticker(progress)
     # the inputs that are cheap to check come first, so a bad file fails fast
-    reg, claim_set = _load_inputs(registry, claims, opts.matching)
+    reg, claim_set, trust_pem = _load_inputs(registry, claims, opts)
     camera_points = _marked(camera_points or _points_of(claim_set), video)
-    # one worker process probes and scans: the file is opened and its packets read once
-    footage = read_footage(
-        video,
-        options=opts.frames,
-        limits=opts.limits,
-        now=created,
-        progress=ticker.stage("decoding"),
-    )
-    media, selection = footage.media, footage.selection
+    footage, stream = _read_and_match(video, reg, opts, created, ticker)
+    media, selection = with_credentials(footage.media, trust_pem, opts.limits), footage.selection
     resection, cameras = _cameras(camera_points, media, reg)
     checks = check_claims(reg, claim_set, camera=cameras)
-    registry_dir = Path(reg.path).parent
-    index, matches = _match(reg, selection, opts.matching, registry_dir, ticker)
+    index, matches = stream.results(selection.frames, ticker.stage("matching"))
+    texts, text_notes = _read_texts(selection, reg, opts.text, ticker)
     limitations = [*LIMITATIONS, *_matching_limitations(index, matches, opts.matching)]
     bottom = weigh_evidence(
         hypothesis=claim_set.footage,
@@ -176,8 +181,9 @@ def verify(
         max_false_match_rate=opts.matching.max_false_match_rate,
         posted_utc=posted_utc,
         cameras=cameras,
+        texts=texts,
     )
-    annotated = _annotated(matches, selection, index, registry_dir)
+    annotated = _annotated(matches, selection, index, Path(reg.path).parent)
     report = build_report(
         title=opts.title or Path(os.fspath(video)).name,
         created_utc=created,
@@ -189,13 +195,15 @@ def verify(
         checks=checks,
         bottom_line=bottom,
         parameters=_parameters(opts),
-        limitations=[*limitations, _BOTTOM_LINE_LIMITATION],
+        limitations=[*limitations, *text_notes, _BOTTOM_LINE_LIMITATION],
         annotated=annotated,
         cameras=cameras,
         resection=_resection_record(resection, media, camera_points),
     )
     return Verification(
-        report=_with_matcher_versions(report, index, opts.matching),
+        report=_with_matcher_versions(
+            _with_text_crops(report, texts, selection), index, opts.matching
+        ),
         media=media,
         selection=selection,
         matches=matches,
@@ -205,7 +213,51 @@ def verify(
         claims_path=claim_set.path,
         resection=resection,
         camera_points=camera_points,
+        texts=texts,
     )
+
+
+def _read_and_match(
+    video: str | os.PathLike[str],
+    reg: Registry,
+    opts: VerifyOptions,
+    created: datetime,
+    ticker: _Ticker,
+) -> tuple[Footage, MatchStream]:
+    """Probe and scan in one worker (the file read once); a thread matches frames as they come."""
+    stream = MatchStream(reg, opts.matching, Path(reg.path).parent)
+    footage = read_footage(
+        video,
+        options=opts.frames,
+        limits=opts.limits,
+        now=created,
+        progress=ticker.stage("decoding"),
+        on_frame=stream.take,
+    )
+    return footage, stream
+
+
+def _read_texts(
+    selection: FrameSelection, reg: Registry, options: TextOptions | None, ticker: _Ticker
+) -> tuple[tuple[FrameText, ...] | None, tuple[str, ...]]:
+    """Read the text in the sharpest selected frames (``None`` when off or not installed)."""
+    return read_text_for_verify(
+        selection.frames, registry=reg, options=options, progress=ticker.stage("text")
+    )
+
+
+def _with_text_crops(
+    report: Report, texts: Sequence[FrameText] | None, selection: FrameSelection
+) -> Report:
+    """Embed the text line's crops in the report's images, as the matched frames are.
+
+    Tesseract's version joins the report's versions when it read the frames.
+    """
+    if texts is None:
+        return report
+    crops = crop_data_uris(texts, selection.frames)
+    versions = {**report.versions, "tesseract": tesseract_version()}
+    return dataclasses.replace(report, images={**report.images, **crops}, versions=versions)
 
 
 def _annotated(
@@ -295,6 +347,10 @@ def _resected_camera(fix: CameraFix | None) -> tuple[CameraPosition, ...]:
             accuracy_m=radius if math.isfinite(radius) else None,
             time_utc=None,
             source=RESECTION,
+            # which way it faced, for the facing check (90 % heading spread, field of view)
+            heading_deg=fix.heading_deg,
+            heading_uncertainty_deg=fix.uncertainty.heading_deg_90,
+            hfov_deg=fix.hfov_deg,
         ),
     )
 
@@ -311,17 +367,20 @@ def _parameters(opts: VerifyOptions) -> dict[str, Any]:
         "frames": to_jsonable(opts.frames),
         "matching": to_jsonable(opts.matching),
         "limits": to_jsonable(opts.limits),
+        "trust_anchors": opts.trust_anchors,
+        "text": to_jsonable(opts.text),
     }
 
 
 def _with_matcher_versions(
     report: Report, index: MatchIndex | None, matching: MatchOptions
 ) -> Report:
-    """Add the learned matcher's versions to the report's, when it matched the frames.
+    """Add the matcher's versions to the report's, when it matched the frames.
 
-    Its torch, package and weight files (SHA-256) are provenance too.
+    For learned features or a learned second pass, torch, kornia and the weight files
+    (SHA-256) are provenance too (``matcher_versions`` says which ran).
     """
-    if index is None or matching.features == "classic":
+    if index is None:
         return report
     more = matcher_versions(matching)
     return dataclasses.replace(report, versions={**report.versions, **more})
@@ -342,32 +401,25 @@ class _Ticker:
 
 def _load_inputs(
     registry: str | os.PathLike[str] | Registry,
-    claims: str | os.PathLike[str] | ClaimSet,
-    matching: MatchOptions,
-) -> tuple[Registry, ClaimSet]:
-    """Load the registry and the claims and check their names, before any decoding."""
+    claims: str | os.PathLike[str] | ClaimSet | None,
+    opts: VerifyOptions,
+) -> tuple[Registry, ClaimSet, str | None]:
+    """Load the registry and the claims (none: no hypothesis, a triage) and check their names.
+
+    Also the trust list for content credentials (C2PA), when given: its PEM text.
+    """
+    matching = opts.matching
     reg = registry if isinstance(registry, Registry) else load_registry(registry)
+    if claims is None:
+        claims = ClaimSet(claims=(), roles={}, source={})
     claim_set = claims if isinstance(claims, ClaimSet) else load_claims(claims)
     check_names(reg, claim_set)  # before decoding: bad names fail fast
     if matching.features != "classic":
         from geoverify.matching import _learned
 
         _learned.weight_files(matching.features)  # a missing extra fails fast too
-    return reg, claim_set
-
-
-def _match(
-    reg: Registry,
-    selection: FrameSelection,
-    matching: MatchOptions,
-    registry_dir: Path,
-    ticker: _Ticker,
-) -> tuple[MatchIndex | None, tuple[FrameMatch, ...]]:
-    """Match the frames against the registry's references, when it has any."""
-    if not any(lm.reference_images for lm in reg.landmarks):
-        return None, ()
-    index = build_index(reg, options=matching, base_dir=registry_dir)
-    return index, match_frames(selection.frames, index, progress=ticker.stage("matching"))
+    trust_pem = read_trust_anchors(opts.trust_anchors) if opts.trust_anchors else None
+    return reg, claim_set, trust_pem
 
 
 def _matching_limitations(
@@ -443,6 +495,8 @@ def save_verification(
                 registry_dir=Path(result.registry.path).parent,
                 annotated=dict(result.annotated),
             )
+        if result.texts:  # the crops the text line lists (text/frame..._rNN.png)
+            save_text_crops(result.texts, result.selection.frames, stage / "text")
         manifest = write_report(result.report, stage)
     return {"out_dir": os.fspath(out_dir), "files": manifest}
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import html
 import json
 import os
 import re
@@ -87,7 +88,7 @@ def test_every_row(batch):
     assert result.any_failed
     # the outputs: summary.json, summary.csv, index.html, one report per distinct file
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["schema_version"] == "1.0"
+    assert summary["schema_version"] == "1.1"
     assert len(summary["rows"]) == len(result.rows) == 6
     with (out / "summary.csv").open() as fh:
         table = list(csv.DictReader(fh))
@@ -422,9 +423,11 @@ def test_a_reencoded_reupload_is_linked_with_its_distance(hostile):
     with (out / "summary.csv").open(newline="") as fh:
         table = {r["key"]: r for r in csv.DictReader(fh)}
     assert table[reupload["key"]]["near_duplicates"] == f"{original['key']}:{distance}"
-    assert (
-        f"looks like {original['key'][:12]} ({distance} bits)" in (out / "index.html").read_text()
-    )
+    # named by the post it duplicates (its channel, a formula, stays text), never by a key
+    page = (out / "index.html").read_text()
+    named = f"looks like message 1 in {EVIL_CHANNEL}: “post 1” (re-encoded: {distance} of 64"
+    assert html.escape(named) in page
+    assert f"looks like {original['key'][:12]}" not in page
 
 
 def test_summary_csv_cells_are_never_formulas(hostile):
@@ -733,3 +736,163 @@ def test_a_scheduler_without_dask_names_the_pip_install(tmp_path):
     assert "pip install 'geoverify[dask]'" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not out.exists()
+
+
+# --- the index: a triage an editor reads (names, posts, filters), at every width ------------
+
+
+@pytest.fixture(scope="module")
+def triaged(export, tmp_path_factory):
+    """The export without claims, in a folder of its own (the resume test rewrites batch's)."""
+    out = tmp_path_factory.mktemp("triage") / "out"
+    result = verify_batch(
+        [export], registry=BERLIN / "registry.geojson", out=out, workers=2, affine="off", frames=FEW
+    )
+    return result, out
+
+
+def test_triage_rows_say_what_was_found_with_names(triaged):
+    """Without claims a row says which landmark matched, by name, in how many frames, and
+    where the file says it was: the distance checked against pyproj's geodesic."""
+    from pyproj import Geod
+
+    result, out = triaged
+    photo = _by_file(result)["berlin_01.jpg"]
+    assert photo.verdict == "not_established"  # no hypothesis: nothing to establish
+    assert photo.landmark_names == ("Berliner Dom",)
+    assert photo.findings.startswith("matched Berliner Dom in 1 of 1 frame;")
+    lat, lon, metres = re.search(
+        r"is (-?\d+\.\d{6}), (-?\d+\.\d{6}), ([\d,]+) m from Berliner Dom", photo.findings
+    ).groups()
+    features = json.loads((BERLIN / "registry.geojson").read_text())["features"]
+    dom = next(f for f in features if f["properties"].get("id", f.get("id")) == "berliner_dom")
+    dom_lon, dom_lat = dom["geometry"]["coordinates"][:2]
+    _, _, expected_m = Geod(ellps="WGS84").inv(float(lon), float(lat), dom_lon, dom_lat)
+    assert abs(int(metres.replace(",", "")) - expected_m) <= 0.5 + 0.2  # rounded to 1 m
+    # the iPhone clip matched nothing: said so, with where its own tag puts it
+    iphone = _by_file(result)["iphone.mov"]
+    assert iphone.findings.startswith("no landmark matched in ")
+    assert "32.092900, 34.862000" in iphone.findings
+    page = (out / "index.html").read_text()
+    assert "not_established" not in page.split("<tbody>")[1]  # the rows speak in words
+    with (out / "summary.csv").open() as fh:
+        table = {Path(r["paths"].split(";")[0]).name: r for r in csv.DictReader(fh)}
+    assert table["berlin_01.jpg"]["findings"] == photo.findings
+
+
+def _chromium():
+    from test_pick import CHROMIUM, DevTools, Tab
+
+    if CHROMIUM is None:
+        pytest.skip("make test installs Debian's chromium")
+    return DevTools, Tab
+
+
+_LAYOUT = """(() => {
+  var d = document.documentElement, links = [];
+  document.querySelectorAll("tbody tr:not([hidden]) a.report").forEach(function (a) {
+    a.scrollIntoView({block: "center"});
+    var r = a.getBoundingClientRect();
+    var hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+    links.push({left: r.left, right: r.right, hit: hit === a});
+  });
+  return {scroll: d.scrollWidth, width: d.clientWidth, links: links};
+})()"""
+
+
+def _shown(tab):
+    return tab.js(
+        "Array.from(document.querySelectorAll('tbody tr'))"
+        ".filter(function (tr) { return !tr.hidden; }).map(function (tr) {"
+        " return tr.querySelector('td[data-label=file]').textContent; })"
+    )
+
+
+def _choose(tab, select, value):
+    tab.js(
+        f"(() => {{ var s = document.getElementById({json.dumps(select)}); "
+        f"s.value = {json.dumps(value)}; s.dispatchEvent(new Event('change')); return 1; }})()"
+    )
+
+
+def test_the_index_in_chromium_at_400_800_1280_px(triaged, tmp_path):
+    """No horizontal scroll, every report link on screen and clickable, posts and channels
+    shown, duplicates named by post, and the two filters work offline (no request made)."""
+    devtools, tab_of = _chromium()
+    result, out = triaged
+    browser = devtools(tmp_path / "profile")
+    try:
+        tab = tab_of(browser, (out / "index.html").as_uri())
+        for width in (400, 800, 1280):
+            metrics = {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False}
+            browser.call("Emulation.setDeviceMetricsOverride", metrics, session=tab.s)
+            layout = tab.js(_LAYOUT)
+            assert layout["scroll"] <= layout["width"], width  # no horizontal scroll
+            done = sum(1 for r in result.rows if r.status == "done")
+            assert len(layout["links"]) == done == 4
+            for link in layout["links"]:
+                assert link["left"] >= 0, (width, link)
+                assert link["right"] <= layout["width"], (width, link)
+                assert link["hit"], width  # not covered by anything
+        text = tab.js("document.body.innerText")
+        assert "“A photo”" in text  # the post's first line
+        assert "geoverify test channel" in text  # its channel
+        assert "forwarded from Another test channel" in text
+        assert "the same bytes again as karma_again.mp4" in text
+        assert "looks like message 101 in geoverify test channel" in text
+        assert "matched Berliner Dom in 1 of 1 frame" in text
+        _choose(tab, "outcome", "matched a landmark")
+        assert _shown(tab) == ["berlin_01.jpg"]
+        _choose(tab, "outcome", "failed")
+        assert _shown(tab) == ["broken.mp4"]
+        _choose(tab, "outcome", "")
+        _choose(tab, "landmark", "Berliner Dom")
+        assert _shown(tab) == ["berlin_01.jpg"]
+        assert tab.js("document.getElementById('shown').textContent") == "1 of 6 shown"
+        assert tab.problems() == []
+        assert [u for u in tab.requests() if not u.startswith(("file:", "data:"))] == []
+    finally:
+        browser.close()
+
+
+def test_the_cli_lists_a_triage_in_words(tmp_path, export):
+    """Without claims the terminal says what each file shows, never `not_established`."""
+    result = runner.invoke(
+        app,
+        [
+            "-q", "batch", str(export / "photos"), "--registry", str(REGISTRY),
+            "--out", str(tmp_path / "b"), "--workers", "1", "--best", "2", "--affine", "off",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("triage           berlin_01.jpg  matched Berliner Dom in 1 of 1 frame")
+    assert "not_established" not in result.stdout
+
+
+def test_the_cli_names_the_post_of_a_file_the_export_left_out(triaged, export, capsys):
+    """A missing row is named by its post, as result.json states it, not left nameless."""
+    from geoverify.cli._batch import _render_batch
+
+    chat = json.loads((export / "result.json").read_text())
+    left_out = [m for m in chat["messages"] if str(m.get("file", "")).startswith("(File not")]
+    assert len(left_out) == 1
+    result, _ = triaged
+    _render_batch(result)
+    missing = [x for x in capsys.readouterr().out.splitlines() if x.startswith("missing")]
+    assert len(missing) == 1
+    assert f"message {left_out[0]['id']} in {chat['name']}: “{left_out[0]['text']}”" in missing[0]
+    assert missing[0].endswith("(its file is not in the export)")
+
+
+def test_with_claims_the_outcome_filter_names_verdicts_in_words(triaged):
+    """The filter's label is the verdict in words; its value is the verdict the row carries."""
+    import dataclasses
+
+    from geoverify.batch._index import index_html
+
+    result, _ = triaged
+    page = index_html(dataclasses.replace(result, claims_sha256="0" * 64))
+    assert '<option value="not_established">not established</option>' in page
+    assert 'data-outcome="not_established"' in page
+    assert '<option value="failed">failed</option>' in page

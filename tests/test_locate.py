@@ -455,7 +455,7 @@ def test_verify_weighs_the_camera_resected_from_marked_points(tmp_path):
     # report.json carries the resection, valid against the published schema
     out = save_verification(result, tmp_path / "report")
     report = json.loads((Path(out["out_dir"]) / "report.json").read_text())
-    assert report["schema_version"] == "2.3"
+    assert report["schema_version"] == "2.5"
     import jsonschema
 
     schema = json.loads((ROOT / "geoverify" / "schemas" / "report.schema.json").read_text())

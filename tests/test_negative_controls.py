@@ -189,7 +189,9 @@ def report_run(case, tmp_path_factory):
 def _captions(result) -> list[str]:
     from geoverify.report import render_html
 
-    return re.findall(r"<figcaption>(.*?)</figcaption>", render_html(result.report), re.S)
+    # the matched frames' captions (the text line's crops have captions of their own)
+    found = re.findall(r"<figcaption>(.*?)</figcaption>", render_html(result.report), re.S)
+    return [c for c in found if "(frame " in c]
 
 
 def test_the_report_names_the_left_out_control(report_run):

@@ -52,7 +52,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from geoverify._choices import DEFAULT_AFFINE, DEFAULT_FEATURES, AffineMode, FeatureSet
+from geoverify._choices import (
+    DEFAULT_AFFINE,
+    DEFAULT_FEATURES,
+    DEFAULT_SECOND_PASS,
+    AffineMode,
+    FeatureSet,
+    SecondPass,
+)
 from geoverify._output import OutputFolder
 from geoverify._version import __version__
 from geoverify.batch._engines import (
@@ -75,6 +82,7 @@ from geoverify.batch._inputs import (
 )
 from geoverify.batch._model import BatchItem, BatchResult, BatchRow, Post
 from geoverify.batch._outputs import batch_folder, summary_json as summary_json, write_outputs
+from geoverify.batch._triage import NO_HYPOTHESIS, LandmarkSeen, Triage, triage
 from geoverify.models import to_jsonable
 
 if TYPE_CHECKING:
@@ -82,15 +90,19 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BATCH_SCHEMA_VERSION",
+    "NO_HYPOTHESIS",
     "BatchItem",
     "BatchResult",
     "BatchRow",
+    "LandmarkSeen",
     "Post",
+    "Triage",
     "collect_inputs",
+    "triage",
     "verify_batch",
 ]
 
-BATCH_SCHEMA_VERSION = "1.0"
+BATCH_SCHEMA_VERSION = "1.1"  # 1.1: findings, landmark_names
 _NEAR_DUPLICATE_BITS = 10  # of 64: frames this close are the same picture re-encoded
 
 
@@ -109,6 +121,7 @@ def verify_batch(
     scheduler: str | None = None,
     affine: AffineMode = DEFAULT_AFFINE,
     features: FeatureSet = DEFAULT_FEATURES,
+    second_pass: SecondPass = DEFAULT_SECOND_PASS,
     frames: FrameOptions | None = None,
     threads_per_worker: int | None = None,
     progress: Callable[[int, int | None], None] | None = None,
@@ -133,6 +146,8 @@ def verify_batch(
         ``tcp://HOST:PORT`` of a Dask distributed scheduler, instead of the local pool.
     affine
         The matcher's affine-simulation pass (``MatchOptions.affine``) for every item.
+    second_pass
+        The matcher's pass for frames the plain pass cannot match (``MatchOptions.second_pass``).
     features
         The matcher's features (``MatchOptions.features``): ``classic``, or learned ``aliked``
         or ``disk`` (``geoverify[learned]``).
@@ -160,9 +175,8 @@ def verify_batch(
         (``E_OUTPUT_BUSY``).
     """
     run = _Run.checked(inputs, registry, out, claims, workers, scheduler, threads_per_worker)
-    settings = _Settings.of(
-        affine, features, frames, run.threads, run.registry_sha256, run.claims_sha256
-    )
+    matching = {"affine": affine, "features": features, "second_pass": second_pass}
+    settings = _Settings.of(matching, frames, run.threads, run.registry_sha256, run.claims_sha256)
     with batch_folder(out, overwrite=overwrite, inputs=run.read) as (out_dir, survey):
         items_existed = (out_dir / "items").is_dir()
         by_sha, rows = hash_items(run.items)
@@ -278,8 +292,7 @@ class _Settings:
     @classmethod
     def of(
         cls,
-        affine: AffineMode,
-        features: FeatureSet,
+        matching: dict[str, Any],
         frames: FrameOptions | None,
         threads: int,
         registry_sha256: str,
@@ -292,13 +305,13 @@ class _Settings:
 
         frame_options = frames if frames is not None else FrameOptions.covering()
         options = {
-            "matching": {"affine": affine, "features": features},
+            "matching": matching,
             "frames": to_jsonable(frame_options),
             "decoder_threads": threads,
         }
         # the key depends on what changes results: not on the decoder's thread count
         verify_options = VerifyOptions(
-            matching=MatchOptions(affine=affine, features=features),
+            matching=MatchOptions(**matching),
             frames=frame_options,
             limits=DecodeLimits(),
         )
@@ -381,6 +394,8 @@ def _row(data: Mapping[str, Any], entry: Mapping[str, Any]) -> BatchRow:
         frame_phashes=tuple(data.get("frame_phashes") or ()),
         fingerprint=tuple(str(h) for h in data.get("fingerprint") or ()),
         thumbnail=str(data.get("thumbnail") or ""),
+        findings=str(data.get("findings") or ""),
+        landmark_names=tuple(str(n) for n in data.get("landmark_names") or ()),
     )
 
 

@@ -58,7 +58,8 @@ def run_item(task: Mapping[str, Any]) -> dict[str, Any]:
     A module-level function of plain arguments, so the process pool and Dask run the same code.
     A ``GeoverifyError`` becomes a failed row; anything else too, with ``E_INTERNAL``.
     """
-    from geoverify.claims import ClaimSet, load_claims
+    from geoverify.batch._triage import triage
+    from geoverify.claims import load_claims
     from geoverify.pipeline import save_verification, verify
     from geoverify.registry import load_registry
 
@@ -68,11 +69,7 @@ def run_item(task: Mapping[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {"key": task["key"], "file_sha256": task["sha256"], "status": "failed"}
     try:
         registry = load_registry(task["registry"])
-        claims = (
-            load_claims(task["claims"])
-            if task["claims"]
-            else ClaimSet(claims=(), roles={}, source={})
-        )
+        claims = load_claims(task["claims"]) if task["claims"] else None
         posted = datetime.fromisoformat(task["posted_utc"]) if task["posted_utc"] else None
         result = verify(
             task["path"],
@@ -86,6 +83,7 @@ def run_item(task: Mapping[str, Any]) -> dict[str, Any]:
         check_items_folder(out_root)
         save_verification(result, out, overwrite=bool(task.get("overwrite")))
         report = result.report
+        found = triage(result)
         done = {
             **row,
             "status": "done",
@@ -96,6 +94,8 @@ def run_item(task: Mapping[str, Any]) -> dict[str, Any]:
             "frame_phashes": [f["phash"] for f in report.frames],
             "fingerprint": fingerprint,
             "thumbnail": _thumbnail(result),
+            "findings": found.summary,
+            "landmark_names": [m.name for m in found.matched],
         }
         check_items_folder(out_root)
         save_row(out, done)

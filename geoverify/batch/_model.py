@@ -63,6 +63,10 @@ class BatchRow:
     # perceptual hashes at 0, 1/8, ... 7/8 of the duration ("" for a flat frame): for linking
     # near-duplicates, kept in items/KEY/row.json, not in summary.json
     fingerprint: tuple[str, ...] = ()
+    # what was found, in words with the landmarks' names ("matched Berliner Dom in 3 of 4
+    # frames; the file's position ... is 48 m from Berliner Dom"), and those names
+    findings: str = ""
+    landmark_names: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

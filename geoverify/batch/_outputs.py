@@ -5,12 +5,10 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import csv
 import errno
 import hashlib
-import html
 import io
 import json
 import logging
@@ -36,7 +34,8 @@ from geoverify._output import (
     remove_stale_temporaries,
     survey_output_dir,
 )
-from geoverify.batch._model import NO_SIZE_LIMIT, BatchResult, BatchRow
+from geoverify.batch._index import index_html
+from geoverify.batch._model import NO_SIZE_LIMIT, BatchResult
 from geoverify.errors import GeoverifyError, OutputError
 from geoverify.models import to_jsonable
 
@@ -276,7 +275,7 @@ def _write_in(folder: Path, name: str, data: bytes, *, durable: bool = False) ->
 _CSV_FIELDS = (
     "key", "status", "verdict", "rule", "landmarks_matched", "paths", "duplicates",
     "near_duplicates", "first_post_utc", "channels", "message_ids", "error_code",
-    "error_message", "report_dir", "file_sha256",
+    "error_message", "report_dir", "file_sha256", "findings",
 )  # fmt: skip
 
 
@@ -320,6 +319,7 @@ def _csv_text(result: BatchResult) -> str:
             "error_message": r.error_message or "",
             "report_dir": r.report_dir or "",
             "file_sha256": r.file_sha256,
+            "findings": r.findings,
         }
         writer.writerow({name: csv_cell(value) for name, value in cells.items()})
     return buf.getvalue()
@@ -338,8 +338,11 @@ def write_outputs(result: BatchResult, out_dir: Path, *, items_existed: bool) ->
     outputs = {
         "summary.json": text,
         "summary.csv": _csv_text(result),
-        "index.html": _index_html(result),
+        "index.html": index_html(result),
     }
+    if not items_existed:  # made by this run and left empty when every item failed
+        with contextlib.suppress(OSError):
+            (out_dir / "items").rmdir()
     survey = survey_output_dir(out_dir)
     clash = sorted(set(survey.foreign) & {*_OWN_NAMES, *(f"{n}/" for n in _OWN_NAMES)})
     if clash:
@@ -358,9 +361,6 @@ def write_outputs(result: BatchResult, out_dir: Path, *, items_existed: bool) ->
     _write_root_manifest(out_dir, before["files"] if before is not None else {}, pending=written)
     for name, content in data.items():
         _write_in(out_dir, name, content)
-    if not items_existed:
-        with contextlib.suppress(OSError):
-            (out_dir / "items").rmdir()  # made by this run, left empty by failed saves
     # every file the survey found ours, with the SHA-256 it checked (each file is read once
     # here, not again), and the summaries just written
     ours = set(survey.owned) - set(_SUMMARIES) - {MANIFEST}
@@ -370,99 +370,3 @@ def write_outputs(result: BatchResult, out_dir: Path, *, items_existed: bool) ->
 
 def _hashed(path: Path) -> str:
     return hash_regular_file(path, max_bytes=NO_SIZE_LIMIT, what="output file", error=limit_error)
-
-
-_SORT_SCRIPT = """
-document.querySelectorAll("th[data-col]").forEach(function (th) {
-  th.addEventListener("click", function () {
-    var table = th.closest("table"), body = table.tBodies[0], col = +th.dataset.col;
-    var asc = th.dataset.dir !== "asc"; th.dataset.dir = asc ? "asc" : "desc";
-    Array.from(body.rows).sort(function (a, b) {
-      var x = a.cells[col].dataset.sort || a.cells[col].textContent;
-      var y = b.cells[col].dataset.sort || b.cells[col].textContent;
-      return (x < y ? -1 : x > y ? 1 : 0) * (asc ? 1 : -1);
-    }).forEach(function (tr) { body.appendChild(tr); });
-  });
-});
-"""
-
-
-def _report_link(r: BatchRow, out_dir: str) -> str:
-    if not r.report_dir:
-        return ""
-    rel = os.path.relpath(Path(r.report_dir) / "report.html", out_dir)
-    return f'<a href="{html.escape(Path(rel).as_posix())}">report</a>'
-
-
-def _thumbnail(r: BatchRow) -> str:
-    if not r.thumbnail.startswith("data:image/jpeg;base64,"):
-        return ""
-    return f'<img src="{html.escape(r.thumbnail)}" alt="first frame" width="160">'
-
-
-def _first_posted(r: BatchRow) -> str:
-    times = sorted(p.posted_utc for p in r.posts if p.posted_utc)
-    return times[0].strftime("%Y-%m-%d %H:%M:%S") if times else ""
-
-
-def _duplicates(r: BatchRow) -> list[str]:
-    dups = [f"same bytes: {p}" for p in r.duplicates]
-    return dups + [f"looks like {k[:12]} ({d} bits)" for k, d in r.near_duplicates]
-
-
-def _index_row(r: BatchRow, out_dir: str) -> str:
-    """Render one row of the index: thumbnail, bottom line, matches, posts, duplicates, links."""
-    verdict = r.verdict or f"{r.status}: {r.error_code or ''}"
-    error = f"<br><small>{html.escape(r.error_message)}</small>" if r.error_message else ""
-    cells = [
-        _thumbnail(r),
-        f"<b>{html.escape(verdict)}</b>" + error,
-        html.escape(", ".join(r.landmarks_matched) or "-"),
-        html.escape(_first_posted(r)),
-        html.escape(", ".join(sorted({p.channel for p in r.posts})) or "-"),
-        "<br>".join(html.escape(d) for d in _duplicates(r)) or "-",
-        html.escape("; ".join(r.paths) or "-"),
-        _report_link(r, out_dir),
-    ]
-    return (
-        f'<tr class="{html.escape(r.status)}">' + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
-    )
-
-
-def _index_html(result: BatchResult) -> str:
-    """Render the self-contained, sortable index (CSP allows its one script by hash)."""
-    digest = base64.b64encode(hashlib.sha256(_SORT_SCRIPT.encode()).digest()).decode()
-    head = ("thumbnail", "bottom line", "landmark matched", "first posted (UTC)", "channel",
-            "duplicates", "file", "report")  # fmt: skip
-    th = "".join(
-        f'<th data-col="{i}" tabindex="0">{html.escape(h)} ⇅</th>' for i, h in enumerate(head)
-    )
-    body = [_index_row(r, result.out_dir) for r in result.rows]
-    csp = (
-        "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-        f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
-    )
-    counts = (
-        f"{len(result.rows)} items: {result.done} verified, {result.reused} reused from an "
-        f"earlier run, {result.failed} failed, {result.missing} missing; engine {result.engine}"
-    )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{csp}">
-<meta name="referrer" content="no-referrer">
-<title>geoverify batch</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 1em; color: #222; }}
-table {{ border-collapse: collapse; width: 100%; font-size: 0.9em; }}
-td, th {{ border: 1px solid #ddd; padding: 4px 6px; vertical-align: top; text-align: left; }}
-th {{ cursor: pointer; background: #f4f4f4; }}
-tr.failed, tr.missing {{ background: #f9dede; }}
-</style></head><body>
-<h1>geoverify batch</h1>
-<p>{html.escape(counts)}. Click a column's title to sort by it.</p>
-<table><thead><tr>{th}</tr></thead><tbody>
-{"".join(body)}
-</tbody></table>
-<script>{_SORT_SCRIPT}</script>
-</body></html>
-"""

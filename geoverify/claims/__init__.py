@@ -59,6 +59,7 @@ from collections.abc import Sequence
 from geoverify.claims._check import CameraFix, check_claim, check_names, checker, uses_camera
 from geoverify.claims._file import claims_from_data, load_claims
 from geoverify.claims._model import CAMERA, COMPASS, QUALIFIERS, Claim, ClaimSet, Hypothesis
+from geoverify.claims._place import Place, find_landmark, resolve_place
 from geoverify.claims._rank import CandidateRank, rank_candidates
 from geoverify.claims._result import (
     UNITS,
@@ -70,6 +71,7 @@ from geoverify.claims._result import (
     format_value,
     quantities_of,
 )
+from geoverify.claims._suggest import did_you_mean
 from geoverify.registry import Registry
 
 __all__ = [
@@ -84,6 +86,7 @@ __all__ = [
     "ClaimCheck",
     "ClaimSet",
     "Hypothesis",
+    "Place",
     "Quantity",
     "Unit",
     "check_claim",
@@ -91,10 +94,13 @@ __all__ = [
     "check_names",
     "claims_from_data",
     "describe_quantity",
+    "did_you_mean",
+    "find_landmark",
     "format_value",
     "load_claims",
     "quantities_of",
     "rank_candidates",
+    "resolve_place",
     "uses_camera",
 ]
 

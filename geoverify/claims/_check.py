@@ -26,6 +26,7 @@ from geoverify.claims._geometry_checks import (
 )
 from geoverify.claims._model import CAMERA, Claim, ClaimSet, Role
 from geoverify.claims._result import ClaimCandidate, ClaimCheck
+from geoverify.claims._suggest import did_you_mean
 from geoverify.claims._sun_checks import check_shadow_claim
 from geoverify.errors import InputError, RegistryError
 from geoverify.models import LatLon, Verdict
@@ -44,6 +45,7 @@ def _unknown_names(registry: Registry, claims: ClaimSet) -> list[str]:
             ("footage", "shows", claims.footage.shows or ""),
             ("footage", "filmed_at", claims.footage.filmed_at or ""),
         ]
+    known = [*claims.roles, *(lm.id for lm in registry.landmarks)]
     for claim_id, part, name in named:
         if not name or (name == CAMERA and claims.version >= 2):
             continue
@@ -52,7 +54,8 @@ def _unknown_names(registry: Registry, claims: ClaimSet) -> list[str]:
                 registry.get(candidate)
             except InputError as exc:
                 via = f" (role {name!r})" if candidate != name else ""
-                problems.append(f"claim {claim_id!r}, {part}{via}: {exc.message}")
+                guess = did_you_mean(candidate, known) if exc.message.startswith("no ") else ""
+                problems.append(f"claim {claim_id!r}, {part}{via}: {exc.message}{guess}")
     return list(dict.fromkeys(problems))
 
 

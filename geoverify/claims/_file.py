@@ -12,7 +12,7 @@ import dataclasses
 import math
 import os
 import re
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -21,6 +21,7 @@ import yaml
 
 from geoverify._io import read_regular_file
 from geoverify.claims._model import CAMERA, COMPASS, QUALIFIERS, Claim, ClaimSet, Hypothesis, Role
+from geoverify.claims._when import filmed_window
 from geoverify.errors import InputError, RegistryError
 from geoverify.models import LatLon
 from geoverify.sun import ShadowMeasurement, parse_time
@@ -218,7 +219,38 @@ class _FootageModel(_Strict):
     ) = None
     filmed_at: _PlaceModel | None = None
     filmed_between: tuple[str | None, str | None] | None = None
+    filmed_on: (
+        Annotated[
+            str,
+            pydantic.Field(
+                description="A whole day, YYYY-MM-DD, in the zone tz: the footage was filmed "
+                "between that day's first instant and the next day's (instead of "
+                "filmed_between)."
+            ),
+        ]
+        | None
+    ) = None
+    tz: (
+        Annotated[
+            str,
+            pydantic.Field(
+                description="IANA time zone (Europe/Kyiv) of filmed_on, and of filmed_between "
+                "times written without an offset."
+            ),
+        ]
+        | None
+    ) = None
     camera_points: _CameraPointsModel | None = None
+
+    @pydantic.model_validator(mode="after")
+    def _one_time(self) -> _FootageModel:
+        if self.filmed_on is not None and self.filmed_between is not None:
+            msg = "give either filmed_on (a whole day) or filmed_between, not both"
+            raise ValueError(msg)
+        if self.filmed_on is not None and self.tz is None:
+            msg = "filmed_on needs tz: the day's time zone (an IANA name such as Europe/Kyiv)"
+            raise ValueError(msg)
+        return self
 
 
 class FileModel(_Strict):
@@ -414,7 +446,8 @@ def claims_from_data(data: Any, *, where: str = "<data>") -> ClaimSet:
         model = FileModel.model_validate(data)
     except pydantic.ValidationError as exc:
         problems = [
-            f"{where}: at /{'/'.join(str(p) for p in err['loc'])}: {err['msg']}"
+            f"{where}: at /{'/'.join(str(p) for p in err['loc'])}: "
+            + str(err["msg"]).removeprefix("Value error, ")  # pydantic's prefix for our checks
             for err in exc.errors()
         ]
         raise _problems_error(where, problems) from None
@@ -469,18 +502,7 @@ def _problems_error(where: str, problems: list[str]) -> RegistryError:
 def _hypothesis(model: _FootageModel | None) -> tuple[Hypothesis | None, list[str]]:
     if model is None:
         return None, []
-    problems = []
-    ends: list[datetime | None] = [None, None]
-    if model.filmed_between is not None:
-        for i, text in enumerate(model.filmed_between):
-            if text is None:
-                continue
-            try:
-                ends[i] = parse_time(str(text))
-            except InputError as exc:
-                problems.append(f"filmed_between/{i}: {exc.message} (give the UTC offset)")
-        if ends[0] is not None and ends[1] is not None and ends[1] <= ends[0]:
-            problems.append("filmed_between: the end is not after the start")
+    problems, ends = filmed_window(model.filmed_on, model.tz, model.filmed_between)
     place = model.filmed_at
     point = None
     if place is not None and place.lat is not None and place.lon is not None:

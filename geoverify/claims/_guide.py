@@ -117,6 +117,8 @@ footage:
   shows: monument                              # a role or a landmark id
   filmed_at: {role: monument, within_m: 300}   # or {lat: .., lon: .., within_m: ..}
   filmed_between: [null, null]                 # ISO 8601 with offset; null = open
+  # filmed_on: 2023-03-06                      # or a whole day, instead of filmed_between,
+  # tz: Europe/Kyiv                            #   in this zone (IANA name)
 roles:
   monument:
     candidates: [monument_id_in_registry]      # every landmark the word may mean

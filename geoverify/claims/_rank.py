@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from geoverify.claims._check import CameraFix, checker
 from geoverify.claims._model import ClaimSet
 from geoverify.claims._result import UNITS, ClaimCheck, Unit
+from geoverify.claims._suggest import did_you_mean
 from geoverify.errors import InputError
 from geoverify.models import CheckResult, Verdict
 from geoverify.registry import Registry
@@ -75,7 +76,7 @@ def rank_candidates(
         ``E_CLAIMS_UNKNOWN_LANDMARK`` as ``check_claims``.
     """
     if role not in claims.roles:
-        msg = f"no role {role!r} in the claims file"
+        msg = f"no role {role!r} in the claims file{did_you_mean(role, claims.roles)}"
         raise InputError(
             msg, code="E_UNKNOWN_ROLE", hint=f"Roles: {', '.join(claims.roles) or 'none'}."
         )

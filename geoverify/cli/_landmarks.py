@@ -126,9 +126,10 @@ def registry_show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show one landmark with its sources, reference images and notes."""
+    from geoverify.claims import find_landmark
     from geoverify.registry import load_registry
 
-    lm = run_command(as_json, lambda: load_registry(registry).get(landmark))
+    lm = run_command(as_json, lambda: find_landmark(load_registry(registry), landmark))
     data = _landmark_json(lm)
     if as_json:
         echo(dump_json(data))

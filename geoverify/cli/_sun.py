@@ -37,8 +37,19 @@ sun_app = typer.Typer(
 )
 app.add_typer(sun_app, name="sun")
 
-LatOpt = Annotated[float, typer.Option("--lat", help="Latitude, degrees north.")]
-LonOpt = Annotated[float, typer.Option("--lon", help="Longitude, degrees east.")]
+LatOpt = Annotated[float | None, typer.Option("--lat", help="Latitude, degrees north.")]
+LonOpt = Annotated[float | None, typer.Option("--lon", help="Longitude, degrees east.")]
+AtOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--at",
+        help="The place instead of --lat/--lon: LAT,LON in decimal degrees, or a landmark id "
+        "or name of --registry.",
+    ),
+]
+RegistryOpt = Annotated[
+    Path | None, typer.Option("--registry", help="Registry GeoJSON that --at names from.")
+]
 TzOpt = Annotated[
     str | None,
     typer.Option("--tz", help="IANA zone for times without an offset, e.g. Europe/Kyiv."),
@@ -53,6 +64,26 @@ RatioOpt = Annotated[
 RatioErrOpt = Annotated[float, typer.Option("--ratio-error", help="Its uncertainty.")]
 
 
+def _place(lat: float | None, lon: float | None, at: str | None, registry: Path | None) -> Any:
+    """Resolve --lat/--lon or --at (with --registry) to a ``Place``; exactly one is needed."""
+    from geoverify.claims import Place, resolve_place
+
+    given = lat is not None or lon is not None
+    if given == (at is not None) or (given and (lat is None or lon is None)):
+        msg = "give the place as --lat and --lon together, or as --at (not both)"
+        hint = "e.g. --at 52.5192,13.4011, or --at berliner_dom --registry registry.geojson"
+        raise InputError(msg, code="E_INPUT_OPTION", hint=hint)
+    if at is None:
+        return Place.given(LatLon(float(lat or 0.0), float(lon or 0.0)))
+    from geoverify.registry import load_registry
+
+    return resolve_place(at, registry=load_registry(registry) if registry is not None else None)
+
+
+def _echo_place(place: Any) -> None:
+    echo(f"place           {place.label}")
+
+
 def _shadow(az: float | None, az_err: float, ratio: float | None, ratio_err: float) -> Any:
     from geoverify.sun import ShadowMeasurement
 
@@ -63,9 +94,11 @@ def _shadow(az: float | None, az_err: float, ratio: float | None, ratio_err: flo
 
 @sun_app.command("position")
 def sun_position_command(
-    lat: LatOpt,
-    lon: LonOpt,
     time: Annotated[str, typer.Option("--time", help="ISO 8601 time, with offset or --tz.")],
+    lat: LatOpt = None,
+    lon: LonOpt = None,
+    at: AtOpt = None,
+    registry: RegistryOpt = None,
     tz: TzOpt = None,
     elevation_m: Annotated[
         float, typer.Option("--elevation-m", help="Metres.")
@@ -81,19 +114,21 @@ def sun_position_command(
     """Where the sun was: azimuth, apparent elevation, shadow direction and length ratio."""
     from geoverify.sun import parse_time, sun_position
 
-    pos = run_command(
-        as_json,
-        lambda: sun_position(
-            LatLon(lat, lon),
+    def run() -> Any:
+        place = _place(lat, lon, at, registry)
+        return place, sun_position(
+            place.position,
             parse_time(time, zone=tz),
             elevation_m=elevation_m,
             pressure_hpa=pressure_hpa,
             temperature_c=temperature_c,
-        ),
-    )
+        )
+
+    place, pos = run_command(as_json, run)
     if as_json:
-        echo(dump_json(to_jsonable(pos)))
+        echo(dump_json({**to_jsonable(pos), "place": to_jsonable(place)}))
         return
+    _echo_place(place)
     echo(f"time (UTC)      {pos.when_utc.isoformat()}")
     echo(f"sun azimuth     {pos.azimuth_deg:.4f} deg (clockwise from true north)")
     echo(f"sun elevation   {pos.elevation_deg:.4f} deg (apparent, with refraction)")
@@ -106,9 +141,11 @@ def sun_position_command(
 
 @sun_app.command("check")
 def sun_check_command(
-    lat: LatOpt,
-    lon: LonOpt,
     time: Annotated[str, typer.Option("--time", help="Claimed time, ISO 8601.")],
+    lat: LatOpt = None,
+    lon: LonOpt = None,
+    at: AtOpt = None,
+    registry: RegistryOpt = None,
     tz: TzOpt = None,
     shadow_azimuth: ShadowAzOpt = None,
     azimuth_error: AzErrOpt = SHADOW_AZIMUTH_ERROR_DEG,
@@ -119,26 +156,30 @@ def sun_check_command(
     """Check a measured shadow against a claimed place and time: verdict and margin."""
     from geoverify.sun import check_shadow, parse_time
 
-    result = run_command(
-        as_json,
-        lambda: check_shadow(
-            LatLon(lat, lon),
+    def run() -> Any:
+        place = _place(lat, lon, at, registry)
+        return place, check_shadow(
+            place.position,
             parse_time(time, zone=tz),
             _shadow(shadow_azimuth, azimuth_error, length_ratio, ratio_error),
-        ),
-    )
+        )
+
+    place, result = run_command(as_json, run)
     if as_json:
-        echo(dump_json(to_jsonable(result)))
+        echo(dump_json({**to_jsonable(result), "place": to_jsonable(place)}))
     else:
+        _echo_place(place)
         echo("\n".join(render_check(result)))
 
 
 @sun_app.command("when")
 def sun_when_command(
-    lat: LatOpt,
-    lon: LonOpt,
     start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD (UTC).")],
     end: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (UTC).")],
+    lat: LatOpt = None,
+    lon: LonOpt = None,
+    at: AtOpt = None,
+    registry: RegistryOpt = None,
     shadow_azimuth: ShadowAzOpt = None,
     azimuth_error: AzErrOpt = SHADOW_AZIMUTH_ERROR_DEG,
     length_ratio: RatioOpt = None,
@@ -157,12 +198,14 @@ def sun_when_command(
             msg = f"dates must be YYYY-MM-DD, got {start!r} and {end!r}"
             raise InputError(msg, code="E_INPUT_TIME", hint="e.g. --from 2023-03-01") from None
         shadow = _shadow(shadow_azimuth, azimuth_error, length_ratio, ratio_error)
-        return shadow_time_windows(LatLon(lat, lon), d0, d1, shadow)
+        place = _place(lat, lon, at, registry)
+        return place, shadow_time_windows(place.position, d0, d1, shadow)
 
-    windows = run_command(as_json, run)
+    place, windows = run_command(as_json, run)
     if as_json:
-        echo(dump_json({"windows": to_jsonable(windows)}))
+        echo(dump_json({"windows": to_jsonable(windows), "place": to_jsonable(place)}))
         return
+    _echo_place(place)
     if not windows:
         echo("no time in the range fits the measured shadow")
     for w in windows:

@@ -28,6 +28,16 @@ The lines:
   estimated false-match rate is at most the matcher's bound, weakly when it could not be
   estimated); frames matched to a landmark far from the claimed place contradict; no match is
   ``no_evidence``, never support and never contradiction.
+- **provenance**: the file's content credentials (C2PA), read and validated offline. A manifest
+  that fails validation contradicts the file's integrity (rule R0: said first); a valid one
+  whose signer is on the analyst's trust list supports the hypothesis when its signed capture
+  place or time fits it, contradicts it when they do not; an untrusted signer, no manifest
+  (platforms strip them) or a remote one (not fetched) is ``no_evidence``.
+- **text**: registry names read in the frames (``geoverify.text``: signs, street names).
+  Text naming the claimed place or a landmark within the claimed distance of it supports,
+  weakly; text naming only registry places far from it (over 20 km beyond) contradicts,
+  weakly (a road sign names distant towns, a sign can be moved, a name can repeat); no
+  readable text, or none naming a registry place, is ``no_evidence``.
 - **description**: the published sentences about the place (distances, side of a river...).
   They test the published text, not the footage, and count only as context.
 - **sun**: shadow claims at the claimed place and time.
@@ -50,6 +60,14 @@ from geoverify.evidence._caveats import (
     osm_after,
 )
 from geoverify.evidence._checks import checks_line
+from geoverify.evidence._declination import Declination, magnetic_declination
+from geoverify.evidence._facing import (
+    CameraHeading,
+    FacingCheck,
+    camera_headings,
+    facing_check,
+    facing_checks,
+)
 from geoverify.evidence._location import location_line as location_line
 from geoverify.evidence._model import (
     RESECTION,
@@ -60,6 +78,7 @@ from geoverify.evidence._model import (
     Outcome,
     camera_positions,
 )
+from geoverify.evidence._provenance import provenance_line as provenance_line
 from geoverify.evidence._rules import (
     FOOTAGE_LINES as FOOTAGE_LINES,
     PRIMARY_LINES as PRIMARY_LINES,
@@ -68,6 +87,7 @@ from geoverify.evidence._rules import (
     decide as decide,
 )
 from geoverify.evidence._specificity import specificity_line as specificity_line
+from geoverify.evidence._text import text_line as text_line
 from geoverify.evidence._time import time_line as time_line
 from geoverify.evidence._visual import missing_references, visual_line as visual_line
 
@@ -77,16 +97,24 @@ if TYPE_CHECKING:
     from geoverify.models import CheckResult
     from geoverify.probing import MediaInfo
     from geoverify.registry import Registry
+    from geoverify.text import FrameText
 
 __all__ = [
     "RESECTION",
     "RULES",
     "BottomLine",
     "BottomVerdict",
+    "CameraHeading",
     "CameraPosition",
+    "Declination",
     "EvidenceLine",
+    "FacingCheck",
     "Outcome",
+    "camera_headings",
     "camera_positions",
+    "facing_check",
+    "facing_checks",
+    "magnetic_declination",
     "weigh_evidence",
 ]
 
@@ -103,8 +131,12 @@ def weigh_evidence(
     max_false_match_rate: float = 0.05,
     posted_utc: datetime | None = None,
     cameras: Sequence[CameraPosition] | None = None,
+    texts: Sequence[FrameText] | None = None,
 ) -> BottomLine:
     """Build every line of evidence and apply the rule table.
+
+    ``texts``: the text read in the frames (``geoverify.text.read_frames_text``, with the
+    registry's names matched); ``None``: not read, the text line is ``not_tested``.
 
     ``checks`` are ``check_claims``' results for ``claims`` (with the file's camera positions
     as ``camera``); ``matched_at_all`` says whether frames were matched against the registry.
@@ -135,6 +167,8 @@ def weigh_evidence(
                 max_false_match_rate=max_false_match_rate,
                 matched_at_all=matched_at_all,
             ),
+            provenance_line(hypothesis, media, registry, claims),
+            text_line(hypothesis, registry, claims, texts),
         )
     lines = (
         *footage_lines,
@@ -188,6 +222,10 @@ def _no_footage_lines(
                      would_decide=run),
         EvidenceLine(line="visual", outcome=Outcome.NOT_TESTED, summary=no_footage,
                      would_decide=(*run, *refs)),
+        EvidenceLine(line="provenance", outcome=Outcome.NOT_TESTED, summary=no_footage,
+                     would_decide=run),
+        EvidenceLine(line="text", outcome=Outcome.NOT_TESTED, summary=no_footage,
+                     would_decide=run),
     )  # fmt: skip
 
 

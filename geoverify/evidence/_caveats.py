@@ -24,8 +24,8 @@ def caveats_for(
     out = []
     if hyp is None:
         out.append(
-            "the claims file states no hypothesis (claims_version 1, or no footage: section): "
-            "only the published description of the place was tested"
+            "no hypothesis was stated (no claims file, claims_version 1, or no footage: "
+            "section): the lines say what the file claims and shows, and decide nothing"
         )
     exact = sorted(
         {n.split("'")[1] for c in checks for n in c.notes if "not stated: treated as exact" in n}

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+from geoverify.evidence._facing import FacingCheck, facing_checks
 from geoverify.evidence._measure import (
     CASE_REACH_M as _CASE_REACH_M,
     Measured,
@@ -75,8 +76,24 @@ def location_line(
     """Weigh the file's own positions against ``filmed_at`` and the camera claims.
 
     A landmark ``filmed_at`` names that has no position is tested through a bound
-    (``bound_for``): it can contradict a position far beyond it, never support one.
+    (``bound_for``): it can contradict a position far beyond it, never support one. The
+    cameras' headings are then checked against the landmark ``shows`` names (``facing``):
+    a landmark certainly out of every camera's view contradicts the line.
     """
+    line = _position_line(hyp, registry, claims, cams, media, camera_checks)
+    checks, kept_out = facing_checks(hyp, registry, claims, media, cams)
+    return with_facing(line, checks, kept_out)
+
+
+def _position_line(
+    hyp: Hypothesis | None,
+    registry: Registry,
+    claims: ClaimSet,
+    cams: Sequence[CameraPosition],
+    media: MediaInfo | None,
+    camera_checks: Sequence[CheckResult] = (),
+) -> EvidenceLine:
+    """Weigh the file's own positions alone (``location_line`` without the facing check)."""
     codes = codes_of(media)
     remuxed = "W_REMUXED_FFMPEG" in codes
     notes = _remux_notes(remuxed)
@@ -349,3 +366,100 @@ def _too_close(p: _Positions) -> tuple[str, tuple[str, ...]]:
         f"{p.whose} ({fmt_m(nearest)} to {fmt_m(farthest)} from {p.where}) are "
         f"within their uncertainty of the claimed {fmt_m(p.within_m)}: too close to call."
     ), tuple(decide)
+
+
+# --- the facing check: the landmark shown against the cameras' headings ------------------------
+
+
+def with_facing(
+    line: EvidenceLine, checks: Sequence[FacingCheck], kept_out: Sequence[str]
+) -> EvidenceLine:
+    """Add the facing checks to the location line; they contradict it only when certain.
+
+    Certain means: every camera with a heading had every landmark ``shows`` may name out of
+    its field of view, even allowing the stated uncertainties (footage shows a landmark if it
+    was in view at some moment, so one camera that may have seen it is enough to keep it).
+    The contradiction is strong only when every heading states its own uncertainty.
+    """
+    if not checks and not kept_out:
+        return line
+    numbers = {**line.numbers, "facing": [_facing_record(c) for c in checks]}
+    if kept_out:
+        numbers["facing_kept_out"] = list(kept_out)
+    notes = [*line.notes, *(f"heading kept out: {k}" for k in kept_out)]
+    if checks and all(c.in_view == "no" for c in checks):
+        return _out_of_view(line, checks, numbers, notes)
+    notes.append(_facing_note(checks))
+    return dataclasses.replace(line, numbers=numbers, notes=tuple(n for n in notes if n))
+
+
+def _out_of_view(
+    line: EvidenceLine, checks: Sequence[FacingCheck], numbers: dict[str, Any], notes: list[str]
+) -> EvidenceLine:
+    """Return the line contradicted: no camera could have had the landmark in view."""
+    strong = all(c.spread_stated for c in checks)
+    if not strong:
+        notes.append("the heading states no uncertainty of its own (a compass): "
+                     "treated as exact, so the contradiction is weak")  # fmt: skip
+    keep = line.outcome is Outcome.CONTRADICTS and line.strength == "strong"
+    # a position already too far says so first: the heading only adds to it
+    facing = _out_of_view_sentence(checks)
+    summary = (
+        f"{line.summary} {facing}"
+        if line.outcome is Outcome.CONTRADICTS
+        else f"{facing} {line.summary}"
+    )
+    return dataclasses.replace(
+        line,
+        outcome=Outcome.CONTRADICTS,
+        strength="strong" if strong or keep else "weak",
+        summary=summary,
+        numbers=numbers,
+        would_decide=(),
+        notes=tuple(notes),
+    )
+
+
+def _facing_record(c: FacingCheck) -> dict[str, Any]:
+    record = dataclasses.asdict(c)
+    for key in ("heading_deg", "bearing_deg", "distance_m", "off_axis_deg", "half_hfov_deg",
+                "slack_deg", "margin_deg"):  # fmt: skip
+        if record[key] is not None:
+            record[key] = round(record[key], 2)
+    return record
+
+
+def _out_of_view_sentence(checks: Sequence[FacingCheck]) -> str:
+    """Say which way the camera faced and where the landmark lay: it could not have been seen."""
+    c = min(checks, key=lambda k: k.off_axis_deg - k.slack_deg)  # the nearest to being in view
+    n = len({k.camera for k in checks})
+    who = "The camera at its claimed position" if n == 1 else f"Each of the {n} cameras"
+    half = c.half_hfov_deg or 0.0
+    return (
+        f"{who} faced {c.heading_deg:.0f}° ({c.heading_source}) and {c.landmark!r} lies at "
+        f"{c.bearing_deg if c.bearing_deg is not None else float('nan'):.0f}°, "
+        f"{c.off_axis_deg:.0f}° off its axis, beyond half its {2 * half:.0f}° field of view "
+        f"plus {c.slack_deg:.1f}° of uncertainty: it could not have been in view."
+    )
+
+
+def _facing_note(checks: Sequence[FacingCheck]) -> str:
+    """Say whether the landmark was in view, and if that is undecided, why."""
+    if not checks:
+        return ""
+    seen = [c for c in checks if c.in_view == "yes"]
+    if seen:
+        c = seen[0]
+        return (
+            f"facing: {c.landmark!r} lies {c.off_axis_deg:.1f}° off the axis of {c.camera} "
+            f"({c.heading_source}, {c.heading_deg:.1f}°), inside half its "
+            f"{2 * (c.half_hfov_deg or 0.0):.0f}° field of view even allowing "
+            f"{c.slack_deg:.1f}° of uncertainty"
+        )
+    c = min(checks, key=lambda k: k.off_axis_deg)
+    if c.half_hfov_deg is None:
+        why = f"the field of view is unknown ({c.hfov_source})"
+    else:
+        why = (f"{c.off_axis_deg:.1f}° off its axis against half a {2 * c.half_hfov_deg:.0f}° "
+               f"field, within {c.slack_deg:.1f}° of uncertainty")  # fmt: skip
+    return f"facing: whether {c.landmark!r} was in view of {c.camera} is undecided: {why}"

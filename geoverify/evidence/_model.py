@@ -40,18 +40,28 @@ class BottomVerdict(enum.StrEnum):
     NOT_ESTABLISHED = "not_established"
 
 
-LineName = Literal["location", "time", "visual", "description", "sun", "specificity"]
+LineName = Literal[
+    "location", "time", "visual", "description", "sun", "specificity", "provenance", "text"
+]
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class CameraPosition:
-    """One position the file claims for its camera: a location tag or a GPS fix."""
+    """One position the file claims for its camera: a location tag or a GPS fix.
+
+    A camera whose view is known (a resected one) also carries ``heading_deg`` (true north),
+    ``heading_uncertainty_deg`` (the spread it states, degrees) and ``hfov_deg`` (its
+    horizontal field of view), for the location line's facing check (``facing_checks``).
+    """
 
     label: str
     position: LatLon
     accuracy_m: float | None
     time_utc: datetime | None
     source: str
+    heading_deg: float | None = None
+    heading_uncertainty_deg: float | None = None
+    hfov_deg: float | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

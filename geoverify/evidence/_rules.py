@@ -11,7 +11,8 @@ from geoverify.evidence._model import BottomVerdict, Outcome
 if TYPE_CHECKING:
     from geoverify.evidence._model import EvidenceLine
 
-FOOTAGE_LINES = frozenset({"location", "time", "visual", "sun"})  # evidence from the footage
+# evidence from the footage (its content credentials included)
+FOOTAGE_LINES = frozenset({"location", "time", "visual", "sun", "provenance", "text"})
 PRIMARY_LINES = frozenset({"location", "visual"})  # support "of its own"
 
 
@@ -23,6 +24,7 @@ class FootageFacts:
     contra: bool  # one contradicts
     strong_contra: bool  # one contradicts strongly
     primary: bool  # the location or the visual line supports
+    tampered: bool = False  # the content credentials fail validation (changed after signing)
 
     @classmethod
     def of(cls, lines: Sequence[EvidenceLine]) -> FootageFacts:
@@ -37,7 +39,18 @@ class FootageFacts:
             contra=bool(contradicting),
             strong_contra=any(ln.strength == "strong" for ln in contradicting),
             primary=any(ln.line in PRIMARY_LINES for ln in supporting),
+            tampered=_integrity(lines),
         )
+
+
+def _integrity(lines: Sequence[EvidenceLine]) -> bool:
+    """Whether the provenance line contradicts the file's integrity (a failed validation)."""
+    return any(
+        ln.line == "provenance"
+        and ln.outcome is Outcome.CONTRADICTS
+        and ln.numbers.get("state") == "invalid"
+        for ln in lines
+    )
 
 
 def _weak_time(line: EvidenceLine) -> bool:
@@ -57,11 +70,19 @@ class Rule:
 # evaluated in this order, the first that holds gives the verdict
 RULE_TABLE: tuple[Rule, ...] = (
     Rule(
+        id="R0",
+        verdict=BottomVerdict.CONTRADICTED,
+        text="the file's content credentials (C2PA) fail validation: its content changed after "
+        "it was signed, so the file is not what was signed (said first, whatever the other "
+        "lines say)",
+        holds=lambda f: f.tampered,
+    ),
+    Rule(
         id="R1",
         verdict=BottomVerdict.CONFLICTING,
-        text="a line about the footage (location, time, visual, sun) supports the hypothesis and "
-        "another contradicts it (a time that fits only as written, its zone unknown, does not "
-        "count as support here)",
+        text="a line about the footage (location, time, visual, sun, provenance, text in the "
+        "frames) supports the hypothesis and another contradicts it (a time that fits only as "
+        "written, its zone unknown, does not count as support here)",
         holds=lambda f: f.support and f.contra,
     ),
     Rule(
@@ -81,7 +102,7 @@ RULE_TABLE: tuple[Rule, ...] = (
         id="R4",
         verdict=BottomVerdict.NOT_ESTABLISHED,
         text="anything else: no evidence, only weak contradictions, or support only from the "
-        "time, the sun or the published description",
+        "time, the sun, the text in the frames or the published description",
         holds=lambda f: True,
     ),
 )

@@ -47,9 +47,19 @@ class SavedFrames:
     contact_sheet_html: str
 
 
+# PNG: zlib level 1 with run-length matching (OpenCV's defaults) and the "up" row filter in
+# place of OpenCV's default "sub": on video frames 3-12 % faster to encode and 11-25 % smaller
+# (bench/README.md, keyframes). Lossless either way: only the bytes differ, never the pixels.
+_PNG_PARAMS = (
+    [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP]
+    if hasattr(cv2, "IMWRITE_PNG_FILTER")
+    else []
+)
+
+
 def _encode(image: Image, image_format: Literal["png", "jpeg"], jpeg_quality: int) -> bytes:
     if image_format == "png":
-        ok, buf = cv2.imencode(".png", image)
+        ok, buf = cv2.imencode(".png", image, _PNG_PARAMS)
     else:
         ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
     if not ok:  # pragma: no cover - OpenCV encodes any uint8 BGR image

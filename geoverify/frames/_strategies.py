@@ -351,32 +351,46 @@ class Every:
 
 
 class Best:
-    """The ``opts.best`` sharpest sampled frames, no two within ``dedupe_bits`` of each other."""
+    """The ``opts.best`` sharpest sampled frames, no two within ``dedupe_bits`` of each other.
+
+    Candidates are compared by the perceptual hash of their small analysis image (upright), so
+    a sampled frame is not converted to full-resolution pixels to be compared: only the
+    ``best`` kept at the end are (``Picks.frame``, which hashes them again at full size).
+    """
 
     def __init__(self, opts: FrameOptions, picks: Picks, shot_of: ShotTracker | None) -> None:
         self.opts = opts
         self.picks = picks
         self.shot_of = shot_of
         self.sampler = _Sampler(opts.sample_hz)
-        self.pool: list[tuple[float, int, Frame]] = []
+        self.pool: list[tuple[float, int, Item, int | None]] = []
 
     def offer(self, item: Item, new_shot: bool) -> None:
         if not self.sampler.due(item):
             return
-        candidate = self.picks.frame(item, "best", _shot(self.shot_of))
-        code = int(candidate.phash, 16)
-        for i, (sharp, other_code, _other) in enumerate(self.pool):
+        code = self._code(item)
+        shot = _shot(self.shot_of)
+        for i, (sharp, other_code, _other, _other_shot) in enumerate(self.pool):
             if hamming(code, other_code) <= self.opts.dedupe_bits:
                 if item.sharp > sharp:
-                    self.pool[i] = (item.sharp, code, candidate)
+                    self.pool[i] = (item.sharp, code, item, shot)
                 return
-        self.pool.append((item.sharp, code, candidate))
+        self.pool.append((item.sharp, code, item, shot))
         if len(self.pool) > self.opts.best:
             self.pool.remove(min(self.pool, key=lambda entry: entry[0]))
 
+    def _code(self, item: Item) -> int:
+        """Perceptual hash of the frame's analysis image (its full picture when there is none)."""
+        if item.small is NO_SMALL or item.small.size < 64:
+            return int(self.picks.frame(item, "best", None).phash, 16)
+        if self.picks.rotation is None:
+            self.picks.rotation = frame_rotation(item.frame)
+        return perceptual_hash(upright(item.small.astype(np.uint8), self.picks.rotation))
+
     def finish(self) -> None:
-        for _, _, frame in self.pool:
-            self.picks.merge(frame, "best")
+        for _, _, item, shot in self.pool:
+            self.picks.merge(self.picks.frame(item, "best", shot), "best")
+        self.pool.clear()
 
 
 def _shot(tracker: ShotTracker | None) -> int | None:

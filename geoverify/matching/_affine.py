@@ -31,11 +31,13 @@ class AffinePass:
     run the full pass on the ``affine_candidates`` best of them that the screen finds worth it
     (none: the pass scores nothing and says why); without, the full pass is run on the
     ``affine_candidates`` first. The controls are scored only when the best candidate reaches
-    ``min_inliers``.
+    ``min_inliers``. ``reason``: why this pass runs (``geoverify.matching._matcher``), the
+    first of its findings.
     """
 
     index: MatchIndex
     screen: bool = True
+    reason: str = ""
     name: ClassVar[str] = "affine"
 
     @property
@@ -53,9 +55,10 @@ class AffinePass:
         index = self.index
         opts = index.options
         chosen = list(landmarks[: opts.affine_candidates])
-        findings: tuple[str, ...] = ()
+        findings: tuple[str, ...] = (self.reason,) if self.reason else ()
         if self.screen:
-            chosen, findings = self._screened(frame.gray, landmarks)
+            chosen, screened = self._screened(frame.gray, landmarks)
+            findings = (*findings, *screened)
             if not chosen:
                 return PassRecord(name=self.name, result=None, method=self.method,
                                   findings=findings)  # fmt: skip

@@ -11,7 +11,13 @@ from typing import Any
 import numpy as np
 
 from geoverify._images import Image, read_image
-from geoverify.errors import GeoverifyError, InputError, MediaError, RegistryError
+from geoverify.errors import (
+    GeoverifyError,
+    InputError,
+    MediaError,
+    MissingDependencyError,
+    RegistryError,
+)
 from geoverify.matching._background import (
     BACKGROUND_DIR,
     ExcludedControl,
@@ -185,10 +191,7 @@ def build_index(
     out (``MatchIndex.excluded_background``): a control must not show the landmark.
     """
     opts = options or MatchOptions()
-    if opts.features != "classic":
-        from geoverify.matching import _learned
-
-        _learned.weight_files(opts.features)  # the extra is there, before any work
+    _check_learned_installed(opts)  # the extra is there, before any work
     base = Path(os.fspath(base_dir)) if base_dir is not None else Path(registry.path).parent
     refs = _registry_references(registry, base, opts)
     if not refs:
@@ -216,6 +219,18 @@ def build_index(
         upright_references=tuple(upright),
         retrieval_index=matcher,
     )
+
+
+def _check_learned_installed(opts: MatchOptions) -> None:
+    """Refuse learned features or a learned second pass without the extra, before any work."""
+    from geoverify.matching import _learned, _models
+
+    if opts.features != "classic":
+        _learned.weight_files(opts.features)
+    elif opts.second_pass == "learned" and opts.affine != "off":
+        why = _models.available(_learned.SECOND_PASS_KIND)
+        if why is not None:
+            raise MissingDependencyError(why, hint=_models.INSTALL)
 
 
 def _registry_references(registry: Registry, base: Path, opts: MatchOptions) -> list[Reference]:

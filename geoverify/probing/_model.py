@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from fractions import Fraction
 
 from geoverify.models import LatLon, Note
+from geoverify.probing._c2pa import ContentCredentials
 from geoverify.probing._gpmf import GpmfFix
 
 PROBE_SCHEMA = "geoverify.probe/2"  # 2: a time without a zone has utc null and local_time
@@ -302,6 +303,8 @@ class MediaInfo:
     still: StillImageInfo | None = None
     directions: tuple[CameraDirection, ...] = ()
     telemetry: TelemetryFile | None = None
+    # the C2PA manifest, read and validated offline (``None``: not read)
+    content_credentials: ContentCredentials | None = None
     # the path exactly as given (``path`` is made printable: a name that is not UTF-8 shows
     # U+FFFD there), to open the file again; not written to JSON
     local_path: str = dataclasses.field(
@@ -309,24 +312,15 @@ class MediaInfo:
     )
 
     def _repr_html_(self) -> str:
-        """Show identity, video, claims and trust notes as a table in Jupyter (escaped)."""
+        """Show identity, picture, claims (decimal degrees) and trust notes in Jupyter (escaped)."""
         import html
 
-        rows = [
-            ("file", self.path),
-            ("sha256", self.sha256),
-            ("container", self.container.format_sniffed),
-        ]
-        if self.video is not None:
-            v = self.video
-            rows.append(
-                (
-                    "video",
-                    f"{v.codec} {v.display_width}x{v.display_height}, rotation {v.rotation_deg}",
-                )
-            )
-        rows += [("created", f"{t.raw} ({t.source})") for t in self.creation_times]
-        rows += [("location", f"{loc.raw} ({loc.source})") for loc in self.locations]
+        from geoverify.probing._repr import media_rows
+
+        rows = media_rows(self)
+        cc = self.content_credentials
+        if cc is not None:
+            rows.append(("content credentials", cc.trust_words))
         rows += [(n.code, n.message) for n in self.notes]
         body = "".join(
             f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(val))}</td></tr>" for k, val in rows

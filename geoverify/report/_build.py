@@ -16,6 +16,7 @@ from geoverify._version import __version__
 from geoverify.evidence import BottomLine, CameraPosition, camera_positions
 from geoverify.models import CheckResult, LatLon, Verdict, to_jsonable
 from geoverify.registry import Registry
+from geoverify.report._basemap import basemap_features
 from geoverify.report._model import (
     REPORT_SCHEMA_VERSION,
     ClaimedPlace,
@@ -25,6 +26,7 @@ from geoverify.report._model import (
     Report,
     VideoInput,
 )
+from geoverify.report._sentences import describe
 
 if TYPE_CHECKING:
     from geoverify.claims import ClaimSet, Hypothesis
@@ -133,7 +135,19 @@ def build_report(
     unplaced = sorted(i for i in mentioned if i in known and known[i].geometry is None)
     # the camera of each matched frame, where the track places it (drawn on the map too)
     own = camera_positions(media) if cameras is None else tuple(cameras)
-    cameras = [*own, *_matched_frame_cameras(records, cams)]
+    cameras = [*own, *_matched_frame_cameras(records, cams, known)]
+    names = landmark_names(registry, claims, bottom_line, mentioned)
+    features = map_features(registry, sorted(mentioned))
+    hyp = claims.footage
+    shows = claims.candidates(hyp.shows) if hyp is not None and hyp.shows else ()
+    plain_summary, plain_lines = describe(
+        bottom_line,
+        names=names,
+        cameras=cameras,
+        matches=records,
+        shows=shows,
+        features=features,
+    )
     return Report(
         schema_version=REPORT_SCHEMA_VERSION,
         created_utc=created_utc.astimezone(UTC),
@@ -156,12 +170,16 @@ def build_report(
         parameters=parameters,
         versions=versions(media.decoder_versions),
         limitations=tuple(limitations),
-        map_features=map_features(registry, sorted(mentioned)),
+        map_features=features,
+        basemap=basemap_features(registry.landmarks, features),
         unplaced=tuple(unplaced),
         cameras=tuple(cameras),
         camera=cameras[0].position if cameras else None,
-        claimed_place=_claimed_place(claims.footage, known),
+        claimed_place=_claimed_place(claims.footage, known, names),
         resection=resection,
+        landmark_names=names,
+        plain_summary=plain_summary,
+        plain_lines=plain_lines,
         images=images,
     )
 
@@ -258,17 +276,44 @@ def _mentioned_ids(
     return mentioned
 
 
+def landmark_names(
+    registry: Registry, claims: ClaimSet, bottom_line: BottomLine, mentioned: set[str]
+) -> dict[str, str]:
+    """Return the name of every landmark and role the report mentions, by id or role name.
+
+    A landmark is mentioned when a check, a match or a claim names it, or when the bottom line
+    quotes its id. A role is named by its one candidate's name, or by its own words when it has
+    several candidates ("city centre").
+    """
+    blob = json.dumps(to_jsonable(bottom_line), ensure_ascii=False)
+    names = {
+        lm.id: lm.name or lm.id for lm in registry.landmarks if lm.id in mentioned or lm.id in blob
+    }
+    by_id = {lm.id: lm for lm in registry.landmarks}
+    for role, _ in claims.roles.items():
+        ids = claims.candidates(role)
+        if len(ids) == 1 and ids[0] in by_id:
+            names[role] = by_id[ids[0]].name or ids[0]
+        else:
+            names[role] = "the " + role.replace("_", " ")
+    return names
+
+
 def _matched_frame_cameras(
-    records: Sequence[MatchRecord], cams: Mapping[int, Mapping[str, Any]]
+    records: Sequence[MatchRecord],
+    cams: Mapping[int, Mapping[str, Any]],
+    known: Mapping[str, Landmark],
 ) -> list[CameraPosition]:
     """Return the camera of each matched frame, where the file's track places it."""
     out = []
     for r in records:
         cam = cams.get(r.frame_number)
         if cam is not None and r.verdict == "match":
+            lm = known.get(r.landmark_id or "")
+            name = lm.name if lm is not None and lm.name else r.landmark_id
             out.append(
                 CameraPosition(
-                    label=f"frame {r.frame_number} at {r.t_s:.1f} s (matched {r.landmark_id})",
+                    label=f"frame {r.frame_number} at {r.t_s:.1f} s (matched {name})",
                     position=LatLon(cam["lat"], cam["lon"]),
                     accuracy_m=None,
                     time_utc=None,
@@ -278,7 +323,9 @@ def _matched_frame_cameras(
     return out
 
 
-def _claimed_place(hyp: Hypothesis | None, known: Mapping[str, Landmark]) -> ClaimedPlace | None:
+def _claimed_place(
+    hyp: Hypothesis | None, known: Mapping[str, Landmark], names: Mapping[str, str]
+) -> ClaimedPlace | None:
     """Return the circle of ``within_m`` around the claimed place, when it has a position."""
     if hyp is None or hyp.within_m is None:
         return None
@@ -290,4 +337,5 @@ def _claimed_place(hyp: Hypothesis | None, known: Mapping[str, Landmark]) -> Cla
     anchor = landmark.anchor if landmark is not None else None
     if hyp.filmed_at is None or anchor is None:
         return None
-    return ClaimedPlace(label=hyp.filmed_at, centre=anchor, within_m=hyp.within_m)
+    label = names.get(hyp.filmed_at, hyp.filmed_at)
+    return ClaimedPlace(label=label, centre=anchor, within_m=hyp.within_m)

@@ -14,7 +14,9 @@ from geoverify.models import CheckResult, LatLon
 if TYPE_CHECKING:
     from geoverify.probing import MediaInfo
 
-REPORT_SCHEMA_VERSION = "2.3"
+REPORT_SCHEMA_VERSION = "2.5"  # 2.4: the provenance line (C2PA), media.content_credentials
+# 2.5: the text line (text read in the frames, its crops under text/); the plain summary and
+# sentences (plain_summary, plain_lines), landmark_names and the OSM basemap of the map
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,7 +99,11 @@ class Report:
     HTML (JPEG, base64). ``map_features`` are the registry geometries shown on the map,
     ``unplaced`` the landmarks the report names that have no position, ``cameras`` every
     position the file claims (and the resected camera, when points were marked), ``resection``
-    the record of that resection (``geoverify locate``'s JSON), or ``None``.
+    the record of that resection (``geoverify locate``'s JSON), or ``None``. ``landmark_names``
+    maps every landmark id and role the report mentions to the registry's name; ``basemap``
+    holds the registry's OpenStreetMap lines and areas near the case (``_basemap``);
+    ``plain_summary`` is the bottom line in two sentences an editor can paste, and
+    ``plain_lines`` one plain sentence per line of evidence (``_sentences``).
     """
 
     schema_version: str
@@ -121,6 +127,10 @@ class Report:
     camera: LatLon | None = None
     claimed_place: ClaimedPlace | None = None
     resection: Mapping[str, Any] | None = None
+    basemap: Sequence[Mapping[str, Any]] = ()
+    landmark_names: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    plain_summary: str = ""
+    plain_lines: Mapping[str, str] = dataclasses.field(default_factory=dict)
     images: Mapping[str, str] = dataclasses.field(default_factory=dict, metadata={"json": False})
 
     def _repr_html_(self) -> str:
@@ -149,6 +159,7 @@ class Report:
             f"<h4>{html.escape(self.title)}</h4>"
             f"<p><b>{html.escape(self.bottom_line.headline)}</b> "
             f"(rule {html.escape(self.bottom_line.rule)})</p>"
+            f"<p>{html.escape(self.plain_summary)}</p>"
             f"<table><tr><th>line</th><th>outcome</th><th>why</th></tr>{lines}</table>"
             f"<table><tr><th>claim</th><th>verdict</th>"
             f"<th>measured; claimed; margin (each in its unit)</th></tr>{rows}</table>"

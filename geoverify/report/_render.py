@@ -13,8 +13,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from geoverify._io import write_atomic
 from geoverify._output import prepare_output_dir, write_manifest
 from geoverify.models import CheckResult, sanitize_text, to_jsonable
-from geoverify.report._map import svg_map
+from geoverify.report._map import facing_views, svg_map
 from geoverify.report._model import REPORT_SCHEMA_VERSION, Report
+from geoverify.report._sentences import dms_text, named, plain_numbers
 
 
 def _environment() -> Environment:
@@ -39,13 +40,29 @@ def render_html(report: Report) -> str:
             if len(ids) == 2:
                 links.append((ids[0], ids[1]))
     svg = svg_map(
-        report.map_features, report.cameras, links, report.claimed_place, report.resection
+        report.map_features,
+        report.cameras,
+        links,
+        report.claimed_place,
+        report.resection,
+        views=facing_views(report.bottom_line.lines),
+        basemap=report.basemap,
+        reference_ids=[
+            str(t)
+            for ln in report.bottom_line.lines
+            if ln.line == "location"
+            for t in ln.numbers.get("targets", [])
+        ],
     )
     data = to_jsonable(report)
     _claims_table_data(report.checks, data["checks"])
-    return (
-        _environment().get_template("report.html.j2").render(r=data, svg=svg, images=report.images)
-    )
+    names = dict(report.landmark_names)
+    for ln, row in zip(report.bottom_line.lines, data["bottom_line"]["lines"], strict=True):
+        row["plain_numbers"] = plain_numbers(ln.numbers, names)
+    env = _environment()
+    env.filters["named"] = lambda text: named(str(text), names)
+    env.filters["dms"] = dms_text
+    return env.get_template("report.html.j2").render(r=data, svg=svg, images=report.images)
 
 
 def _claims_table_data(checks: Sequence[CheckResult], rows: list[dict[str, Any]]) -> None:
@@ -90,6 +107,8 @@ def render_markdown(report: Report) -> str:
     b = report.bottom_line
     lines = [f"**geoverify report** — {md_text(report.title)}", ""]
     lines.append(f"**Bottom line: {md_text(b.headline)}**")
+    if report.plain_summary:
+        lines.append(md_text(report.plain_summary))
     lines.append(f"(rule {b.rule}: {md_text(b.rule_text)})")
     lines.append("")
     for ln in b.lines:

@@ -40,6 +40,7 @@ from geoverify.models import (
 from geoverify.sun._position import (
     FloatArray,
     SunPosition,
+    day_window_utc,
     delta_t_s,
     parse_time,
     require_aware,
@@ -52,6 +53,7 @@ __all__ = [
     "SunPosition",
     "TimeWindow",
     "check_shadow",
+    "day_window_utc",
     "delta_t_s",
     "parse_time",
     "shadow_azimuth_from_image",

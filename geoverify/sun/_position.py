@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -78,6 +78,32 @@ def parse_time(text: str, *, zone: str | None = None) -> datetime:
         msg = f"{text} in {zone} {what}"
         raise InputError(msg, code="E_INPUT_TIME", hint="Give the UTC offset explicitly.")
     return _to_utc(early, text)
+
+
+def day_window_utc(day: date, zone: str) -> tuple[datetime, datetime]:
+    """Return the UTC start and end of a whole calendar ``day`` in the IANA ``zone``.
+
+    From the day's first instant to the next day's (so 23 or 25 hours on a day the clocks
+    change). Where midnight does not exist (clocks go forward at 00:00) the day starts at the
+    change; where it happens twice, at the first midnight.
+
+    Raises
+    ------
+    InputError
+        ``E_INPUT_TIME`` for an unknown zone.
+    """
+    from zoneinfo import ZoneInfoNotFoundError
+
+    try:
+        tz = zone_info(zone)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        msg = f"unknown time zone {zone!r}"
+        raise InputError(
+            msg, code="E_INPUT_TIME", hint="Use an IANA name such as Europe/Kyiv."
+        ) from None
+    start = datetime.combine(day, datetime.min.time(), tzinfo=tz)  # fold=0: the first one
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def zone_info(zone: str) -> Any:
