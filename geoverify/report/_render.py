@@ -13,9 +13,10 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from geoverify._io import write_atomic
 from geoverify._output import prepare_output_dir, write_manifest
 from geoverify.models import CheckResult, sanitize_text, to_jsonable
+from geoverify.probing._repr import dms_text
 from geoverify.report._map import facing_views, svg_map
 from geoverify.report._model import REPORT_SCHEMA_VERSION, Report
-from geoverify.report._sentences import dms_text, named, plain_numbers
+from geoverify.report._sentences import named, plain_numbers
 
 
 def _environment() -> Environment:

@@ -463,17 +463,3 @@ def _facing_text(rec: Mapping[str, Any], names: Mapping[str, str]) -> str:
         f"{_IN_VIEW.get(str(rec['in_view']), str(rec['in_view']))} "
         f"(margin {margin:+g}°)"
     )
-
-
-_EXIF_DMS = re.compile(r"\(([\d.]+), ([\d.]+), ([\d.]+)\) ([NSEW])")
-
-
-def dms_text(raw: str) -> str:
-    """Return EXIF rationals as degrees, minutes and seconds; any other text as it is.
-
-    "(52.0, 31.0, 8.1) N (13.0, 24.0, 1.06) E" becomes "52° 31′ 8.1″ N, 13° 24′ 1.06″ E".
-    """
-    found = _EXIF_DMS.findall(raw)
-    if len(found) != 2:
-        return raw
-    return ", ".join(f"{float(d):g}° {float(m):g}′ {float(s):g}″ {h}" for d, m, s, h in found)
