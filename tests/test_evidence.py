@@ -522,6 +522,12 @@ def test_the_report_leads_with_the_bottom_line_and_json_matches(tmp_path, sample
         ],
     )  # fmt: skip
     assert text.stdout.startswith("BOTTOM LINE  SUPPORTED")
+    # the terminal says what the report says, with the registry's names (never the ids)
+    first = text.stdout.splitlines()[0]
+    second = json.loads((tmp_path / "o2" / "report.json").read_text())
+    assert first == f"BOTTOM LINE  SUPPORTED: {second['plain_summary']}"
+    assert "Berliner Dom" in first
+    assert "berliner_dom" not in first
 
 
 def test_hostile_strings_in_every_new_field_stay_text(tmp_path, sample_walk):

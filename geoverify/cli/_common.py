@@ -8,7 +8,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Self, TypeVar
 
@@ -471,19 +471,25 @@ def render_check(result: CheckResult) -> list[str]:
     return lines
 
 
-def render_bottom_line(bottom: BottomLine) -> list[str]:
-    """Render the bottom line for the terminal: verdict, rule, lines, next steps."""
+def render_bottom_line(
+    bottom: BottomLine, summary: str = "", sentences: Mapping[str, str] | None = None
+) -> list[str]:
+    """Render the bottom line for the terminal: verdict, rule, lines, next steps.
+
+    ``summary`` and ``sentences`` (a report's ``plain_summary`` and ``plain_lines``): the
+    editor's words, with names, in place of the headline and of each line's summary.
+    """
+    said = f"{bottom.verdict.value.upper().replace('_', ' ')}: {summary}" if summary else ""
     out = [
-        f"BOTTOM LINE  {printable(bottom.headline, 400)}",
+        f"BOTTOM LINE  {printable(said or bottom.headline, 600)}",
         f"  rule {bottom.rule}: {bottom.rule_text}",
     ]
     for caveat in bottom.caveats:
         out.append(f"  caveat: {printable(caveat, 400)}")
     for ln in bottom.lines:
         strength = f" ({ln.strength})" if ln.strength else ""
-        out.append(
-            f"  {ln.line:12s} {ln.outcome.value + strength:22s} {printable(ln.summary, 400)}"
-        )
+        text = (sentences or {}).get(str(ln.line)) or ln.summary
+        out.append(f"  {ln.line:12s} {ln.outcome.value + strength:22s} {printable(text, 400)}")
     if bottom.next_steps:
         out.append("  what would decide it:")
         out += [f"    - {printable(step, 300)}" for step in bottom.next_steps]

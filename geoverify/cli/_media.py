@@ -363,7 +363,9 @@ def _render_verification(
         echo("\n".join(render_triage(found)))
         echo(f"report: {Path(saved['out_dir']) / 'report.html'}")
         return
-    echo("\n".join(render_bottom_line(result.report.bottom_line)))
+    report = result.report
+    plain = render_bottom_line(report.bottom_line, report.plain_summary, report.plain_lines)
+    echo("\n".join(plain))
     echo("")
     echo("claim checks (the published description of the place):")
     for c in result.report.checks:

@@ -231,12 +231,12 @@ def _visual(ln: EvidenceLine, ctx: _Context) -> str | None:
         name = _name(shown[0].landmark_id or "", ctx.names)
         best = max(r.inliers for r in shown)
         parts.append(
-            f"{len(shown)} of {checked} frames match the reference picture of {name} "
+            f"{_of_frames(len(shown), checked)} the reference picture of {name} "
             f"({best} matching points at best)"
         )
     if others:
         other_names = sorted({_name(r.landmark_id or "", ctx.names) for r in others})
-        parts.append(f"{len(others)} of {checked} frames match {_list(other_names)} instead")
+        parts.append(f"{_of_frames(len(others), checked)} {_list(other_names)} instead")
     if not parts:
         return None
     text = "; ".join(parts)
@@ -343,6 +343,12 @@ def describe(
     # a file changed after it was signed (rule R0): its provenance is said first
     second = sentences["provenance"] if bottom.rule == "R0" else _second(bottom, sentences)
     return f"{first} {second}", sentences
+
+
+def _of_frames(n: int, checked: int) -> str:
+    """Say "3 of 4 frames match" or "1 of 1 frame matches" (the verb agrees with ``n``)."""
+    noun = "frame" if checked == 1 else "frames"
+    return f"{n} of {checked} {noun} {'matches' if n == 1 else 'match'}"
 
 
 def _triage_sentence(ctx: _Context) -> str:
