@@ -306,3 +306,19 @@ def test_a_time_with_its_offset_is_said_in_utc_with_the_offset_written():
         f"created {when.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC (written with offset {offset}) "
         "(com.apple.quicktime.creationdate)"
     ) in said
+
+
+def test_check_says_the_bottom_line_with_the_registrys_names():
+    bakhmut = ROOT / "samples" / "bakhmut"
+    registry = json.loads((bakhmut / "registry.geojson").read_text(encoding="utf-8"))
+    name = next(f["properties"]["name"] for f in registry["features"] if f["id"] == "t34_monument")
+    result = runner.invoke(
+        app,
+        ["check", "--registry", str(bakhmut / "registry.geojson"),
+         "--claims", str(bakhmut / "claims.yaml")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    first = result.stdout.splitlines()[0]
+    said = "BOTTOM LINE  NOT ESTABLISHED: The claim that the footage shows "
+    assert first.startswith(said + name)
+    assert "shows monument" not in first

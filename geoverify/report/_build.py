@@ -130,7 +130,7 @@ def build_report(
 
     records, images = _frame_records(selection, matches, annotated or {})
     cams = frame_cameras(media.gps_track, selection.frames)
-    mentioned = _mentioned_ids(checks, records, claims)
+    mentioned = mentioned_ids(checks, records, claims)
     known = {lm.id: lm for lm in registry.landmarks}
     unplaced = sorted(i for i in mentioned if i in known and known[i].geometry is None)
     # the camera of each matched frame, where the track places it (drawn on the map too)
@@ -260,7 +260,7 @@ def _match_record(fm: FrameMatch, key: str, *, with_reference: bool) -> MatchRec
     )
 
 
-def _mentioned_ids(
+def mentioned_ids(
     checks: Sequence[CheckResult], records: Sequence[MatchRecord], claims: ClaimSet
 ) -> set[str]:
     """Return the landmarks the report mentions: checked, matched or named by a claim."""
