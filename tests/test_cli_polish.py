@@ -322,3 +322,5 @@ def test_check_says_the_bottom_line_with_the_registrys_names():
     said = "BOTTOM LINE  NOT ESTABLISHED: The claim that the footage shows "
     assert first.startswith(said + name)
     assert "shows monument" not in first
+    # a claimed range in metres, as README's qualifier table defines "just under" (0.8 v to v)
+    assert '("just under 500 m" read as 400-500 m, 80% to 100% of the value)' in result.stdout

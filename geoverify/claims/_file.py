@@ -294,7 +294,8 @@ def _interval(spec: _DistanceSpec) -> tuple[tuple[float, float], str]:
     q = (spec.qualifier or "").lower()
     a, b = QUALIFIERS[q]  # the model has checked the qualifier and the value
     v = spec.value_m or 0.0
-    return (a * v, b * v), f'"{q} {v:g} m" read as [{a:g} v, {b:g} v]'
+    said = f"{a * v:g}-{b * v:g} m, {a:.0%} to {b:.0%} of the value"
+    return (a * v, b * v), f'"{q} {v:g} m" read as {said}'
 
 
 def _sector(word: str, half_width: float | None, *, side: bool = False) -> tuple[float, float]:
