@@ -173,6 +173,10 @@ _TEXT_BOXES = """
 """
 
 
+# how far the page reaches past the width inside the vertical scroll bar (> 0: a sideways scroll)
+_OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+
 def _boxes(tab: Tab, selector: str) -> dict[str, Any] | None:
     value: dict[str, Any] | None = tab.js(f"({_TEXT_BOXES})({json.dumps(selector)})")
     return value
@@ -227,8 +231,7 @@ def test_every_report_reads_at_every_width(reports, browser, case, width_px):
     arrows = tab.js("document.querySelectorAll('#map .edge-arrow').length")
     assert (arrows > 0) == info["far"]
     # nothing needs a sideways scroll, at 400 px either
-    # (against the width inside the vertical scroll bar, so that 15 px cannot hide under it)
-    overflow = tab.js("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    overflow = tab.js(_OVERFLOW)
     assert overflow <= 0, (case, width_px, overflow)
     assert tab.problems() == []
     page = (info["folder"] / "report.html").as_uri()
@@ -401,7 +404,7 @@ def batch_index(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("width_px", WIDTHS_PX)
 def test_the_batch_index_reads_at_every_width(batch_index, browser, width_px):
     tab = _open(browser, batch_index, width_px)
-    overflow = tab.js("document.documentElement.scrollWidth - window.innerWidth")
+    overflow = tab.js(_OVERFLOW)
     assert overflow <= 0, (width_px, overflow)
     links = tab.js(
         "[...document.querySelectorAll('a')].filter(a => a.href.endsWith('report.html'))"
@@ -409,7 +412,9 @@ def test_the_batch_index_reads_at_every_width(batch_index, browser, width_px):
     )
     assert len(links) == 2  # one report per file
     for href, right in links:
-        assert right <= tab.js("window.innerWidth")  # the link is on screen, not scrolled off
+        assert right <= tab.js(
+            "document.documentElement.clientWidth"
+        )  # the link is on screen, not scrolled off
         assert (batch_index.parent / href).is_file()
     assert tab.problems() == []
     _close(browser, batch_index.as_uri())
@@ -423,7 +428,7 @@ def test_the_report_prints(reports, browser, case):
     # A4 less the page's 1.5 cm margins: 21 cm - 3 cm = 18 cm = 680 CSS px
     tab = _open(browser, page, 680)
     browser.call("Emulation.setEmulatedMedia", {"media": "print"}, session=tab.s)
-    overflow = tab.js("document.documentElement.scrollWidth - window.innerWidth")
+    overflow = tab.js(_OVERFLOW)
     assert overflow <= 0
     kept = tab.js("getComputedStyle(document.querySelector('#bottom-line')).printColorAdjust")
     assert kept == "exact"  # the verdict's colour survives "background graphics: off"
