@@ -35,9 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 import json
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -46,7 +44,8 @@ import numpy as np
 import numpy.typing as npt
 
 from geoverify._images import cv2, read_image
-from geoverify.errors import GeoverifyError, MediaError
+from geoverify.errors import MediaError
+from geoverify.matching import _disk
 from geoverify.matching._features import features, pooled_index, pooled_votes, scaled_gray
 from geoverify.matching._options import MatchOptions
 from geoverify.matching._verify import Reference, verify_pair
@@ -97,14 +96,6 @@ def background_sha256() -> str:
     return hashlib.sha256(_manifest_bytes()).hexdigest()
 
 
-def _cache_dir() -> Path:
-    env = os.environ.get("GEOVERIFY_CACHE_DIR")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "geoverify"
-
-
 def _cache_key(opts: MatchOptions) -> str:
     what = json.dumps(
         {
@@ -141,41 +132,34 @@ def _compute(images: tuple[BackgroundImage, ...], opts: MatchOptions) -> tuple[F
 
 
 def _load_cache(path: Path, n: int, opts: MatchOptions) -> tuple[Features, list[int]] | None:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            loaded = [(data[f"pts_{i}"], data[f"desc_{i}"]) for i in range(n)]
-            hashes = data["phash"]
-    except (OSError, KeyError, ValueError, EOFError):
-        return None
     width = 32 if opts.detector == "orb" else 128
-    for pts, desc in loaded:
-        if pts.ndim != 2 or pts.shape[1] != 2 or desc.ndim != 2 or desc.shape != (len(pts), width):
-            return None
-    if hashes.shape != (n,) or hashes.dtype != np.uint64:
+
+    def check(a: _disk.Arrays) -> bool:
+        for i in range(n):
+            pts, desc = a[f"pts_{i}"], a[f"desc_{i}"]
+            if pts.ndim != 2 or pts.shape[1] != 2 or desc.shape != (len(pts), width):
+                return False
+        return bool(a["phash"].shape == (n,) and a["phash"].dtype == np.uint64)
+
+    found = _disk.load_arrays(path, check)
+    if found is None:
         return None
-    return [(p.astype(np.float32), d) for p, d in loaded], [int(h) for h in hashes]
+    loaded = [(found[f"pts_{i}"].astype(np.float32), found[f"desc_{i}"]) for i in range(n)]
+    return loaded, [int(h) for h in found["phash"]]
 
 
 def background_references(opts: MatchOptions) -> tuple[Reference, ...]:
     """Features of every background photograph under ``opts``, from the cache when it holds them."""
-    from geoverify._io import write_atomic
-
     images = background_set()
-    path = _cache_dir() / f"background-{_cache_key(opts)}.npz"
+    path = _disk.cache_dir() / f"background-{_cache_key(opts)}.npz"
     cached = _load_cache(path, len(images), opts)
     if cached is None:
         cached = _compute(images, opts)
-        buf = io.BytesIO()
         arrays: dict[str, Any] = {"phash": np.array(cached[1], dtype=np.uint64)}
         for i, (pts, desc) in enumerate(cached[0]):
             arrays[f"pts_{i}"] = pts
             arrays[f"desc_{i}"] = desc
-        np.savez(buf, **arrays)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, buf.getvalue())
-        except (OSError, GeoverifyError):
-            pass  # an unwritable cache costs time next run, nothing else
+        _disk.save_arrays(path, arrays)  # an unwritable cache costs time next run, nothing else
     return tuple(
         Reference(
             landmark_id=PREFIX + im.file,
@@ -207,34 +191,27 @@ def learned_background_features(
     cores). A file that cannot be read or holds arrays of the wrong shape is computed again;
     one that cannot be written costs time next run, nothing else.
     """
-    from geoverify._io import write_atomic
     from geoverify.matching import _learned
 
-    what = json.dumps(
-        {"image": file, "sha256": sha256, "features": opts.features,
-         "keypoints": opts.learned_keypoints, "max_side_px": opts.max_side_px,
-         "provenance": _learned.provenance(opts.features)},
-        sort_keys=True,
-    )  # fmt: skip
-    key = hashlib.sha256(what.encode()).hexdigest()[:32]
-    path = _cache_dir() / f"background-{opts.features}-{key}.npz"
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            pts, desc = data["pts"].astype(np.float32), data["desc"].astype(np.float32)
-            w, h = (int(v) for v in data["size"])
-        if pts.ndim == 2 and pts.shape[1] == 2 and desc.ndim == 2 and len(desc) == len(pts):
-            return pts, desc, (w, h)
-    except (OSError, KeyError, ValueError, EOFError, TypeError):
-        pass
-    result = compute()
-    buf = io.BytesIO()
-    np.savez(buf, pts=result[0], desc=result[1], size=np.array(result[2], np.int64))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, buf.getvalue())
-    except (OSError, GeoverifyError):
-        pass
-    return result
+    what = {
+        "image": file, "sha256": sha256, "features": opts.features,
+        "keypoints": opts.learned_keypoints, "max_side_px": opts.max_side_px,
+        "provenance": _learned.provenance(opts.features),
+    }  # fmt: skip
+
+    def check(a: _disk.Arrays) -> bool:
+        pts, desc = a["pts"], a["desc"]
+        return pts.ndim == 2 and pts.shape[1] == 2 and desc.ndim == 2 and len(desc) == len(pts)
+
+    def arrays() -> _disk.Arrays:
+        pts, desc, size = compute()
+        return {"pts": pts, "desc": desc, "size": np.array(size, np.int64)}
+
+    found = _disk.cached_arrays(
+        _disk.cache_name(f"background-{opts.features}", what), check, arrays
+    )
+    w, h = (int(v) for v in found["size"])
+    return found["pts"].astype(np.float32), found["desc"].astype(np.float32), (w, h)
 
 
 # The screen's thresholds, calibrated in the module docstring: unrelated pictures scored at most

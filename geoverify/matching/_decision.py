@@ -129,7 +129,7 @@ def false_match_rate_text(
 
 def decide(
     refs: Sequence[Reference],
-    score: Callable[[int], LandmarkScore],
+    score: Callable[[Sequence[int]], Sequence[LandmarkScore]],
     candidates: Sequence[int],
     control_order: Sequence[int],
     opts: MatchOptions,
@@ -139,18 +139,19 @@ def decide(
 ) -> ImageMatch:
     """Verify the candidates, then the negative controls, and reach a verdict.
 
-    ``score(i)`` verifies the frame against reference ``i`` (a pass's correspondences and
-    their geometry). ``control_order`` lists every reference, most retrieval votes first; the
-    controls are the first ``max_controls`` of them that show another landmark than the best
-    candidate. With ``controls_only_if_needed`` the controls are skipped when the best score is
-    below ``min_inliers`` (the verdict is ``no_match`` whatever they score).
+    ``score(ids)`` verifies the frame against each reference of ``ids`` (a pass's
+    correspondences and their geometry), in order: the candidates at once, then the controls
+    at once, so a pass may score them side by side. ``control_order`` lists every reference,
+    most retrieval votes first; the controls are the first ``max_controls`` of them that show
+    another landmark than the best candidate. With ``controls_only_if_needed`` the controls
+    are skipped when the best score is below ``min_inliers`` (the verdict is ``no_match``
+    whatever they score).
     """
-    scores: dict[int, LandmarkScore] = {i: score(i) for i in candidates}
+    scores: dict[int, LandmarkScore] = dict(zip(candidates, score(candidates), strict=True))
     best_ref = _best(scores, refs)
     others, skipped = _controls_of(refs, best_ref, control_order, opts, controls_only_if_needed)
-    for i in others:
-        if i not in scores:
-            scores[i] = score(i)
+    missing = [i for i in others if i not in scores]
+    scores.update(zip(missing, score(missing), strict=True))
     controls = [scores[i].inliers for i in others]
     fmr, k = _false_match_rate(best_ref, controls, opts)
     notes: list[str] = []

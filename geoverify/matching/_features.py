@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from geoverify._images import Image, cv2
+from geoverify.matching import _disk
 from geoverify.matching._options import MatchOptions
 
 # Keypoints closer than this (pixels of the scaled image) are taken as one physical point: SIFT
@@ -193,10 +194,40 @@ def cached_features(
         from geoverify.matching import _learned
 
         result: tuple[Points, Any] = _learned.extract(gray, opts.features, opts.learned_keypoints)
+    elif kind == "affine" and keep:
+        result = _disk_affine(gray, opts, key)
     else:
         result = features(gray, opts, affine=kind == "affine", screen=kind == "screen")
     (_cache if keep else _frame_cache).put(key, result)
     return result
+
+
+def _disk_affine(
+    gray: Image, opts: MatchOptions, key: tuple[object, ...]
+) -> tuple[npt.NDArray[np.float32], Any]:
+    """Return a reference's affine-simulated features from the disk cache, else compute them.
+
+    Named by the in-process key (the pixels' digest, shape and every option that counts) and
+    OpenCV's version; SIFT's descriptors are stored as bytes, losslessly.
+    """
+    what = {"kind": "affine", "format": 1, "key": [str(k) for k in key], "cv2": cv2.__version__}
+    width = 32 if opts.detector == "orb" else 128
+
+    def check(a: _disk.Arrays) -> bool:
+        pts, desc, dtype = a["pts"], a["desc"], str(a["dtype"])
+        return (
+            pts.ndim == 2 and pts.shape[1] == 2 and desc.shape == (len(pts), width)
+            and dtype in ("float32", "uint8")
+        )  # fmt: skip
+
+    def compute() -> _disk.Arrays:
+        pts, desc = features(gray, opts, affine=True)
+        stored = _disk.pack_descriptors(desc)
+        return {"pts": pts, "desc": stored, "dtype": np.array(str(desc.dtype))}
+
+    found = _disk.cached_arrays(_disk.cache_name("affine", what), check, compute)
+    pts = np.ascontiguousarray(found["pts"], dtype=np.float32)
+    return pts, _disk.unpack_descriptors(found["desc"], str(found["dtype"]))
 
 
 def cached_mirror_features(

@@ -91,19 +91,23 @@ def score_landmarks(
     score: Callable[[int], LandmarkScore],
     *,
     controls_only_if_needed: bool,
+    score_many: Callable[[Sequence[int]], Sequence[LandmarkScore]] | None = None,
 ) -> tuple[ImageMatch, dict[str, int]]:
     """Score every reference of ``landmarks`` with ``score``, then the controls: the verdict.
 
-    ``score(i)`` is a pass's verification of the frame against reference ``i``. Returns the
-    verdict (``decide``) and the best inliers per landmark of every reference scored.
+    ``score(i)`` is a pass's verification of the frame against reference ``i``;
+    ``score_many(ids)``, when given, scores several at once (side by side), with the same
+    result as ``score`` on each. Returns the verdict (``decide``) and the best inliers per
+    landmark of every reference scored.
     """
     refs = index.references
     best: dict[str, int] = {}
 
-    def tracked(i: int) -> LandmarkScore:
-        found = score(i)
-        lid = refs[i].landmark_id
-        best[lid] = max(best.get(lid, 0), found.inliers)
+    def tracked(ids: Sequence[int]) -> Sequence[LandmarkScore]:
+        found = score_many(ids) if score_many is not None else [score(i) for i in ids]
+        for i, one in zip(ids, found, strict=True):
+            lid = refs[i].landmark_id
+            best[lid] = max(best.get(lid, 0), one.inliers)
         return found
 
     chosen = set(landmarks)
