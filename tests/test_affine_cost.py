@@ -17,7 +17,7 @@ import pytest
 from conftest import DATA
 from test_matching import _registry
 
-from geoverify.matching import MatchOptions, build_index, load_image
+from geoverify.matching import MatchOptions, _features, build_index, load_image
 from geoverify.matching._affine import side_by_side
 from geoverify.matching._features import (
     cached_features,
@@ -56,6 +56,8 @@ def test_affine_features_come_back_from_disk_exactly(cache_dir):
     assert len(files) == 1
     # SIFT's descriptors are whole numbers 0-255: stored as bytes, a quarter of the size
     assert files[0].stat().st_size < truth_desc.nbytes / 2
+    # and kept in the process as bytes too: about a quarter of the float32 arrays' memory
+    assert _features._cache.total_bytes < (truth_pts.nbytes + truth_desc.nbytes) / 2
     clear_feature_cache()  # a new process: only the disk holds them
     again = cached_features(gray, opts, kind="affine", keep=True)
     for got in (first, again):

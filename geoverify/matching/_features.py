@@ -91,31 +91,70 @@ _FRAME_CACHE_BYTES = 64 * 1024 * 1024
 FeatureKind = Literal["plain", "affine", "screen", "learned"]
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Packed:
+    """Features as a cache keeps them: descriptors as bytes where that is lossless.
+
+    SIFT's descriptors are whole numbers 0-255 (``_disk.pack_descriptors``); ``unpack``
+    hands them out in their computed ``dtype`` again, a new array each time.
+    """
+
+    points: npt.NDArray[np.float32]
+    descriptors: npt.NDArray[Any]
+    dtype: str
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held."""
+        return int(self.points.nbytes + self.descriptors.nbytes)
+
+    def unpack(self) -> tuple[npt.NDArray[np.float32], Any]:
+        """Return (points, descriptors) as they were computed."""
+        return self.points, _disk.unpack_descriptors(self.descriptors, self.dtype)
+
+
+def pack_features(value: tuple[npt.NDArray[np.float32], Any]) -> Packed:
+    """Return (points, descriptors) as a cache keeps them (``Packed``)."""
+    desc = np.asarray(value[1])
+    return Packed(value[0], _disk.pack_descriptors(desc), str(desc.dtype))
+
+
+_Entry = tuple[npt.NDArray[np.float32], Any] | Packed
+
+
 class _FeatureCache:
-    """Least-recently-used store of (points, descriptors) with a running byte count."""
+    """Least-recently-used store of (points, descriptors) with a running byte count.
+
+    Affine-simulated descriptors are kept ``Packed`` (a quarter of the memory, for what is
+    most of what is kept); plain and learned features as computed, the very arrays the
+    references hold.
+    """
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self.entries: OrderedDict[tuple[object, ...], tuple[npt.NDArray[np.float32], Any]] = (
-            OrderedDict()
-        )
+        self.entries: OrderedDict[tuple[object, ...], _Entry] = OrderedDict()
         self.total_bytes = 0
 
     @staticmethod
-    def size(value: tuple[npt.NDArray[np.float32], Any]) -> int:
+    def size(value: _Entry) -> int:
+        if isinstance(value, Packed):
+            return value.nbytes
         return int(value[0].nbytes + np.asarray(value[1]).nbytes)
 
     def get(self, key: tuple[object, ...]) -> tuple[npt.NDArray[np.float32], Any] | None:
         hit = self.entries.get(key)
-        if hit is not None:
-            self.entries.move_to_end(key)
-        return hit
+        if hit is None:
+            return None
+        self.entries.move_to_end(key)
+        return hit.unpack() if isinstance(hit, Packed) else hit
 
     def put(self, key: tuple[object, ...], value: tuple[npt.NDArray[np.float32], Any]) -> None:
         if key in self.entries:
             return
-        self.entries[key] = value
-        self.total_bytes += self.size(value)
+        # key[3] is the kind of features (``_feature_key``)
+        entry = pack_features(value) if key[3] in ("affine", "screen") else value
+        self.entries[key] = entry
+        self.total_bytes += self.size(entry)
         while self.total_bytes > self.max_bytes and len(self.entries) > 1:
             _, old = self.entries.popitem(last=False)
             self.total_bytes -= self.size(old)

@@ -27,10 +27,12 @@ from geoverify.matching._background import (
     screen_background,
 )
 from geoverify.matching._features import (
+    Packed,
     Points,
     cached_features,
     cached_mirror_features,
     mirrored_features,
+    pack_features,
     scaled_gray,
     simulated_features,
     trained_retrieval,
@@ -62,7 +64,8 @@ class MatchIndex:
     background: tuple[str, ...] = ()
     background_sha256: str | None = None
     excluded_background: tuple[ExcludedControl, ...] = ()
-    _affine_cache: OrderedDict[tuple[int, bool], tuple[Points, Any]] = dataclasses.field(
+    # SIFT's descriptors kept as bytes (``pack_features``), handed out as float32
+    _affine_cache: OrderedDict[tuple[int, bool], Packed] = dataclasses.field(
         default_factory=OrderedDict, repr=False, compare=False
     )
     _learned_cache: OrderedDict[int, tuple[Points, Any, tuple[int, int]]] = dataclasses.field(
@@ -84,18 +87,18 @@ class MatchIndex:
         key = (i, screen)
         if key in cache:
             cache.move_to_end(key)
-            return cache[key]
+            return cache[key].unpack()
         ref = self.references[i]
         opts = self.options
         if ref.mirrored and not screen and opts.detector != "orb":
             # the upright reference's simulation, mirrored (ORB's binary tests are not symmetric)
             pts, desc = self.affine_features(self._upright_of(i))
-            cache[key] = mirrored_features(pts, desc, ref.size[0])
-            self._trim(cache)
-            return cache[key]
-        cache[key] = simulated_features(self._gray(i), opts, screen=screen, keep=True)
+            found = mirrored_features(pts, desc, ref.size[0])
+        else:
+            found = simulated_features(self._gray(i), opts, screen=screen, keep=True)
+        cache[key] = pack_features(found)
         self._trim(cache)
-        return cache[key]
+        return found
 
     def learned_features(self, i: int) -> tuple[Points, Any, tuple[int, int]]:
         """Learned features (``options.features``) of reference ``i`` and the image's size.
