@@ -23,6 +23,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from geoverify._signals import deferred
 from geoverify.errors import GeoverifyError, LimitError, OutputError
 
 __all__ = [
@@ -176,11 +177,12 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, *, durable: bool = F
         mode = 0o666 & ~umask()
     except OSError as exc:
         raise output_error(exc, target) from None
+    tmp = ""
     try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=temp_prefix(target), suffix=".part")
-    except OSError as exc:
-        raise output_error(exc, target) from None
-    try:
+        with deferred():  # a signal cannot land between the file's creation and its record
+            fd, tmp = tempfile.mkstemp(
+                dir=target.parent, prefix=temp_prefix(target), suffix=".part"
+            )
         os.fchmod(fd, mode)  # mkstemp makes 0600; keep the file's mode, or the usual one
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -189,10 +191,12 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, *, durable: bool = F
                 os.fsync(fh.fileno())
         os.replace(tmp, target)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
         raise output_error(exc, target) from None
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
         raise
 
 

@@ -17,18 +17,23 @@ The library never installs these handlers on its own: a notebook keeps its ``Key
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
+import threading
+from collections.abc import Iterator
 from types import FrameType
 
-__all__ = ["Interrupted", "install", "install_startup", "raise_if_interrupted"]
+__all__ = ["Interrupted", "deferred", "install", "install_startup", "raise_if_interrupted"]
 
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
 # the exit code of the signal the handler received (0: none yet)
 _received = [0]
+# how many ``deferred`` sections are open: the handler raises at the end of the outermost
+_deferring = [0]
 
 
 class Interrupted(SystemExit):
@@ -60,6 +65,8 @@ def _handler(signum: int, frame: FrameType | None) -> None:
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
+    if _deferring[0]:
+        return  # ``deferred`` raises it when its section ends
     raise Interrupted(code)
 
 
@@ -67,6 +74,29 @@ def install() -> None:
     """Install the handlers (the main thread of the ``geoverify`` command only)."""
     signal.signal(signal.SIGINT, _handler)
     signal.signal(signal.SIGTERM, _handler)
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """Hold ``Interrupted`` back while the section runs; raise it when the section ends.
+
+    For a step that makes something its caller must clean up (a staging folder) and
+    records it: ``with deferred(): staging = make_staging_dir(out)`` inside the ``try``
+    whose handler removes ``staging``. Without it, a signal landing between the folder's
+    creation and the assignment leaves the folder behind, unknown to every clean-up.
+    Only the main thread's sections count: the handler runs there, and a section of another
+    thread (a matcher writing its cache) must neither hold it back nor raise it elsewhere.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _deferring[0] += 1
+    try:
+        yield
+    finally:
+        _deferring[0] -= 1
+    if not _deferring[0]:
+        raise_if_interrupted()
 
 
 def raise_if_interrupted() -> None:

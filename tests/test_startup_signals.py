@@ -105,3 +105,51 @@ def test_a_swallowed_interrupt_while_the_command_runs_still_exits_130():
     done = _run(code)
     assert done.returncode == 130, done.stderr
     assert "carried on" in done.stdout  # the exception was swallowed, as it can be
+
+
+_DEFERRED = """
+import os, signal, sys, threading, time
+from pathlib import Path
+from geoverify import _signals
+_signals.install()
+out = Path(sys.argv[1])
+in_thread = sys.argv[2] == "thread"
+if in_thread:  # another thread's section must not hold the main thread's signal back
+    inside = threading.Event()
+    def hold():
+        with _signals.deferred():
+            inside.set()
+            time.sleep(5)
+    threading.Thread(target=hold, daemon=True).start()
+    inside.wait()
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(2)
+    out.write_text("not interrupted")
+else:
+    try:
+        with _signals.deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.2)  # the handler has run by now: the section goes on regardless
+            out.write_text("made")  # what a clean-up must know about
+    finally:
+        out.write_text(out.read_text() + ", then cleaned up")
+"""
+
+
+@pytest.mark.parametrize("where", ["main", "thread"])
+def test_a_signal_in_a_deferred_section_is_raised_when_it_ends(tmp_path, where):
+    """``deferred``: the staging folder is recorded before the interrupt unwinds the stack."""
+    out = tmp_path / "state.txt"
+    done = subprocess.run(
+        [sys.executable, "-c", _DEFERRED, str(out), where],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.strip() == "interrupted"  # one line, no traceback
+    if where == "main":
+        assert out.read_text() == "made, then cleaned up"
+    else:
+        assert not out.exists()  # interrupted at once, not when the thread's section ended

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from geoverify._io import output_error, temp_prefix, umask, write_atomic
+from geoverify._signals import deferred
 from geoverify.errors import OutputError
 
 # tempfile's names: 8 characters of [a-z0-9_] between our prefix and suffix
@@ -243,16 +244,17 @@ def write_output_file(
     if overwrite:
         write_atomic(target, data)
         return target
-    try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=temp_prefix(target), suffix=".part")
-    except OSError as exc:
-        raise output_error(exc, target) from None
     exists = OutputError(
         f"{what} {os.fspath(path)!r} exists",
         code="E_OUTPUT_EXISTS",
         hint="Choose a new file name, or pass --overwrite.",
     )
+    tmp = ""
     try:
+        with deferred():  # a signal cannot land between the file's creation and its record
+            fd, tmp = tempfile.mkstemp(
+                dir=target.parent, prefix=temp_prefix(target), suffix=".part"
+            )
         os.fchmod(fd, 0o666 & ~umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -269,5 +271,6 @@ def write_output_file(
     except OSError as exc:
         raise output_error(exc, target) from None
     finally:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
     return target

@@ -16,6 +16,7 @@ from geoverify._io import output_error, temp_prefix, umask
 from geoverify._output._manifests import MANIFEST
 from geoverify._output._paths import Inputs, builds_in_place, make_staging_dir, remove_path
 from geoverify._output._survey import OutputFolder, check_clashes, check_output_dir
+from geoverify._signals import deferred
 
 log = logging.getLogger("geoverify._output")
 
@@ -100,8 +101,10 @@ def staged_dir(
     )
     out = survey.path
     in_place = builds_in_place(out)
-    staging = make_staging_dir(out)
+    staging: Path | None = None
     try:
+        with deferred():  # a signal cannot land between the folder's creation and its record
+            staging = make_staging_dir(out)
         if not out.exists():
             os.chmod(staging, 0o777 & ~umask())
         yield staging
@@ -112,8 +115,10 @@ def staged_dir(
         else:
             _swap_in(staging, survey)
     except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
         raise output_error(exc, out) from None
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -19,6 +19,7 @@ import numpy as np
 
 from geoverify._io import output_error, write_atomic
 from geoverify._output import make_staging_dir, staged_dir, write_manifest
+from geoverify._signals import deferred
 from geoverify.errors import MediaError
 from geoverify.frames._model import FRAMES_SCHEMA, Frame, FrameSelection, Image
 from geoverify.models import to_jsonable
@@ -161,7 +162,8 @@ class FrameWriter:
     def __call__(self, frame: Frame) -> None:
         """Start encoding and staging ``frame`` on a worker thread."""
         if self.staging is None:
-            self.staging = make_staging_dir(self.out)
+            with deferred():  # the folder is known to ``discard`` before a signal can land
+                self.staging = make_staging_dir(self.out)
         self._jobs[frame.frame_number] = self._pool.submit(self._prepare, frame, self.staging)
 
     def result(self) -> dict[int, _Prepared]:
