@@ -103,7 +103,7 @@ def test_a_damaged_background_cache_is_computed_again(cache_dir):
     """The bundled controls' plain features: a damaged file is replaced, never half-read."""
     from geoverify.matching._background import background_references
 
-    opts = MatchOptions()
+    opts = MatchOptions(max_side_px=480, max_features=300)  # small: computed twice here
     first = background_references(opts)
     (path,) = cache_dir.glob("background-*.npz")
     path.write_bytes(b"PK\x03\x04 not a zip")  # a zip's signature, then nothing
@@ -119,9 +119,13 @@ def test_side_by_side_scores_equal_one_after_another(tmp_path, cache_dir):
     registry = _registry(
         tmp_path, {"graf": IM / "graf1.png", "aero": IM / "aero1.jpg", "box": IM / "box.png"}
     )
-    index = build_index(registry, options=MatchOptions(background="off"))
-    frame = simulated_features(_gray("graf5.png"), index.options)
-    area = float(np.prod(_gray("graf5.png").shape))
+    # fewer, smaller views than the defaults (the default pass is held to H1to5p in
+    # test_second_pass, through this function): the same code, a quarter of the time
+    small = MatchOptions(background="off", max_side_px=640, affine_features_per_view=400)
+    index = build_index(registry, options=small)
+    gray5, _ = scaled_gray(load_image(IM / "graf5.png"), small.max_side_px)
+    frame = simulated_features(gray5, index.options)
+    area = float(np.prod(gray5.shape))
     ids = list(range(len(index.references)))  # three landmarks, both orientations
     one_by_one = [
         verify_pair(frame, index.affine_features(i), index.references[i], index.options, area,
@@ -135,11 +139,14 @@ def test_side_by_side_scores_equal_one_after_another(tmp_path, cache_dir):
             assert side_by_side(index, frame, ids, area) == one_by_one
     finally:
         cv2.setNumThreads(threads)
-    # and what it found is the published view: graf1's corners within 4 px of H1to5p's
+    # and what it found is the published view: graf1's corners within 6 px of H1to5p's
+    # (pixels of graf1, 800 x 640; the scores are in the 640 px images)
     best = max(one_by_one, key=lambda s: s.inliers)
     assert best.landmark_id == "graf"
     assert not best.mirrored
+    to_full = np.diag([800 / 640, 800 / 640, 1.0])  # graf1 and graf5 are both 800 x 640
+    h = to_full @ np.array(best.homography) @ np.linalg.inv(to_full)
     truth = np.loadtxt(IM / "H1to5p")
-    ours = cv2.perspectiveTransform(CORNERS, np.linalg.inv(np.array(best.homography)))
+    ours = cv2.perspectiveTransform(CORNERS, np.linalg.inv(h))
     error_px = np.max(np.linalg.norm(ours - cv2.perspectiveTransform(CORNERS, truth), axis=2))
-    assert error_px < 4.0
+    assert error_px < 6.0

@@ -46,7 +46,9 @@ DOM = (52.51926834404209, 13.400703631118825)  # samples/berlin/registry.geojson
 runner = CliRunner()
 # these tests are about the bottom line, not about frame coverage (tests/test_match_coverage.py)
 # or the affine-simulation pass (seconds a frame): the two sharpest frames, the plain pass only
-PLAIN = VerifyOptions(frames=FrameOptions(best=2), matching=MatchOptions(affine="off"))
+PLAIN = VerifyOptions(
+    frames=FrameOptions(best=2), matching=MatchOptions(affine="off"), text=None
+)  # the text line has its own tests (test_text): OCR is most of a photo's verify
 
 
 def _claims(tmp_path: Path, text: str, name: str = "c.yaml") -> Path:

@@ -48,7 +48,9 @@ BERLIN = ROOT / "samples" / "berlin"
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 TOL_DEC_DEG = 0.01  # NOAA prints declinations to 0.01 degrees
 TOL_AZ_DEG = 1e-6
-PLAIN = VerifyOptions(frames=FrameOptions(best=1), matching=MatchOptions(affine="off"))
+PLAIN = VerifyOptions(
+    frames=FrameOptions(best=1), matching=MatchOptions(affine="off"), text=None
+)  # the text line has its own tests (test_text): OCR is most of a photo's verify
 
 # NOAA/BGS, "The US/UK World Magnetic Model for 2025-2030", test values table:
 # (decimal year, height km, lat, lon, declination deg)

@@ -428,7 +428,9 @@ def test_verify_weighs_the_camera_resected_from_marked_points(tmp_path):
     photo = _without_gps(BERLIN / "berlin_01.jpg", tmp_path / "no_gps.jpg")
     points = _points_csv(tmp_path, "01")
     registry = ROOT / "samples" / "berlin" / "registry.geojson"
-    options = VerifyOptions(frames=FrameOptions(best=1), matching=MatchOptions(affine="off"))
+    options = VerifyOptions(
+        frames=FrameOptions(best=1), matching=MatchOptions(affine="off"), text=None
+    )
     lat, lon = EXIF_GPS["01"]  # where the phone said it was, a truth locate never saw here
     near = _claims(tmp_path, lat, lon, 50.0)
 
@@ -493,7 +495,9 @@ def test_points_on_a_video_need_the_frame_they_were_marked_on(tmp_path):
         ROOT / "samples" / "karma" / "karma.mp4",
         registry=ROOT / "samples" / "berlin" / "registry.geojson",
         claims=_claims(tmp_path, 52.5, 13.4, 100.0),
-        options=VerifyOptions(frames=FrameOptions(best=1), matching=MatchOptions(affine="off")),
+        options=VerifyOptions(
+            frames=FrameOptions(best=1), matching=MatchOptions(affine="off"), text=None
+        ),
         camera_points=CameraPoints(
             points=_points_csv(tmp_path, "01"), image=BERLIN / "berlin_01.jpg"
         ),

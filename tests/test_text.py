@@ -327,3 +327,21 @@ def test_verify_reads_the_text_and_saves_the_crops(tmp_path):
     html = (out / "report.html").read_text(encoding="utf-8")
     assert 'src="data:image/png;base64,' in html
     assert 'alt="text read: Alt Hammoor"' in html
+
+
+def test_verify_with_text_off_writes_a_whole_report(tmp_path):
+    """``--text off``: the line is not tested, and the report says so (it once failed to render)."""
+    from geoverify.cli import app
+
+    claims = _claims(tmp_path, "{role: city_wikipedia, within_m: 5000}")
+    out = tmp_path / "out"
+    args = ["verify", str(SONY), "--registry", str(BAKHMUT), "--claims", str(claims)]
+    done = CliRunner().invoke(app, [*args, "--out", str(out), "--text", "off"])
+    assert done.exit_code == 0, done.output
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    text = next(ln for ln in report["bottom_line"]["lines"] if ln["line"] == "text")
+    assert text["outcome"] == "not_tested"
+    assert "tesseract" not in report["versions"]  # nothing was read
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "The frames&#39; text was not read." in html or "The frames' text was not read." in html
+    assert not (out / "text").exists()

@@ -109,7 +109,7 @@ def text_line(
             line="text",
             outcome=Outcome.NOT_TESTED,
             summary="The frames' text was not read.",
-            would_decide=("run verify with text reading on",),
+            would_decide=("the text in the frames, read (verify reads it unless --text off)",),
         )
     read, pairs, languages = _read(texts)
     regions = len(read)
