@@ -57,7 +57,8 @@ def test_affine_features_come_back_from_disk_exactly(cache_dir):
     # SIFT's descriptors are whole numbers 0-255: stored as bytes, a quarter of the size
     assert files[0].stat().st_size < truth_desc.nbytes / 2
     # and kept in the process as bytes too: about a quarter of the float32 arrays' memory
-    assert _features._cache.total_bytes < (truth_pts.nbytes + truth_desc.nbytes) / 2
+    kept = _features._cache.entries[_features._feature_key(gray, opts, "affine")]
+    assert _features._FeatureCache.size(kept) < (truth_pts.nbytes + truth_desc.nbytes) / 2
     clear_feature_cache()  # a new process: only the disk holds them
     again = cached_features(gray, opts, kind="affine", keep=True)
     for got in (first, again):

@@ -345,3 +345,45 @@ def test_verify_with_text_off_writes_a_whole_report(tmp_path):
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "The frames&#39; text was not read." in html or "The frames' text was not read." in html
     assert not (out / "text").exists()
+
+
+@pytest.mark.parametrize(
+    ("picture", "variants"),
+    [
+        ("sony", ["grey@3", "otsu@3"]),
+        ("sign", ["adaptive@1/+3", "adaptive-inv@1/+3"]),
+        ("graffiti", ["grey@3"]),
+    ],
+)
+def test_variants_read_side_by_side_read_the_same(tmp_path, picture, variants):
+    """A photo's two variants are read at once: the same lines, variants and flags as in turn.
+
+    The Rietberg photograph (a busy scene: grey and Otsu), a rendered sign (a clean frame: two
+    polarities, deskewed) and the Oxford graffiti wall (tests/data/image_matching/graf1, busy:
+    its grey image shows no word surely, so Otsu's reading is dropped, read at once or not).
+    """
+    from geoverify.text import TextOptions
+    from geoverify.text._ocr import read_lines
+
+    if picture == "sony":
+        image = _load_png_sony()
+    elif picture == "sign":
+        rows = _make_signs().make_signs(tmp_path, limit=1)
+        image = _load_png(tmp_path / rows[0]["file"])
+    else:
+        image = _load_png(ROOT / "tests/data/image_matching/graf1.png")
+    opts = TextOptions()
+
+    def seen(found):
+        lines, run, budget_hit, busy = found
+        boxes = [(b.left_px, b.top_px, b.width_px, b.height_px) for b in (ln.box for ln in lines)]
+        texts = [(ln.text, ln.confidence, tuple(ln.variants)) for ln in lines]
+        return sorted(zip(texts, boxes, strict=True)), (
+            run,
+            budget_hit,
+            busy,
+        )
+
+    in_turn = seen(read_lines(image, options=opts))
+    assert seen(read_lines(image, options=opts, side_by_side=True)) == in_turn
+    assert in_turn[1][0] == variants

@@ -112,11 +112,17 @@ def read_text(
         ``options.lang`` is malformed (``E_OCR_LANG_INVALID``), or the image is no 8-bit
         grey or BGR array of at least 8 x 8 pixels (``E_INPUT_TYPE``).
     """
-    opts = options or TextOptions()
+    return _read_one(image_bgr, registry, options or TextOptions(), side_by_side=True)
+
+
+def _read_one(
+    image_bgr: npt.NDArray[Any], registry: Registry | None, opts: TextOptions, *, side_by_side: bool
+) -> FrameText:
+    """``read_text``; ``side_by_side``: the variants' Tesseract processes run at once."""
     _check_image(image_bgr)
     check_lang(opts.lang)
     start = time.monotonic()
-    lines, run, budget_hit, busy = read_lines(image_bgr, options=opts)
+    lines, run, budget_hit, busy = read_lines(image_bgr, options=opts, side_by_side=side_by_side)
     regions = []
     for line in merge_lines(lines, opts, confirm=busy):
         text = line.text
@@ -172,8 +178,11 @@ def read_frames_text(
     chosen = sorted(usable, key=lambda f: -f.sharpness)[: max(opts.max_frames, 0)]
     chosen.sort(key=lambda f: f.t_s)
 
+    # fewer frames than workers (a photo): each frame's variants are read side by side
+    side_by_side = len(chosen) < opts.workers
+
     def one(frame: Frame) -> FrameText:
-        read = read_text(frame.image_bgr, registry=registry, options=opts)
+        read = _read_one(frame.image_bgr, registry, opts, side_by_side=side_by_side)
         return dataclasses.replace(read, frame_number=frame.frame_number, t_s=frame.t_s)
 
     out = []
