@@ -10,7 +10,9 @@ geometric verification is ``geoverify.matching._verify``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
+import inspect
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -241,6 +243,18 @@ def cached_features(
     return result
 
 
+@functools.cache
+def _features_code() -> str:
+    """Return a digest of ``features``' source: a change in how they are made is a new cache."""
+    try:
+        text = inspect.getsource(features)
+    except (OSError, TypeError):  # no source (a frozen build): the module's name and version
+        from geoverify._version import __version__
+
+        text = f"{__name__} {__version__}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def _disk_affine(
     gray: Image, opts: MatchOptions, key: tuple[object, ...]
 ) -> tuple[npt.NDArray[np.float32], Any]:
@@ -249,7 +263,10 @@ def _disk_affine(
     Named by the in-process key (the pixels' digest, shape and every option that counts) and
     OpenCV's version; SIFT's descriptors are stored as bytes, losslessly.
     """
-    what = {"kind": "affine", "format": 1, "key": [str(k) for k in key], "cv2": cv2.__version__}
+    what = {
+        "kind": "affine", "format": 1, "key": [str(k) for k in key], "cv2": cv2.__version__,
+        "code": _features_code(),
+    }  # fmt: skip
     width = 32 if opts.detector == "orb" else 128
 
     def check(a: _disk.Arrays) -> bool:
