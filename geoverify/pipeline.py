@@ -414,6 +414,10 @@ def _load_inputs(
         claims = ClaimSet(claims=(), roles={}, source={})
     claim_set = claims if isinstance(claims, ClaimSet) else load_claims(claims)
     check_names(reg, claim_set)  # before decoding: bad names fail fast
+    if opts.text is not None:
+        from geoverify.text import check_lang_syntax
+
+        check_lang_syntax(opts.text.lang)  # a missing Tesseract only marks the text line
     if matching.features != "classic":
         from geoverify.matching import _learned
 

@@ -896,3 +896,74 @@ def test_with_claims_the_outcome_filter_names_verdicts_in_words(triaged):
     assert '<option value="not_established">not established</option>' in page
     assert 'data-outcome="not_established"' in page
     assert '<option value="failed">failed</option>' in page
+
+
+# --- the reading options: text languages and the C2PA trust list -----------------------------
+
+
+def test_batch_reads_with_the_trust_list_and_text_options_given(tmp_path):
+    """``--trust-anchors`` and ``--text`` reach every item, and are part of its key.
+
+    C.jpg is c2pa-python's signed test photograph (tests/data/c2pa); its signer's root, the
+    C2PA test root CA, is taken from the file's own chain (as test_c2pa does): with it the
+    credentials are trusted, without it valid but untrusted.
+    """
+    from test_c2pa import C2PA, _pem_of, _test_root
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(C2PA / "C.jpg", folder / "C.jpg")
+    pem = _pem_of(_test_root(), tmp_path, "root.pem")
+    out = tmp_path / "out"
+    reg = BERLIN / "registry.geojson"
+
+    def run(**options):
+        result = verify_batch([folder], registry=reg, out=out, workers=1, affine="off",
+                              frames=FEW, **options)  # fmt: skip
+        (row,) = result.rows
+        report = json.loads((Path(row.report_dir) / "report.json").read_text(encoding="utf-8"))
+        lines = {ln["line"]: ln for ln in report["bottom_line"]["lines"]}
+        return result, report, lines
+
+    first, report, lines = run(trust_anchors=pem, text=None)
+    assert first.done == 1
+    assert report["media"]["content_credentials"]["state"] == "trusted"
+    assert lines["text"]["outcome"] == "not_tested"  # text reading off
+    # the same options again: nothing to do; another trust list or languages: done again
+    assert run(trust_anchors=pem, text=None)[0].reused == 1
+    again, report, lines = run(text="eng")
+    assert (again.done, again.reused) == (1, 0)
+    assert report["media"]["content_credentials"]["state"] == "valid"  # no trust list
+    assert lines["text"]["outcome"] != "not_tested"
+    assert report["parameters"]["text"]["lang"] == "eng"
+    # the trust list is an input: an output folder holding it is refused, before any work
+    from geoverify import OutputError
+
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    held = _pem_of(_test_root(), keys, "root.pem")
+    with pytest.raises(OutputError) as err:
+        verify_batch([folder], registry=reg, out=keys, trust_anchors=held, overwrite=True)
+    assert err.value.code == "E_OUTPUT_HOLDS_INPUT"
+    assert [p.name for p in keys.iterdir()] == ["root.pem"]
+
+
+def test_bad_reading_options_are_refused_before_any_work(tmp_path):
+    from geoverify import InputError
+
+    (tmp_path / "in").mkdir()
+    shutil.copy(BERLIN / "photos" / "berlin_01.jpg", tmp_path / "in" / "a.jpg")
+    empty = tmp_path / "empty.pem"
+    empty.write_text("no certificate here\n", encoding="utf-8")
+    reg = BERLIN / "registry.geojson"
+    with pytest.raises(InputError) as bad_lang:
+        verify_batch([tmp_path / "in"], registry=reg, out=tmp_path / "o", text="ukr;rm")
+    assert bad_lang.value.code == "E_OCR_LANG_INVALID"
+    with pytest.raises(InputError) as bad_pem:
+        verify_batch([tmp_path / "in"], registry=reg, out=tmp_path / "p", trust_anchors=empty)
+    assert bad_pem.value.code == "E_TRUST_ANCHORS"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.pem", "in"]  # nothing written
+    done = runner.invoke(app, ["batch", str(tmp_path / "in"), "--registry", str(reg),
+                               "--out", str(tmp_path / "q"), "--text", "ukr;rm"])  # fmt: skip
+    assert done.exit_code == 3, done.output  # a bad input (README: exit codes)
+    assert "E_OCR_LANG_INVALID" in done.output

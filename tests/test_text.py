@@ -387,3 +387,17 @@ def test_variants_read_side_by_side_read_the_same(tmp_path, picture, variants):
     in_turn = seen(read_lines(image, options=opts))
     assert seen(read_lines(image, options=opts, side_by_side=True)) == in_turn
     assert in_turn[1][0] == variants
+
+
+def test_verify_refuses_malformed_languages_before_decoding(tmp_path):
+    from geoverify.pipeline import VerifyOptions, verify
+    from geoverify.text import TextOptions
+
+    claims = _claims(tmp_path, "{role: city_wikipedia, within_m: 5000}")
+    stages: list[str] = []
+    with pytest.raises(InputError) as err:
+        verify(SONY, registry=BAKHMUT, claims=claims,
+               options=VerifyOptions(text=TextOptions(lang="ukr;rm")),
+               progress=lambda stage, done, total: stages.append(stage))  # fmt: skip
+    assert err.value.code == "E_OCR_LANG_INVALID"
+    assert stages == []  # nothing was decoded or matched first

@@ -83,7 +83,7 @@ from geoverify.batch._inputs import (
 from geoverify.batch._model import BatchItem, BatchResult, BatchRow, Post
 from geoverify.batch._outputs import batch_folder, summary_json as summary_json, write_outputs
 from geoverify.batch._triage import NO_HYPOTHESIS, LandmarkSeen, Triage, triage
-from geoverify.models import to_jsonable
+from geoverify.models import TEXT_LANG, to_jsonable
 
 if TYPE_CHECKING:
     from geoverify.frames import FrameOptions
@@ -125,6 +125,8 @@ def verify_batch(
     frames: FrameOptions | None = None,
     threads_per_worker: int | None = None,
     progress: Callable[[int, int | None], None] | None = None,
+    text: str | None = TEXT_LANG,
+    trust_anchors: str | os.PathLike[str] | None = None,
 ) -> BatchResult:
     """Verify every input; write ``items/``, ``summary.json``, ``summary.csv``, ``index.html``.
 
@@ -160,12 +162,18 @@ def verify_batch(
         cluster) share the machine, else FFmpeg's and OpenCV's own choice (0).
     progress
         Called with (items finished, items to do).
+    text, trust_anchors
+        As ``VerifyOptions``': Tesseract languages joined by ``+`` (``None``: no text read),
+        a PEM file of the C2PA authorities you trust. Part of each item's key (the trust list
+        by its content's SHA-256).
 
     Raises
     ------
     InputError
-        A bad option (``E_INPUT_OPTION``: workers, threads, a malformed scheduler address), or
-        none of the inputs exists (``E_INPUT_MISSING``); nothing is written.
+        A bad option (``E_INPUT_OPTION``: workers, threads, a malformed scheduler address;
+        ``E_OCR_LANG_INVALID``: a malformed ``text``; ``E_TRUST_ANCHORS``: a trust list that
+        holds no certificate), or none of the inputs exists (``E_INPUT_MISSING``); nothing
+        is written.
     MissingDependencyError
         ``scheduler`` without the Dask packages.
     RegistryError
@@ -174,9 +182,21 @@ def verify_batch(
         ``out`` breaks the output rule, or another batch is writing into it
         (``E_OUTPUT_BUSY``).
     """
+    reading = _Reading.checked(text, trust_anchors)
     run = _Run.checked(inputs, registry, out, claims, workers, scheduler, threads_per_worker)
+    run = dataclasses.replace(run, read=(*run.read, *reading.read))  # --out may not hold them
     matching = {"affine": affine, "features": features, "second_pass": second_pass}
-    settings = _Settings.of(matching, frames, run.threads, run.registry_sha256, run.claims_sha256)
+    return _run_batch(run, _Settings.of(matching, frames, run, reading), out, overwrite, progress)
+
+
+def _run_batch(
+    run: _Run,
+    settings: _Settings,
+    out: str | os.PathLike[str],
+    overwrite: bool,
+    progress: Callable[[int, int | None], None] | None,
+) -> BatchResult:
+    """Plan, run and summarise a checked batch (``verify_batch``) in its folder."""
     with batch_folder(out, overwrite=overwrite, inputs=run.read) as (out_dir, survey):
         items_existed = (out_dir / "items").is_dir()
         by_sha, rows = hash_items(run.items)
@@ -189,6 +209,37 @@ def verify_batch(
         result = _result(rows, reused, out_dir, run)
         write_outputs(result, out_dir, items_existed=items_existed)
     return result
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _Reading:
+    """The text languages (``None``: off) and the C2PA trust list, checked; what they read."""
+
+    text: str | None
+    trust_anchors: str | None
+    trust_sha256: str
+
+    @classmethod
+    def checked(cls, text: str | None, trust_anchors: str | os.PathLike[str] | None) -> _Reading:
+        """Refuse a malformed language list or trust list before anything is written."""
+        from geoverify.probing import read_trust_anchors
+        from geoverify.text import check_lang_syntax
+
+        if text is not None:
+            check_lang_syntax(text)  # a missing Tesseract only marks each item's text line
+        if trust_anchors is None:
+            return cls(text=text, trust_anchors=None, trust_sha256="")
+        pem = read_trust_anchors(trust_anchors)
+        return cls(
+            text=text,
+            trust_anchors=str(Path(os.fspath(trust_anchors)).resolve()),
+            trust_sha256=hashlib.sha256(pem.encode("utf-8")).hexdigest(),
+        )
+
+    @property
+    def read(self) -> tuple[str, ...]:
+        """The files these options read (the output folder may not hold them)."""
+        return (self.trust_anchors,) if self.trust_anchors else ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -291,36 +342,37 @@ class _Settings:
 
     @classmethod
     def of(
-        cls,
-        matching: dict[str, Any],
-        frames: FrameOptions | None,
-        threads: int,
-        registry_sha256: str,
-        claims_sha256: str,
+        cls, matching: dict[str, Any], frames: FrameOptions | None, run: _Run, reading: _Reading
     ) -> _Settings:
         from geoverify._media import DecodeLimits
         from geoverify.frames import FrameOptions
         from geoverify.matching import MatchOptions
         from geoverify.pipeline import VerifyOptions
+        from geoverify.text import TextOptions
 
         frame_options = frames if frames is not None else FrameOptions.covering()
         options = {
             "matching": matching,
             "frames": to_jsonable(frame_options),
-            "decoder_threads": threads,
+            "decoder_threads": run.threads,
+            "text": reading.text,
+            "trust_anchors": reading.trust_anchors,
         }
-        # the key depends on what changes results: not on the decoder's thread count
+        # the key depends on what changes results: not on the decoder's thread count, nor on
+        # where the trust list lies (its content counts)
         verify_options = VerifyOptions(
             matching=MatchOptions(**matching),
             frames=frame_options,
             limits=DecodeLimits(),
+            text=TextOptions(lang=reading.text) if reading.text is not None else None,
         )
         context = json.dumps(
             {
                 "geoverify": __version__,
-                "registry": registry_sha256,
-                "claims": claims_sha256,
+                "registry": run.registry_sha256,
+                "claims": run.claims_sha256,
                 "options": to_jsonable(verify_options),
+                "trust_anchors_sha256": reading.trust_sha256,
             },
             sort_keys=True,
         )

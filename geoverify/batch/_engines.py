@@ -115,17 +115,22 @@ def _verify_options(record: Mapping[str, Any]) -> Any:
     from geoverify._media import DecodeLimits
     from geoverify.frames import FrameOptions
     from geoverify.matching import MatchOptions
+    from geoverify.models import TEXT_LANG
     from geoverify.pipeline import VerifyOptions
+    from geoverify.text import TextOptions
 
     threads = int(record.get("decoder_threads", 0))
     if threads:
         import cv2
 
         cv2.setNumThreads(threads)
+    lang = record.get("text", TEXT_LANG)
     return VerifyOptions(
         matching=MatchOptions(**record.get("matching", {})),
         frames=FrameOptions(**record["frames"]),  # verify_batch always writes them
         limits=DecodeLimits(decoder_threads=threads),
+        text=TextOptions(lang=lang) if lang is not None else None,
+        trust_anchors=record.get("trust_anchors"),
     )
 
 

@@ -26,7 +26,10 @@ from geoverify.cli._common import (
     printable,
     run_command,
 )
+from geoverify.cli._probe import TrustAnchorsOpt
+from geoverify.cli._text import TextOpt
 from geoverify.errors import EXIT_SOME_FAILED
+from geoverify.models import TEXT_LANG
 
 InputsArg = Annotated[
     list[str],
@@ -89,6 +92,8 @@ def batch_command(
     start: StartOpt = None,
     end: EndOpt = None,
     threads_per_worker: ThreadsOpt = None,
+    trust_anchors: TrustAnchorsOpt = None,
+    text: TextOpt = TEXT_LANG,
     as_json: JsonOpt = False,
 ) -> None:
     """Verify every video of a folder, a glob or a Telegram export (exit 5 if any failed).
@@ -118,6 +123,8 @@ def batch_command(
                 frames=cover_options(every, scenes, views, best, start, end),
                 threads_per_worker=threads_per_worker,
                 progress=bar,
+                text=None if text == "off" else text,
+                trust_anchors=trust_anchors,
             )
 
     result = run_command(as_json, run)

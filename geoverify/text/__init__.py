@@ -39,6 +39,7 @@ from geoverify.text._names import match_names, score_name, transliterate
 from geoverify.text._ocr import (
     INSTALL_HINT,
     check_lang,
+    check_lang_syntax,
     estimate_skew_deg,
     merge_lines,
     read_lines,
@@ -63,6 +64,7 @@ __all__ = [
     "TextOptions",
     "TextRegion",
     "check_lang",
+    "check_lang_syntax",
     "classify_script",
     "crop_data_uris",
     "crop_name",

@@ -96,12 +96,17 @@ def tesseract_version() -> str:
     return _tesseract()[1]
 
 
+def check_lang_syntax(lang: str) -> None:
+    """Refuse a malformed language list (``E_OCR_LANG_INVALID``), whatever is installed."""
+    if not _LANG.match(lang):
+        msg = f"the text languages {lang!r} are not a list of Tesseract languages"
+        hint = "Give codes joined by '+', e.g. ukr+rus+eng (--lang; --text of verify, batch)."
+        raise InputError(msg, code="E_OCR_LANG_INVALID", hint=hint)
+
+
 def check_lang(lang: str) -> None:
     """Refuse a malformed language list or one whose Tesseract data is not installed."""
-    if not _LANG.match(lang):
-        msg = f"--lang {lang!r} is not a list of Tesseract languages"
-        hint = "Give codes joined by '+', e.g. ukr+rus+eng."
-        raise InputError(msg, code="E_OCR_LANG_INVALID", hint=hint)
+    check_lang_syntax(lang)
     _, _, installed = _tesseract()
     missing = [code for code in lang.split("+") if code not in installed]
     if missing:
