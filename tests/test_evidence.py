@@ -530,6 +530,12 @@ def test_the_report_leads_with_the_bottom_line_and_json_matches(tmp_path, sample
     assert first == f"BOTTOM LINE  SUPPORTED: {second['plain_summary']}"
     assert "Berliner Dom" in first
     assert "berliner_dom" not in first
+    # so do the caveats: the positions treated as exact, by name (the registry file's)
+    names = {f["id"]: f["properties"]["name"] for f in json.loads(
+        (BERLIN / "registry.geojson").read_text(encoding="utf-8"))["features"]}  # fmt: skip
+    (caveat,) = [ln for ln in text.stdout.splitlines() if "treated as exact" in ln]
+    assert names["berliner_dom"] in caveat
+    assert not any(re.search(rf"\b{lid}\b", caveat) for lid in names)
 
 
 def test_hostile_strings_in_every_new_field_stay_text(tmp_path, sample_walk):

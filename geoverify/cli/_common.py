@@ -472,20 +472,26 @@ def render_check(result: CheckResult) -> list[str]:
 
 
 def render_bottom_line(
-    bottom: BottomLine, summary: str = "", sentences: Mapping[str, str] | None = None
+    bottom: BottomLine,
+    summary: str = "",
+    sentences: Mapping[str, str] | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Render the bottom line for the terminal: verdict, rule, lines, next steps.
 
     ``summary`` and ``sentences`` (a report's ``plain_summary`` and ``plain_lines``): the
-    editor's words, with names, in place of the headline and of each line's summary.
+    editor's words, with names, in place of the headline and of each line's summary;
+    ``names`` (id to name, a report's ``landmark_names``): the ids the caveats quote, named.
     """
+    from geoverify.report._sentences import named
+
     said = f"{bottom.verdict.value.upper().replace('_', ' ')}: {summary}" if summary else ""
     out = [
         f"BOTTOM LINE  {printable(said or bottom.headline, 600)}",
         f"  rule {bottom.rule}: {bottom.rule_text}",
     ]
     for caveat in bottom.caveats:
-        out.append(f"  caveat: {printable(caveat, 400)}")
+        out.append(f"  caveat: {printable(named(caveat, names or {}), 400)}")
     for ln in bottom.lines:
         strength = f" ({ln.strength})" if ln.strength else ""
         text = (sentences or {}).get(str(ln.line)) or ln.summary

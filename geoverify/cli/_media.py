@@ -364,7 +364,9 @@ def _render_verification(
         echo(f"report: {Path(saved['out_dir']) / 'report.html'}")
         return
     report = result.report
-    plain = render_bottom_line(report.bottom_line, report.plain_summary, report.plain_lines)
+    plain = render_bottom_line(
+        report.bottom_line, report.plain_summary, report.plain_lines, dict(report.landmark_names)
+    )
     echo("\n".join(plain))
     echo("")
     echo("claim checks (the published description of the place):")

@@ -42,7 +42,7 @@ def check_command(
     from geoverify.claims import check_claims, load_claims
     from geoverify.registry import load_registry
 
-    def run() -> tuple[Any, Any, tuple[str, dict[str, str]]]:
+    def run() -> tuple[Any, Any, tuple[str, dict[str, str]], dict[str, str]]:
         from geoverify.evidence import weigh_evidence
         from geoverify.report._build import landmark_names, mentioned_ids
         from geoverify.report._sentences import describe
@@ -56,13 +56,13 @@ def check_command(
         shows = cs.candidates(cs.footage.shows) if cs.footage and cs.footage.shows else ()
         names = landmark_names(reg, cs, bottom, mentioned_ids(results, (), cs))
         plain = describe(bottom, names=names, cameras=(), matches=(), shows=shows)
-        return results, bottom, plain
+        return results, bottom, plain, dict(names)
 
-    results, bottom, (summary, sentences) = run_command(as_json, run)
+    results, bottom, (summary, sentences), names = run_command(as_json, run)
     if as_json:
         echo(dump_json({"bottom_line": to_jsonable(bottom), "checks": to_jsonable(results)}))
     else:
-        echo("\n".join(render_bottom_line(bottom, summary, sentences)))
+        echo("\n".join(render_bottom_line(bottom, summary, sentences, names)))
         echo("")
         for r in results:
             echo("\n".join(render_check(r)))
