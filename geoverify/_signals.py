@@ -95,8 +95,8 @@ def deferred() -> Iterator[None]:
         yield
     finally:
         _deferring[0] -= 1
-    if not _deferring[0]:
-        raise_if_interrupted()
+        if not _deferring[0]:
+            raise_if_interrupted()  # also when the section failed: the interrupt comes first
 
 
 def raise_if_interrupted() -> None:

@@ -151,3 +151,63 @@ def test_side_by_side_scores_equal_one_after_another(tmp_path, cache_dir):
     ours = cv2.perspectiveTransform(CORNERS, np.linalg.inv(h))
     error_px = np.max(np.linalg.norm(ours - cv2.perspectiveTransform(CORNERS, truth), axis=2))
     assert error_px < 6.0
+
+
+def test_a_cache_file_of_the_wrong_kind_is_a_miss(cache_dir):
+    """A zip whose members are not numpy arrays, a damaged compressed one: computed again."""
+    import zipfile
+
+    opts = MatchOptions()
+    gray = _gray("box.png")
+    truth_pts, truth_desc = features(gray, opts, affine=True)
+    cached_features(gray, opts, kind="affine", keep=True)
+    (path,) = cache_dir.glob("affine-*.npz")
+    with zipfile.ZipFile(path, "w") as zf:  # the right names, no numpy header: bytes come back
+        for name in ("pts.npy", "desc.npy", "dtype.npy"):
+            zf.writestr(name, "not an array")
+    clear_feature_cache()
+    pts, desc = cached_features(gray, opts, kind="affine", keep=True)
+    np.testing.assert_array_equal(pts, truth_pts)
+    np.testing.assert_array_equal(desc, truth_desc)
+    buf = path.read_bytes()
+    np.savez_compressed(path, pts=truth_pts, desc=truth_desc, dtype=np.array("float32"))
+    damaged = bytearray(path.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF  # inside the compressed data
+    path.write_bytes(bytes(damaged))
+    clear_feature_cache()
+    pts, _ = cached_features(gray, opts, kind="affine", keep=True)
+    np.testing.assert_array_equal(pts, truth_pts)
+    assert path.read_bytes() == buf  # replaced by a whole file again
+
+
+def test_side_by_side_needs_a_spare_core():
+    """OCR variants and affine scores go side by side only where OpenCV may use two threads."""
+    from geoverify.text._ocr import spare_core
+
+    threads = cv2.getNumThreads()
+    try:
+        cv2.setNumThreads(1)  # a batch worker given one thread
+        assert not spare_core()
+    finally:
+        cv2.setNumThreads(threads)
+
+
+def test_a_learned_background_cache_with_a_bad_size_is_computed_again(cache_dir):
+    pytest.importorskip("kornia")
+    from geoverify.matching._background import learned_background_features
+
+    opts = MatchOptions(features="xfeat")
+    made = []
+
+    def compute():
+        made.append(1)
+        return np.ones((3, 2), np.float32), np.ones((3, 64), np.float32), (640, 480)
+
+    first = learned_background_features("x.jpg", "0" * 64, opts, compute)
+    (path,) = cache_dir.glob("background-xfeat-*.npz")
+    for size in (np.array([1, 2, 3]), None):  # three numbers; none at all
+        arrays = {"pts": first[0], "desc": first[1]} | ({"size": size} if size is not None else {})
+        np.savez(path, **arrays)
+        again = learned_background_features("x.jpg", "0" * 64, opts, compute)
+        assert again[2] == (640, 480)
+    assert len(made) == 3  # computed first, then once for each bad file

@@ -967,3 +967,19 @@ def test_bad_reading_options_are_refused_before_any_work(tmp_path):
                                "--out", str(tmp_path / "q"), "--text", "ukr;rm"])  # fmt: skip
     assert done.exit_code == 3, done.output  # a bad input (README: exit codes)
     assert "E_OCR_LANG_INVALID" in done.output
+
+
+def test_a_worker_refuses_a_trust_list_changed_since_the_batch_started(tmp_path):
+    from test_c2pa import _pem_of, _test_root
+
+    from geoverify import InputError
+    from geoverify.batch._engines import _check_trust_list
+
+    pem = _pem_of(_test_root(), tmp_path, "root.pem")
+    record = {"trust_anchors": str(pem), "trust_anchors_sha256": ""}
+    record["trust_anchors_sha256"] = hashlib.sha256(pem.read_bytes()).hexdigest()
+    _check_trust_list(record)  # the content the keys were made of: accepted
+    pem.write_bytes(pem.read_bytes() + pem.read_bytes())  # edited meanwhile (now two copies)
+    with pytest.raises(InputError) as err:
+        _check_trust_list(record)
+    assert err.value.code == "E_TRUST_ANCHORS"

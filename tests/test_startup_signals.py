@@ -153,3 +153,24 @@ def test_a_signal_in_a_deferred_section_is_raised_when_it_ends(tmp_path, where):
         assert out.read_text() == "made, then cleaned up"
     else:
         assert not out.exists()  # interrupted at once, not when the thread's section ended
+
+
+def test_an_interrupt_in_a_section_that_fails_is_not_lost(tmp_path):
+    """The section's own error (a temporary that could not be made) gives way to the signal."""
+    script = (
+        "import os, signal\n"
+        "from geoverify import _signals\n"
+        "_signals.install()\n"
+        "try:\n"
+        "    with _signals.deferred():\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "        raise PermissionError('the temporary could not be made')\n"
+        "except OSError:\n"
+        "    print('the command went on after Ctrl-C')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 130, done.stderr
+    assert done.stdout == ""
+    assert done.stderr.strip() == "interrupted"

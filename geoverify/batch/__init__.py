@@ -357,6 +357,7 @@ class _Settings:
             "decoder_threads": run.threads,
             "text": reading.text,
             "trust_anchors": reading.trust_anchors,
+            "trust_anchors_sha256": reading.trust_sha256,  # a worker checks it is unchanged
         }
         # the key depends on what changes results: not on the decoder's thread count, nor on
         # where the trust list lies (its content counts)

@@ -125,6 +125,7 @@ def _verify_options(record: Mapping[str, Any]) -> Any:
 
         cv2.setNumThreads(threads)
     lang = record.get("text", TEXT_LANG)
+    _check_trust_list(record)
     return VerifyOptions(
         matching=MatchOptions(**record.get("matching", {})),
         frames=FrameOptions(**record["frames"]),  # verify_batch always writes them
@@ -132,6 +133,23 @@ def _verify_options(record: Mapping[str, Any]) -> Any:
         text=TextOptions(lang=lang) if lang is not None else None,
         trust_anchors=record.get("trust_anchors"),
     )
+
+
+def _check_trust_list(record: Mapping[str, Any]) -> None:
+    """Refuse an item when the trust list is no longer the one the batch's keys were made of."""
+    import hashlib
+
+    from geoverify.errors import InputError
+    from geoverify.probing import read_trust_anchors
+
+    path = record.get("trust_anchors")
+    if not path:
+        return
+    pem = read_trust_anchors(path)
+    if hashlib.sha256(pem.encode("utf-8")).hexdigest() != record.get("trust_anchors_sha256"):
+        msg = f"the trust list {path!r} changed since the batch started"
+        hint = "Run the batch again: its items are keyed by the trust list's content."
+        raise InputError(msg, code="E_TRUST_ANCHORS", hint=hint)
 
 
 FINGERPRINT_FRAMES = 8

@@ -201,7 +201,8 @@ def learned_background_features(
 
     def check(a: _disk.Arrays) -> bool:
         pts, desc = a["pts"], a["desc"]
-        return pts.ndim == 2 and pts.shape[1] == 2 and desc.ndim == 2 and len(desc) == len(pts)
+        shapes = pts.ndim == 2 and pts.shape[1] == 2 and desc.ndim == 2 and len(desc) == len(pts)
+        return shapes and a["size"].shape == (2,)
 
     def arrays() -> _disk.Arrays:
         pts, desc, size = compute()

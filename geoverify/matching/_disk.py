@@ -18,7 +18,6 @@ import hashlib
 import io
 import json
 import os
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -51,11 +50,13 @@ def load_arrays(path: Path, check: Callable[[Arrays], bool]) -> Arrays | None:
     try:
         with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
-    except (OSError, KeyError, ValueError, EOFError, TypeError, zipfile.BadZipFile):
+    except Exception:  # any damage (zip, zlib, a member not an array) is a miss
         return None
+    if not all(isinstance(a, np.ndarray) for a in arrays.values()):
+        return None  # a zip member without numpy's header comes back as bytes
     try:
         return arrays if check(arrays) else None
-    except (KeyError, ValueError, TypeError, IndexError):
+    except Exception:  # a check that cannot even look at the arrays: a miss
         return None
 
 

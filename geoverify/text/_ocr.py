@@ -325,8 +325,11 @@ def read_lines(
 
     Returns every variant's lines (unmerged), the variants run, whether the budget stopped
     them and whether the frame is busy (its lines need confirming: ``merge_lines``).
-    ``side_by_side``: run the variants' Tesseract processes at once (a photo read alone:
-    nothing else would use the second core), with the same rules applied in the same order.
+    ``side_by_side``: run the variants' Tesseract processes at once when a second core is
+    free (``spare_core``; a photo read alone: nothing else would use it), with the same rules
+    applied in the same order. The budget is wall time: side by side both variants have all
+    of it (in turn the second has what the first left), so a frame the budget cuts may keep
+    more lines, never fewer.
     """
     grey = image_bgr if image_bgr.ndim == 2 else cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
     start = time.monotonic()
@@ -334,7 +337,7 @@ def read_lines(
     run: list[str] = []
     variants = _variants(grey, options)
     busy = not variants[0][0].startswith("adaptive")
-    if side_by_side and len(variants) > 1:
+    if side_by_side and len(variants) > 1 and spare_core():
         return (*_read_side_by_side(variants, options, start, busy), busy)
     for name, make, angle, scale in variants:
         left = options.time_budget_s - (time.monotonic() - start)
@@ -352,6 +355,19 @@ def read_lines(
         if busy and not any(w[2] >= options.sure_confidence for w in words):
             break  # no word read surely in the grey scene: Otsu would confirm noise, slowly
     return lines, run, False, busy
+
+
+def spare_core() -> bool:
+    """Whether a second core is ours to use: the process may run on two, and OpenCV may too.
+
+    A batch worker given one thread (``--threads-per-worker 1``, the default with several
+    workers) sets OpenCV to one: its variants are then read in turn.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return cores >= 2 and cv2.getNumThreads() >= 2
 
 
 def _read_side_by_side(
