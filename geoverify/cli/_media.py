@@ -373,8 +373,9 @@ def _render_verification(
     for c in result.report.checks:
         echo("\n".join(render_check(c)[:2]))
     matched = result.report.summary["frames_matched_by_landmark"]
+    names = dict(report.landmark_names)
     echo(
         "frames matched: "
-        + (", ".join(f"{k} ({v})" for k, v in matched.items()) if matched else "none")
+        + (", ".join(f"{names.get(k, k)} ({v})" for k, v in matched.items()) if matched else "none")
     )
     echo(f"report: {Path(saved['out_dir']) / 'report.html'}")
