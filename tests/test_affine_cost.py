@@ -73,12 +73,19 @@ def test_affine_features_come_back_from_disk_exactly(cache_dir):
     assert len(other[0]) < len(truth_pts)
 
 
-def test_a_damaged_cache_file_is_computed_again_and_replaced(cache_dir):
+@pytest.fixture
+def cached_box(cache_dir):
+    """box.png's affine features computed afresh (the truth), and their cache file, written."""
     opts = MatchOptions()
     gray = _gray("box.png")
-    truth_pts, truth_desc = features(gray, opts, affine=True)
+    truth = features(gray, opts, affine=True)
     cached_features(gray, opts, kind="affine", keep=True)
     (path,) = cache_dir.glob("affine-*.npz")
+    return opts, gray, truth, path
+
+
+def test_a_damaged_cache_file_is_computed_again_and_replaced(cached_box):
+    opts, gray, (truth_pts, truth_desc), path = cached_box
     for damage in (b"", b"PK\x03\x04 not a zip", path.read_bytes()[:200]):
         path.write_bytes(damage)
         clear_feature_cache()
@@ -153,15 +160,11 @@ def test_side_by_side_scores_equal_one_after_another(tmp_path, cache_dir):
     assert error_px < 6.0
 
 
-def test_a_cache_file_of_the_wrong_kind_is_a_miss(cache_dir):
+def test_a_cache_file_of_the_wrong_kind_is_a_miss(cached_box):
     """A zip whose members are not numpy arrays, a damaged compressed one: computed again."""
     import zipfile
 
-    opts = MatchOptions()
-    gray = _gray("box.png")
-    truth_pts, truth_desc = features(gray, opts, affine=True)
-    cached_features(gray, opts, kind="affine", keep=True)
-    (path,) = cache_dir.glob("affine-*.npz")
+    opts, gray, (truth_pts, truth_desc), path = cached_box
     with zipfile.ZipFile(path, "w") as zf:  # the right names, no numpy header: bytes come back
         for name in ("pts.npy", "desc.npy", "dtype.npy"):
             zf.writestr(name, "not an array")
