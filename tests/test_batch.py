@@ -25,7 +25,7 @@ from conftest import KARMA, ROOT
 from fixtures import write_clip
 from typer.testing import CliRunner
 
-from geoverify.batch import collect_inputs, read_telegram_export, verify_batch
+from geoverify.batch import collect_inputs, read_telegram_export, verify_batch as _verify_batch
 from geoverify.cli import app
 from geoverify.frames import FrameOptions
 
@@ -35,6 +35,12 @@ BERLIN = ROOT / "samples" / "berlin"
 # the tests are about the batch, not frame coverage: each video's two sharpest frames (two, so
 # that the re-upload is still linked by its frames' hashes), the plain pass
 FEW = FrameOptions(best=2)
+
+
+def verify_batch(*args, **options):
+    """``geoverify.batch.verify_batch`` reading no text unless a test asks (test_text reads it)."""
+    options.setdefault("text", None)
+    return _verify_batch(*args, **options)
 
 
 @pytest.fixture(scope="module")
@@ -225,7 +231,7 @@ def test_an_interrupted_batch_resumes_where_it_stopped(tmp_path, export):
     out = tmp_path / "out"
     cmd = [
         str(geoverify), "batch", str(export), "--registry", str(BERLIN / "registry.geojson"),
-        "--out", str(out), "--workers", "1", "--affine", "off", "--best", "2",
+        "--out", str(out), "--workers", "1", "--affine", "off", "--best", "2", "--text", "off",
     ]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
@@ -311,7 +317,7 @@ def _run(*args, timeout=300):
 
 def _batch_args(*inputs, out):
     return ["batch", *inputs, "--registry", REGISTRY, "--out", out, "--workers", "1",
-            "--best", "2", "--affine", "off"]  # fmt: skip
+            "--best", "2", "--affine", "off", "--text", "off"]  # fmt: skip
 
 
 def _reencode(src, dst, *, size, fps, bit_rate):

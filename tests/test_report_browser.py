@@ -24,6 +24,7 @@ implementation of Karney's geodesics) and compared at the sentence's own roundin
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import math
 import re
@@ -41,11 +42,14 @@ from test_pick import CHROMIUM, DevTools, Tab
 from geoverify.frames import FrameOptions
 from geoverify.matching import MatchOptions
 from geoverify.pipeline import VerifyOptions, save_verification, verify
+from geoverify.text import TextOptions
 
 BERLIN = ROOT / "samples" / "berlin"
 BAKHMUT = ROOT / "samples" / "bakhmut"
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-PLAIN = VerifyOptions(frames=FrameOptions(best=2), matching=MatchOptions(affine="off"))
+PLAIN = VerifyOptions(frames=FrameOptions(best=2), matching=MatchOptions(affine="off"), text=None)
+# the Berlin photograph reads one line of text: its report shows the text crops, at every width
+WITH_TEXT = dataclasses.replace(PLAIN, text=TextOptions())
 WIDTHS_PX = (400, 800, 1280)
 # text boxes may touch: Chromium lays text out in 1/64 px, so a shared edge can read as an
 # overlap of a fraction of a pixel
@@ -134,7 +138,8 @@ def reports(sample_walk, tmp_path_factory) -> dict[str, dict[str, Any]]:
     }  # fmt: skip
     out = {}
     for name, (media, registry, claims, verdict, far) in cases.items():
-        result = verify(media, registry=registry, claims=claims, now=NOW, options=PLAIN)
+        opts = WITH_TEXT if name == "photo" else PLAIN
+        result = verify(media, registry=registry, claims=claims, now=NOW, options=opts)
         folder = root / name
         save_verification(result, folder)
         out[name] = {
@@ -233,6 +238,8 @@ def test_every_report_reads_at_every_width(reports, browser, case, width_px):
     # nothing needs a sideways scroll, at 400 px either
     overflow = tab.js(_OVERFLOW)
     assert overflow <= 0, (case, width_px, overflow)
+    if case == "photo":  # its text line's crops are on the page too, within the width
+        assert tab.js("document.querySelectorAll('.text-crops figure img').length") >= 1
     assert tab.problems() == []
     page = (info["folder"] / "report.html").as_uri()
     assert {u for u in tab.requests() if not u.startswith("data:")} == {page}  # nothing else
