@@ -34,10 +34,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import test_pick
 from conftest import DATA, KARMA, ROOT, VIDEO_DATA
 from fixtures import write_clip
 from geographiclib.geodesic import Geodesic
-from test_pick import CHROMIUM, DevTools, Tab
+from test_pick import DevTools, Tab
 
 from geoverify.frames import FrameOptions
 from geoverify.matching import MatchOptions
@@ -152,13 +153,8 @@ def reports(sample_walk, tmp_path_factory) -> dict[str, dict[str, Any]]:
     return out
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    if CHROMIUM is None:
-        pytest.skip("make test installs Debian's chromium")
-    b = DevTools(tmp_path_factory.mktemp("profile"))
-    yield b
-    b.close()
+# test_pick's Chromium, started once for this module too (skipped where Chromium is missing)
+browser = test_pick.browser
 
 
 def _open(browser: DevTools, page: Path, width_px: int) -> Tab:
