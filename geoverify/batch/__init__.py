@@ -69,6 +69,7 @@ from geoverify.batch._engines import (
     run_item as run_item,
     run_pool,
     scheduler_address,
+    trust_list_sha256,
     worker_threads,
 )
 from geoverify.batch._inputs import (
@@ -222,18 +223,16 @@ class _Reading:
     @classmethod
     def checked(cls, text: str | None, trust_anchors: str | os.PathLike[str] | None) -> _Reading:
         """Refuse a malformed language list or trust list before anything is written."""
-        from geoverify.probing import read_trust_anchors
         from geoverify.text import check_lang_syntax
 
         if text is not None:
             check_lang_syntax(text)  # a missing Tesseract only marks each item's text line
         if trust_anchors is None:
             return cls(text=text, trust_anchors=None, trust_sha256="")
-        pem = read_trust_anchors(trust_anchors)
         return cls(
             text=text,
             trust_anchors=str(Path(os.fspath(trust_anchors)).resolve()),
-            trust_sha256=hashlib.sha256(pem.encode("utf-8")).hexdigest(),
+            trust_sha256=trust_list_sha256(trust_anchors),
         )
 
     @property

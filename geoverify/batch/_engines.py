@@ -135,18 +135,23 @@ def _verify_options(record: Mapping[str, Any]) -> Any:
     )
 
 
-def _check_trust_list(record: Mapping[str, Any]) -> None:
-    """Refuse an item when the trust list is no longer the one the batch's keys were made of."""
+def trust_list_sha256(path: str | os.PathLike[str]) -> str:
+    """Read a C2PA trust list (``E_TRUST_ANCHORS`` if it holds none); return its SHA-256."""
     import hashlib
 
-    from geoverify.errors import InputError
     from geoverify.probing import read_trust_anchors
+
+    return hashlib.sha256(read_trust_anchors(path).encode("utf-8")).hexdigest()
+
+
+def _check_trust_list(record: Mapping[str, Any]) -> None:
+    """Refuse an item when the trust list is no longer the one the batch's keys were made of."""
+    from geoverify.errors import InputError
 
     path = record.get("trust_anchors")
     if not path:
         return
-    pem = read_trust_anchors(path)
-    if hashlib.sha256(pem.encode("utf-8")).hexdigest() != record.get("trust_anchors_sha256"):
+    if trust_list_sha256(path) != record.get("trust_anchors_sha256"):
         msg = f"the trust list {path!r} changed since the batch started"
         hint = "Run the batch again: its items are keyed by the trust list's content."
         raise InputError(msg, code="E_TRUST_ANCHORS", hint=hint)

@@ -27,7 +27,7 @@ from geoverify.cli._common import (
     run_command,
 )
 from geoverify.cli._probe import TrustAnchorsOpt
-from geoverify.cli._text import TextOpt
+from geoverify.cli._text import TextOpt, text_lang
 from geoverify.errors import EXIT_SOME_FAILED
 from geoverify.models import TEXT_LANG
 
@@ -123,7 +123,7 @@ def batch_command(
                 frames=cover_options(every, scenes, views, best, start, end),
                 threads_per_worker=threads_per_worker,
                 progress=bar,
-                text=None if text == "off" else text,
+                text=text_lang(text),
                 trust_anchors=trust_anchors,
             )
 

@@ -23,11 +23,17 @@ TextOpt = Annotated[
 ]
 
 
-def text_options(lang: str) -> TextOptions | None:
+def text_lang(value: str) -> str | None:
+    """Return the languages ``--text`` names (``None``: ``off``, no text read)."""
+    return None if value == "off" else value
+
+
+def text_options(value: str) -> TextOptions | None:
     """Return the ``TextOptions`` of ``--text`` (``None``: off)."""
     from geoverify.text import TextOptions
 
-    return None if lang == "off" else TextOptions(lang=lang)
+    lang = text_lang(value)
+    return None if lang is None else TextOptions(lang=lang)
 
 
 @app.command("text")
